@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './json.js';
+export * from './validate.js';
+export * from './rng.js';
+export * from './tensors.js';
+export * from './registry.js';

@@ -1,0 +1,68 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Configurable } from '../core/registry.js';
+import type { ForwardFields, Requirement } from '../models/types.js';
+
+/**
+ * Training-time context a loss or reducer may read. Everything is optional so a loss can be called on
+ * bare tensors; a loss that needs a field it does not get throws `MISSING_INPUT`.
+ */
+export interface LossContext {
+  /** Training count per class (length C). Losses that take `classCounts` as an option prefer the option. */
+  readonly classCounts?: ArrayLike<number>;
+  /** 0-based epoch. */
+  readonly epoch?: number;
+  /** 0-based global step. */
+  readonly step?: number;
+  readonly totalEpochs?: number;
+}
+
+/** What a loss receives: the model outputs it requires, integer labels, optional soft targets, context. */
+export type LossInputs<R extends Requirement = Requirement> = Pick<ForwardFields, R> & {
+  /** int32 class labels, shape [N]. */
+  readonly labels: tf.Tensor1D;
+  /** Optional soft targets [N, C] (MixUp/CutMix, label smoothing); rows sum to 1. */
+  readonly targets?: tf.Tensor2D;
+  readonly ctx?: LossContext;
+};
+
+/**
+ * An unreduced loss term (pytorch-metric-learning's loss dict, typed).
+ * - `perSample`: one value per anchor. `labels` (when the anchors are not the batch samples, e.g. SupCon's
+ *   N·V view-major anchors) and `weights` (0 excludes an anchor, e.g. no positive) are optional.
+ * - `reduced`: already a scalar.
+ */
+export type LossTerm =
+  | {
+      readonly kind: 'perSample';
+      readonly values: tf.Tensor1D;
+      readonly labels?: tf.Tensor1D;
+      readonly weights?: tf.Tensor1D;
+    }
+  | { readonly kind: 'reduced'; readonly value: tf.Scalar };
+
+/** Named terms; the trainer logs each separately and sums them. */
+export type LossTerms = Readonly<Record<string, LossTerm>>;
+
+/** What a reducer sees besides the term. */
+export interface ReduceContext {
+  readonly labels: tf.Tensor1D;
+  readonly ctx?: LossContext;
+}
+
+/** Turns an unreduced term into a scalar (mean, sum, class-weighted mean, ...). */
+export interface Reducer extends Configurable {
+  reduce(term: LossTerm, rc: ReduceContext): tf.Scalar;
+}
+
+/**
+ * A loss object: a per-sample kernel plus a reducer. `requires` names the model outputs it needs; the
+ * trainer checks them against the model's `provides` at construction and never switches on `kind`.
+ */
+export interface Loss<R extends Requirement = Requirement> extends Configurable {
+  readonly requires: readonly R[];
+  readonly reducer: Reducer;
+  /** Pure: unreduced terms, no hidden state, inputs are not disposed. */
+  terms(inputs: LossInputs<R>): LossTerms;
+  /** Terms reduced and summed into one scalar the caller owns (runs in `tf.tidy`). */
+  compute(inputs: LossInputs<R>): tf.Scalar;
+}

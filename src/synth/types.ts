@@ -1,0 +1,34 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Configurable } from '../core/registry.js';
+import type { Rng } from '../core/rng.js';
+import type { Disposable } from '../core/tensors.js';
+
+/** Latent features with their integer labels. */
+export interface LabeledFeatures {
+  /** [N, d] float32. */
+  readonly features: tf.Tensor2D;
+  /** [N] int32. */
+  readonly labels: tf.Tensor1D;
+}
+
+/** How many synthetic samples to draw per class, plus what some synthesizers need. */
+export interface SynthesisRequest {
+  /** Length C: samples to draw for each class (0 for none). */
+  readonly perClass: ArrayLike<number>;
+  /** The classifier head, for synthesizers that steer samples with it (OT distribution matching). */
+  readonly head?: (features: tf.Tensor2D) => tf.Tensor2D;
+}
+
+/**
+ * A latent synthesizer: accumulates statistics from real features, draws synthetic ones.
+ * Stateful and Disposable (like a tfjs Optimizer).
+ */
+export interface Synthesizer extends Configurable, Disposable {
+  readonly numClasses: number;
+  /** Accumulates statistics from detached features. Does not take ownership of `batch`. */
+  observe(batch: LabeledFeatures): void;
+  /** New tensors owned by the caller. */
+  sample(request: SynthesisRequest, rng: Rng): LabeledFeatures;
+  /** Real samples observed per class so far. */
+  observedCounts(): Float64Array;
+}
