@@ -1,0 +1,187 @@
+/**
+ * Optimizers with PyTorch semantics, written on tfjs ops so that weight decay, learning-rate schedules
+ * and checkpointed slots behave exactly as in the reference training scripts (tfjs's own optimizers have
+ * no weight decay and cache the learning rate).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalid } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { Disposable } from '../core/tensors.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
+
+/**
+ * Optimizer options (string-literal tagged):
+ * - `sgd`: v ← μ·v + (g + λ·p); p ← p − lr·v (PyTorch `SGD`, dampening 0; `nesterov` uses g + μ·v).
+ * - `adam`: L2 weight decay added to the gradient (PyTorch `Adam(weight_decay=λ)`), bias-corrected moments.
+ * - `adamw`: decoupled weight decay p ← p − lr·λ·p before the Adam update (Loshchilov & Hutter 2019).
+ */
+export type OptimizerSpec =
+  | {
+      readonly kind: 'sgd';
+      readonly learningRate: number;
+      readonly momentum?: number;
+      readonly weightDecay?: number;
+      readonly nesterov?: boolean;
+    }
+  | {
+      readonly kind: 'adam' | 'adamw';
+      readonly learningRate: number;
+      readonly beta1?: number;
+      readonly beta2?: number;
+      readonly epsilon?: number;
+      readonly weightDecay?: number;
+    };
+
+/** A stateful optimizer over an explicit variable list. */
+export interface Optimizer extends Disposable {
+  readonly kind: OptimizerSpec['kind'];
+  readonly config: JsonObject;
+  /** Base learning rate from the spec; schedules multiply or replace it per step. */
+  readonly learningRate: number;
+  /** Applies one update. `grads[i]` belongs to `variables[i]`; grads are not disposed. */
+  apply(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], learningRate: number): void;
+  /** Slot values (momentum, moments) of `variables` and the step counter, as plain arrays, for checkpoints. */
+  saveState(variables: readonly tf.Variable[]): OptimizerState;
+  /** Restores slots saved by `saveState` for the same variable list. */
+  loadState(state: OptimizerState, variables: readonly tf.Variable[]): void;
+}
+
+/** Serialisable optimizer state: step count and slot values (flat float32 arrays, in variable order). */
+export interface OptimizerState {
+  readonly step: number;
+  readonly slots: readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[];
+}
+
+/** Validates a spec and returns a fresh optimizer. */
+export function createOptimizer(spec: OptimizerSpec): Optimizer {
+  if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', 'optimizer', spec);
+  checkPositive('learningRate', spec.learningRate);
+  checkNonNegative('weightDecay', spec.weightDecay ?? 0);
+  if (spec.kind === 'sgd') {
+    checkRange('momentum', spec.momentum ?? 0, { min: 0, max: 1, maxExclusive: true });
+    return new SlotOptimizer(spec, ['momentum'], sgdUpdate(spec));
+  }
+  if (spec.kind === 'adam' || spec.kind === 'adamw') {
+    checkRange('beta1', spec.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
+    checkRange('beta2', spec.beta2 ?? 0.999, { min: 0, max: 1, maxExclusive: true });
+    checkPositive('epsilon', spec.epsilon ?? 1e-8);
+    return new SlotOptimizer(spec, ['m', 'v'], adamUpdate(spec));
+  }
+  throw invalid('INVALID_OPTION', `optimizer kind to be one of "sgd", "adam", "adamw"`, 'kind', (spec as { kind: unknown }).kind);
+}
+
+/** One variable's update: returns the new parameter value and new slot values (inside tidy). */
+type UpdateRule = (p: tf.Tensor, g: tf.Tensor, slots: readonly tf.Tensor[], lr: number, step: number) => tf.Tensor[];
+
+function sgdUpdate(spec: Extract<OptimizerSpec, { kind: 'sgd' }>): UpdateRule {
+  const mu = spec.momentum ?? 0;
+  const wd = spec.weightDecay ?? 0;
+  const nesterov = spec.nesterov ?? false;
+  return (p, g, [v], lr, step) => {
+    const grad = wd > 0 ? tf.add(g, tf.mul(p, wd)) : g;
+    if (mu === 0) return [tf.sub(p, tf.mul(grad, lr)), v as tf.Tensor];
+    // PyTorch initialises the buffer with the first gradient rather than decaying zeros.
+    const buf = step === 1 ? grad : tf.add(tf.mul(v as tf.Tensor, mu), grad);
+    const dir = nesterov ? tf.add(grad, tf.mul(buf, mu)) : buf;
+    return [tf.sub(p, tf.mul(dir, lr)), buf];
+  };
+}
+
+function adamUpdate(spec: Extract<OptimizerSpec, { kind: 'adam' | 'adamw' }>): UpdateRule {
+  const b1 = spec.beta1 ?? 0.9;
+  const b2 = spec.beta2 ?? 0.999;
+  const eps = spec.epsilon ?? 1e-8;
+  const wd = spec.weightDecay ?? 0;
+  const decoupled = spec.kind === 'adamw';
+  return (p, g, [m, v], lr, step) => {
+    const base = decoupled && wd > 0 ? tf.mul(p, 1 - lr * wd) : p;
+    const grad = !decoupled && wd > 0 ? tf.add(g, tf.mul(p, wd)) : g;
+    const m1 = tf.add(tf.mul(m as tf.Tensor, b1), tf.mul(grad, 1 - b1));
+    const v1 = tf.add(tf.mul(v as tf.Tensor, b2), tf.mul(tf.square(grad), 1 - b2));
+    const c1 = 1 - Math.pow(b1, step);
+    const c2 = 1 - Math.pow(b2, step);
+    // PyTorch: p -= lr/c1 · m / (sqrt(v)/sqrt(c2) + eps)
+    const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(c2)), eps);
+    return [tf.sub(base, tf.mul(tf.div(m1, denom), lr / c1)), m1, v1];
+  };
+}
+
+class SlotOptimizer implements Optimizer {
+  readonly kind: OptimizerSpec['kind'];
+  readonly config: JsonObject;
+  readonly learningRate: number;
+  private readonly slots = new Map<tf.Variable, tf.Variable[]>();
+  private steps = 0;
+  private readonly guard = new DisposeGuard('optimizer');
+
+  constructor(
+    spec: OptimizerSpec,
+    private readonly slotNames: readonly string[],
+    private readonly rule: UpdateRule,
+  ) {
+    this.kind = spec.kind;
+    this.config = JSON.parse(JSON.stringify(spec)) as JsonObject;
+    this.learningRate = spec.learningRate;
+  }
+
+  private slotsFor(variable: tf.Variable): tf.Variable[] {
+    let s = this.slots.get(variable);
+    if (s === undefined) {
+      s = this.slotNames.map(() => tf.variable(tf.zerosLike(variable), false));
+      this.slots.set(variable, s);
+    }
+    return s;
+  }
+
+  apply(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], learningRate: number): void {
+    this.guard.check();
+    this.steps += 1;
+    const step = this.steps;
+    variables.forEach((variable, i) => {
+      const g = grads[i];
+      if (g === undefined) return;
+      const slots = this.slotsFor(variable);
+      tf.tidy(() => {
+        const [next, ...nextSlots] = this.rule(variable, g, slots, learningRate, step);
+        variable.assign(next as tf.Tensor);
+        slots.forEach((s, k) => s.assign(nextSlots[k] as tf.Tensor));
+      });
+    });
+  }
+
+  saveState(variables: readonly tf.Variable[]): OptimizerState {
+    this.guard.check();
+    const slots = variables.flatMap((variable) =>
+      this.slotsFor(variable).map((s, k) => ({
+        name: `${variable.name}/${this.slotNames[k] ?? k}`,
+        shape: [...s.shape],
+        values: Float32Array.from(s.dataSync() as Float32Array),
+      })),
+    );
+    return { step: this.steps, slots };
+  }
+
+  loadState(state: OptimizerState, variables: readonly tf.Variable[]): void {
+    this.guard.check();
+    let k = 0;
+    const targets = variables.flatMap((variable) => this.slotsFor(variable));
+    if (targets.length !== state.slots.length) {
+      throw invalid('SHAPE_MISMATCH', `${targets.length} optimizer slots`, 'state.slots.length', state.slots.length);
+    }
+    for (const s of targets) {
+      const saved = state.slots[k++];
+      if (saved === undefined || saved.values.length !== s.size) {
+        throw invalid('SHAPE_MISMATCH', `optimizer slot of size ${s.size}`, 'slot', saved?.name ?? 'missing');
+      }
+      tf.tidy(() => s.assign(tf.tensor(saved.values, s.shape, 'float32')));
+    }
+    this.steps = state.step;
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    for (const slot of this.slots.values()) slot.forEach((s) => s.dispose());
+    this.slots.clear();
+  }
+}
