@@ -60,7 +60,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
   checkNonNegative('weightDecay', spec.weightDecay ?? 0);
   if (spec.kind === 'sgd') {
     checkRange('momentum', spec.momentum ?? 0, { min: 0, max: 1, maxExclusive: true });
-    return new SlotOptimizer(spec, ['momentum'], sgdUpdate(spec));
+    return new SlotOptimizer(spec, (spec.momentum ?? 0) > 0 ? ['momentum'] : [], sgdUpdate(spec));
   }
   if (spec.kind === 'adam' || spec.kind === 'adamw') {
     checkRange('beta1', spec.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
@@ -80,7 +80,7 @@ function sgdUpdate(spec: Extract<OptimizerSpec, { kind: 'sgd' }>): UpdateRule {
   const nesterov = spec.nesterov ?? false;
   return (p, g, [v], lr, step) => {
     const grad = wd > 0 ? tf.add(g, tf.mul(p, wd)) : g;
-    if (mu === 0) return [tf.sub(p, tf.mul(grad, lr)), v as tf.Tensor];
+    if (mu === 0) return [tf.sub(p, tf.mul(grad, lr))];
     // PyTorch initialises the buffer with the first gradient rather than decaying zeros.
     const buf = step === 1 ? grad : tf.add(tf.mul(v as tf.Tensor, mu), grad);
     const dir = nesterov ? tf.add(grad, tf.mul(buf, mu)) : buf;
@@ -128,7 +128,7 @@ class SlotOptimizer implements Optimizer {
   private slotsFor(variable: tf.Variable): tf.Variable[] {
     let s = this.slots.get(variable);
     if (s === undefined) {
-      s = this.slotNames.map(() => tf.variable(tf.zerosLike(variable), false));
+      s = this.slotNames.map(() => tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
       this.slots.set(variable, s);
     }
     return s;
