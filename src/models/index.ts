@@ -1,1 +1,30 @@
 export type * from './types.js';
+export { INITIALIZERS, type Initializer } from './init.js';
+export {
+  linearHead,
+  cosineHead,
+  auxiliaryHead,
+  type LinearHead,
+  type LinearHeadOptions,
+  type CosineHead,
+  type CosineHeadOptions,
+  type AuxiliaryHead,
+  type AuxiliaryHeadOptions,
+} from './heads.js';
+export {
+  identityBackbone,
+  mlpBackbone,
+  cnnBackbone,
+  layersModelBackbone,
+  functionBackbone,
+  type BatchNormSettings,
+  type IdentityBackboneOptions,
+  type MlpBackboneOptions,
+  type CnnBackboneOptions,
+  type CnnPooling,
+  type CnnFeatures,
+  type LayersModelBackboneOptions,
+  type FunctionBackboneOptions,
+} from './backbones.js';
+export { createClassifier, type Classifier, type ClassifierOptions } from './classifier.js';
+export { createDualBranch, type DualBranch, type DualBranchOptions, type DualBranchOutput } from './dual-branch.js';

@@ -27,8 +27,6 @@ export interface Model extends Disposable {
   readonly kind: string;
   /** Classes the head predicts at inference (auxiliary rows excluded). */
   readonly numClasses: number;
-  /** Classes the head is trained over when it differs from `numClasses` (auxiliary-class heads). */
-  readonly numTrainClasses?: number;
   /**
    * Classes the head scores in `'train'` mode: `numClasses` plus auxiliary classes (Granularity). Training
    * labels lie in `[0, numTrainClasses)`. Absent means `numClasses`.
@@ -85,8 +83,6 @@ export interface Head extends Disposable, Configurable {
   readonly inputDim: number;
   /** Classes scored at inference (`'eval'`). */
   readonly numClasses: number;
-  /** Classes the head is trained over when it differs from `numClasses` (auxiliary-class heads). */
-  readonly numTrainClasses?: number;
   /** Classes scored in training (`'train'`); larger than `numClasses` only for auxiliary heads. */
   readonly numTrainClasses: number;
   readonly trainableVariables: readonly tf.Variable[];

@@ -1,0 +1,144 @@
+/** `createClassifier`: a backbone and a head composed into a {@link Model}. */
+import * as tf from '@tensorflow/tfjs';
+import { LongTailError, invalid } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { RngState } from '../core/rng.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { identityBackbone } from './backbones.js';
+import { checkInput, checkMode, checkPresent } from './check.js';
+import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
+
+/** Options of {@link createClassifier}. */
+export interface ClassifierOptions {
+  /** Feature extractor; omit for a head on precomputed features (identity backbone of width head.inputDim). */
+  readonly backbone?: Backbone;
+  /** Classifier head; its `inputDim` must equal `backbone.outputDim`. */
+  readonly head: Head;
+}
+
+/** A backbone + head model; owns both (dispose frees every variable of both). */
+export interface Classifier extends Model {
+  readonly kind: 'classifier';
+  readonly numTrainClasses: number;
+  readonly config: JsonObject;
+  readonly backbone: Backbone;
+  readonly classifierHead: Head;
+  /** Features [N, featureDim] for inputs x (the backbone alone). */
+  embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
+  getRngState(): RngState | null;
+  setRngState(state: RngState): void;
+}
+
+/** Checks that a backbone's features fit a head: `SHAPE_MISMATCH` otherwise. */
+export function checkBackboneFitsHead(backbone: Backbone, head: Head, headName = 'head'): void {
+  if (backbone.outputDim !== head.inputDim) {
+    throw new LongTailError(
+      'SHAPE_MISMATCH',
+      `expected ${headName}.inputDim = backbone.outputDim = ${backbone.outputDim}. Received: ${headName}.inputDim=${head.inputDim}`,
+      { expected: backbone.outputDim, received: head.inputDim },
+    );
+  }
+}
+
+/** Checks that a value looks like a Backbone / Head (plain JS callers). */
+export function checkComponent(name: string, value: unknown, kind: 'backbone' | 'head'): void {
+  const v = value as { apply?: unknown; dispose?: unknown } | null | undefined;
+  if (v === null || v === undefined || typeof v.apply !== 'function' || typeof v.dispose !== 'function') {
+    const made = kind === 'backbone' ? 'mlpBackbone, cnnBackbone, ...' : 'linearHead, cosineHead, ...';
+    throw invalid('INVALID_OPTION', `${name} to be a ${kind === 'backbone' ? 'Backbone' : 'Head'} (${made})`, name, typeof value);
+  }
+}
+
+class ClassifierImpl implements Classifier {
+  readonly kind = 'classifier' as const;
+  readonly provides: readonly Requirement[] = ['logits', 'embeddings'];
+  private readonly guard = new DisposeGuard('classifier');
+
+  constructor(
+    readonly backbone: Backbone,
+    readonly classifierHead: Head,
+  ) {}
+
+  get numClasses(): number {
+    return this.classifierHead.numClasses;
+  }
+  get numTrainClasses(): number {
+    return this.classifierHead.numTrainClasses;
+  }
+  get featureDim(): number {
+    return this.backbone.outputDim;
+  }
+  get trainableVariables(): tf.Variable[] {
+    return [...this.backbone.trainableVariables, ...this.classifierHead.trainableVariables];
+  }
+  get variables(): tf.Variable[] {
+    return [...this.backbone.variables, ...this.classifierHead.variables];
+  }
+  get config(): JsonObject {
+    return {
+      backbone: { kind: this.backbone.kind, config: this.backbone.config },
+      head: { kind: this.classifierHead.kind, config: this.classifierHead.config },
+    };
+  }
+
+  forward(x: tf.Tensor, mode: ForwardMode): { logits: tf.Tensor2D; embeddings: tf.Tensor2D } {
+    this.guard.check();
+    checkMode(mode);
+    return tf.tidy(() => {
+      const embeddings = this.backbone.apply(x, mode);
+      return { logits: this.classifierHead.apply(embeddings, mode), embeddings };
+    });
+  }
+
+  embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
+    this.guard.check();
+    return this.backbone.apply(x, mode);
+  }
+
+  head(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
+    this.guard.check();
+    checkInput('features', features, [this.featureDim]);
+    return this.classifierHead.apply(features, mode);
+  }
+
+  getRngState(): RngState | null {
+    this.guard.check();
+    return this.backbone.getRngState?.() ?? null;
+  }
+
+  setRngState(state: RngState): void {
+    this.guard.check();
+    this.backbone.setRngState?.(state);
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.backbone.dispose();
+    this.classifierHead.dispose();
+  }
+}
+
+/**
+ * Composes a backbone and a head into a {@link Model}: `forward(x, mode)` returns
+ * `{ logits: head(backbone(x)), embeddings: backbone(x) }`, and `head(features)` classifies latent
+ * features directly (synthesized features skip the backbone). The classifier owns both parts.
+ *
+ * @throws `SHAPE_MISMATCH` when `head.inputDim ≠ backbone.outputDim`; `INVALID_OPTION` for missing parts.
+ * @example
+ * ```ts
+ * const rng = createRng(0);
+ * const model = createClassifier({
+ *   backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng }),
+ *   head: linearHead({ inputDim: 256, numClasses: 10, rng }),
+ * });
+ * const { logits, embeddings } = tf.tidy(() => model.forward(x, 'eval'));
+ * ```
+ */
+export function createClassifier(options: ClassifierOptions): Classifier {
+  checkPresent('options', options);
+  checkComponent('head', options.head, 'head');
+  if (options.backbone !== undefined) checkComponent('backbone', options.backbone, 'backbone');
+  const backbone = options.backbone ?? identityBackbone({ inputDim: options.head.inputDim });
+  checkBackboneFitsHead(backbone, options.head);
+  return new ClassifierImpl(backbone, options.head);
+}
