@@ -1,1 +1,32 @@
 export type * from './types.js';
+export { crossEntropy, type CrossEntropyOptions } from './functional/crossEntropy.js';
+export {
+  logitAdjustedCrossEntropy,
+  balancedSoftmaxCrossEntropy,
+  postHocAdjust,
+  type LogitAdjustedOptions,
+  type BalancedSoftmaxOptions,
+  type PostHocAdjustOptions,
+} from './functional/logitAdjusted.js';
+export { ldamCrossEntropy, ldamMargins, type LdamOptions, type LdamMarginOptions } from './functional/ldam.js';
+export { focalCrossEntropy, type FocalOptions } from './functional/focal.js';
+export { supervisedContrastive, viewMajorLabels, type SupConOptions, type SupConOutput, type ContrastSet } from './functional/supCon.js';
+export {
+  neighborSilencingCrossEntropy,
+  silencingMask,
+  selectNeighborsByPrototype,
+  SILENCED_LOGIT,
+  type SilencingMask,
+  type NeighborSilencingOptions,
+  type SilencingMaskOptions,
+  type NeighborSelectionOptions,
+} from './functional/neighborSilencing.js';
+export { PRIOR_EPSILON } from './functional/common.js';
+export { meanReducer, sumReducer } from './reducers/basic.js';
+export { classWeighted, effectiveNumberWeights, type ClassWeightedOptions, type EffectiveNumberOptions } from './reducers/classWeighted.js';
+export { defineLoss, type LossDefinition } from './define.js';
+export * from './classification.js';
+export * from './contrastive.js';
+export * from './combinators.js';
+export { lossRegistry, reducerRegistry, reducerFromConfig } from './registry.js';
+export type { ValidateOption } from './validation.js';

@@ -1,0 +1,245 @@
+/** Loss objects over logits: each pairs a functional kernel with a reducer (default `meanReducer()`). */
+import type * as tf from '@tensorflow/tfjs';
+import { checkClassCounts, checkFinite, checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
+import { defineLoss } from './define.js';
+import { crossEntropy } from './functional/crossEntropy.js';
+import { focalCrossEntropy } from './functional/focal.js';
+import { ldamCrossEntropy } from './functional/ldam.js';
+import { logitAdjustedCrossEntropy } from './functional/logitAdjusted.js';
+import { checkSilencingMask, neighborSilencingCrossEntropy } from './functional/neighborSilencing.js';
+import { resolveCounts } from './validation.js';
+import type { Loss, Reducer } from './types.js';
+
+/** Options every loss object accepts. */
+export interface LossObjectOptions {
+  /** How per-sample values become a scalar. @defaultValue meanReducer() */
+  readonly reducer?: Reducer;
+  /** Check label values on every call (one `dataSync` of the labels). @defaultValue true */
+  readonly validate?: boolean;
+}
+
+/** Options of {@link crossEntropyLoss}. */
+export interface CrossEntropyLossOptions extends LossObjectOptions {
+  /** Label smoothing ε ∈ [0, 1). @defaultValue 0 */
+  readonly labelSmoothing?: number;
+}
+
+/**
+ * Softmax cross-entropy loss object (hard labels, or `inputs.targets` when present; label smoothing).
+ * @see {@link crossEntropy} for the formula.
+ * @example
+ * ```ts
+ * const loss = crossEntropyLoss({ labelSmoothing: 0.1 });
+ * const value = loss.compute({ logits, labels }); // tf.Scalar
+ * ```
+ */
+export function crossEntropyLoss(options: CrossEntropyLossOptions = {}): Loss<'logits'> {
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
+  const validate = options.validate ?? true;
+  return defineLoss({
+    kind: 'crossEntropy',
+    config: { labelSmoothing, validate },
+    requires: ['logits'],
+    ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
+    terms: ({ logits, labels, targets }) => ({
+      crossEntropy: {
+        kind: 'perSample',
+        values: crossEntropy(logits, labels, { labelSmoothing, validate, ...(targets === undefined ? {} : { targets }) }),
+      },
+    }),
+  });
+}
+
+/** Options of {@link logitAdjustedLoss}. */
+export interface LogitAdjustedLossOptions extends LossObjectOptions {
+  /** Training count per class; default `ctx.classCounts` at each call. */
+  readonly classCounts?: ArrayLike<number>;
+  /** @defaultValue 1 */
+  readonly tau?: number;
+  /** @defaultValue 0 */
+  readonly labelSmoothing?: number;
+}
+
+function countsOption(counts: ArrayLike<number> | undefined): { counts: Float64Array | undefined; json: { classCounts?: number[] } } {
+  if (counts === undefined) return { counts: undefined, json: {} };
+  const c = checkClassCounts('classCounts', counts);
+  return { counts: c, json: { classCounts: Array.from(c) } };
+}
+
+function withReducer(options: LossObjectOptions): { reducer?: Reducer } {
+  return options.reducer === undefined ? {} : { reducer: options.reducer };
+}
+
+function withTargets(targets: tf.Tensor2D | undefined): { targets?: tf.Tensor2D } {
+  return targets === undefined ? {} : { targets };
+}
+
+/**
+ * Logit-adjusted loss object (Menon et al. 2021), CE(z + τ·log(π + 1e-12), y).
+ * @see {@link logitAdjustedCrossEntropy}
+ * @example
+ * ```ts
+ * const loss = logitAdjustedLoss({ classCounts: [500, 50, 5], tau: 1 });
+ * ```
+ */
+export function logitAdjustedLoss(options: LogitAdjustedLossOptions = {}): Loss<'logits'> {
+  const tau = checkFinite('tau', options.tau ?? 1);
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
+  const validate = options.validate ?? true;
+  const { counts, json } = countsOption(options.classCounts);
+  return defineLoss({
+    kind: 'logitAdjusted',
+    config: { tau, labelSmoothing, validate, ...json },
+    requires: ['logits'],
+    ...withReducer(options),
+    terms: ({ logits, labels, targets, ctx }) => ({
+      logitAdjusted: {
+        kind: 'perSample',
+        values: logitAdjustedCrossEntropy(logits, labels, {
+          classCounts: resolveCounts(counts, ctx, 'logitAdjusted'),
+          tau,
+          labelSmoothing,
+          validate,
+          ...withTargets(targets),
+        }),
+      },
+    }),
+  });
+}
+
+/** Options of {@link balancedSoftmaxLoss}. */
+export interface BalancedSoftmaxLossOptions extends LossObjectOptions {
+  /** Training count per class; default `ctx.classCounts`. */
+  readonly classCounts?: ArrayLike<number>;
+  /** @defaultValue 0 */
+  readonly labelSmoothing?: number;
+}
+
+/**
+ * Balanced softmax loss object (Ren et al. 2020), CE(z + log n, y) = the logit-adjusted loss at τ = 1.
+ * @see {@link balancedSoftmaxCrossEntropy}
+ */
+export function balancedSoftmaxLoss(options: BalancedSoftmaxLossOptions = {}): Loss<'logits'> {
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
+  const validate = options.validate ?? true;
+  const { counts, json } = countsOption(options.classCounts);
+  return defineLoss({
+    kind: 'balancedSoftmax',
+    config: { labelSmoothing, validate, ...json },
+    requires: ['logits'],
+    ...withReducer(options),
+    terms: ({ logits, labels, targets, ctx }) => ({
+      balancedSoftmax: {
+        kind: 'perSample',
+        values: logitAdjustedCrossEntropy(logits, labels, {
+          classCounts: resolveCounts(counts, ctx, 'balancedSoftmax'),
+          tau: 1,
+          labelSmoothing,
+          validate,
+          ...withTargets(targets),
+        }),
+      },
+    }),
+  });
+}
+
+/** Options of {@link ldamLoss}. */
+export interface LdamLossOptions extends LossObjectOptions {
+  /** Training count per class; default `ctx.classCounts`. */
+  readonly classCounts?: ArrayLike<number>;
+  /** @defaultValue 0.5 */
+  readonly maxMargin?: number;
+  /** @defaultValue 30 */
+  readonly scale?: number;
+}
+
+/**
+ * LDAM loss object (Cao et al. 2019). For LDAM-DRW pass
+ * `reducer: classWeighted({ beta: 0.9999, startEpoch: 160 })`.
+ * @see {@link ldamCrossEntropy}
+ * @example
+ * ```ts
+ * const loss = ldamLoss({ classCounts, reducer: classWeighted({ beta: 0.9999, startEpoch: 160 }) });
+ * loss.compute({ logits, labels, ctx: { epoch: 170 } });
+ * ```
+ */
+export function ldamLoss(options: LdamLossOptions = {}): Loss<'logits'> {
+  const maxMargin = checkPositive('maxMargin', options.maxMargin ?? 0.5);
+  const scale = checkPositive('scale', options.scale ?? 30);
+  const validate = options.validate ?? true;
+  const { counts, json } = countsOption(options.classCounts);
+  return defineLoss({
+    kind: 'ldam',
+    config: { maxMargin, scale, validate, ...json },
+    requires: ['logits'],
+    ...withReducer(options),
+    terms: ({ logits, labels, ctx }) => ({
+      ldam: {
+        kind: 'perSample',
+        values: ldamCrossEntropy(logits, labels, { classCounts: resolveCounts(counts, ctx, 'ldam'), maxMargin, scale, validate }),
+      },
+    }),
+  });
+}
+
+/** Options of {@link focalLoss}. */
+export interface FocalLossOptions extends LossObjectOptions {
+  /** γ ≥ 0. @defaultValue 2 */
+  readonly gamma?: number;
+}
+
+/**
+ * Focal loss object (Lin et al. 2017), −(1 − p_y)^γ log p_y.
+ * @see {@link focalCrossEntropy}
+ */
+export function focalLoss(options: FocalLossOptions = {}): Loss<'logits'> {
+  const gamma = checkNonNegative('gamma', options.gamma ?? 2);
+  const validate = options.validate ?? true;
+  return defineLoss({
+    kind: 'focal',
+    config: { gamma, validate },
+    requires: ['logits'],
+    ...withReducer(options),
+    terms: ({ logits, labels }) => ({ focal: { kind: 'perSample', values: focalCrossEntropy(logits, labels, { gamma, validate }) } }),
+  });
+}
+
+/** Options of {@link neighborSilencingLoss}. */
+export interface NeighborSilencingLossOptions extends LossObjectOptions {
+  /** C×C competition mask (see `silencingMask`). */
+  readonly mask: readonly (readonly (boolean | number)[])[];
+  /** Counts over target + auxiliary classes; default `ctx.classCounts`. */
+  readonly classCounts?: ArrayLike<number>;
+  /** @defaultValue 1 */
+  readonly tau?: number;
+}
+
+/**
+ * Neighbor-silencing balanced CE loss object (Zhao et al., Gran_LT `Bal_CE_loss`); soft
+ * `inputs.targets` are zeroed on silenced classes.
+ * @see {@link neighborSilencingCrossEntropy}
+ */
+export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Loss<'logits'> {
+  const tau = checkFinite('tau', options.tau ?? 1);
+  const validate = options.validate ?? true;
+  const mask = checkSilencingMask(options.mask, Array.isArray(options.mask) ? options.mask.length : 0);
+  const { counts, json } = countsOption(options.classCounts);
+  return defineLoss({
+    kind: 'neighborSilencing',
+    config: { tau, validate, mask, ...json },
+    requires: ['logits'],
+    ...withReducer(options),
+    terms: ({ logits, labels, targets, ctx }) => ({
+      neighborSilencing: {
+        kind: 'perSample',
+        values: neighborSilencingCrossEntropy(logits, labels, {
+          classCounts: resolveCounts(counts, ctx, 'neighborSilencing'),
+          mask,
+          tau,
+          validate,
+          ...withTargets(targets),
+        }),
+      },
+    }),
+  });
+}

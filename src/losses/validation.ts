@@ -1,0 +1,123 @@
+/**
+ * Input checks shared by the loss kernels. They run before any tensor is made: shapes and dtypes are
+ * read from tensor metadata; label values need one `dataSync()` of the (small) label tensor, skipped
+ * when the caller passes `validate: false`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { invalid, LongTailError } from '../core/errors.js';
+import { checkClassCounts, checkLabels, checkRank, checkSameSize } from '../core/validate.js';
+
+/** Option shared by every kernel: skip the label-value check (one `dataSync`) in hot loops. */
+export interface ValidateOption {
+  /**
+   * Check label values (integer, in range) with one synchronous read of `labels`. Shapes and dtypes are
+   * always checked (they cost nothing). Set to `false` in hot loops once inputs are known to be good
+   * (torchmetrics' `validate_args`).
+   * @defaultValue true
+   */
+  readonly validate?: boolean;
+}
+
+/** `t` has dtype int32; float labels are rejected rather than silently truncated. */
+export function checkInt32(name: string, t: tf.Tensor): void {
+  if (t.dtype !== 'int32') {
+    throw new LongTailError(
+      'DTYPE_MISMATCH',
+      `expected ${name} of dtype int32 (e.g. tf.tensor1d(values, 'int32')). Received: ${name}.dtype=${t.dtype}`,
+      { name, dtype: t.dtype },
+    );
+  }
+}
+
+/** `t` has dtype float32. */
+export function checkFloat32(name: string, t: tf.Tensor): void {
+  if (t.dtype !== 'float32') {
+    throw new LongTailError('DTYPE_MISMATCH', `expected ${name} of dtype float32. Received: ${name}.dtype=${t.dtype}`, {
+      name,
+      dtype: t.dtype,
+    });
+  }
+}
+
+/** `value` is a tensor (a common mistake is passing a plain array). */
+export function checkTensor(name: string, value: unknown): asserts value is tf.Tensor {
+  const ok =
+    value !== null &&
+    typeof value === 'object' &&
+    Array.isArray((value as { shape?: unknown }).shape) &&
+    typeof (value as { dtype?: unknown }).dtype === 'string';
+  if (!ok) throw new LongTailError('MISSING_INPUT', `expected ${name} to be a tf.Tensor. Received: ${name}=${String(value)}`, { name });
+  if ((value as tf.Tensor).isDisposed) {
+    throw new LongTailError('DISPOSED', `expected a live tensor ${name}. Received: ${name} after dispose()`, { name });
+  }
+}
+
+/** Label values are integers in `[0, numClasses)`; reads `labels` synchronously. */
+export function checkLabelValues(labels: tf.Tensor, numClasses: number, name = 'labels'): void {
+  checkLabels(name, labels.dataSync() as Int32Array, numClasses);
+}
+
+/**
+ * Logits [N, C] float32, labels [N] int32 with values in range (unless `validate` is false), optional
+ * soft targets [N, C]. Returns `{ n, numClasses }`.
+ */
+export function checkClassification(
+  logits: tf.Tensor,
+  labels: tf.Tensor,
+  options: { readonly targets?: tf.Tensor | undefined; readonly validate?: boolean | undefined },
+): { n: number; numClasses: number } {
+  checkTensor('logits', logits);
+  checkTensor('labels', labels);
+  checkRank('logits', logits.shape, 2);
+  checkRank('labels', labels.shape, 1);
+  checkFloat32('logits', logits);
+  checkInt32('labels', labels);
+  const n = logits.shape[0] as number;
+  const numClasses = logits.shape[1] as number;
+  checkSameSize('labels.shape[0] equal to logits.shape[0]', n, 'labels.shape[0]', labels.shape[0] as number);
+  if (numClasses < 1) throw invalid('SHAPE_MISMATCH', 'logits with at least one class', 'logits.shape[1]', numClasses);
+  const targets = options.targets;
+  if (targets !== undefined) {
+    checkTensor('targets', targets);
+    checkFloat32('targets', targets);
+    if (targets.shape.length !== 2 || targets.shape[0] !== n || targets.shape[1] !== numClasses) {
+      throw new LongTailError(
+        'SHAPE_MISMATCH',
+        `expected targets.shape = [${n}, ${numClasses}] (the logits shape). Received: targets.shape=[${targets.shape.join(', ')}]`,
+        { name: 'targets', shape: [...targets.shape] },
+      );
+    }
+  }
+  if (options.validate !== false) checkLabelValues(labels, numClasses);
+  return { n, numClasses };
+}
+
+/** Class counts as a plain array matching the number of classes. */
+export function checkCountsFor(name: string, counts: ArrayLike<number>, numClasses: number): Float64Array {
+  const c = checkClassCounts(name, counts);
+  checkSameSize(`${name}.length equal to the number of classes`, numClasses, `${name}.length`, c.length);
+  return c;
+}
+
+/** Class counts from the options, else from the context, else `MISSING_INPUT`. */
+export function resolveCounts(
+  fromOptions: Float64Array | undefined,
+  ctx: { readonly classCounts?: ArrayLike<number> } | undefined,
+  owner: string,
+): ArrayLike<number> {
+  if (fromOptions !== undefined) return fromOptions;
+  const fromCtx = ctx?.classCounts;
+  if (fromCtx === undefined) {
+    throw new LongTailError(
+      'MISSING_INPUT',
+      `expected classCounts in the ${owner} options or in ctx.classCounts. Received: classCounts=undefined`,
+      { name: 'classCounts' },
+    );
+  }
+  return fromCtx;
+}
+
+/** A plain number array copy of counts, for JSON configs. */
+export function countsToJson(counts: ArrayLike<number> | undefined): number[] | undefined {
+  return counts === undefined ? undefined : Array.from(counts);
+}
