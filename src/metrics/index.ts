@@ -1,1 +1,3 @@
-export {};
+export * from './classification.js';
+export * from './report.js';
+export * from './svg.js';

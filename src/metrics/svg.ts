@@ -1,0 +1,118 @@
+/**
+ * An SVG chart of a long-tail evaluation: per-class accuracy as bars, classes ordered by training count
+ * (head on the left), with the training count as a line on a log scale — the picture that shows where a
+ * method gains (usually the tail).
+ */
+import { LongTailError } from '../core/errors.js';
+import { checkInteger } from '../core/validate.js';
+import type { EvaluationReport } from './report.js';
+
+/** Options of {@link perClassAccuracySvg}. */
+export interface PerClassSvgOptions {
+  /** Class names for the x axis; default the class index. */
+  readonly classNames?: readonly string[];
+  readonly title?: string;
+  /** Width and height in px. Default 720 × 400. */
+  readonly width?: number;
+  readonly height?: number;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+function fmt(v: number): string {
+  return Number(v.toFixed(2)).toString();
+}
+
+/**
+ * Renders the per-class accuracy chart of a report as an SVG document string. Bars: accuracy of each class
+ * (left axis, 0–100%), ordered by training count descending (ties by class index); classes absent from the
+ * evaluation have no bar. Line: training count on a log₁₀ axis (right).
+ *
+ * @throws LongTailError `MISSING_INPUT` if the report has no `trainCounts`.
+ */
+export function perClassAccuracySvg(report: EvaluationReport, options: PerClassSvgOptions = {}): string {
+  const counts = report.trainCounts;
+  if (counts === undefined) {
+    throw new LongTailError(
+      'MISSING_INPUT',
+      'expected a report with trainCounts (pass trainCounts to evaluatePredictions or ClassificationMetrics). Received: report.trainCounts=undefined',
+      { name: 'trainCounts' },
+    );
+  }
+  const width = checkInteger('width', options.width ?? 720, { min: 200 });
+  const height = checkInteger('height', options.height ?? 400, { min: 150 });
+  const c = report.numClasses;
+  const order = Array.from({ length: c }, (_, j) => j).sort((a, b) => (counts[b] as number) - (counts[a] as number) || a - b);
+  const names = order.map((j) => options.classNames?.[j] ?? String(j));
+  const margin = { left: 56, right: 64, top: options.title === undefined ? 24 : 44, bottom: 24 + Math.min(90, 7 * Math.max(...names.map((n) => n.length))) };
+  const plotW = width - margin.left - margin.right;
+  const plotH = height - margin.top - margin.bottom;
+  const slot = plotW / c;
+  const barW = Math.max(1, slot * 0.7);
+  const yAcc = (a: number): number => margin.top + plotH * (1 - a);
+  const positive = counts.filter((n) => n > 0);
+  const lo = Math.floor(Math.log10(Math.min(...positive, 1e9)));
+  let hi = Math.ceil(Math.log10(Math.max(...positive, 1)));
+  if (hi <= lo) hi = lo + 1;
+  const yCount = (n: number): number => margin.top + plotH * (1 - (Math.log10(n) - lo) / (hi - lo));
+  const x0 = margin.left;
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
+  if (options.title !== undefined) {
+    out.push(`<text x="${fmt(width / 2)}" y="20" text-anchor="middle" font-size="14">${escapeXml(options.title)}</text>`);
+  }
+  // Left axis: accuracy gridlines every 20%.
+  for (let k = 0; k <= 5; k++) {
+    const y = fmt(yAcc(k / 5));
+    out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + plotW}" y2="${y}" stroke="#e0e0e0"/>`);
+    out.push(`<text x="${x0 - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${k * 20}%</text>`);
+  }
+  // Right axis: one tick per decade of the training count.
+  for (let e = lo; e <= hi; e++) {
+    const y = fmt(yCount(Math.pow(10, e)));
+    out.push(`<text x="${x0 + plotW + 6}" y="${y}" dominant-baseline="middle" fill="#c0392b">${escapeXml(String(Math.pow(10, e)))}</text>`);
+  }
+  out.push(
+    `<text transform="translate(14 ${fmt(margin.top + plotH / 2)}) rotate(-90)" text-anchor="middle">per-class accuracy</text>`,
+    `<text transform="translate(${width - 12} ${fmt(margin.top + plotH / 2)}) rotate(90)" text-anchor="middle" fill="#c0392b">training count (log scale)</text>`,
+  );
+  const points: string[] = [];
+  order.forEach((j, k) => {
+    const cx = x0 + slot * (k + 0.5);
+    const acc = report.perClass[j] as number;
+    const n = counts[j] as number;
+    if (!Number.isNaN(acc)) {
+      const y = yAcc(acc);
+      out.push(
+        `<rect x="${fmt(cx - barW / 2)}" y="${fmt(y)}" width="${fmt(barW)}" height="${fmt(margin.top + plotH - y)}" fill="#4a7db3"><title>${escapeXml(
+          `${names[k] as string}: accuracy ${(100 * acc).toFixed(1)}%, training count ${n}`,
+        )}</title></rect>`,
+      );
+    }
+    if (n > 0) points.push(`${fmt(cx)},${fmt(yCount(n))}`);
+    const ly = fmt(margin.top + plotH + 12);
+    out.push(`<text transform="translate(${fmt(cx)} ${ly}) rotate(-40)" text-anchor="end">${escapeXml(names[k] as string)}</text>`);
+  });
+  out.push(`<line x1="${x0}" y1="${fmt(margin.top + plotH)}" x2="${x0 + plotW}" y2="${fmt(margin.top + plotH)}" stroke="#333333"/>`);
+  if (points.length > 0) {
+    out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="#c0392b" stroke-width="2"/>`);
+    for (const p of points) {
+      const [px, py] = p.split(',');
+      out.push(`<circle cx="${px}" cy="${py}" r="3" fill="#c0392b"/>`);
+    }
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+/** Writes {@link perClassAccuracySvg} to a file (Node only). */
+export async function writePerClassAccuracySvg(path: string, report: EvaluationReport, options: PerClassSvgOptions = {}): Promise<void> {
+  const svg = perClassAccuracySvg(report, options);
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(path, svg, 'utf8');
+}

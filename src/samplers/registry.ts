@@ -1,0 +1,61 @@
+/**
+ * Sampler specs and the sampler registry: `createSampler({ kind: 'squareRoot', q: 0.5 })`, and
+ * `samplerRegistry.fromConfig(toConfig(sampler))` rebuilds an equal sampler.
+ */
+import { invalid } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { Registry } from '../core/registry.js';
+import {
+  classBalancedSampler,
+  instanceSampler,
+  mPerClassSampler,
+  powerSampler,
+  progressiveSampler,
+} from './samplers.js';
+import type { EpochOptions } from './samplers.js';
+import type { Sampler } from './types.js';
+
+/** A sampler described as plain JSON. */
+export type SamplerSpec =
+  | ({ readonly kind: 'instance' } & EpochOptions)
+  | ({ readonly kind: 'classBalanced' } & EpochOptions)
+  | ({ readonly kind: 'squareRoot'; readonly q?: number } & EpochOptions)
+  | ({ readonly kind: 'progressive' } & EpochOptions)
+  | ({ readonly kind: 'mPerClass'; readonly m: number } & EpochOptions);
+
+/** The sampler kinds the library provides. */
+export type SamplerKind = SamplerSpec['kind'];
+
+function num(config: JsonObject, key: string): number | undefined {
+  const v = config[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw invalid('INVALID_OPTION', `${key} to be a number`, key, v);
+  return v;
+}
+
+function epochOptions(config: JsonObject): EpochOptions {
+  const numSamples = num(config, 'numSamples');
+  return numSamples === undefined ? {} : { numSamples };
+}
+
+/** Registry of sampler factories by kind; register your own with `samplerRegistry.register(kind, factory)`. */
+export const samplerRegistry = new Registry<Sampler>('sampler')
+  .register('instance', (c) => instanceSampler(epochOptions(c)))
+  .register('classBalanced', (c) => classBalancedSampler(epochOptions(c)))
+  .register('squareRoot', (c) => {
+    const q = num(c, 'q');
+    return powerSampler({ ...epochOptions(c), ...(q === undefined ? {} : { q }) });
+  })
+  .register('progressive', (c) => progressiveSampler(epochOptions(c)))
+  .register('mPerClass', (c) => mPerClassSampler({ ...epochOptions(c), m: num(c, 'm') as number }));
+
+/**
+ * Builds a sampler from a spec (or returns a Sampler object unchanged).
+ *
+ * @throws LongTailError `UNKNOWN_KIND` for an unregistered kind, `INVALID_OPTION` for bad options.
+ */
+export function createSampler(spec: SamplerSpec | Sampler): Sampler {
+  if (spec !== null && typeof spec === 'object' && typeof (spec as Sampler).batches === 'function') return spec as Sampler;
+  const { kind, ...config } = (spec ?? {}) as { kind: string } & JsonObject;
+  return samplerRegistry.fromConfig({ kind, config });
+}
