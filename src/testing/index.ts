@@ -96,3 +96,4 @@ export function backendsUnderTest(): BackendName[] {
     .filter((s) => s.length > 0);
   return names as BackendName[];
 }
+export * from './conformance.js';
