@@ -1,0 +1,338 @@
+/**
+ * Class-conditional Gaussian latent synthesizer (Sharma 2025, "Efficient Long-Tail Learning in Latent
+ * Space"): per class μ_c and Σ_c from streamed moments, synthetic features x = μ_c + L_c·z with
+ * Σ_c = L_c·L_cᵀ and z ~ N(0, I) from the caller's Rng.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalid, LongTailError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import type { Rng } from '../core/rng.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkInteger, checkOneOf, checkPositive, checkRange, checkNonNegative } from '../core/validate.js';
+import {
+  calibratedMoments,
+  COVARIANCE_KINDS,
+  ledoitWolfShrinkage,
+  pooledCovariance,
+  shrunkCovariance,
+  unbiasedCovariance,
+  type CovarianceKind,
+} from './covariance.js';
+import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
+import { affineLowerRows, choleskyWithRepair, fillStandardNormal, type PsdRepair } from './linalg.js';
+import { ClassMoments, type ClassMomentState } from './moments.js';
+import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+
+/** How the L·z product is computed: tfjs matMul, typed-array loops, or `auto` (matMul unless on cpu). */
+export type GaussianProduct = 'auto' | 'tensor' | 'typed';
+
+/** Options of {@link ClassGaussian}. Every field is plain JSON (the synthesizer's `config`). */
+export interface ClassGaussianOptions {
+  readonly numClasses: number;
+  /** Covariance estimator; see docs/synthesizers.md. @defaultValue 'ledoitWolf' */
+  readonly covariance?: CovarianceKind;
+  /** ρ of `covariance: 'shrinkage'`, in [0, 1]. @defaultValue 0.1 */
+  readonly shrinkage?: number;
+  /** k head classes per tail class for `'calibrated'` (Yang et al. 2021 use k = 2). @defaultValue 2 */
+  readonly calibrationK?: number;
+  /** α of `'calibrated'` (0.21, the paper's miniImageNet value). @defaultValue 0.21 */
+  readonly calibrationAlpha?: number;
+  /** Where α is added: every entry (the official code) or the diagonal. @defaultValue 'all' */
+  readonly calibrationAlphaOn?: 'all' | 'diagonal';
+  /** Calibrate the tail mean too. @defaultValue true */
+  readonly calibrateMean?: boolean;
+  /** `'calibrated'`: classes with n ≥ headMinCount use their own Ŝ and are donors; the rest are calibrated. @defaultValue 20 */
+  readonly headMinCount?: number;
+  /** @defaultValue 'jitter' */
+  readonly psdRepair?: PsdRepair;
+  /** Relative eigenvalue floor for `psdRepair: 'eigenFloor'`. @defaultValue 1e-6 */
+  readonly eigenFloor?: number;
+  /** @defaultValue 'auto' */
+  readonly product?: GaussianProduct;
+}
+
+/** A fitted class distribution (copies; float64). `factor` is the Cholesky factor (or √diag for diagonal). */
+export interface FittedGaussian {
+  readonly mean: Float64Array;
+  /** d×d row-major, or length d for `'diagonal'`. */
+  readonly covariance: Float64Array;
+  readonly factor: Float64Array;
+  /** What PSD repair added to the diagonal (0 if none). */
+  readonly jitter: number;
+  /** The Ledoit–Wolf or fixed ρ used (0 for other estimators). */
+  readonly shrinkage: number;
+  /** Head classes borrowed from (`'calibrated'` tail classes only). */
+  readonly donors: readonly number[];
+}
+
+interface ResolvedOptions {
+  readonly numClasses: number;
+  readonly covariance: CovarianceKind;
+  readonly shrinkage: number;
+  readonly calibrationK: number;
+  readonly calibrationAlpha: number;
+  readonly calibrationAlphaOn: 'all' | 'diagonal';
+  readonly calibrateMean: boolean;
+  readonly headMinCount: number;
+  readonly psdRepair: PsdRepair;
+  readonly eigenFloor: number;
+  readonly product: GaussianProduct;
+}
+
+function resolve(options: ClassGaussianOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+  const r: ResolvedOptions = {
+    numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
+    covariance: checkOneOf('covariance', options.covariance ?? 'ledoitWolf', COVARIANCE_KINDS),
+    shrinkage: checkRange('shrinkage', options.shrinkage ?? 0.1, { min: 0, max: 1 }),
+    calibrationK: checkInteger('calibrationK', options.calibrationK ?? 2, { min: 1 }),
+    calibrationAlpha: checkNonNegative('calibrationAlpha', options.calibrationAlpha ?? 0.21),
+    calibrationAlphaOn: checkOneOf('calibrationAlphaOn', options.calibrationAlphaOn ?? 'all', ['all', 'diagonal'] as const),
+    calibrateMean: options.calibrateMean ?? true,
+    headMinCount: checkInteger('headMinCount', options.headMinCount ?? 20, { min: 2 }),
+    psdRepair: checkOneOf('psdRepair', options.psdRepair ?? 'jitter', ['jitter', 'eigenFloor'] as const),
+    eigenFloor: checkPositive('eigenFloor', options.eigenFloor ?? 1e-6),
+    product: checkOneOf('product', options.product ?? 'auto', ['auto', 'tensor', 'typed'] as const),
+  };
+  if (typeof r.calibrateMean !== 'boolean') throw invalid('INVALID_OPTION', 'calibrateMean to be a boolean', 'calibrateMean', r.calibrateMean);
+  return r;
+}
+
+/**
+ * Class-conditional Gaussians over latent features, with streaming, mergeable moments.
+ *
+ * Covariance estimators (S = M2/n, Ŝ = M2/(n−1)):
+ * - `full`: Ŝ_c; `diagonal`: diag(Ŝ_c) (stores only the diagonal);
+ * - `shrinkage`: (1−ρ)·S_c + ρ·(tr S_c/d)·I with fixed ρ; `ledoitWolf`: the same with ρ from
+ *   Ledoit & Wolf 2004 exactly as scikit-learn's `LedoitWolf().shrinkage_`;
+ * - `pooled`: Σ_c M2_c / (N − C′) shared by every class;
+ * - `calibrated`: Distribution Calibration (Yang et al., ICLR 2021) for classes with n < headMinCount,
+ *   from the k head classes with the nearest means: μ′ = (μ_c + Σ_h μ_h)/(k+1), Σ′ = mean_h Ŝ_h + α.
+ * Each covariance is repaired to positive definite (jitter or eigenvalue floor) before Cholesky.
+ *
+ * @example
+ * ```ts
+ * const g = new ClassGaussian({ numClasses: 10, covariance: 'ledoitWolf' });
+ * g.observe({ features, labels });
+ * const synth = g.sample({ perClass: topUpRequest(g.observedCounts()) }, rng.fork('synth'));
+ * ```
+ */
+export class ClassGaussian implements Synthesizer {
+  readonly kind = 'classGaussian';
+  readonly numClasses: number;
+  private readonly options: ResolvedOptions;
+  private readonly guard = new DisposeGuard('ClassGaussian');
+  private moments: ClassMoments | null = null;
+  private readonly cache = new Map<number, FittedGaussian>();
+  private pooledCache: Float64Array | null = null;
+
+  constructor(options: ClassGaussianOptions) {
+    this.options = resolve(options);
+    this.numClasses = this.options.numClasses;
+  }
+
+  get config(): JsonObject {
+    return { ...this.options };
+  }
+
+  /** Feature dimension (undefined before the first observe). */
+  get dim(): number | undefined {
+    return this.moments?.dim;
+  }
+
+  /** Adds a batch to the per-class moments. Reads the tensors; does not take ownership. */
+  observe(batch: LabeledFeatures): void {
+    this.guard.check();
+    const { x, y, d } = readBatch(batch, this.numClasses, this.moments?.dim);
+    if (this.moments === null) this.moments = new ClassMoments(this.numClasses, d, this.options.covariance !== 'diagonal');
+    const groups = groupByClass(y, this.numClasses);
+    for (let c = 0; c < this.numClasses; c++) {
+      const rows = groups[c] as Int32Array;
+      if (rows.length > 0) this.moments.addRows(c, x, rows);
+    }
+    this.invalidate();
+  }
+
+  /**
+   * Merges the moments of another ClassGaussian (same numClasses, dimension and storage) into this one:
+   * fitting two halves and merging equals fitting all of the data.
+   */
+  merge(other: ClassGaussian): void {
+    this.guard.check();
+    other.guard.check();
+    if (!(other instanceof ClassGaussian)) throw invalid('INVALID_OPTION', 'a ClassGaussian to merge', 'other', other);
+    checkSameSizeLocal('numClasses', this.numClasses, other.numClasses);
+    if (other.moments === null) return;
+    const full = this.options.covariance !== 'diagonal';
+    if (full !== (other.options.covariance !== 'diagonal')) {
+      throw invalid('INVALID_OPTION', 'both synthesizers to store full (or both diagonal) moments', 'other.covariance', other.options.covariance);
+    }
+    if (this.moments === null) this.moments = new ClassMoments(this.numClasses, other.moments.dim, full);
+    checkSameSizeLocal('feature dimension', this.moments.dim, other.moments.dim);
+    this.moments.merge(other.moments);
+    this.invalidate();
+  }
+
+  observedCounts(): Float64Array {
+    this.guard.check();
+    return this.moments === null ? new Float64Array(this.numClasses) : this.moments.counts();
+  }
+
+  /**
+   * The fitted distribution of class `c` (mean, covariance, factor), computed on demand and cached until
+   * the next observe/merge.
+   *
+   * @throws LongTailError `NOT_FITTED` before any observe, `EMPTY_CLASS` when class c has too few samples.
+   */
+  distribution(c: number): FittedGaussian {
+    this.guard.check();
+    checkInteger('classIndex', c);
+    if (c >= this.numClasses) throw invalid('LABEL_OUT_OF_RANGE', `classIndex in [0, ${this.numClasses})`, 'classIndex', c);
+    const cached = this.cache.get(c);
+    if (cached !== undefined) return cached;
+    const fitted = this.fit(c);
+    this.cache.set(c, fitted);
+    return fitted;
+  }
+
+  /**
+   * Draws `perClass[c]` samples of N(μ_c, Σ_c) per class: x = μ_c + L_c·z, z from `rng` (Box–Muller on
+   * rng.next()). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
+   * classes in ascending order.
+   */
+  sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
+    this.guard.check();
+    const perClass = checkPerClass(request?.perClass, this.numClasses);
+    const moments = this.requireMoments();
+    const d = moments.dim;
+    let total = 0;
+    const fitted: (FittedGaussian | null)[] = [];
+    for (let c = 0; c < this.numClasses; c++) {
+      const k = perClass[c] as number;
+      fitted.push(k > 0 ? this.distribution(c) : null);
+      total += k;
+    }
+    const labels = new Int32Array(total);
+    const useTensor = this.options.product === 'tensor' || (this.options.product === 'auto' && tf.getBackend() !== 'cpu');
+    const diagonal = this.options.covariance === 'diagonal';
+    const out = new Float32Array(total * d);
+    const parts: { z: Float32Array; f: FittedGaussian; k: number; offset: number }[] = [];
+    let offset = 0;
+    for (let c = 0; c < this.numClasses; c++) {
+      const k = perClass[c] as number;
+      const f = fitted[c];
+      if (k === 0 || f === null || f === undefined) continue;
+      labels.fill(c, offset, offset + k);
+      const z = new Float32Array(k * d);
+      fillStandardNormal(() => rng.next(), z);
+      if (diagonal) {
+        for (let s = 0; s < k; s++) {
+          const o = (offset + s) * d;
+          for (let i = 0; i < d; i++) out[o + i] = (f.mean[i] as number) + (f.factor[i] as number) * (z[s * d + i] as number);
+        }
+      } else if (!useTensor) {
+        affineLowerRows(f.factor, f.mean, z, k, d, out, offset * d);
+      } else {
+        parts.push({ z, f, k, offset });
+      }
+      offset += k;
+    }
+    if (parts.length === 0) {
+      return { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') };
+    }
+    const features = tf.tidy(() => {
+      const blocks: tf.Tensor2D[] = [];
+      let cursor = 0;
+      for (const p of parts) {
+        if (p.offset > cursor) blocks.push(tf.tensor2d(out.subarray(cursor * d, p.offset * d), [p.offset - cursor, d]));
+        const lt = new Float32Array(d * d);
+        for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) lt[j * d + i] = p.f.factor[i * d + j] as number;
+        const product = tf.matMul(tf.tensor2d(p.z, [p.k, d]), tf.tensor2d(lt, [d, d]));
+        blocks.push(tf.add(product, tf.tensor1d(Float32Array.from(p.f.mean))) as tf.Tensor2D);
+        cursor = p.offset + p.k;
+      }
+      if (cursor < total) blocks.push(tf.tensor2d(out.subarray(cursor * d), [total - cursor, d]));
+      return blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat2d(blocks, 0);
+    });
+    return { features, labels: tf.tensor1d(labels, 'int32') };
+  }
+
+  /** Frees cached factors; the synthesizer holds no tensors. Idempotent; use afterwards throws `DISPOSED`. */
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.moments = null;
+    this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.cache.clear();
+    this.pooledCache = null;
+  }
+
+  private requireMoments(): ClassMoments {
+    if (this.moments === null) {
+      throw new LongTailError('NOT_FITTED', 'expected observe() before sampling. Received: no observed features');
+    }
+    return this.moments;
+  }
+
+  private fit(c: number): FittedGaussian {
+    const moments = this.requireMoments();
+    const d = moments.dim;
+    const o = this.options;
+    const state = moments.classes[c] as ClassMomentState;
+    const n = state.count;
+    const repair = { method: o.psdRepair, eigenFloor: o.eigenFloor };
+    const finish = (mean: Float64Array, covariance: Float64Array, shrinkage: number, donors: readonly number[]): FittedGaussian => {
+      const { factor, jitter } = choleskyWithRepair(covariance, d, repair);
+      return { mean, covariance, factor, jitter, shrinkage, donors };
+    };
+    switch (o.covariance) {
+      case 'diagonal': {
+        if (n < 2) throw tooFew(c, n, 2, 'a diagonal covariance');
+        const variance = unbiasedCovariance(state, d, false);
+        return { mean: new Float64Array(state.mean), covariance: variance, factor: variance.map(Math.sqrt), jitter: 0, shrinkage: 0, donors: [] };
+      }
+      case 'full':
+        if (n < 2) throw tooFew(c, n, 2, 'a full covariance');
+        return finish(new Float64Array(state.mean), unbiasedCovariance(state, d, true), 0, []);
+      case 'shrinkage':
+        if (n < 2) throw tooFew(c, n, 2, 'a shrunk covariance');
+        return finish(new Float64Array(state.mean), shrunkCovariance(state, d, o.shrinkage), o.shrinkage, []);
+      case 'ledoitWolf': {
+        if (n < 2) throw tooFew(c, n, 2, 'a Ledoit-Wolf covariance');
+        const rho = ledoitWolfShrinkage(state, d);
+        return finish(new Float64Array(state.mean), shrunkCovariance(state, d, rho), rho, []);
+      }
+      case 'pooled': {
+        if (n < 1) throw tooFew(c, n, 1, 'a pooled covariance');
+        if (this.pooledCache === null) this.pooledCache = pooledCovariance(moments.classes, d);
+        return finish(new Float64Array(state.mean), new Float64Array(this.pooledCache), 0, []);
+      }
+      case 'calibrated': {
+        if (n < 1) throw tooFew(c, n, 1, 'a calibrated covariance');
+        if (n >= o.headMinCount) return finish(new Float64Array(state.mean), unbiasedCovariance(state, d, true), 0, []);
+        const heads: number[] = [];
+        moments.classes.forEach((s, h) => {
+          if (s.count >= o.headMinCount) heads.push(h);
+        });
+        const cal = calibratedMoments(c, moments.classes, heads, d, {
+          k: o.calibrationK,
+          alpha: o.calibrationAlpha,
+          alphaOn: o.calibrationAlphaOn,
+          calibrateMean: o.calibrateMean,
+        });
+        return finish(cal.mean, cal.covariance, 0, cal.donors);
+      }
+    }
+  }
+}
+
+function checkSameSizeLocal(what: string, expected: number, received: number): void {
+  if (expected !== received) {
+    throw new LongTailError('SHAPE_MISMATCH', `expected ${what} = ${expected}. Received: other ${what}=${received}`, {
+      expected,
+      received,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+/** A differentiable entropic OT loss between two point sets, for distribution matching. */
+import * as tf from '@tensorflow/tfjs';
+import { invalid } from '../core/errors.js';
+import { checkInteger, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
+import { sinkhorn, type SinkhornWarning } from './sinkhorn.js';
+
+/** Options of {@link otLoss}. */
+export interface OtLossOptions {
+  /** ε of the Sinkhorn plan. @defaultValue 0.1 */
+  readonly epsilon?: number;
+  /** Sinkhorn iterations. @defaultValue 200 */
+  readonly iterations?: number;
+  /** @defaultValue 1e-9 */
+  readonly tolerance?: number;
+  /** @defaultValue 'log' */
+  readonly method?: 'plain' | 'log';
+  /** @defaultValue 'squaredEuclidean' */
+  readonly cost?: 'squaredEuclidean' | 'cosine';
+  /** Divide the cost by its (detached) maximum, so ε is relative to the cost scale. @defaultValue true */
+  readonly normalise?: boolean;
+  readonly onWarning?: (warning: SinkhornWarning) => void;
+}
+
+/** Pairwise cost tensor [n, m] between rows of x and y. */
+export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEuclidean' | 'cosine'): tf.Tensor2D {
+  return tf.tidy(() => {
+    if (cost === 'cosine') {
+      const xn = tf.div(x, tf.norm(x, 'euclidean', 1, true));
+      const yn = tf.div(y, tf.norm(y, 'euclidean', 1, true));
+      return tf.sub(1, tf.matMul(xn, yn, false, true)) as tf.Tensor2D;
+    }
+    const xx = tf.sum(tf.square(x), 1, true);
+    const yy = tf.reshape(tf.sum(tf.square(y), 1), [1, -1]);
+    return tf.relu(tf.sub(tf.add(xx, yy), tf.mul(2, tf.matMul(x, y, false, true)))) as tf.Tensor2D;
+  });
+}
+
+/**
+ * OT_ε(x, y) = ⟨P*, M(x, y)⟩ with uniform weights, M the pairwise cost (divided by its detached max when
+ * `normalise`) and P* the Sinkhorn plan computed on the current values. The plan is treated as a
+ * constant (envelope theorem: at the optimum of the entropic problem, d/dx of the regularised value is
+ * ⟨P*, ∂M/∂x⟩), so `tf.grad` of this scalar flows through M only. Returns a scalar the caller owns.
+ *
+ * @see Cuturi 2013; Feydy et al. 2019 (gradients of Sinkhorn divergences).
+ */
+export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options: OtLossOptions = {}): tf.Scalar {
+  checkRank('x', x.shape, 2);
+  checkRank('y', y.shape, 2);
+  checkSameSize('y.shape[1] = x.shape[1]', x.shape[1], 'y.shape[1]', y.shape[1]);
+  if (x.shape[0] === 0 || y.shape[0] === 0) throw invalid('INVALID_OPTION', 'non-empty point sets', 'x.shape[0]', x.shape[0]);
+  const epsilon = checkPositive('epsilon', options.epsilon ?? 0.1);
+  const iterations = checkInteger('iterations', options.iterations ?? 200, { min: 1 });
+  const method = checkOneOf('method', options.method ?? 'log', ['plain', 'log'] as const);
+  const costKind = checkOneOf('cost', options.cost ?? 'squaredEuclidean', ['squaredEuclidean', 'cosine'] as const);
+  const normalise = options.normalise ?? true;
+  const tolerance = options.tolerance ?? 1e-9;
+  const [n, m] = [x.shape[0], y.shape[0]];
+  return tf.tidy(() => {
+    const cost = pairwiseCost(x, y, costKind);
+    const values = Float64Array.from(cost.dataSync());
+    let scale = 1;
+    if (normalise) {
+      let max = 0;
+      for (const v of values) max = Math.max(max, v);
+      if (max > 0) scale = 1 / max;
+    }
+    if (scale !== 1) for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * scale;
+    const a = new Float64Array(n).fill(1 / n);
+    const b = new Float64Array(m).fill(1 / m);
+    const result = sinkhorn(a, b, { values, rows: n, cols: m }, {
+      epsilon,
+      maxIterations: iterations,
+      tolerance,
+      method,
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+    const plan = tf.tensor2d(Float32Array.from(result.plan), [n, m]);
+    return tf.mul(tf.sum(tf.mul(plan, cost)), scale) as tf.Scalar;
+  });
+}

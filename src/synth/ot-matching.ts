@@ -1,0 +1,312 @@
+/**
+ * OT distribution matching in latent space (Li et al., TMLR 2025, "Synthesizing Minority Samples via
+ * Distribution Matching"), in OUR stated formulation — the paper's algorithm text was not available:
+ * seeds from larger classes (M2m weights), T normalised gradient steps on λ1·OT_ε + λ2·CE through the
+ * classifier head, keep samples the head assigns to the target class with probability ≥ τ.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalid, LongTailError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkAllFinite, checkInteger, checkNonNegative, checkOneOf, checkPositive, checkRange, checkRank, checkSameSize } from '../core/validate.js';
+import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
+import { otLoss } from './ot-loss.js';
+import { ClassReservoir } from './reservoir.js';
+import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+
+/** Options of {@link OtDistributionMatching} (plain JSON). Defaults are the paper's seed hyperparameters. */
+export interface OtMatchingOptions {
+  readonly numClasses: number;
+  /** `'inDistribution'`: match the class's own real features; `'outOfDistribution'`: a set given by setTargetSet. @defaultValue 'inDistribution' */
+  readonly mode?: 'inDistribution' | 'outOfDistribution';
+  /** T. @defaultValue 5 */
+  readonly steps?: number;
+  /** η. @defaultValue 0.1 */
+  readonly stepSize?: number;
+  /** ε. @defaultValue 0.1 */
+  readonly epsilon?: number;
+  /** @defaultValue 200 */
+  readonly sinkhornIterations?: number;
+  /** λ1. @defaultValue 0.5 */
+  readonly otWeight?: number;
+  /** λ2. @defaultValue 0.5 */
+  readonly ceWeight?: number;
+  /** β of the seed-class weights 1 − β^{max(n_seed − n_target, 0)}. @defaultValue 0.999 */
+  readonly beta?: number;
+  /** τ. @defaultValue 0.9 */
+  readonly threshold?: number;
+  /** @defaultValue 'squaredEuclidean' */
+  readonly cost?: 'squaredEuclidean' | 'cosine';
+  /** Rows of real features kept per class (reservoir sampling). @defaultValue 512 */
+  readonly reservoirSize?: number;
+  /** Seed of the reservoir's replacement choices. @defaultValue 0 */
+  readonly reservoirSeed?: number;
+  /** Proposal rounds per class: rejected proposals are re-proposed up to this many times. @defaultValue 1 */
+  readonly maxRounds?: number;
+}
+
+/** Per-class outcome of one {@link OtDistributionMatching.sampleWithReport} call. */
+export interface AcceptanceEntry {
+  readonly classIndex: number;
+  readonly requested: number;
+  readonly proposed: number;
+  readonly accepted: number;
+  /** Mean head probability of the target class over all proposals (NaN when none were proposed). */
+  readonly meanProbability: number;
+}
+
+/** Samples plus the acceptance report. */
+export interface MatchingResult {
+  readonly samples: LabeledFeatures;
+  readonly report: readonly AcceptanceEntry[];
+}
+
+type Resolved = Required<OtMatchingOptions>;
+
+function resolve(o: OtMatchingOptions): Resolved {
+  if (o === null || typeof o !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', o);
+  return {
+    numClasses: checkInteger('numClasses', o.numClasses, { min: 1 }),
+    mode: checkOneOf('mode', o.mode ?? 'inDistribution', ['inDistribution', 'outOfDistribution'] as const),
+    steps: checkInteger('steps', o.steps ?? 5),
+    stepSize: checkNonNegative('stepSize', o.stepSize ?? 0.1),
+    epsilon: checkPositive('epsilon', o.epsilon ?? 0.1),
+    sinkhornIterations: checkInteger('sinkhornIterations', o.sinkhornIterations ?? 200, { min: 1 }),
+    otWeight: checkNonNegative('otWeight', o.otWeight ?? 0.5),
+    ceWeight: checkNonNegative('ceWeight', o.ceWeight ?? 0.5),
+    beta: checkRange('beta', o.beta ?? 0.999, { min: 0, max: 1, maxExclusive: true }),
+    threshold: checkRange('threshold', o.threshold ?? 0.9, { min: 0, max: 1 }),
+    cost: checkOneOf('cost', o.cost ?? 'squaredEuclidean', ['squaredEuclidean', 'cosine'] as const),
+    reservoirSize: checkInteger('reservoirSize', o.reservoirSize ?? 512, { min: 1 }),
+    reservoirSeed: checkInteger('reservoirSeed', o.reservoirSeed ?? 0, { min: Number.MIN_SAFE_INTEGER }),
+    maxRounds: checkInteger('maxRounds', o.maxRounds ?? 1, { min: 1 }),
+  };
+}
+
+/**
+ * Seed-class probabilities for target class `target` (M2m, Kim et al. 2020): class j is chosen with
+ * probability ∝ 1 − β^{max(n_j − n_target, 0)}, so only larger classes can seed. Returns all zeros when
+ * no class is larger.
+ */
+export function seedClassWeights(counts: ArrayLike<number>, target: number, beta: number): Float64Array {
+  const nt = counts[target] as number;
+  const w = Float64Array.from(counts, (n) => 1 - Math.pow(beta, Math.max(n - nt, 0)));
+  let total = 0;
+  for (const v of w) total += v;
+  if (total > 0) for (let i = 0; i < w.length; i++) w[i] = (w[i] as number) / total;
+  return w;
+}
+
+/**
+ * OT distribution matching synthesizer. For each target class c with `perClass[c] > 0`:
+ * 1. seeds: class j ~ {@link seedClassWeights} (only classes with more observed samples than c and a
+ *    non-empty memory; when there is none, c's own samples), then a uniform row of j's reservoir;
+ * 2. T steps x ← x − η·g/‖g‖ (per row, ‖·‖₂), g = ∇ₓ[λ1·OT_ε(x, Y_c) + λ2·mean CE(head(x), c)], with
+ *    OT_ε from {@link otLoss} (uniform weights, cost normalised by its max, plan held constant) and Y_c
+ *    the class's reservoir (in-distribution) or the set given by {@link setTargetSet} (out-of-distribution);
+ * 3. keep rows with softmax(head(x))_c ≥ τ.
+ * The request's `head` is required. Fewer than requested samples may come back: see the report.
+ */
+export class OtDistributionMatching implements Synthesizer {
+  readonly kind = 'otDistributionMatching';
+  readonly numClasses: number;
+  private readonly options: Resolved;
+  private readonly guard = new DisposeGuard('OtDistributionMatching');
+  private reservoir: ClassReservoir | null = null;
+  private readonly targets = new Map<number, Float32Array>();
+  private lastReportValue: readonly AcceptanceEntry[] = [];
+
+  constructor(options: OtMatchingOptions) {
+    this.options = resolve(options);
+    this.numClasses = this.options.numClasses;
+  }
+
+  get config(): JsonObject {
+    return { ...this.options };
+  }
+
+  /** The report of the last sample() call. */
+  get lastReport(): readonly AcceptanceEntry[] {
+    return this.lastReportValue;
+  }
+
+  observe(batch: LabeledFeatures): void {
+    this.guard.check();
+    const { x, y, d } = readBatch(batch, this.numClasses, this.reservoir?.dim);
+    if (this.reservoir === null) {
+      this.reservoir = new ClassReservoir(this.numClasses, d, this.options.reservoirSize, createRng(this.options.reservoirSeed).fork('reservoir'));
+    }
+    const groups = groupByClass(y, this.numClasses);
+    // Class order, then row order: a fixed order keeps the reservoir deterministic.
+    for (let c = 0; c < this.numClasses; c++) for (const r of groups[c] as Int32Array) this.reservoir.add(c, x, r);
+  }
+
+  observedCounts(): Float64Array {
+    this.guard.check();
+    return this.reservoir === null ? new Float64Array(this.numClasses) : this.reservoir.counts();
+  }
+
+  /**
+   * Sets the out-of-distribution target set of class `c` (copied; the tensor is not taken over).
+   *
+   * @throws LongTailError `SHAPE_MISMATCH` when the dimension differs from the observed features.
+   */
+  setTargetSet(c: number, features: tf.Tensor2D): void {
+    this.guard.check();
+    checkInteger('classIndex', c);
+    if (c >= this.numClasses) throw invalid('LABEL_OUT_OF_RANGE', `classIndex in [0, ${this.numClasses})`, 'classIndex', c);
+    checkRank('features', features.shape, 2);
+    if (this.reservoir !== null) checkSameSize('feature dimension', this.reservoir.dim, 'features.shape[1]', features.shape[1]);
+    if (features.shape[0] === 0) throw tooFew(c, 0, 1, 'an out-of-distribution target set');
+    const values = Float32Array.from(features.dataSync());
+    checkAllFinite('features', values);
+    this.targets.set(c, values);
+  }
+
+  sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
+    return this.sampleWithReport(request, rng).samples;
+  }
+
+  /** Like {@link sample}, also returning the per-class acceptance report. */
+  sampleWithReport(request: SynthesisRequest, rng: Rng): MatchingResult {
+    this.guard.check();
+    const perClass = checkPerClass(request?.perClass, this.numClasses);
+    const head = request.head;
+    if (typeof head !== 'function') {
+      throw new LongTailError('MISSING_INPUT', 'expected request.head, the classifier head, for OT distribution matching. Received: head=undefined');
+    }
+    const reservoir = this.reservoir;
+    if (reservoir === null) throw new LongTailError('NOT_FITTED', 'expected observe() before sampling. Received: no observed features');
+    const d = reservoir.dim;
+    const counts = reservoir.counts();
+    const o = this.options;
+    // Validate every class before any tensor exists.
+    for (let c = 0; c < this.numClasses; c++) {
+      if ((perClass[c] as number) === 0) continue;
+      if (o.mode === 'inDistribution' && reservoir.size(c) === 0) throw tooFew(c, 0, 1, 'in-distribution matching');
+      if (o.mode === 'outOfDistribution') {
+        const t = this.targets.get(c);
+        if (t === undefined) throw new LongTailError('MISSING_INPUT', `expected a target set for class ${c} (setTargetSet). Received: none`, { classIndex: c });
+        if (t.length / d !== Math.floor(t.length / d)) throw invalid('SHAPE_MISMATCH', `target set width ${d}`, 'targets.length', t.length);
+      }
+      if (this.seedPool(c, counts).length === 0) throw tooFew(c, 0, 1, 'seeding (no class has stored samples)');
+    }
+    const chunks: Float32Array[] = [];
+    const labelChunks: Int32Array[] = [];
+    const report: AcceptanceEntry[] = [];
+    for (let c = 0; c < this.numClasses; c++) {
+      const want = perClass[c] as number;
+      if (want === 0) continue;
+      const target = o.mode === 'inDistribution' ? reservoir.get(c) : (this.targets.get(c) as Float32Array);
+      let proposed = 0;
+      let accepted = 0;
+      let probabilitySum = 0;
+      for (let round = 0; round < o.maxRounds && accepted < want; round++) {
+        const k = want - accepted;
+        const seeds = this.drawSeeds(c, k, counts, rng);
+        const { rows, probabilities } = this.refine(seeds, k, d, target, c, head);
+        proposed += k;
+        for (let i = 0; i < k; i++) {
+          const p = probabilities[i] as number;
+          probabilitySum += p;
+          if (p >= o.threshold) {
+            chunks.push(rows.subarray(i * d, (i + 1) * d));
+            accepted++;
+          }
+        }
+      }
+      labelChunks.push(new Int32Array(accepted).fill(c));
+      report.push({ classIndex: c, requested: want, proposed, accepted, meanProbability: proposed > 0 ? probabilitySum / proposed : Number.NaN });
+    }
+    this.lastReportValue = report;
+    const total = chunks.length;
+    const out = new Float32Array(total * d);
+    chunks.forEach((row, i) => out.set(row, i * d));
+    const labels = new Int32Array(total);
+    let at = 0;
+    for (const l of labelChunks) {
+      labels.set(l, at);
+      at += l.length;
+    }
+    return { samples: { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') }, report };
+  }
+
+  /** The synthesizer holds no tensors; frees its memory. Idempotent. */
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.reservoir = null;
+    this.targets.clear();
+  }
+
+  private seedPool(c: number, counts: Float64Array): number[] {
+    const reservoir = this.reservoir as ClassReservoir;
+    const pool: number[] = [];
+    for (let j = 0; j < this.numClasses; j++) if ((counts[j] as number) > (counts[c] as number) && reservoir.size(j) > 0) pool.push(j);
+    if (pool.length === 0 && reservoir.size(c) > 0) pool.push(c);
+    return pool;
+  }
+
+  private drawSeeds(c: number, k: number, counts: Float64Array, rng: Rng): Float32Array {
+    const reservoir = this.reservoir as ClassReservoir;
+    const d = reservoir.dim;
+    const pool = this.seedPool(c, counts);
+    const weights = seedClassWeights(counts, c, this.options.beta);
+    const poolWeights = pool.map((j) => (j === c ? 1 : (weights[j] as number)));
+    let total = poolWeights.reduce((s, w) => s + w, 0);
+    if (!(total > 0)) {
+      poolWeights.fill(1);
+      total = pool.length;
+    }
+    const out = new Float32Array(k * d);
+    for (let s = 0; s < k; s++) {
+      let r = rng.next() * total;
+      let pick = pool[pool.length - 1] as number;
+      for (let q = 0; q < pool.length; q++) {
+        r -= poolWeights[q] as number;
+        if (r < 0) {
+          pick = pool[q] as number;
+          break;
+        }
+      }
+      const rowIndex = rng.int(reservoir.size(pick));
+      out.set(reservoir.get(pick).subarray(rowIndex * d, (rowIndex + 1) * d), s * d);
+    }
+    return out;
+  }
+
+  private refine(
+    seeds: Float32Array,
+    k: number,
+    d: number,
+    target: Float32Array,
+    c: number,
+    head: (features: tf.Tensor2D) => tf.Tensor2D,
+  ): { rows: Float32Array; probabilities: Float32Array } {
+    const o = this.options;
+    const m = target.length / d;
+    return tf.tidy(() => {
+      const y = tf.tensor2d(target, [m, d]);
+      let x = tf.tensor2d(seeds, [k, d]);
+      const objective = (v: tf.Tensor2D): tf.Scalar => {
+        const logits = head(v);
+        const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, c], [-1, 1])));
+        if (o.otWeight === 0) return tf.mul(o.ceWeight, ce) as tf.Scalar;
+        const ot = otLoss(v, y, { epsilon: o.epsilon, iterations: o.sinkhornIterations, cost: o.cost, normalise: true });
+        return tf.add(tf.mul(o.otWeight, ot), tf.mul(o.ceWeight, ce)) as tf.Scalar;
+      };
+      const gradient = tf.grad(objective as (v: tf.Tensor) => tf.Tensor);
+      for (let t = 0; t < o.steps; t++) {
+        const next = tf.tidy(() => {
+          const g = gradient(x);
+          const norm = tf.add(tf.norm(g, 'euclidean', 1, true), 1e-12);
+          return tf.sub(x, tf.mul(o.stepSize, tf.div(g, norm))) as tf.Tensor2D;
+        });
+        x.dispose();
+        x = next;
+      }
+      const probabilities = tf.slice(tf.softmax(head(x)), [0, c], [-1, 1]);
+      return { rows: Float32Array.from(x.dataSync()), probabilities: Float32Array.from(probabilities.dataSync()) };
+    });
+  }
+}

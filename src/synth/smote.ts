@@ -1,0 +1,148 @@
+/**
+ * SMOTE in latent space (Chawla et al., JAIR 2002), the classic oversampling baseline: interpolate
+ * between a class sample and one of its k nearest neighbours within the same class.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalid } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkInteger, checkOneOf } from '../core/validate.js';
+import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
+import { ClassReservoir } from './reservoir.js';
+import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+
+/** Options of {@link LatentSmote} (plain JSON). */
+export interface LatentSmoteOptions {
+  readonly numClasses: number;
+  /** Neighbours per sample. @defaultValue 5 */
+  readonly k?: number;
+  /**
+   * A class with exactly one stored sample: `'error'` throws `EMPTY_CLASS` (there is nothing to
+   * interpolate with); `'duplicate'` returns copies of that sample. @defaultValue 'error'
+   */
+  readonly singleSample?: 'error' | 'duplicate';
+  /** Rows kept per class (reservoir sampling beyond it). @defaultValue 10000 */
+  readonly reservoirSize?: number;
+  /** Seed of the reservoir's replacement choices. @defaultValue 0 */
+  readonly reservoirSeed?: number;
+}
+
+/**
+ * SMOTE over stored latent features. Each synthetic sample of class c: a base row x_i uniform over the
+ * class's stored rows, a neighbour x_nn uniform over its k′ = min(k, n_c − 1) nearest other rows of the
+ * class (Euclidean; ties by index), u ~ U(0, 1), and x = x_i + u·(x_nn − x_i). Classes with fewer than
+ * k + 1 rows use all their n_c − 1 neighbours; a class with one row follows `singleSample`; a class
+ * with none throws `EMPTY_CLASS` when samples are requested for it.
+ */
+export class LatentSmote implements Synthesizer {
+  readonly kind = 'latentSmote';
+  readonly numClasses: number;
+  private readonly options: Required<LatentSmoteOptions>;
+  private readonly guard = new DisposeGuard('LatentSmote');
+  private reservoir: ClassReservoir | null = null;
+
+  constructor(options: LatentSmoteOptions) {
+    if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+    this.options = {
+      numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
+      k: checkInteger('k', options.k ?? 5, { min: 1 }),
+      singleSample: checkOneOf('singleSample', options.singleSample ?? 'error', ['error', 'duplicate'] as const),
+      reservoirSize: checkInteger('reservoirSize', options.reservoirSize ?? 10000, { min: 1 }),
+      reservoirSeed: checkInteger('reservoirSeed', options.reservoirSeed ?? 0, { min: Number.MIN_SAFE_INTEGER }),
+    };
+    this.numClasses = this.options.numClasses;
+  }
+
+  get config(): JsonObject {
+    return { ...this.options };
+  }
+
+  observe(batch: LabeledFeatures): void {
+    this.guard.check();
+    const { x, y, d } = readBatch(batch, this.numClasses, this.reservoir?.dim);
+    if (this.reservoir === null) {
+      this.reservoir = new ClassReservoir(this.numClasses, d, this.options.reservoirSize, createRng(this.options.reservoirSeed).fork('reservoir'));
+    }
+    const groups = groupByClass(y, this.numClasses);
+    for (let c = 0; c < this.numClasses; c++) for (const r of groups[c] as Int32Array) this.reservoir.add(c, x, r);
+  }
+
+  observedCounts(): Float64Array {
+    this.guard.check();
+    return this.reservoir === null ? new Float64Array(this.numClasses) : this.reservoir.counts();
+  }
+
+  /** New tensors owned by the caller: features [Σ perClass, d], labels int32, classes ascending. */
+  sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
+    this.guard.check();
+    const perClass = checkPerClass(request?.perClass, this.numClasses);
+    let total = 0;
+    for (const k of perClass) total += k;
+    const reservoir = this.reservoir;
+    if (reservoir === null) {
+      if (total === 0) return { features: tf.tensor2d([], [0, 0]), labels: tf.tensor1d([], 'int32') };
+      throw tooFew(perClass.findIndex((k) => k > 0), 0, 2, 'SMOTE');
+    }
+    const d = reservoir.dim;
+    for (let c = 0; c < this.numClasses; c++) {
+      if ((perClass[c] as number) === 0) continue;
+      const n = reservoir.size(c);
+      if (n === 0 || (n === 1 && this.options.singleSample === 'error')) throw tooFew(c, n, 2, 'SMOTE interpolation');
+    }
+    const out = new Float32Array(total * d);
+    const labels = new Int32Array(total);
+    let at = 0;
+    for (let c = 0; c < this.numClasses; c++) {
+      const want = perClass[c] as number;
+      if (want === 0) continue;
+      const rows = reservoir.get(c);
+      const n = reservoir.size(c);
+      const kk = Math.min(this.options.k, n - 1);
+      const neighbours = new Map<number, Int32Array>();
+      for (let s = 0; s < want; s++, at++) {
+        labels[at] = c;
+        const i = rng.int(n);
+        const o = at * d;
+        if (kk === 0) {
+          out.set(rows.subarray(i * d, (i + 1) * d), o);
+          continue;
+        }
+        let nn = neighbours.get(i);
+        if (nn === undefined) {
+          nn = nearest(rows, n, d, i, kk);
+          neighbours.set(i, nn);
+        }
+        const j = nn[rng.int(kk)] as number;
+        const u = rng.next();
+        for (let q = 0; q < d; q++) {
+          const xi = rows[i * d + q] as number;
+          out[o + q] = xi + u * ((rows[j * d + q] as number) - xi);
+        }
+      }
+    }
+    return { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') };
+  }
+
+  /** The synthesizer holds no tensors; frees its memory. Idempotent. */
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.reservoir = null;
+  }
+}
+
+/** Indices of the k nearest rows to row i (excluding i), by squared Euclidean distance, ties by index. */
+export function nearest(rows: Float32Array, n: number, d: number, i: number, k: number): Int32Array {
+  const dist: { j: number; s: number }[] = [];
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    let s = 0;
+    for (let q = 0; q < d; q++) {
+      const t = (rows[i * d + q] as number) - (rows[j * d + q] as number);
+      s += t * t;
+    }
+    dist.push({ j, s });
+  }
+  dist.sort((a, b) => a.s - b.s || a.j - b.j);
+  return Int32Array.from(dist.slice(0, k), (e) => e.j);
+}
