@@ -16,6 +16,14 @@ export interface ClassifierOptions {
   readonly head: Head;
 }
 
+/** What {@link Classifier.forward} returns (a type alias, so it can be returned from `tf.tidy`). */
+export type ClassifierOutput = {
+  /** head(backbone(x)) [N, C] ('eval') or [N, numTrainClasses] ('train'). */
+  readonly logits: tf.Tensor2D;
+  /** backbone(x) [N, featureDim]. */
+  readonly embeddings: tf.Tensor2D;
+};
+
 /** A backbone + head model; owns both (dispose frees every variable of both). */
 export interface Classifier extends Model {
   readonly kind: 'classifier';
@@ -23,6 +31,7 @@ export interface Classifier extends Model {
   readonly config: JsonObject;
   readonly backbone: Backbone;
   readonly classifierHead: Head;
+  forward(x: tf.Tensor, mode: ForwardMode): ClassifierOutput;
   /** Features [N, featureDim] for inputs x (the backbone alone). */
   embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
   getRngState(): RngState | null;
@@ -81,7 +90,7 @@ class ClassifierImpl implements Classifier {
     };
   }
 
-  forward(x: tf.Tensor, mode: ForwardMode): { logits: tf.Tensor2D; embeddings: tf.Tensor2D } {
+  forward(x: tf.Tensor, mode: ForwardMode): ClassifierOutput {
     this.guard.check();
     checkMode(mode);
     return tf.tidy(() => {

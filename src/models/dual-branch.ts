@@ -37,13 +37,13 @@ export interface DualBranchOptions {
   readonly batchNormEpsilon?: number;
 }
 
-/** What {@link DualBranch.forward} returns. */
-export interface DualBranchOutput {
+/** What {@link DualBranch.forward} returns (a type alias, so it can be returned from `tf.tidy`). */
+export type DualBranchOutput = {
   readonly logits: tf.Tensor2D;
   readonly embeddings: tf.Tensor2D;
   /** L2-normalised projections [N, projectionDim]. */
   readonly projections: tf.Tensor2D;
-}
+};
 
 /** SAU's dual-branch model; predictions use the classifier head only. */
 export interface DualBranch extends Model {

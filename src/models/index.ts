@@ -26,5 +26,5 @@ export {
   type LayersModelBackboneOptions,
   type FunctionBackboneOptions,
 } from './backbones.js';
-export { createClassifier, type Classifier, type ClassifierOptions } from './classifier.js';
+export { createClassifier, type Classifier, type ClassifierOptions, type ClassifierOutput } from './classifier.js';
 export { createDualBranch, type DualBranch, type DualBranchOptions, type DualBranchOutput } from './dual-branch.js';
