@@ -1,25 +1,24 @@
 /**
- * Backend selection. Minimal first version: 'cpu' and 'wasm' (stock). The training-kernel fixes,
- * threads, optional native peers and capabilities() land in the backends module proper.
+ * Backends: choose where tfjs computes (`useBackend`), see what it can do (`capabilities`), and the wasm
+ * training-kernel fixes the library registers. See docs/backends.md.
  */
-import * as tf from '@tensorflow/tfjs';
-import { LongTailError } from '../core/errors.js';
-
-/** Backend names the library knows. */
-export type BackendName = 'cpu' | 'wasm' | 'tensorflow' | 'tensorflow-gpu' | 'webgl';
-
-/** A backend name or an options object tagged by name. */
-export type BackendSpec = BackendName | { readonly name: BackendName };
-
-/** Activates a backend and waits until it is ready. */
-export async function useBackend(spec: BackendSpec): Promise<string> {
-  const name = typeof spec === 'string' ? spec : spec.name;
-  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  if (name !== 'cpu' && name !== 'wasm') {
-    throw new LongTailError('BACKEND_UNAVAILABLE', `expected backend 'cpu' or 'wasm'. Received: name=${name}`);
-  }
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new LongTailError('BACKEND_UNAVAILABLE', `expected backend ${name} to initialise. Received: name=${name}`);
-  await tf.ready();
-  return tf.getBackend();
-}
+export { useBackend, capabilities, type BackendCapabilities } from './use.js';
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  type BackendSpec,
+  type BackendOptionsBase,
+  type CpuSpec,
+  type WasmSpec,
+  type NativeSpec,
+  type WebglSpec,
+} from './spec.js';
+export {
+  WASM_FIXES,
+  SUPPORTED_TFJS,
+  registerWasmFixes,
+  unregisterWasmFixes,
+  activeWasmFixes,
+  type WasmFixName,
+} from './wasm-fixes.js';
+export { MAX_WASM_THREADS } from './wasm-threads.js';
