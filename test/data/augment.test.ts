@@ -85,8 +85,10 @@ for (const backend of backendsUnderTest()) {
         const expected: number[] = [];
         for (let i = 0; i < N; i++) {
           const row = [0, 0, 0];
-          row[labels[i] as number] += lambda;
-          row[labels[perm[i] as number] as number] += 1 - lambda;
+          const a = labels[i] as number;
+          const b = labels[perm[i] as number] as number;
+          row[a] = (row[a] as number) + lambda;
+          row[b] = (row[b] as number) + 1 - lambda;
           expected.push(...row);
         }
         expectClose(t, expected, { rtol: 1e-6, atol: 1e-6 });

@@ -88,7 +88,7 @@ describe('longTailIndices', () => {
     const hits = new Float64Array(300);
     const rng = createRng(3);
     const trials = 400;
-    for (let t = 0; t < trials; t++) for (const i of longTailIndices(labels, { counts: [10, 0, 0], rng })) hits[i]++;
+    for (let t = 0; t < trials; t++) for (const i of longTailIndices(labels, { counts: [10, 0, 0], rng })) hits[i] = (hits[i] as number) + 1;
     // Each of the 100 class-0 samples: Binomial(400, 0.1), mean 40, sd 6; bound at 6 sd.
     for (let i = 0; i < 300; i += 3) expect(Math.abs((hits[i] as number) - 40)).toBeLessThan(36);
     let chi = 0;
