@@ -92,6 +92,7 @@ export function logitAdjustedLoss(options: LogitAdjustedLossOptions = {}): Loss<
     config: { tau, labelSmoothing, validate, ...json },
     requires: ['logits'],
     ...withReducer(options),
+    ...(counts === undefined ? {} : { classCounts: counts }),
     terms: ({ logits, labels, targets, ctx }) => ({
       logitAdjusted: {
         kind: 'perSample',
@@ -128,6 +129,7 @@ export function balancedSoftmaxLoss(options: BalancedSoftmaxLossOptions = {}): L
     config: { labelSmoothing, validate, ...json },
     requires: ['logits'],
     ...withReducer(options),
+    ...(counts === undefined ? {} : { classCounts: counts }),
     terms: ({ logits, labels, targets, ctx }) => ({
       balancedSoftmax: {
         kind: 'perSample',
@@ -173,6 +175,7 @@ export function ldamLoss(options: LdamLossOptions = {}): Loss<'logits'> {
     config: { maxMargin, scale, validate, ...json },
     requires: ['logits'],
     ...withReducer(options),
+    ...(counts === undefined ? {} : { classCounts: counts }),
     terms: ({ logits, labels, ctx }) => ({
       ldam: {
         kind: 'perSample',
@@ -229,6 +232,7 @@ export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Lo
     config: { tau, validate, mask, ...json },
     requires: ['logits'],
     ...withReducer(options),
+    ...(counts === undefined ? {} : { classCounts: counts }),
     terms: ({ logits, labels, targets, ctx }) => ({
       neighborSilencing: {
         kind: 'perSample',

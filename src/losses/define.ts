@@ -14,6 +14,11 @@ export interface LossDefinition<R extends Requirement> {
   readonly requires: readonly R[];
   /** @defaultValue meanReducer() */
   readonly reducer?: Reducer;
+  /**
+   * The loss's own class counts, if it has them: the reducer then sees them as `ctx.classCounts` (taking
+   * precedence over the caller's, like the loss itself), so `classWeighted()` needs no counts of its own.
+   */
+  readonly classCounts?: ArrayLike<number>;
   /** Unreduced terms; runs inside the tidy of `compute`, or the caller's when called directly. */
   terms(inputs: LossInputs<R>): LossTerms;
 }
@@ -34,6 +39,7 @@ export function defineLoss<R extends Requirement>(definition: LossDefinition<R>)
   const reducer = definition.reducer ?? meanReducer();
   const config: JsonObject = { ...definition.config, reducer: toConfig(reducer) as unknown as JsonObject };
   const terms = (inputs: LossInputs<R>): LossTerms => definition.terms(inputs);
+  const counts = definition.classCounts === undefined ? undefined : Array.from(definition.classCounts);
   return {
     kind: definition.kind,
     config,
@@ -42,7 +48,8 @@ export function defineLoss<R extends Requirement>(definition: LossDefinition<R>)
     terms,
     compute(inputs: LossInputs<R>): tf.Scalar {
       return tf.tidy(() => {
-        const rc = inputs.ctx === undefined ? { labels: inputs.labels } : { labels: inputs.labels, ctx: inputs.ctx };
+        const ctx = counts === undefined ? inputs.ctx : { ...inputs.ctx, classCounts: counts };
+        const rc = ctx === undefined ? { labels: inputs.labels } : { labels: inputs.labels, ctx };
         let total: tf.Scalar = tf.scalar(0);
         for (const term of Object.values(terms(inputs))) total = tf.add(total, reducer.reduce(term, rc));
         return total;
