@@ -144,6 +144,7 @@ export async function checkLossConformance<R extends Requirement>(
   const atol = options.atol ?? 1e-5;
   const registry = options.registry ?? lossRegistry;
   const backends = options.backends ?? backendsUnderTest();
+  await tf.ready();
   const original = tf.getBackend();
   const results: LossCheckResult[] = [];
   let reference: { backend: string; value: number } | undefined;
@@ -213,7 +214,9 @@ export async function checkLossConformance<R extends Requirement>(
           const v = loss.compute(inputs as unknown as LossInputs<R>);
           v.dispose();
           gradients(loss, inputs);
-          tf.tidy(() => loss.terms(inputs as unknown as LossInputs<R>));
+          tf.tidy(() => {
+            loss.terms(inputs as unknown as LossInputs<R>);
+          });
           const after = tf.memory().numTensors;
           return after === before ? null : `expected tf.memory().numTensors to stay at ${before}. Received: numTensors=${after}`;
         }),
