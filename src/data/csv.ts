@@ -3,6 +3,7 @@
  */
 import { LongTailError, invalid } from '../core/errors.js';
 import type { LabeledArrays } from './labeled-data.js';
+import { readInputFile } from './node-io.js';
 
 /** Options of {@link parseCsv}. */
 export interface CsvOptions {
@@ -109,15 +110,5 @@ function parseLabel(cell: string, classNames: readonly string[] | undefined, sou
  * @throws LongTailError `MISSING_INPUT` when the file cannot be read.
  */
 export async function loadCsv(path: string, options: CsvOptions): Promise<CsvData> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new LongTailError('MISSING_INPUT', `expected a readable CSV file. Received: path=${JSON.stringify(path)}`, {
-      path,
-      cause: String(e),
-    });
-  }
-  return parseCsv(text, options, path);
+  return parseCsv(await readInputFile(path, 'CSV file', 'utf8'), options, path);
 }

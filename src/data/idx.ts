@@ -5,6 +5,7 @@
  */
 import { LongTailError } from '../core/errors.js';
 import type { LabeledArrays } from './labeled-data.js';
+import { readInputFile } from './node-io.js';
 
 /** A decoded IDX file of unsigned bytes. */
 export interface IdxArray {
@@ -57,16 +58,7 @@ function isGzip(bytes: Uint8Array): boolean {
  * @throws LongTailError `MISSING_INPUT` when the file is absent, `INVALID_DATA` when it is corrupt or truncated.
  */
 export async function readIdxFile(path: string, options: { readonly expectedRank: number }): Promise<IdxArray> {
-  const { readFile } = await import('node:fs/promises');
-  let raw: Uint8Array;
-  try {
-    raw = await readFile(path);
-  } catch (e) {
-    throw new LongTailError('MISSING_INPUT', `expected a readable IDX file. Received: path=${JSON.stringify(path)}`, {
-      path,
-      cause: String(e),
-    });
-  }
+  const raw = await readInputFile(path, 'IDX file');
   let bytes = raw;
   if (isGzip(raw)) {
     const { gunzipSync } = await import('node:zlib');

@@ -63,11 +63,12 @@ export function fromArrays(data: LabeledArrays, options: FromArraysOptions = {})
   return withOptionalFlags({ x, y: data.y }, data.synthetic, data.auxiliary);
 }
 
-function withOptionalFlags(
-  base: { x: tf.Tensor; y: Int32Array },
+/** `base` plus the flags that are defined (exactOptionalPropertyTypes forbids `synthetic: undefined`). */
+function withOptionalFlags<T extends object>(
+  base: T,
   synthetic: Uint8Array | undefined,
   auxiliary: Uint8Array | undefined,
-): LabeledData {
+): T & { synthetic?: Uint8Array; auxiliary?: Uint8Array } {
   return {
     ...base,
     ...(synthetic === undefined ? {} : { synthetic }),
@@ -279,19 +280,7 @@ function reorderArrays(a: LabeledArrays, order: Int32Array): LabeledArrays {
     y[dst] = a.y[src] as number;
   });
   const flag = (f: Uint8Array | undefined): Uint8Array | undefined => (f === undefined ? undefined : Uint8Array.from(order, (i) => f[i] as number));
-  return withOptionalArrayFlags({ x, y, sampleShape: a.sampleShape }, flag(a.synthetic), flag(a.auxiliary));
-}
-
-function withOptionalArrayFlags(
-  base: { x: SampleValues; y: Int32Array; sampleShape: readonly number[] },
-  synthetic: Uint8Array | undefined,
-  auxiliary: Uint8Array | undefined,
-): LabeledArrays {
-  return {
-    ...base,
-    ...(synthetic === undefined ? {} : { synthetic }),
-    ...(auxiliary === undefined ? {} : { auxiliary }),
-  };
+  return withOptionalFlags({ x, y, sampleShape: a.sampleShape }, flag(a.synthetic), flag(a.auxiliary));
 }
 
 /** Takes the first `count` samples out of a queue of chunks (views where possible). */
@@ -315,7 +304,7 @@ function takeArrays(queue: LabeledArrays[], count: number): { batch: LabeledArra
     if (c.auxiliary !== undefined) auxiliary?.set(c.auxiliary.subarray(0, take), filled);
     if (take < c.y.length) {
       rest.unshift(
-        withOptionalArrayFlags(
+        withOptionalFlags(
           { x: c.x.subarray(take * size), y: c.y.subarray(take), sampleShape: c.sampleShape },
           c.synthetic?.subarray(take),
           c.auxiliary?.subarray(take),
@@ -324,7 +313,7 @@ function takeArrays(queue: LabeledArrays[], count: number): { batch: LabeledArra
     }
     filled += take;
   }
-  return { batch: withOptionalArrayFlags({ x, y, sampleShape: first.sampleShape }, synthetic, auxiliary), rest };
+  return { batch: withOptionalFlags({ x, y, sampleShape: first.sampleShape }, synthetic, auxiliary), rest };
 }
 
 /** Splits typed arrays into chunks of `chunkSize` samples (views, no copies): a stream source for tests and demos. */
@@ -334,7 +323,7 @@ export function* chunkArrays(data: LabeledArrays, options: { readonly chunkSize:
   const size = data.sampleShape.reduce((p, d) => p * d, 1);
   for (let s = 0; s < n; s += options.chunkSize) {
     const e = Math.min(n, s + options.chunkSize);
-    yield withOptionalArrayFlags(
+    yield withOptionalFlags(
       { x: data.x.subarray(s * size, e * size), y: data.y.subarray(s, e), sampleShape: data.sampleShape },
       data.synthetic?.subarray(s, e),
       data.auxiliary?.subarray(s, e),

@@ -6,6 +6,7 @@
 import { LongTailError, invalid } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkOneOf, checkRange } from '../core/validate.js';
+import { readInputFile } from './node-io.js';
 
 /** Long-tail profile: exponential decay over the class index, or a two-level step. */
 export type LongTailProfile = 'exponential' | 'step';
@@ -193,16 +194,7 @@ export function formatLongTailSplit(split: LongTailSplit): string {
  * @throws LongTailError `MISSING_INPUT` if the file does not exist, `INVALID_DATA` if it is malformed.
  */
 export async function loadLongTailSplit(path: string): Promise<LongTailSplit> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new LongTailError('MISSING_INPUT', `expected a readable split file. Received: path=${JSON.stringify(path)}`, {
-      path,
-      cause: String(e),
-    });
-  }
+  const text = await readInputFile(path, 'split file', 'utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

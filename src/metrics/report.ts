@@ -61,7 +61,7 @@ export type MetricsBatch =
  * ```ts
  * const metrics = new ClassificationMetrics({ numClasses: 10, trainCounts: stats });
  * for (const batch of batches) metrics.update({ labels: batch.y, probabilities: await probs.data() });
- * console.log(formatReport(metrics.compute()));
+ * const table = formatReport(metrics.compute());
  * ```
  */
 export class ClassificationMetrics {
