@@ -180,9 +180,8 @@ class MlpBackbone extends BackboneBase {
   protected run(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
     let h = x as tf.Tensor2D;
     for (const b of this.blocks) {
-      h = b.dense.apply(h);
-      if (b.bn !== null) h = b.bn.apply(h, mode);
-      h = this.dropout(tf.relu(h), this.settings.dropout, mode);
+      h = b.bn === null ? b.dense.apply(h, 'relu') : tf.relu(b.bn.apply(b.dense.apply(h), mode));
+      h = this.dropout(h, this.settings.dropout, mode);
     }
     return h;
   }
@@ -305,9 +304,7 @@ class CnnBackbone extends BackboneBase {
     let f: tf.Tensor2D =
       this.settings.features === 'globalAvg' ? tf.mean(h, [1, 2]) : tf.reshape(h, [h.shape[0], -1]);
     for (const b of this.dense) {
-      f = b.dense.apply(this.dropout(f, this.settings.dropout, mode));
-      if (b.bn !== null) f = b.bn.apply(f, mode);
-      f = tf.relu(f);
+      f = b.dense.apply(this.dropout(f, this.settings.dropout, mode), 'relu');
     }
     return f;
   }

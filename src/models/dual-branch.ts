@@ -54,6 +54,8 @@ export interface DualBranch extends Model {
   readonly classifierHead: Head;
   readonly projectionDim: number;
   forward(x: tf.Tensor, mode: ForwardMode): DualBranchOutput;
+  /** Features [N, featureDim] for inputs x (the backbone alone). */
+  embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
   /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalised. */
   project(features: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D;
   getRngState(): RngState | null;
@@ -138,6 +140,11 @@ class DualBranchImpl implements DualBranch {
     });
   }
 
+  embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
+    this.guard.check();
+    return this.backbone.apply(x, mode);
+  }
+
   head(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
     this.guard.check();
     checkInput('features', features, [this.featureDim]);
@@ -155,9 +162,7 @@ class DualBranchImpl implements DualBranch {
     return tf.tidy(() => {
       let h = features;
       for (const b of this.blocks) {
-        h = b.dense.apply(h);
-        if (b.bn !== null) h = b.bn.apply(h, mode);
-        h = tf.relu(h);
+        h = b.bn === null ? b.dense.apply(h, 'relu') : tf.relu(b.bn.apply(b.dense.apply(h), mode));
       }
       return l2Normalize(this.out.apply(h), 1);
     });
@@ -177,7 +182,8 @@ class DualBranchImpl implements DualBranch {
     if (!this.guard.markDisposed()) return;
     this.backbone.dispose();
     this.classifierHead.dispose();
-    for (const v of [...collectVariables(this.projectionOwners).trainable, ...collectVariables(this.projectionOwners).state]) v.dispose();
+    const p = collectVariables(this.projectionOwners);
+    for (const v of [...p.trainable, ...p.state]) v.dispose();
   }
 }
 

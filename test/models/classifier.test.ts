@@ -201,6 +201,9 @@ for (const backend of backendsUnderTest()) {
       const ev = model.forward(x, 'eval');
       const viaHead = model.head(ev.embeddings);
       expectClose(viaHead, ev.logits.arraySync(), { name: 'head' });
+      const emb = model.embed(x, 'eval');
+      expectClose(emb, ev.embeddings.arraySync(), { name: 'embed' });
+      emb.dispose();
       const p = model.project(ev.embeddings, 'eval');
       expectClose(p, ev.projections!.arraySync(), { name: 'project' });
       await expectNoLeak(() => tf.tidy(() => model.forward(x, 'train')));
