@@ -200,7 +200,7 @@ function isMissingModule(e: unknown, pkg: string): boolean {
   const err = e as { code?: unknown; message?: unknown } | null;
   const message = String(err?.message ?? e);
   const notFound =
-    err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Failed to (load|resolve)/.test(message);
+    err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Could not resolve|Failed to (load|resolve)/.test(message);
   return notFound && message.includes(pkg);
 }
 
@@ -232,7 +232,7 @@ async function activateNative(name: 'tensorflow' | 'tensorflow-gpu', warn: (m: s
       await importHidden(pkg);
     } catch (e) {
       if (isMissingModule(e, pkg)) throw missingNativePeerError(name);
-      const reason = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+      const reason = ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').replace(/\.$/, '');
       throw new LongTailError(
         'BACKEND_UNAVAILABLE',
         `expected ${pkg} to load for backend '${name}'. Received: ${reason}. Its native libtensorflow binary may be missing: ` +

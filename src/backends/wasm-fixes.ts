@@ -48,7 +48,7 @@ const BUILDERS: Record<WasmFixName, (stock: tf.KernelConfig | undefined) => tf.K
 
 /** Stock configs replaced by a fix (`null`: stock had no such kernel). */
 const stockKernels = new Map<WasmFixName, tf.KernelConfig | null>();
-/** The fixed configs currently built, by name. */
+/** The fixed configs built so far, by name (registered or not). */
 const fixedKernels = new Map<WasmFixName, tf.KernelConfig>();
 
 function replaceKernel(name: string, next: tf.KernelConfig | null): void {
@@ -69,14 +69,17 @@ export function isSupportedTfjsVersion(version: string): boolean {
 export function registerWasmFixes(): WasmFixName[] {
   for (const name of WASM_FIXES) {
     const current = tf.getKernel(name, 'wasm');
-    const ours = fixedKernels.get(name);
+    let ours = fixedKernels.get(name);
     if (ours !== undefined && current === ours) continue;
-    // Whatever is registered now (and is not ours) is the stock kernel to wrap and later restore.
-    stockKernels.set(name, current ?? null);
-    const fixed = BUILDERS[name](current);
-    if (fixed === undefined) continue;
-    fixedKernels.set(name, fixed);
-    replaceKernel(name, fixed);
+    // Whatever is registered now (and is not ours) is the stock kernel to wrap and later restore; the
+    // fixed config is rebuilt only if that stock kernel changed, so on → off → on gives the same object.
+    if (ours === undefined || stockKernels.get(name) !== (current ?? null)) {
+      stockKernels.set(name, current ?? null);
+      ours = BUILDERS[name](current);
+      if (ours === undefined) continue;
+      fixedKernels.set(name, ours);
+    }
+    replaceKernel(name, ours);
   }
   return activeWasmFixes();
 }
@@ -87,7 +90,6 @@ export function unregisterWasmFixes(): void {
     const ours = fixedKernels.get(name);
     if (ours === undefined || tf.getKernel(name, 'wasm') !== ours) continue;
     replaceKernel(name, stockKernels.get(name) ?? null);
-    fixedKernels.delete(name);
   }
 }
 
