@@ -5,6 +5,7 @@
 import { LongTailError, invalid } from '../core/errors.js';
 import type { OptimizerState } from './optimizers.js';
 import type { Logs } from './callbacks.js';
+import type { RngState } from '../core/rng.js';
 
 /** Everything needed to continue a run bit-identically on the same backend. */
 export interface TrainerState {
@@ -17,6 +18,8 @@ export interface TrainerState {
   readonly history: readonly Logs[];
   readonly variables: readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[];
   readonly optimizer: OptimizerState;
+  /** The model's own random stream (dropout), when it has one. */
+  readonly modelRng: RngState | null;
   readonly pool: null | {
     readonly epoch: number;
     readonly shape: readonly number[];
@@ -87,6 +90,7 @@ export async function readCheckpoint(path: string): Promise<TrainerState> {
     history: Logs[];
     variables: Ref[];
     optimizer: { step: number; slots: Ref[] };
+    modelRng: RngState | null;
     pool: null | { epoch: number; shape: number[]; features: ArrayRef; labels: ArrayRef };
   };
   return {
@@ -98,6 +102,7 @@ export async function readCheckpoint(path: string): Promise<TrainerState> {
     history: h.history,
     variables: h.variables.map((v) => ({ name: v.name, shape: v.shape, values: f32(v.values) })),
     optimizer: { step: h.optimizer.step, slots: h.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, values: f32(s.values) })) },
+    modelRng: h.modelRng ?? null,
     pool: h.pool === null ? null : { epoch: h.pool.epoch, shape: h.pool.shape, features: f32(h.pool.features), labels: i32(h.pool.labels) },
   };
 }

@@ -5,27 +5,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
-import type { JsonObject } from '../core/json.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { DisposeGuard, type Disposable } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import type { Loss, LossContext, LossInputs, LossTerm } from '../losses/types.js';
 import type { ForwardOutput, Model, Requirement } from '../models/types.js';
-import { classCounts } from '../data/index.js';
+import { ClassStats } from '../data/class-stats.js';
+import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
 import { createSampler, type SamplerSpec } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
+import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import { progressBar, type Callback, type Logs, type TrainingControl } from './callbacks.js';
 import { createOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
 import { lrSchedule, type LrScheduleSpec, type Progress, type Schedule } from './schedules.js';
 import { readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
-
-/** How many synthetic samples to request per class from the observed real counts. */
-export type TopUpPolicy =
-  | { readonly kind: 'toMax' }
-  | { readonly kind: 'toCount'; readonly count: number }
-  | { readonly kind: 'ratio'; readonly ratio: number };
 
 /**
  * Latent synthesis inside training: at `startEpoch` (and every `refreshEvery` epochs after, when > 0) the
@@ -106,6 +101,17 @@ export interface FitOptions {
 /** Options of `predict`/`logits`. */
 export interface PredictOptions {
   readonly batchSize?: number;
+  /**
+   * Post-hoc transform of eval-mode logits before arg-max or softmax (e.g. post-hoc logit adjustment
+   * z − τ·log π). Runs inside `tf.tidy`.
+   */
+  readonly adjustLogits?: (logits: tf.Tensor2D) => tf.Tensor2D;
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions extends PredictOptions {
+  /** Training counts for the many/medium/few groups; default the counts of the last `fit` data. */
+  readonly trainCounts?: ArrayLike<number>;
 }
 
 /** A training run. */
@@ -120,6 +126,10 @@ export interface Trainer extends Disposable {
   logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D;
   /** Arg-max class per sample. */
   predict(x: tf.Tensor, options?: PredictOptions): Int32Array;
+  /** Overall, balanced, per-class, many/medium/few accuracy and ECE on labelled data. */
+  evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Training class counts of the last `fit` (or `restore`), or null before. */
+  readonly classCounts: Float64Array | null;
   /** Trainer state (weights, optimizer slots, epoch, synthetic pool) as plain data. */
   state(): TrainerState;
   /** Restores a state from `state()`; training resumes bit-identically on the same backend. */
@@ -133,28 +143,6 @@ export interface Trainer extends Disposable {
 interface SyntheticPool {
   readonly features: tf.Tensor2D;
   readonly labels: Int32Array;
-}
-
-/** Resolves a top-up policy against observed counts: how many synthetic samples per class. */
-export function topUpCounts(counts: ArrayLike<number>, policy: TopUpPolicy): Int32Array {
-  const out = new Int32Array(counts.length);
-  const max = Math.max(...Array.from(counts));
-  for (let c = 0; c < counts.length; c++) {
-    const n = counts[c] as number;
-    if (policy.kind === 'toMax') out[c] = Math.max(0, max - n);
-    else if (policy.kind === 'toCount') out[c] = Math.max(0, policy.count - n);
-    else out[c] = n === 0 ? 0 : Math.round(n * policy.ratio);
-  }
-  return out;
-}
-
-function checkTopUp(policy: TopUpPolicy): void {
-  if (policy.kind === 'toCount') checkInteger('topUp.count', policy.count);
-  else if (policy.kind === 'ratio') {
-    if (!(policy.ratio >= 0) || !Number.isFinite(policy.ratio)) throw invalid('INVALID_OPTION', 'topUp.ratio >= 0', 'topUp.ratio', policy.ratio);
-  } else if (policy.kind !== 'toMax') {
-    throw invalid('INVALID_OPTION', 'topUp kind to be one of "toMax", "toCount", "ratio"', 'topUp.kind', (policy as { kind: unknown }).kind);
-  }
 }
 
 /** Classes the model trains over (auxiliary heads train over more classes than they predict). */
@@ -206,6 +194,10 @@ class LoopTrainer implements Trainer {
 
   get epoch(): number {
     return this.nextEpoch;
+  }
+
+  get classCounts(): Float64Array | null {
+    return this.counts === null ? null : Float64Array.from(this.counts);
   }
 
   private ctx(epoch: number): LossContext {
@@ -280,10 +272,10 @@ class LoopTrainer implements Trainer {
   async fit(data: LabeledData, options: FitOptions = {}): Promise<History> {
     this.guard.check();
     validateData(data, this.model, 'data');
-    if (options.validation !== undefined) validateData(options.validation, this.model, 'validation');
+    if (options.validation !== undefined) validateData(options.validation, this.model, 'validation', this.model.numClasses);
     const { epochs, batchSize } = this.config;
     const callbacks = [...(this.config.callbacks ?? []), ...(this.config.progress === 'none' ? [] : [progressBar()])];
-    this.counts = classCounts(data.y, { numClasses: trainClasses(this.model) });
+    this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
     let stopReason: History['stopReason'] = 'completed';
     let message: string | undefined;
     const control: TrainingControl = {
@@ -325,8 +317,14 @@ class LoopTrainer implements Trainer {
       const logs: Record<string, number> = { epoch, loss: seen > 0 ? sum / seen : NaN, learningRate: this.lr({ epoch, epochFloat: epoch + 1, step: this.globalStep, totalEpochs: epochs }) };
       for (const [k, v] of Object.entries(termSums)) if (Object.keys(termSums).length > 1) logs[`loss/${k}`] = v / Math.max(1, seen);
       if (options.validation !== undefined) {
-        const pred = this.predict(options.validation.x);
-        Object.assign(logs, validationLogs(pred, options.validation.y, this.model.numClasses));
+        const report = this.evaluate(options.validation);
+        logs['valAccuracy'] = report.top1;
+        logs['valBalancedAccuracy'] = report.balancedAccuracy;
+        if (report.groups !== undefined) {
+          logs['valMany'] = report.groups.many.accuracy;
+          logs['valMedium'] = report.groups.medium.accuracy;
+          logs['valFew'] = report.groups.few.accuracy;
+        }
       }
       this.history.push(logs);
       this.nextEpoch = epoch + 1;
@@ -405,7 +403,7 @@ class LoopTrainer implements Trainer {
     } finally {
       if (features !== data.x) features.dispose();
     }
-    const perClass = topUpCounts(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
+    const perClass = topUpRequest(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
     const head = (f: tf.Tensor2D): tf.Tensor2D => this.model.head(f);
     const drawn = syn.synthesizer.sample({ perClass, head }, rng);
     const labels = Int32Array.from(drawn.labels.dataSync());
@@ -442,7 +440,32 @@ class LoopTrainer implements Trainer {
 
   logits(x: tf.Tensor, options: PredictOptions = {}): tf.Tensor2D {
     this.guard.check();
-    return this.batched(x, (xb) => this.model.forward(xb, 'eval').logits, options.batchSize ?? this.config.evalBatchSize ?? 512);
+    const adjust = options.adjustLogits;
+    return this.batched(
+      x,
+      (xb) => {
+        const z = this.model.forward(xb, 'eval').logits;
+        return adjust === undefined ? z : adjust(z);
+      },
+      options.batchSize ?? this.config.evalBatchSize ?? 512,
+    );
+  }
+
+  evaluate(data: LabeledData, options: EvaluateOptions = {}): EvaluationReport {
+    this.guard.check();
+    validateData(data, this.model, 'data', this.model.numClasses);
+    const logits = this.logits(data.x, options);
+    const probs = tf.tidy(() => tf.softmax(logits));
+    logits.dispose();
+    const probabilities = probs.dataSync() as Float32Array;
+    probs.dispose();
+    const trainCounts = options.trainCounts ?? this.counts?.subarray(0, this.model.numClasses);
+    return new ClassificationMetrics({
+      numClasses: this.model.numClasses,
+      ...(trainCounts === undefined ? {} : { trainCounts }),
+    })
+      .update({ labels: data.y, probabilities })
+      .compute();
   }
 
   predict(x: tf.Tensor, options: PredictOptions = {}): Int32Array {
@@ -465,6 +488,7 @@ class LoopTrainer implements Trainer {
       history: this.history.map((l) => ({ ...l })),
       variables: this.model.variables.map((v) => ({ name: v.name, shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) })),
       optimizer: this.optimizer.saveState(this.variables),
+      modelRng: this.model.getRngState?.() ?? null,
       pool:
         this.pool === null
           ? null
@@ -488,6 +512,7 @@ class LoopTrainer implements Trainer {
       tf.tidy(() => v.assign(tf.tensor(saved.values, v.shape, v.dtype)));
     });
     this.optimizer.loadState(state.optimizer, this.variables);
+    if (state.modelRng !== null) this.model.setRngState?.(state.modelRng);
     this.nextEpoch = state.epoch;
     this.globalStep = state.step;
     this.history = state.history.map((l) => ({ ...l }));
@@ -516,7 +541,7 @@ function forwardMixed(model: Model, real: tf.Tensor | null, synthetic: tf.Tensor
     if (out === null) throw new LongTailError('MISSING_INPUT', 'expected a non-empty batch. Received: batch size=0');
     return out;
   }
-  const synLogits = model.head(synthetic);
+  const synLogits = model.head(synthetic, 'train');
   if (out === null) return { logits: synLogits, embeddings: synthetic };
   return {
     logits: tf.concat([out.logits, synLogits], 0),
@@ -560,7 +585,7 @@ function validateConfig(config: TrainerConfig): void {
   if (syn !== undefined) {
     checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
     checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
-    checkTopUp(syn.topUp ?? { kind: 'toMax' });
+    topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
     checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
     if (config.loss.requires.some((r) => r === 'projections')) {
       throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${config.loss.requires.join(', ')}]`);
@@ -572,32 +597,8 @@ function validateConfig(config: TrainerConfig): void {
   }
 }
 
-function validateData(data: LabeledData, model: Model, name: string): void {
+function validateData(data: LabeledData, model: Model, name: string, classes = trainClasses(model)): void {
   if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
   checkSameSize(`${name}.y length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y.length);
-  const classes = name === 'validation' ? model.numClasses : trainClasses(model);
   checkLabels(`${name}.y`, data.y, classes);
-}
-
-function validationLogs(pred: Int32Array, labels: Int32Array, numClasses: number): JsonObject & Logs {
-  const correct = new Float64Array(numClasses);
-  const total = new Float64Array(numClasses);
-  let hits = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i] as number;
-    total[y] = (total[y] ?? 0) + 1;
-    if (pred[i] === y) {
-      correct[y] = (correct[y] ?? 0) + 1;
-      hits++;
-    }
-  }
-  let sum = 0;
-  let present = 0;
-  for (let c = 0; c < numClasses; c++) {
-    if ((total[c] as number) > 0) {
-      sum += (correct[c] as number) / (total[c] as number);
-      present++;
-    }
-  }
-  return { valAccuracy: hits / Math.max(1, labels.length), valBalancedAccuracy: present > 0 ? sum / present : NaN };
 }
