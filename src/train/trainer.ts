@@ -41,10 +41,40 @@ export interface SynthesisConfig {
   readonly source?: 'embeddings' | 'inputs';
 }
 
-/** Everything a run needs. Only `model`, `loss`, `seed`, `epochs` and `batchSize` are required. */
-export interface TrainerConfig<R extends Requirement = Requirement> {
+/** What a custom {@link Objective} receives for one step (all tensors are owned by the trainer). */
+export interface ObjectiveInputs {
   readonly model: Model;
-  readonly loss: Loss<R>;
+  /** Real inputs of the batch (after `augment`), or null when the batch holds only synthetic latents. */
+  readonly x: tf.Tensor | null;
+  /** Synthetic latent features of the batch (they skip the backbone), or null. */
+  readonly synthetic: tf.Tensor2D | null;
+  /** int32 labels: the real samples first, then the synthetic latents. */
+  readonly labels: tf.Tensor1D;
+  /** The same labels as a typed array. */
+  readonly labelValues: Int32Array;
+  /** Per real sample: 1 where `data.synthetic` flags it (e.g. generated images mixed into the data). */
+  readonly syntheticFlags: Uint8Array;
+  /** Soft targets returned by `augment`, if any. */
+  readonly targets?: tf.Tensor2D;
+  readonly ctx: LossContext;
+  /** The step's random stream (MixUp λ, CutMix boxes, ...). */
+  readonly rng: Rng;
+}
+
+/**
+ * A custom training objective: named scalar terms, summed into the minimised loss and logged separately.
+ * Called inside the step's gradient tape and `tf.tidy`; use it for methods whose step is more than one
+ * loss on one forward pass (SAU's mixed and contrastive branches).
+ */
+export type Objective = (inputs: ObjectiveInputs) => Readonly<Record<string, tf.Scalar>>;
+
+/** Everything a run needs: `model`, `loss` (or `objective`), `seed`, `epochs` and `batchSize`. */
+export type TrainerConfig<R extends Requirement = Requirement> = TrainerBaseConfig &
+  ({ readonly loss: Loss<R>; readonly objective?: undefined } | { readonly objective: Objective; readonly loss?: undefined });
+
+/** The options every trainer takes, whatever defines its loss. */
+export interface TrainerBaseConfig {
+  readonly model: Model;
   /** One seed controls sampling, synthesis and every other random choice of the run. */
   readonly seed: number;
   readonly epochs: number;
@@ -140,6 +170,16 @@ export interface Trainer extends Disposable {
   load(path: string): Promise<void>;
 }
 
+/** One batch as the step sees it. */
+interface StepBatch {
+  readonly real: tf.Tensor | null;
+  readonly synthetic: tf.Tensor2D | null;
+  readonly labels: Int32Array;
+  readonly targets: tf.Tensor2D | undefined;
+  readonly flags: Uint8Array;
+  readonly rng: Rng;
+}
+
 interface SyntheticPool {
   readonly features: tf.Tensor2D;
   readonly labels: Int32Array;
@@ -216,33 +256,26 @@ class LoopTrainer implements Trainer {
     checkLabels('labels', y, trainClasses(this.model));
     const epoch = this.nextEpoch;
     const progress: Progress = { epoch, epochFloat: epoch + 1, step: this.globalStep, totalEpochs: this.config.epochs };
-    return this.runStep({ real: x, synthetic: null, labels: y, targets: options.targets }, epoch, progress);
+    const rng = this.root.fork(`step:${this.globalStep}`);
+    return this.runStep({ real: x, synthetic: null, labels: y, targets: options.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
   }
 
   /** The synchronous heart: forward, loss, gradients, finite check, update, all in one tidy. */
-  private runStep(
-    batch: { real: tf.Tensor | null; synthetic: tf.Tensor2D | null; labels: Int32Array; targets: tf.Tensor2D | undefined },
-    epoch: number,
-    progress: Progress,
-  ): StepResult {
-    const { loss, model } = this.config;
+  private runStep(batch: StepBatch, epoch: number, progress: Progress): StepResult {
     const names: string[] = [];
     const termValues: tf.Scalar[] = [];
     const ctx = this.ctx(epoch);
     const result = tf.tidy(() => {
       const labels = tf.tensor1d(batch.labels, 'int32');
       const f = (): tf.Scalar => {
-        const out = forwardMixed(model, batch.real, batch.synthetic);
-        const inputs = { ...out, labels, ctx, ...(batch.targets === undefined ? {} : { targets: batch.targets }) };
-        const terms = loss.terms(inputs as LossInputs);
+        const terms = this.termsOf(batch, labels, ctx);
         let total: tf.Scalar | null = null;
-        for (const [name, term] of Object.entries(terms)) {
-          const value = reduceTerm(loss, term, labels, ctx);
+        for (const [name, value] of Object.entries(terms)) {
           names.push(name);
           termValues.push(tf.keep(value));
           total = total === null ? value : (tf.add(total, value) as tf.Scalar);
         }
-        if (total === null) throw new LongTailError('MISSING_INPUT', `expected loss ${loss.kind} to return at least one term. Received: terms={}`);
+        if (total === null) throw new LongTailError('MISSING_INPUT', 'expected the loss to return at least one term. Received: terms={}');
         return total;
       };
       const { value, grads } = tf.variableGrads(f, [...this.variables]);
@@ -267,6 +300,32 @@ class LoopTrainer implements Trainer {
     }
     this.globalStep += 1;
     return { loss: result.loss, terms };
+  }
+
+  /** Reduced, named loss terms of one batch (inside the gradient tape). */
+  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): Record<string, tf.Scalar> {
+    const { model, loss, objective } = this.config;
+    if (objective !== undefined) {
+      return {
+        ...objective({
+          model,
+          x: batch.real,
+          synthetic: batch.synthetic,
+          labels,
+          labelValues: batch.labels,
+          syntheticFlags: batch.flags,
+          ...(batch.targets === undefined ? {} : { targets: batch.targets }),
+          ctx,
+          rng: batch.rng,
+        }),
+      };
+    }
+    const out = forwardMixed(model, batch.real, batch.synthetic);
+    const inputs = { ...out, labels, ctx, ...(batch.targets === undefined ? {} : { targets: batch.targets }) };
+    const terms = (loss as Loss).terms(inputs as LossInputs);
+    const reduced: Record<string, tf.Scalar> = {};
+    for (const [name, term] of Object.entries(terms)) reduced[name] = reduceTerm(loss as Loss, term, labels, ctx);
+    return reduced;
   }
 
   async fit(data: LabeledData, options: FitOptions = {}): Promise<History> {
@@ -374,7 +433,9 @@ class LoopTrainer implements Trainer {
       if (targets !== undefined && syn !== null) {
         throw new LongTailError('INVALID_OPTION', 'expected augment without soft targets when synthesis is on. Received: augment returned targets');
       }
-      return this.runStep({ real: x, synthetic: syn, labels, targets }, epoch, progress);
+      const flags = new Uint8Array(realCount);
+      if (data.synthetic !== undefined) for (let i = 0; i < realCount; i++) flags[i] = data.synthetic[real[i] as number] as number;
+      return this.runStep({ real: x, synthetic: syn, labels, targets, flags, rng }, epoch, progress);
     } finally {
       x?.dispose();
       syn?.dispose();
@@ -567,17 +628,22 @@ function isSampler(s: Sampler | SamplerSpec | undefined): s is Sampler {
 function validateConfig(config: TrainerConfig): void {
   if (config === null || typeof config !== 'object') throw invalid('INVALID_OPTION', 'a trainer config object', 'config', config);
   if (config.model === undefined) throw new LongTailError('MISSING_INPUT', 'expected config.model. Received: model=undefined');
-  if (config.loss === undefined) throw new LongTailError('MISSING_INPUT', 'expected config.loss. Received: loss=undefined');
+  const objective: unknown = config.objective;
+  if ((config.loss === undefined) === (objective === undefined)) {
+    throw new LongTailError('MISSING_INPUT', `expected exactly one of config.loss and config.objective. Received: ${config.loss === undefined ? 'neither' : 'both'}`);
+  }
+  if (objective !== undefined && typeof objective !== 'function') throw invalid('INVALID_OPTION', 'objective to be a function', 'objective', typeof objective);
   checkInteger('seed', config.seed, { min: Number.MIN_SAFE_INTEGER });
   checkInteger('epochs', config.epochs, { min: 1 });
   checkInteger('batchSize', config.batchSize, { min: 1 });
   if (config.evalBatchSize !== undefined) checkInteger('evalBatchSize', config.evalBatchSize, { min: 1 });
   const provided = new Set<Requirement>(config.model.provides);
-  const missing = config.loss.requires.filter((r) => !provided.has(r));
+  const requires = config.loss?.requires ?? [];
+  const missing = requires.filter((r) => !provided.has(r));
   if (missing.length > 0) {
     throw new LongTailError(
       'MISSING_INPUT',
-      `expected model ${config.model.kind} to provide ${missing.join(', ')} (required by loss ${config.loss.kind}). Received: provides=[${config.model.provides.join(', ')}]`,
+      `expected model ${config.model.kind} to provide ${missing.join(', ')} (required by loss ${config.loss?.kind}). Received: provides=[${config.model.provides.join(', ')}]`,
       { missing: missing as string[] },
     );
   }
@@ -587,8 +653,8 @@ function validateConfig(config: TrainerConfig): void {
     checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
     topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
     checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
-    if (config.loss.requires.some((r) => r === 'projections')) {
-      throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${config.loss.requires.join(', ')}]`);
+    if (requires.some((r) => r === 'projections')) {
+      throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
     }
   }
   if (config.checkpoint !== undefined) {

@@ -9,7 +9,8 @@ import { useBackend } from '../../src/backends/index.js';
 import { createClassifier, identityBackbone, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { crossEntropyLoss, defineLoss, supConLoss } from '../../src/losses/index.js';
 import { ClassGaussian } from '../../src/synth/index.js';
-import { createTrainer, earlyStopping, type TrainerConfig } from '../../src/train/index.js';
+import { createTrainer, earlyStopping, type TrainerBaseConfig, type TrainerConfig } from '../../src/train/index.js';
+import type { Loss } from '../../src/losses/types.js';
 import type { LabeledData } from '../../src/data/types.js';
 import type { Sampler } from '../../src/samplers/types.js';
 import { createSampler } from '../../src/samplers/index.js';
@@ -46,16 +47,16 @@ function mlp(seed: number) {
   });
 }
 
-function config(overrides: Partial<TrainerConfig> = {}): TrainerConfig {
+function config(overrides: Partial<TrainerBaseConfig> & { loss?: Loss } = {}): TrainerConfig {
   return {
     model: mlp(1),
-    loss: crossEntropyLoss(),
     seed: 7,
     epochs: 4,
     batchSize: 32,
     optimizer: { kind: 'adam', learningRate: 0.01, weightDecay: 5e-4 },
     progress: 'none',
     ...overrides,
+    loss: overrides.loss ?? crossEntropyLoss(),
   };
 }
 
@@ -224,6 +225,29 @@ for (const backend of backendsUnderTest()) {
       cfg.model.dispose();
     });
 
+    it('a custom objective drives the same loop: CE as an objective equals the CE loss path', async () => {
+      const ce = crossEntropyLoss();
+      const viaLoss = config({ epochs: 2 });
+      const a = createTrainer(viaLoss);
+      const ha = await a.fit(train);
+      const viaObjectiveModel = mlp(1);
+      const seenFlags: number[] = [];
+      const b = createTrainer({
+        ...config({ epochs: 2, model: viaObjectiveModel }),
+        loss: undefined,
+        objective: ({ model, x, labels, syntheticFlags }) => {
+          seenFlags.push(syntheticFlags.length);
+          return { crossEntropy: ce.compute({ logits: model.forward(x as tf.Tensor, 'train').logits, labels }) };
+        },
+      });
+      const hb = await b.fit(train);
+      expect(hb.epochs.map((l) => l['loss'])).toEqual(ha.epochs.map((l) => l['loss']));
+      expect(seenFlags[0]).toBe(32);
+      for (const t of [a, b]) t.dispose();
+      viaLoss.model.dispose();
+      viaObjectiveModel.dispose();
+    });
+
     it('synthesis tops classes up to n_max and synthetic latents go through the head only', async () => {
       const rng = createRng(3);
       const model = createClassifier({ backbone: identityBackbone({ inputDim: 8 }), head: linearHead({ inputDim: 8, numClasses: 4, rng }) });
@@ -250,6 +274,17 @@ describe('Trainer construction errors', () => {
     const cfg = config();
     expect(() => createTrainer({ ...cfg, loss: supConLoss() } as unknown as TrainerConfig)).toThrowError(
       'expected model classifier to provide projections (required by loss supCon). Received: provides=[logits, embeddings]',
+    );
+    cfg.model.dispose();
+  });
+
+  it('needs exactly one of loss and objective', () => {
+    const cfg = config();
+    expect(() => createTrainer({ ...cfg, loss: undefined } as unknown as TrainerConfig)).toThrowError(
+      'expected exactly one of config.loss and config.objective. Received: neither',
+    );
+    expect(() => createTrainer({ ...cfg, objective: () => ({}) } as unknown as TrainerConfig)).toThrowError(
+      'expected exactly one of config.loss and config.objective. Received: both',
     );
     cfg.model.dispose();
   });
