@@ -3,7 +3,8 @@
  * POT 0.8.2's `ot.sinkhorn` (sinkhorn_knopp) and `ot.sinkhorn_log` iteration for iteration.
  */
 import { invalid, LongTailError } from '../core/errors.js';
-import { checkAllFinite, checkInteger, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
+import { checkAllFinite, checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
+import { getKernel } from './wasm-kernel.js';
 
 /** A dense row-major matrix. */
 export interface DenseMatrix {
@@ -18,10 +19,12 @@ export interface SinkhornOptions {
   readonly epsilon: number;
   /** @defaultValue 200 */
   readonly maxIterations?: number;
-  /** Stop when ‖Pᵀ1 − b‖₂ < tolerance, checked every 10th iteration as POT does. @defaultValue 1e-9 */
+  /** Stop when ‖Pᵀ1 − b‖₂ < tolerance, checked every 10th iteration as POT does; 0 never stops early. @defaultValue 1e-9 */
   readonly tolerance?: number;
   /** `'plain'` scaling, or `'log'`-domain (stable for small ε). @defaultValue 'plain' */
   readonly method?: 'plain' | 'log';
+  /** Mat-vec products: `'auto'` uses the built-in WebAssembly SIMD kernel when the runtime has it, `'js'` plain loops. @defaultValue 'auto' */
+  readonly kernel?: 'auto' | 'js';
   /** Called on non-convergence or numerical trouble (the library never logs). */
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
@@ -71,7 +74,8 @@ export function sinkhorn(a: ArrayLike<number>, b: ArrayLike<number>, cost: Dense
   if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
   const epsilon = checkPositive('epsilon', options.epsilon);
   const maxIterations = checkInteger('maxIterations', options.maxIterations ?? 200, { min: 1 });
-  const tolerance = checkPositive('tolerance', options.tolerance ?? 1e-9);
+  const tolerance = checkNonNegative('tolerance', options.tolerance ?? 1e-9);
+  const useWasm = checkOneOf('kernel', options.kernel ?? 'auto', ['auto', 'js'] as const) === 'auto';
   const method = checkOneOf('method', options.method ?? 'plain', ['plain', 'log'] as const);
   const { rows: n, cols: m } = checkMatrix('cost', cost);
   const wa = checkWeights('a', a);
@@ -79,7 +83,7 @@ export function sinkhorn(a: ArrayLike<number>, b: ArrayLike<number>, cost: Dense
   checkSameSize('a.length = cost.rows', n, 'a.length', wa.length);
   checkSameSize('b.length = cost.cols', m, 'b.length', wb.length);
   const run = method === 'plain' ? plainSinkhorn : logSinkhorn;
-  const { u, v, kernel, iterations, converged, numerical } = run(wa, wb, cost.values, n, m, epsilon, maxIterations, tolerance);
+  const { u, v, kernel, iterations, converged, numerical } = run(wa, wb, cost.values, n, m, epsilon, maxIterations, tolerance, useWasm);
   const plan = new Float64Array(n * m);
   let total = 0;
   const colSums = new Float64Array(m);
@@ -122,6 +126,61 @@ interface RunResult {
   readonly numerical: boolean;
 }
 
+/**
+ * Kernel K (n×m), its transpose, scalings and products; in the WebAssembly kernel's memory when available
+ * (its SIMD mat-vec is the hot loop), else in ordinary typed arrays.
+ */
+interface Workspace {
+  readonly k: Float64Array;
+  readonly kT: Float64Array;
+  readonly u: Float64Array;
+  readonly v: Float64Array;
+  /** K·v after {@link kv}. */
+  readonly rowOut: Float64Array;
+  /** Kᵀ·u after {@link ktu}. */
+  readonly colOut: Float64Array;
+  kv(): void;
+  ktu(): void;
+}
+
+function workspace(n: number, m: number, useWasm: boolean): Workspace {
+  const kernel = useWasm ? getKernel() : null;
+  if (kernel !== null) {
+    kernel.reset();
+    const pk = kernel.alloc(n * m);
+    const pkT = kernel.alloc(n * m);
+    const pu = kernel.alloc(n);
+    const pv = kernel.alloc(m);
+    const pr = kernel.alloc(n);
+    const pc = kernel.alloc(m);
+    return {
+      k: kernel.view(pk, n * m),
+      kT: kernel.view(pkT, n * m),
+      u: kernel.view(pu, n),
+      v: kernel.view(pv, m),
+      rowOut: kernel.view(pr, n),
+      colOut: kernel.view(pc, m),
+      kv: () => kernel.dotRows(pk, pv, pr, n, m),
+      ktu: () => kernel.dotRows(pkT, pu, pc, m, n),
+    };
+  }
+  const ws = {
+    k: new Float64Array(n * m),
+    kT: new Float64Array(n * m),
+    u: new Float64Array(n),
+    v: new Float64Array(m),
+    rowOut: new Float64Array(n),
+    colOut: new Float64Array(m),
+    kv(): void {
+      for (let i = 0; i < n; i++) ws.rowOut[i] = dot(ws.k, i * m, ws.v, m);
+    },
+    ktu(): void {
+      for (let j = 0; j < m; j++) ws.colOut[j] = dot(ws.kT, j * n, ws.u, n);
+    },
+  };
+  return ws;
+}
+
 function plainSinkhorn(
   a: Float64Array,
   b: Float64Array,
@@ -131,9 +190,10 @@ function plainSinkhorn(
   epsilon: number,
   maxIterations: number,
   tolerance: number,
+  useWasm: boolean,
 ): RunResult {
-  const k = new Float64Array(n * m);
-  const kT = new Float64Array(n * m);
+  const ws = workspace(n, m, useWasm);
+  const { k, kT, u, v, rowOut, colOut } = ws;
   const inv = -1 / epsilon;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < m; j++) {
@@ -142,45 +202,45 @@ function plainSinkhorn(
       kT[j * n + i] = e;
     }
   }
-  let u = new Float64Array(n).fill(1 / n);
-  let v = new Float64Array(m).fill(1 / m);
-  const ktu = new Float64Array(m);
+  u.fill(1 / n);
+  v.fill(1 / m);
+  const uPrev = new Float64Array(n);
+  const vPrev = new Float64Array(m);
   let ktuValid = false;
   let converged = false;
   let numerical = false;
   let ii = 0;
   for (; ii < maxIterations; ii++) {
-    if (!ktuValid) for (let j = 0; j < m; j++) ktu[j] = dot(kT, j * n, u, n);
+    if (!ktuValid) ws.ktu();
     ktuValid = false;
-    const nv = new Float64Array(m);
+    uPrev.set(u);
+    vPrev.set(v);
     let bad = false;
     for (let j = 0; j < m; j++) {
-      const s = ktu[j] as number;
+      const s = colOut[j] as number;
       if (s === 0) bad = true;
       const vj = (b[j] as number) / s;
       if (!Number.isFinite(vj)) bad = true;
-      nv[j] = vj;
+      v[j] = vj;
     }
-    const nu = new Float64Array(n);
+    ws.kv();
     for (let i = 0; i < n; i++) {
-      const ui = (a[i] as number) / dot(k, i * m, nv, m);
+      const ui = (a[i] as number) / (rowOut[i] as number);
       if (!Number.isFinite(ui)) bad = true;
-      nu[i] = ui;
+      u[i] = ui;
     }
     if (bad) {
       // POT: "numerical errors" -> keep the previous iterate and stop.
+      u.set(uPrev);
+      v.set(vPrev);
       numerical = true;
       break;
     }
-    u = nu;
-    v = nv;
     if (ii % CHECK_EVERY === 0) {
       // Kᵀu for the new u gives the column marginal now and the next v-update.
-      for (let j = 0; j < m; j++) ktu[j] = dot(kT, j * n, u, n);
+      ws.ktu();
       ktuValid = true;
-      let err = 0;
-      for (let j = 0; j < m; j++) err += ((v[j] as number) * (ktu[j] as number) - (b[j] as number)) ** 2;
-      if (Math.sqrt(err) < tolerance) {
+      if (columnError(colOut, v, b) < tolerance) {
         converged = true;
         break;
       }
@@ -203,6 +263,7 @@ function logSinkhorn(
   epsilon: number,
   maxIterations: number,
   tolerance: number,
+  useWasm: boolean,
 ): RunResult {
   // Total log-scalings (POT's u, v) are F + log ũ and G + log ṽ; the working kernel is
   // K̃_ij = exp(−M_ij/ε + F_i + G_j), and the iteration runs on ũ, ṽ like the plain one.
@@ -218,8 +279,8 @@ function logSinkhorn(
   // First iteration exactly as POT (u = 0): G = log b − LSE_i(Mr_ij), F = log a − LSE_j(Mr_ij + G_j).
   for (let j = 0; j < m; j++) G[j] = (logb[j] as number) - lse(mrT, j * n, n, F);
   for (let i = 0; i < n; i++) F[i] = (loga[i] as number) - lse(mr, i * m, m, G);
-  const kt = new Float64Array(n * m);
-  const kT = new Float64Array(n * m);
+  const ws = workspace(n, m, useWasm);
+  const { k: kt, kT, u: uu, v: vv, rowOut, colOut } = ws;
   const rebuild = (): void => {
     for (let i = 0; i < n; i++) {
       const o = i * m;
@@ -232,12 +293,11 @@ function logSinkhorn(
     }
   };
   rebuild();
-  const uu = new Float64Array(n).fill(1);
-  const vv = new Float64Array(m).fill(1);
-  const colSum = new Float64Array(m);
+  uu.fill(1);
+  vv.fill(1);
   let colValid = false;
   const computeColSums = (): void => {
-    for (let j = 0; j < m; j++) colSum[j] = dot(kT, j * n, uu, n);
+    ws.ktu();
     colValid = true;
   };
   const absorb = (): void => {
@@ -252,12 +312,12 @@ function logSinkhorn(
   let ii = 0;
   // Iteration 0 was done exactly above (ũ = ṽ = 1); check it like POT does.
   computeColSums();
-  if (columnError(colSum, vv, b) < tolerance) converged = true;
+  if (columnError(colOut, vv, b) < tolerance) converged = true;
   for (ii = 1; ii < maxIterations && !converged; ii++) {
     if (!colValid) computeColSums();
     colValid = false;
     for (let j = 0; j < m; j++) {
-      const s = colSum[j] as number;
+      const s = colOut[j] as number;
       if (s > TINY && Number.isFinite(s)) {
         vv[j] = (b[j] as number) / s;
       } else {
@@ -271,8 +331,9 @@ function logSinkhorn(
         }
       }
     }
+    ws.kv();
     for (let i = 0; i < n; i++) {
-      const s = dot(kt, i * m, vv, m);
+      const s = rowOut[i] as number;
       if (s > TINY && Number.isFinite(s)) {
         uu[i] = (a[i] as number) / s;
       } else {
@@ -288,13 +349,12 @@ function logSinkhorn(
     if (outside(uu) || outside(vv)) absorb();
     if (ii % CHECK_EVERY === 0) {
       computeColSums();
-      if (columnError(colSum, vv, b) < tolerance) converged = true;
+      if (columnError(colOut, vv, b) < tolerance) converged = true;
     }
   }
   const iterations = converged ? ii : maxIterations;
   // P_ij = ũ_i·K̃_ij·ṽ_j.
-  const kernel = kt;
-  return { u: uu, v: vv, kernel, iterations, converged, numerical: false };
+  return { u: uu, v: vv, kernel: kt, iterations, converged, numerical: false };
 }
 
 function outside(x: Float64Array): boolean {

@@ -1,0 +1,59 @@
+"""Timing reference for bench/synth.ts: POT 0.8.2 Sinkhorn and a NumPy Gaussian fit + sample on the
+inputs the TypeScript bench wrote. Usage: /usr/bin/python3 scripts/bench/synth_bench.py <dir>
+<dir>/spec.json names the raw float64 files; prints one JSON object of median times in ms."""
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import ot
+
+
+def median_ms(fn, warmup, runs):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def main(folder):
+    spec = json.load(open(os.path.join(folder, 'spec.json')))
+    s = spec['sinkhorn']
+    M = np.fromfile(os.path.join(folder, s['cost']), dtype=np.float64).reshape(s['n'], s['m'])
+    a = np.full(s['n'], 1.0 / s['n'])
+    b = np.full(s['m'], 1.0 / s['m'])
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        kw = dict(numItermax=s['iterations'], stopThr=s['tolerance'])
+        out['sinkhornCostPlain'] = float(np.sum(M * ot.sinkhorn(a, b, M, s['epsilon'], **kw)))
+        out['sinkhornCostLog'] = float(np.sum(M * ot.sinkhorn(a, b, M, s['epsilon'], method='sinkhorn_log', **kw)))
+        out['sinkhornPlain'] = median_ms(lambda: ot.sinkhorn(a, b, M, s['epsilon'], **kw), 1, s['runs'])
+        out['sinkhornLog'] = median_ms(lambda: ot.sinkhorn(a, b, M, s['epsilon'], method='sinkhorn_log', **kw), 1, s['runsLog'])
+
+    g = spec['gaussian']
+    X = np.fromfile(os.path.join(folder, g['features']), dtype=np.float64).reshape(g['n'], g['d'])
+    rho = g['shrinkage']
+    rng = np.random.default_rng(0)
+
+    def fit_and_sample():
+        mu = X.mean(0)
+        S = np.cov(X, rowvar=False, bias=True)
+        d = S.shape[0]
+        cov = (1 - rho) * S + rho * np.trace(S) / d * np.eye(d)
+        L = np.linalg.cholesky(cov)
+        z = rng.standard_normal((g['samples'], d))
+        return z @ L.T + mu
+
+    out['gaussian'] = median_ms(fit_and_sample, 1, g['runs'])
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

