@@ -3,6 +3,7 @@
  * the fourth-order term Ledoit–Wolf needs). Features never need to be in memory at once, and two
  * accumulators fitted on two halves of the data merge into the one fitted on all of it.
  */
+import { getKernel } from './wasm-kernel.js';
 
 /** Moments of one class. `m2` is Σ (x−μ)(x−μ)ᵀ (d×d row-major, or its diagonal only). */
 export interface ClassMomentState {
@@ -96,20 +97,35 @@ export function batchMoments(x: Float32Array, rows: ArrayLike<number>, d: number
     }
     return state;
   }
-  for (let i = 0; i < d; i++) {
-    const oi = i * n;
-    for (let j = i; j < d; j++) {
-      const oj = j * n;
-      let s0 = 0;
-      let s1 = 0;
-      let r = 0;
-      for (; r + 1 < n; r += 2) {
-        s0 += (rt[oi + r] as number) * (rt[oj + r] as number);
-        s1 += (rt[oi + r + 1] as number) * (rt[oj + r + 1] as number);
+  const kernel = getKernel();
+  if (kernel !== null && n >= 8) {
+    // M2 row i = Rᵀ·r_i: d SIMD mat-vec products (the full square; twice the MACs of the triangle, but
+    // 3–4× faster per MAC than the JS loop below).
+    kernel.reset();
+    const pr = kernel.alloc(d * n);
+    const po = kernel.alloc(d);
+    kernel.view(pr, d * n).set(rt);
+    const outView = kernel.view(po, d);
+    for (let i = 0; i < d; i++) {
+      kernel.dotRows(pr, pr + i * n * 8, po, d, n);
+      m2.set(outView, i * d);
+    }
+  } else {
+    for (let i = 0; i < d; i++) {
+      const oi = i * n;
+      for (let j = i; j < d; j++) {
+        const oj = j * n;
+        let s0 = 0;
+        let s1 = 0;
+        let r = 0;
+        for (; r + 1 < n; r += 2) {
+          s0 += (rt[oi + r] as number) * (rt[oj + r] as number);
+          s1 += (rt[oi + r + 1] as number) * (rt[oj + r + 1] as number);
+        }
+        if (r < n) s0 += (rt[oi + r] as number) * (rt[oj + r] as number);
+        m2[i * d + j] = s0 + s1;
+        m2[j * d + i] = s0 + s1;
       }
-      if (r < n) s0 += (rt[oi + r] as number) * (rt[oj + r] as number);
-      m2[i * d + j] = s0 + s1;
-      m2[j * d + i] = s0 + s1;
     }
   }
   let q4 = 0;
