@@ -4,7 +4,7 @@
  * method gains (usually the tail).
  */
 import { LongTailError } from '../core/errors.js';
-import { checkInteger } from '../core/validate.js';
+import { checkInteger, checkSameSize } from '../core/validate.js';
 import type { EvaluationReport } from './report.js';
 
 /** Options of {@link perClassAccuracySvg}. */
@@ -15,6 +15,13 @@ export interface PerClassSvgOptions {
   /** Width and height in px. Default 720 × 400. */
   readonly width?: number;
   readonly height?: number;
+  /** Legend label of the report's bars (shown when `baseline` is given). Default 'method'. */
+  readonly label?: string;
+  /**
+   * A second report drawn as grey bars beside each class's bar (e.g. plain cross-entropy), so the chart shows
+   * where a long-tail method gains. Must have the same number of classes.
+   */
+  readonly baseline?: { readonly label: string; readonly report: EvaluationReport };
 }
 
 function escapeXml(s: string): string {
@@ -50,7 +57,9 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   const slot = plotW / c;
-  const barW = Math.max(1, slot * 0.7);
+  const baseline = options.baseline;
+  if (baseline !== undefined) checkSameSize('baseline.report.numClasses = report.numClasses', c, 'baseline.report.numClasses', baseline.report.numClasses);
+  const barW = Math.max(1, (slot * 0.7) / (baseline === undefined ? 1 : 2));
   const yAcc = (a: number): number => margin.top + plotH * (1 - a);
   const positive = counts.filter((n) => n > 0);
   const lo = Math.floor(Math.log10(Math.min(...positive, 1e9)));
@@ -86,13 +95,19 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
     const cx = x0 + slot * (k + 0.5);
     const acc = report.perClass[j] as number;
     const n = counts[j] as number;
-    if (!Number.isNaN(acc)) {
-      const y = yAcc(acc);
+    const bar = (value: number, centre: number, fill: string, label: string): void => {
+      if (Number.isNaN(value)) return;
+      const y = yAcc(value);
       out.push(
-        `<rect x="${fmt(cx - barW / 2)}" y="${fmt(y)}" width="${fmt(barW)}" height="${fmt(margin.top + plotH - y)}" fill="#4a7db3"><title>${escapeXml(
-          `${names[k] as string}: accuracy ${(100 * acc).toFixed(1)}%, training count ${n}`,
+        `<rect x="${fmt(centre - barW / 2)}" y="${fmt(y)}" width="${fmt(barW)}" height="${fmt(margin.top + plotH - y)}" fill="${fill}"><title>${escapeXml(
+          `${names[k] as string}${label}: accuracy ${(100 * value).toFixed(1)}%, training count ${n}`,
         )}</title></rect>`,
       );
+    };
+    if (baseline === undefined) bar(acc, cx, '#4a7db3', '');
+    else {
+      bar(baseline.report.perClass[j] as number, cx - barW / 2, '#b8b8b8', ` (${baseline.label})`);
+      bar(acc, cx + barW / 2, '#4a7db3', ` (${options.label ?? 'method'})`);
     }
     if (n > 0) points.push(`${fmt(cx)},${fmt(yCount(n))}`);
     const ly = fmt(margin.top + plotH + 12);
@@ -105,6 +120,14 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
       const [px, py] = p.split(',');
       out.push(`<circle cx="${px}" cy="${py}" r="3" fill="#c0392b"/>`);
     }
+  }
+  if (baseline !== undefined) {
+    const lx = x0 + 8;
+    const ly = margin.top + 6;
+    out.push(`<rect x="${lx}" y="${ly}" width="10" height="10" fill="#b8b8b8"/>`);
+    out.push(`<text x="${lx + 14}" y="${ly + 5}" dominant-baseline="middle">${escapeXml(baseline.label)}</text>`);
+    out.push(`<rect x="${lx}" y="${ly + 16}" width="10" height="10" fill="#4a7db3"/>`);
+    out.push(`<text x="${lx + 14}" y="${ly + 21}" dominant-baseline="middle">${escapeXml(options.label ?? 'method')}</text>`);
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;

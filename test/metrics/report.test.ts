@@ -120,6 +120,29 @@ describe('per-class accuracy SVG', () => {
     expect(() => checkWellFormedXml('<svg><text>a & b</text></svg>')).toThrow();
   });
 
+  it('draws a baseline beside each bar with a legend when comparing two reports', () => {
+    const report = makeReport();
+    const base = evaluatePredictions({
+      numClasses: report.numClasses,
+      trainCounts: report.trainCounts as number[],
+      labels: Array.from({ length: report.numClasses }, (_, j) => j),
+      predictions: Array.from({ length: report.numClasses }, () => 0),
+    });
+    const svg = perClassAccuracySvg(report, { classNames: NAMES, label: 'logit-adjusted', baseline: { label: 'cross-entropy', report: base } });
+    checkWellFormedXml(svg);
+    const grey = [...svg.matchAll(/<rect [^>]*fill="#b8b8b8"><title>([^<]*)<\/title>/g)].map((m) => m[1] as string);
+    const blue = [...svg.matchAll(/<rect [^>]*fill="#4a7db3"><title>([^<]*)<\/title>/g)].map((m) => m[1] as string);
+    expect(grey[0]).toBe('T-shirt/top (cross-entropy): accuracy 100.0%, training count 600');
+    expect(grey[1]).toBe('Trouser (cross-entropy): accuracy 0.0%, training count 359');
+    expect(blue[0]).toBe('T-shirt/top (logit-adjusted): accuracy 100.0%, training count 600');
+    expect(svg).toContain('>cross-entropy</text>');
+    expect(svg).toContain('>logit-adjusted</text>');
+    const other = evaluatePredictions({ numClasses: 2, trainCounts: [5, 1], labels: [0, 1], predictions: [0, 1] });
+    expect(() => perClassAccuracySvg(report, { baseline: { label: 'x', report: other } })).toThrow(
+      `expected baseline.report.numClasses = report.numClasses = ${report.numClasses}. Received: baseline.report.numClasses=2`,
+    );
+  });
+
   it('writes the file, and needs training counts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lt-svg-'));
     const path = join(dir, 'chart.svg');
