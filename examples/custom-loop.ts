@@ -86,7 +86,7 @@ function trainOwnLoop(perSample: PerSampleLoss, seed: number): number {
         const xb = tf.gather(train.x, idx);
         const yb = tf.gather(tf.tensor1d(train.y, 'int32'), idx) as tf.Tensor1D;
         const { grads } = tf.variableGrads(() => tf.mean(perSample(forward(xb), yb)) as tf.Scalar, vars);
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor })));
       });
     }
   }
