@@ -22,7 +22,7 @@ function corrupt(source: string, what: string, received: string): LongTailError 
 /**
  * Decodes an (uncompressed) IDX file of unsigned bytes. The returned data is a view into `bytes`.
  *
- * @param expectedRank - 1 for labels (magic 2049), 3 for images (magic 2051).
+ * @param options - `expectedRank`: 1 for labels (magic 2049), 3 for images (magic 2051); `source`: a name for messages.
  * @throws LongTailError `INVALID_DATA` for a wrong magic number, rank or a truncated body.
  */
 export function parseIdx(bytes: Uint8Array, options: { readonly expectedRank: number; readonly source?: string }): IdxArray {

@@ -188,7 +188,7 @@ class MlpBackbone extends BackboneBase {
 }
 
 /**
- * Multi-layer perceptron backbone: for each hidden width h_k, x ← dropout(ReLU([BN](x·W_k + b_k))).
+ * Multi-layer perceptron backbone: for each hidden width h_k, x ← dropout(ReLU(BN?(x·W_k + b_k))) (BN only with `batchNorm: true`).
  * Features are the last hidden activations [N, hiddenSizes.at(-1)]. The Fashion-MNIST reference MLP is
  * `mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng })` + `linearHead`.
  *
