@@ -116,7 +116,7 @@ const field = (dom: string, id: string): string | undefined => dom.match(new Reg
 
 describe('examples/browser (headless Chromium)', () => {
   it.skipIf(!hasChromium)('trains on WebGL (or the CPU fallback) and writes the result into the page', async () => {
-    const { dom, stderr } = await dumpDom(`${origin}/examples/browser/index.html`);
+    const { dom, stderr } = await dumpDom(`${origin}/examples/browser/index.html?epochs=3`);
     const status = dom.match(/<body[^>]*data-status="([a-z]+)"/)?.[1];
     expect(status, `page status: ${field(dom, 'status')}\n${stderr.slice(-1500)}`).toBe('done');
     const backend = dom.match(/<body[^>]*data-backend="([a-z]+)"/)?.[1];
@@ -130,7 +130,7 @@ describe('examples/browser (headless Chromium)', () => {
   }, 60_000);
 
   it.skipIf(!hasChromium)('falls back to the CPU backend and says so when WebGL is unavailable', async () => {
-    const { dom } = await dumpDom(`${origin}/examples/browser/index.html?epochs=2&simulate=no-webgl`);
+    const { dom } = await dumpDom(`${origin}/examples/browser/index.html?epochs=1&simulate=no-webgl`);
     expect(dom, field(dom, 'status')).toMatch(/<body[^>]*data-status="done"/);
     expect(dom).toMatch(/<body[^>]*data-backend="cpu"/);
     console.log(`without WebGL the page says: ${field(dom, 'backend')}`);
