@@ -1,0 +1,183 @@
+/**
+ * Results of the Fashion-MNIST-LT benchmark: one record per (row, split, seed) run, aggregation over
+ * seeds (mean ± sample std), and the Markdown tables — generic over the registered rows and tables, so a
+ * new row appears in its table without touching this file.
+ */
+import type { EvaluationReport } from '../src/index.js';
+import { SPLIT_LABELS, SPLIT_NAMES, type SplitName } from './fmnist-data.js';
+import type { BenchRow, BenchTable } from './fmnist-rows.js';
+import { markdownTable } from './util.js';
+
+/** One finished run, as plain JSON (accuracies in %; null where undefined, e.g. an empty shot group). */
+export interface RunRecord {
+  readonly row: string;
+  readonly split: SplitName;
+  readonly seed: number;
+  readonly epochs: number;
+  /** Wall time of the row call (training + evaluation; ~0 for a row that reuses another row's run). */
+  readonly seconds: number;
+  readonly top1: number;
+  readonly balanced: number;
+  readonly many: number | null;
+  readonly medium: number | null;
+  readonly few: number | null;
+  readonly perClass: readonly (number | null)[];
+}
+
+const pctOrNull = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : 100 * v);
+
+/** The record of a report. */
+export function toRecord(row: string, split: SplitName, seed: number, epochs: number, seconds: number, report: EvaluationReport): RunRecord {
+  return {
+    row,
+    split,
+    seed,
+    epochs,
+    seconds,
+    top1: 100 * report.top1,
+    balanced: 100 * report.balancedAccuracy,
+    many: pctOrNull(report.groups?.many.accuracy),
+    medium: pctOrNull(report.groups?.medium.accuracy),
+    few: pctOrNull(report.groups?.few.accuracy),
+    perClass: report.perClass.map((v) => pctOrNull(v)),
+  };
+}
+
+/** Mean and sample standard deviation (n − 1; NaN for one value) of the defined values. */
+export interface Summary {
+  readonly mean: number;
+  readonly std: number;
+  readonly n: number;
+}
+
+/** {@link Summary} of a list (nulls skipped; NaN mean when none is defined). */
+export function summarize(values: readonly (number | null)[]): Summary {
+  const v = values.filter((x): x is number => x !== null && !Number.isNaN(x));
+  const n = v.length;
+  if (n === 0) return { mean: NaN, std: NaN, n };
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, std, n };
+}
+
+function fmt(s: Summary, digits = 2): string {
+  if (Number.isNaN(s.mean)) return '–';
+  return Number.isNaN(s.std) ? s.mean.toFixed(digits) : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+}
+
+function signed(d: number): string {
+  return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)}`;
+}
+
+/** Parity tolerance of issue 6: |ours − reference| ≤ 0.6 points of top-1. */
+export const PARITY_TOLERANCE = 0.6;
+
+/** Records of one row on one split. */
+function recordsOf(records: readonly RunRecord[], row: string, split: SplitName): RunRecord[] {
+  return records.filter((r) => r.row === row && r.split === split);
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** A row's top-1 cell: "mean ± std (ref r, Δ ±d)". */
+function topCell(row: BenchRow, records: readonly RunRecord[], split: SplitName): string {
+  const recs = recordsOf(records, row.id, split);
+  if (recs.length === 0) return '';
+  const s = summarize(recs.map((r) => r.top1));
+  const ref = row.reference?.[split];
+  return ref === undefined || Number.isNaN(ref) ? fmt(s) : `${fmt(s)} (ref ${ref.toFixed(2)}, ${signed(s.mean - ref)})`;
+}
+
+/** The grid of one table on one split: models down, methods across. Null when no row of it has results. */
+export function gridTable(table: BenchTable, rows: readonly BenchRow[], records: readonly RunRecord[], split: SplitName): string | null {
+  const mine = rows.filter((r) => r.table === table.id && recordsOf(records, r.id, split).length > 0);
+  if (mine.length === 0) return null;
+  const models = unique(mine.map((r) => r.model));
+  const methods = unique(mine.map((r) => r.method));
+  const body = models.map((m) => [
+    m,
+    ...methods.map((method) => {
+      const row = mine.find((r) => r.model === m && r.method === method);
+      return row === undefined ? '' : topCell(row, records, split);
+    }),
+  ]);
+  const title = table.title.replace('{split}', SPLIT_LABELS[split]);
+  return `**${title}** — top-1 % on the balanced test set\n\n${markdownTable([SPLIT_LABELS[split], ...methods], body)}`;
+}
+
+/** Every row on one split: top-1, reference, difference, balanced accuracy, many / medium / few, time. */
+export function detailTable(rows: readonly BenchRow[], records: readonly RunRecord[], split: SplitName): string | null {
+  const mine = rows.filter((r) => recordsOf(records, r.id, split).length > 0);
+  if (mine.length === 0) return null;
+  const body = mine.map((row) => {
+    const recs = recordsOf(records, row.id, split);
+    const top = summarize(recs.map((r) => r.top1));
+    const ref = row.reference?.[split];
+    const hasRef = ref !== undefined && !Number.isNaN(ref);
+    const time = row.sharesRunWith !== undefined ? `(${row.sharesRunWith} run)` : summarize(recs.map((r) => r.seconds)).mean.toFixed(0);
+    return [
+      row.model,
+      row.method,
+      fmt(top),
+      hasRef ? ref.toFixed(2) : '',
+      hasRef ? signed(top.mean - ref) : '',
+      fmt(summarize(recs.map((r) => r.balanced))),
+      fmt(summarize(recs.map((r) => r.many))),
+      fmt(summarize(recs.map((r) => r.medium))),
+      fmt(summarize(recs.map((r) => r.few))),
+      time,
+    ];
+  });
+  return markdownTable(['model', 'method', 'top-1', 'PyTorch', 'Δ', 'balanced', 'many', 'medium', 'few', 's / run'], body);
+}
+
+/** Rows whose mean top-1 is further than {@link PARITY_TOLERANCE} from their reference, per split. */
+export function parityGaps(rows: readonly BenchRow[], records: readonly RunRecord[]): { checked: number; outside: string[]; largest: number } {
+  let checked = 0;
+  let largest = 0;
+  const outside: string[] = [];
+  for (const split of SPLIT_NAMES) {
+    for (const row of rows) {
+      const ref = row.reference?.[split];
+      const recs = recordsOf(records, row.id, split);
+      if (ref === undefined || Number.isNaN(ref) || recs.length === 0) continue;
+      const d = summarize(recs.map((r) => r.top1)).mean - ref;
+      checked++;
+      largest = Math.max(largest, Math.abs(d));
+      if (Math.abs(d) > PARITY_TOLERANCE) outside.push(`${SPLIT_LABELS[split]} ${row.model} / ${row.method} (${signed(d)})`);
+    }
+  }
+  return { checked, outside, largest };
+}
+
+/** Everything the benchmark reports, as Markdown: grids per split and table, then the detail tables. */
+export function reportMarkdown(options: {
+  readonly header: string;
+  readonly tables: readonly BenchTable[];
+  readonly rows: readonly BenchRow[];
+  readonly records: readonly RunRecord[];
+}): string {
+  const { tables, rows, records } = options;
+  const parts: string[] = [options.header];
+  for (const split of SPLIT_NAMES) {
+    for (const table of tables) {
+      const grid = gridTable(table, rows, records, split);
+      if (grid !== null) parts.push(grid);
+    }
+  }
+  const gaps = parityGaps(rows, records);
+  if (gaps.checked > 0) {
+    parts.push(
+      gaps.outside.length === 0
+        ? `Parity: all ${gaps.checked} rows with a PyTorch reference are within ${PARITY_TOLERANCE} points (largest |Δ| ${gaps.largest.toFixed(2)}).`
+        : `Parity: ${gaps.checked - gaps.outside.length} of ${gaps.checked} rows with a PyTorch reference are within ${PARITY_TOLERANCE} points; outside: ${gaps.outside.join('; ')}.`,
+    );
+  }
+  for (const split of SPLIT_NAMES) {
+    const detail = detailTable(rows, records, split);
+    if (detail !== null) parts.push(`**${SPLIT_LABELS[split]}, every row** (mean ± std over seeds; % on the balanced test set; many n > 100, medium 20–100, few n < 20 training images)\n\n${detail}`);
+  }
+  return parts.join('\n\n');
+}

@@ -1,0 +1,216 @@
+/**
+ * `npm run bench:fmnist`: the Fashion-MNIST-LT benchmark of ../shared/benchmarks.md on the library's
+ * Trainer and the wasm backend — the reference recipes (parity with PyTorch), the balanced upper bound,
+ * and any row registered in bench/fmnist-rows.ts — 3 seeds, mean ± std, into docs/benchmarks.md.
+ *
+ * Needs Debian's `dataset-fashion-mnist` and the shared split files. Options (all optional):
+ *   --if 100[,10,full]   splits to run (default all: IF 100, IF 10 and the balanced 60,000 images)
+ *   --seeds 0[,1,2]      seeds (default 0,1,2)
+ *   --epochs N           epochs of every split (default 30 long-tailed, 15 balanced, as the reference)
+ *   --only TERM[,TERM]   rows whose id, id part, model or method is TERM (e.g. linear, mlp/la-loss, upper)
+ *   --splits DIR         split directory (or $LONGTAIL_FMNIST_SPLITS; default ../shared/data/fashion-mnist-lt)
+ *   --data DIR           Fashion-MNIST directory (or $LONGTAIL_FMNIST_DIR; default Debian's)
+ *   --json FILE          also write every run's record to FILE (rewritten after each run)
+ *   --report FILE        no training: rebuild the tables from a --json FILE
+ *   --write / --no-write update docs/benchmarks.md (default: only for a full default run)
+ * Quick check: `npm run bench:fmnist -- --if 100 --seeds 0 --epochs 3 --only linear`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { LongTailError, useBackend } from '../src/index.js';
+import {
+  DATA_ENV,
+  SPLITS_ENV,
+  SPLIT_LABELS,
+  disposeSplit,
+  loadSource,
+  makeSplit,
+  missingSplitFiles,
+  splitsDir,
+  type FashionMnistSource,
+  type SplitName,
+} from './fmnist-data.js';
+import { reportMarkdown, toRecord, type RunRecord } from './fmnist-report.js';
+import { ROWS, TABLES, clearSharedRuns, type BenchRow } from './fmnist-rows.js';
+import { environmentLine, writeBenchSection } from './util.js';
+
+const DEFAULT_SEEDS = [0, 1, 2];
+const PROTOCOL_EPOCHS: Readonly<Record<SplitName, number>> = { ir100: 30, ir10: 30, full: 15 };
+const BATCH_SIZE = 256;
+
+interface Options {
+  readonly splits: readonly SplitName[];
+  readonly seeds: readonly number[];
+  readonly epochs: number | undefined;
+  readonly only: readonly string[];
+  readonly splitsDir: string;
+  readonly dataDir: string | undefined;
+  readonly json: string | undefined;
+  readonly report: string | undefined;
+  readonly write: boolean;
+}
+
+class UsageError extends Error {}
+
+function list(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function parseSplit(term: string): SplitName {
+  const t = term.toLowerCase();
+  if (t === '100' || t === 'ir100') return 'ir100';
+  if (t === '10' || t === 'ir10') return 'ir10';
+  if (t === 'full' || t === 'balanced' || t === '1') return 'full';
+  throw new UsageError(`--if takes 100, 10 or full. Received: ${term}`);
+}
+
+function parseIntArg(name: string, term: string, min: number): number {
+  const n = Number(term);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} takes integers >= ${min}. Received: ${term}`);
+  return n;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      if: { type: 'string' },
+      seeds: { type: 'string' },
+      epochs: { type: 'string' },
+      only: { type: 'string' },
+      splits: { type: 'string' },
+      data: { type: 'string' },
+      json: { type: 'string' },
+      report: { type: 'string' },
+      write: { type: 'boolean' },
+      'no-write': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const splitTerms = list(values.if);
+  const seedTerms = list(values.seeds);
+  const only = list(values.only).map((s) => s.toLowerCase());
+  const defaults = splitTerms.length === 0 && seedTerms.length === 0 && values.epochs === undefined && only.length === 0;
+  const dataEnv = process.env[DATA_ENV];
+  return {
+    splits: splitTerms.length === 0 ? ['ir100', 'ir10', 'full'] : [...new Set(splitTerms.map(parseSplit))],
+    seeds: seedTerms.length === 0 ? DEFAULT_SEEDS : seedTerms.map((s) => parseIntArg('--seeds', s, 0)),
+    epochs: values.epochs === undefined ? undefined : parseIntArg('--epochs', values.epochs, 1),
+    only,
+    splitsDir: splitsDir(values.splits),
+    dataDir: values.data ?? (dataEnv !== undefined && dataEnv !== '' ? dataEnv : undefined),
+    json: values.json,
+    report: values.report,
+    write: values['no-write'] === true ? false : values.write === true || defaults,
+  };
+}
+
+/** Whether `row` is selected by the `--only` terms. */
+function selected(row: BenchRow, only: readonly string[]): boolean {
+  if (only.length === 0) return true;
+  const names = [row.id, ...row.id.split('/'), row.model, row.method].map((s) => s.toLowerCase());
+  return only.some((t) => names.includes(t));
+}
+
+function header(options: { readonly seeds: readonly number[]; readonly epochs: string; readonly backend: string }): string {
+  return [
+    `${environmentLine()}, backend ${options.backend}; seeds ${options.seeds.join(', ')}; epochs ${options.epochs}.`,
+    '',
+    'Protocol of ../shared/benchmarks.md: training on the shared Fashion-MNIST-LT splits (exponential, IF 100 = 14,886',
+    'images, IF 10 = 24,516) or on all 60,000 training images; test on the balanced 10,000-image test set; pixels / 255',
+    'standardised per pixel with the mean and std (+1e-3) of the 60,000 training images; Adam lr 1e-3 with L2 weight',
+    'decay 5e-4 added to the gradient, batch 256; PyTorch `nn.Linear` initialisation; the final model is evaluated.',
+    'Post-hoc logit adjustment evaluates the cross-entropy model with z − log π (τ = 1). Cells: mean ± sample std',
+    'over the seeds, then the PyTorch 1.13 reference (mean of 3 seeds) and our difference.',
+  ].join('\n');
+}
+
+async function train(options: Options, rows: readonly BenchRow[], records: RunRecord[]): Promise<string> {
+  const missing = missingSplitFiles(options.splitsDir, options.splits);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `missing split file(s): ${missing.join(', ')}. Pass --splits DIR or set ${SPLITS_ENV} to the directory holding fmnist_lt_exp_ir100_seed0.json and fmnist_lt_exp_ir10_seed0.json.`,
+    );
+  }
+  const info = await useBackend('wasm');
+  const backend = `${info.backend} (SIMD ${info.simd}, ${info.fixes.length} kernel fixes)`;
+  let source: FashionMnistSource;
+  try {
+    source = await loadSource(options.dataDir);
+  } catch (e) {
+    if (e instanceof LongTailError && e.code === 'MISSING_INPUT') {
+      throw new UsageError(
+        `bench:fmnist needs the Fashion-MNIST dataset: install Debian's package with \`apt-get install dataset-fashion-mnist\` (or pass --data DIR / set ${DATA_ENV}).\n  ${e.message}`,
+      );
+    }
+    throw e;
+  }
+  console.log(`bench:fmnist on ${backend}; seeds ${options.seeds.join(',')}; ${rows.length} rows`);
+  for (const name of options.splits) {
+    const mine = rows.filter((r) => r.splits.includes(name));
+    if (mine.length === 0) continue;
+    const epochs = options.epochs ?? PROTOCOL_EPOCHS[name];
+    const split = await makeSplit(name, source, { splitsDir: options.splitsDir, epochs, batchSize: BATCH_SIZE });
+    console.log(`\n${SPLIT_LABELS[name]}: ${split.train.y.length} training images, counts [${Array.from(split.counts).join(', ')}], ${epochs} epochs`);
+    const baseline = tf.memory().numTensors;
+    try {
+      for (const seed of options.seeds) {
+        for (const row of mine) {
+          const t0 = performance.now();
+          const report = await row.run(split, seed);
+          const seconds = (performance.now() - t0) / 1000;
+          const record = toRecord(row.id, name, seed, epochs, seconds, report);
+          records.push(record);
+          const ref = row.reference?.[name];
+          const vs = ref === undefined || Number.isNaN(ref) ? '' : ` (PyTorch ${ref.toFixed(2)}, Δ ${(record.top1 - ref).toFixed(2)})`;
+          console.log(`  seed ${seed}  ${row.model.padEnd(8)} ${row.method.padEnd(28)} top-1 ${record.top1.toFixed(2)}${vs}  ${seconds.toFixed(1)} s`);
+          if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify({ backend, records }, null, 1)}\n`);
+        }
+        clearSharedRuns();
+        const left = tf.memory().numTensors - baseline;
+        if (left !== 0) console.warn(`  warning: ${left} tensors leaked by the runs of seed ${seed}`);
+      }
+    } finally {
+      clearSharedRuns();
+      disposeSplit(split);
+    }
+  }
+  return backend;
+}
+
+function epochsLabel(options: Options, records: readonly RunRecord[]): string {
+  if (options.epochs !== undefined) return `${options.epochs} on every split (not the protocol)`;
+  const used = [...new Set(records.map((r) => `${SPLIT_LABELS[r.split]} ${r.epochs}`))];
+  return used.join(', ');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const rows = ROWS.filter((r) => selected(r, options.only) && r.splits.some((s) => options.splits.includes(s)));
+  if (rows.length === 0) throw new UsageError(`no row matches --only ${options.only.join(',')}. Rows: ${ROWS.map((r) => r.id).join(', ')}`);
+  let records: RunRecord[] = [];
+  let backend = 'see the run that produced the records';
+  if (options.report !== undefined) {
+    const saved = JSON.parse(readFileSync(options.report, 'utf8')) as { backend?: string; records: RunRecord[] };
+    backend = saved.backend ?? backend;
+    records = saved.records.filter(
+      (r) => rows.some((row) => row.id === r.row) && options.splits.includes(r.split) && options.seeds.includes(r.seed),
+    );
+  } else {
+    backend = await train(options, rows, records);
+  }
+  const seeds = [...new Set(records.map((r) => r.seed))].sort((a, b) => a - b);
+  const markdown = reportMarkdown({ header: header({ seeds, epochs: epochsLabel(options, records), backend }), tables: TABLES, rows, records });
+  console.log(`\n${markdown}\n`);
+  if (options.write) {
+    writeBenchSection('fmnist', markdown);
+    console.log('wrote the fmnist section of docs/benchmarks.md');
+  }
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof UsageError) console.error(`bench:fmnist: ${e.message}`);
+  else console.error(e);
+  process.exitCode = 1;
+});
