@@ -75,6 +75,7 @@ function trainOwnLoop(perSample: PerSampleLoss, seed: number): number {
   const optimizer = tf.train.adam(1e-3);
   const order = rng.fork('batches');
   const n = train.y.length;
+  const labels = tf.tensor1d(train.y, 'int32');
 
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
     const perm = permutation(order, n);
@@ -84,7 +85,7 @@ function trainOwnLoop(perSample: PerSampleLoss, seed: number): number {
       tf.tidy(() => {
         const idx = tf.tensor1d(perm.subarray(start, Math.min(start + BATCH, n)), 'int32');
         const xb = tf.gather(train.x, idx);
-        const yb = tf.gather(tf.tensor1d(train.y, 'int32'), idx) as tf.Tensor1D;
+        const yb = tf.gather(labels, idx) as tf.Tensor1D;
         const { grads } = tf.variableGrads(() => tf.mean(perSample(forward(xb), yb)) as tf.Scalar, vars);
         optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] as tf.Tensor })));
       });
@@ -94,7 +95,7 @@ function trainOwnLoop(perSample: PerSampleLoss, seed: number): number {
   const predictions = tf.tidy(() => tf.argMax(forward(test.x), 1).dataSync() as Int32Array);
   const report = evaluatePredictions({ numClasses: NUM_CLASSES, trainCounts: classCounts, labels: test.y, predictions });
   optimizer.dispose();
-  tf.dispose(vars);
+  tf.dispose([...vars, labels]);
   return report.balancedAccuracy;
 }
 
