@@ -195,13 +195,8 @@ function plainSinkhorn(
   const ws = workspace(n, m, useWasm);
   const { k, kT, u, v, rowOut, colOut } = ws;
   const inv = -1 / epsilon;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      const e = Math.exp((M[i * m + j] as number) * inv);
-      k[i * m + j] = e;
-      kT[j * n + i] = e;
-    }
-  }
+  for (let i = 0; i < n * m; i++) k[i] = Math.exp((M[i] as number) * inv);
+  transposeInto(k, n, m, kT);
   u.fill(1 / n);
   v.fill(1 / m);
   const uPrev = new Float64Array(n);
@@ -271,7 +266,7 @@ function logSinkhorn(
   const mr = new Float64Array(n * m);
   for (let i = 0; i < n * m; i++) mr[i] = (M[i] as number) * inv;
   const mrT = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) mrT[j * n + i] = mr[i * m + j] as number;
+  transposeInto(mr, n, m, mrT);
   const loga = Float64Array.from(a, Math.log);
   const logb = Float64Array.from(b, Math.log);
   const F = new Float64Array(n);
@@ -285,12 +280,9 @@ function logSinkhorn(
     for (let i = 0; i < n; i++) {
       const o = i * m;
       const fi = F[i] as number;
-      for (let j = 0; j < m; j++) {
-        const e = Math.exp((mr[o + j] as number) + fi + (G[j] as number));
-        kt[o + j] = e;
-        kT[j * n + i] = e;
-      }
+      for (let j = 0; j < m; j++) kt[o + j] = Math.exp((mr[o + j] as number) + fi + (G[j] as number));
     }
+    transposeInto(kt, n, m, kT);
   };
   rebuild();
   uu.fill(1);
@@ -355,6 +347,21 @@ function logSinkhorn(
   const iterations = converged ? ii : maxIterations;
   // P_ij = ũ_i·K̃_ij·ṽ_j.
   return { u: uu, v: vv, kernel: kt, iterations, converged, numerical: false };
+}
+
+/** out (m×n) = src (n×m)ᵀ, in 32×32 tiles so both sides stay in cache. */
+function transposeInto(src: Float64Array, n: number, m: number, out: Float64Array): void {
+  const T = 32;
+  for (let i0 = 0; i0 < n; i0 += T) {
+    const i1 = Math.min(i0 + T, n);
+    for (let j0 = 0; j0 < m; j0 += T) {
+      const j1 = Math.min(j0 + T, m);
+      for (let i = i0; i < i1; i++) {
+        const o = i * m;
+        for (let j = j0; j < j1; j++) out[j * n + i] = src[o + j] as number;
+      }
+    }
+  }
 }
 
 function outside(x: Float64Array): boolean {
