@@ -8,12 +8,12 @@
  * encoder trained briefly on the long-tailed Fashion-MNIST subset, saved with numpy.save
  * (scripts/make-example-features.py; see its meta.json). Use your own: `np.save('train-features.npy', F)`
  * (float32 [N, D]) and `np.save('train-labels.npy', y)`, the same for test, or one JSON file per split
- * (`train.json`, `test.json`: `{ "features": [[...], ...], "labels": [...] }`).
+ * (`train.json`, `test.json`: `{ "features": [[...], ...], "labels": [...] }`); the library reads them with
+ * `readNpyFeaturesLabels` and `loadFeatureJson` (src/data/npy.ts).
  *
  * Run: `npx tsx examples/latent-synthesis.ts [--dir DIR] [--format npy|json]` (a few seconds).
  * `EXAMPLE_EPOCHS=5` shortens it. In your project, import from 'longtail' instead of '../src/index.js'.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,8 @@ import {
   formatReport,
   fromArrays,
   linearHead,
+  loadFeatureJson,
+  readNpyFeaturesLabels,
   standardizeArrays,
   topUpRequest,
   useBackend,
@@ -35,7 +37,6 @@ import {
   type LabeledArrays,
   type SynthesisConfig,
 } from '../src/index.js';
-import { featureSetFromNpy, parseFeatureJson, parseNpy, type FeatureSet } from './npy.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,26 +51,19 @@ const EPOCHS = Number(process.env['EXAMPLE_EPOCHS'] ?? 30);
 const NUM_CLASSES = 10;
 const CLASS_NAMES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
-async function loadSplit(split: 'train' | 'test'): Promise<FeatureSet> {
-  if (format === 'json') {
-    const path = join(dir, `${split}.json`);
-    return parseFeatureJson(await readFile(path, 'utf8'), path);
-  }
-  const fPath = join(dir, `${split}-features.npy`);
-  const lPath = join(dir, `${split}-labels.npy`);
-  const features = parseNpy(await readFile(fPath), { source: fPath });
-  const labels = parseNpy(await readFile(lPath), { source: lPath });
-  return featureSetFromNpy(features, labels, `${fPath} + ${lPath}`);
+/** One split as typed arrays: x [N·D] float32, sampleShape [D], int labels. */
+async function loadSplit(split: 'train' | 'test'): Promise<LabeledArrays> {
+  if (format === 'json') return loadFeatureJson(join(dir, `${split}.json`));
+  return readNpyFeaturesLabels({ features: join(dir, `${split}-features.npy`), labels: join(dir, `${split}-labels.npy`) });
 }
 
 await useBackend('wasm');
 const [rawTrain, rawTest] = await Promise.all([loadSplit('train'), loadSplit('test')]);
-const dim = rawTrain.dim;
-const asArrays = (s: FeatureSet): LabeledArrays => ({ x: s.features, sampleShape: [dim], y: s.labels });
+const dim = rawTrain.sampleShape[0] as number;
 // Standardise each feature with the training statistics (scale 1: these are features, not pixels).
-const stats = featureStats(asArrays(rawTrain), { scale: 1 });
-const train = fromArrays(standardizeArrays(asArrays(rawTrain), stats));
-const test = fromArrays(standardizeArrays(asArrays(rawTest), stats));
+const stats = featureStats(rawTrain, { scale: 1 });
+const train = fromArrays(standardizeArrays(rawTrain, stats));
+const test = fromArrays(standardizeArrays(rawTest, stats));
 
 const counts = new Array<number>(NUM_CLASSES).fill(0);
 for (const y of train.y) counts[y] = (counts[y] ?? 0) + 1;

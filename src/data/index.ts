@@ -7,3 +7,4 @@ export * from './csv.js';
 export * from './preprocess.js';
 export * from './augment.js';
 export * from './shipped.js';
+export * from './npy.js';
