@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -148,6 +148,7 @@ function python(): Record<string, number> | null {
 
 async function main(): Promise<void> {
   console.log(environmentLine());
+  const loadAtStart = loadavg()[0] ?? 0;
   const py = python();
   if (py !== null) console.log('POT/NumPy:', py);
   await useBackend('wasm');
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
   ];
   const table = markdownTable(['workload (median ms)', 'ours', 'naive tfjs cpu', 'naive tfjs wasm', 'POT / NumPy float64', 'speed-up vs naive wasm / vs Python'], rows);
   const md = [
-    environmentLine(),
+    `${environmentLine()}; 1-min load average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end (2 cores: above ~1 the machine was shared and every figure is slower, the ratios noisier).`,
     '',
     table,
     '',
