@@ -178,7 +178,7 @@ function registerReferenceRows(): void {
       method: 'cross-entropy',
       splits: lt,
       reference: ref['ce'] ?? {},
-      run: async (split, seed) => (await sharedRun('ce', split, seed, ceSpec)).plain,
+      run: async (split, seed) => (await sharedRun(`${model}/ce`, split, seed, ceSpec)).plain,
     });
     registerRow({
       id: `${model}/post-hoc`,
@@ -188,7 +188,7 @@ function registerReferenceRows(): void {
       splits: lt,
       reference: ref['postHoc'] ?? {},
       sharesRunWith: `${model}/ce`,
-      run: async (split, seed) => (await sharedRun('ce', split, seed, ceSpec)).postHoc,
+      run: async (split, seed) => (await sharedRun(`${model}/ce`, split, seed, ceSpec)).postHoc,
     });
     registerRow({
       id: `${model}/la-loss`,
