@@ -114,8 +114,17 @@ export interface GranularityRun extends RecipeRun {
   readonly neighbors: number[][] | null;
   /** The (C + A)×(C + A) competition mask in use (all true during warm-up). */
   readonly mask: boolean[][];
+  /**
+   * Trains on `train` (target classes, labels in [0, C)) plus the auxiliary data: warm-up (if any),
+   * neighbour selection, then neighbor-silenced training, for `epochs` epochs in all.
+   */
+  fit(train: LabeledData, options?: FitOptions): Promise<History>;
+  /** Metrics over the C target classes (labels of `test` in [0, C)); auxiliary rows are masked out. */
+  evaluate(test: LabeledData, options?: EvaluateOptions): EvaluationReport;
   /** Arg-max over the C target classes per sample (never an auxiliary class). */
   predict(x: tf.Tensor): Int32Array;
+  /** Frees the model and the trainer (idempotent); never the caller's data. */
+  dispose(): void;
 }
 
 interface Resolved {
