@@ -1,2 +1,5 @@
 export type * from './types.js';
 export * from './granularity.js';
+export { extractFeatures } from './features.js';
+export type { ExtractFeaturesOptions, FeatureEncoder } from './features.js';
+export * from './ltls.js';
