@@ -145,6 +145,8 @@ assert cos_noisy != euc_noisy, (cos_noisy, euc_noisy)
 assert cos_noisy[3] == 1 and cos_noisy[1] == 0 and cos_noisy[6] == 0 and cos_noisy[7] == 1, cos_noisy
 assert cos_noisy[4] == 0 and euc_noisy[4] == 1, (cos_noisy, euc_noisy)
 
+out['noisyRowsCosine'] = [i for i, f in enumerate(cos_noisy) if f == 1]
+
 # Soft-target cross-entropy of the mix branch (official MixLoss): -mean_i sum_j t_ij log softmax(z_i)_j.
 g = np.random.default_rng(3)
 z = g.normal(0, 1.5, (4, 3))
