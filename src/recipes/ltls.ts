@@ -88,6 +88,15 @@ export interface LtlsRun extends RecipeRun {
   readonly synthesized: Int32Array | null;
   /** Logits of raw inputs (with `encoder`) or features; the caller owns the result. */
   logits(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Fits the class Gaussians on the real features of `train` (raw inputs with `encoder`, features
+   * otherwise), draws the top-up pool once, then trains the head on real + synthetic features.
+   */
+  fit(train: LabeledData, options?: FitOptions): Promise<History>;
+  /** Metrics of the head on `test` (raw inputs with `encoder`, features otherwise). */
+  evaluate(test: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Frees the head, the trainer and the synthesizer (idempotent); never the encoder or the caller's data. */
+  dispose(): void;
 }
 
 interface Resolved {

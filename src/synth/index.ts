@@ -15,6 +15,7 @@ export type { ClassMomentState } from './moments.js';
 export { cholesky, choleskyWithRepair, eigenFloor } from './linalg.js';
 export type { PsdRepair, RepairOptions, RepairedFactor } from './linalg.js';
 export { topUpRequest } from './top-up.js';
+export type { TopUpPolicy } from './top-up.js';
 export { sinkhorn, squaredEuclidean, cosine, normaliseByMax } from './sinkhorn.js';
 export type { DenseMatrix, SinkhornOptions, SinkhornResult, SinkhornWarning } from './sinkhorn.js';
 export { otLoss, pairwiseCost } from './ot-loss.js';
