@@ -1,0 +1,492 @@
+/**
+ * The `decoupled` recipe (Kang et al., ICLR 2020, "Decoupling Representation and Classifier for
+ * Long-Tailed Recognition"; official code facebookresearch/classifier-balancing): learn the
+ * representation with instance sampling and cross-entropy, then rebalance the classifier alone by cRT,
+ * τ-normalisation or LWS.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LongTailError, invalid } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { createRng, type RngState } from '../core/rng.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkAllFinite, checkInteger, checkOneOf } from '../core/validate.js';
+import type { LabeledData } from '../data/types.js';
+import { crossEntropyLoss } from '../losses/classification.js';
+import { balancedAccuracy } from '../metrics/classification.js';
+import type { EvaluationReport } from '../metrics/report.js';
+import { createClassifier, type Classifier } from '../models/classifier.js';
+import { linearHead, type LinearHead } from '../models/heads.js';
+import { makeVariable } from '../models/init.js';
+import type { Backbone, ForwardMode, Model, Requirement } from '../models/types.js';
+import type { SamplerSpec } from '../samplers/index.js';
+import type { Logs } from '../train/callbacks.js';
+import type { OptimizerSpec } from '../train/optimizers.js';
+import type { LrScheduleSpec } from '../train/schedules.js';
+import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import {
+  buildBackbone,
+  checkOptionsObject,
+  checkProgress,
+  checkRecipeData,
+  extractFeatures,
+  resolveModelInput,
+  resolveStage,
+  stageJson,
+  type ModelInput,
+  type StageOptions,
+} from './features.js';
+import type { RecipeRun } from './types.js';
+
+/** The second-stage classifier method. */
+export type DecoupledMethod = 'cRT' | 'tauNorm' | 'lws';
+
+/** What τ-normalisation does with the head's bias. */
+export type TauNormBias = 'drop' | 'keep';
+
+/** Options of the second (classifier) stage; cRT and LWS train, τ-norm does not. */
+export interface DecoupledStage2Options {
+  /** @defaultValue 10 (Kang et al. retrain the classifier for 10 epochs) */
+  readonly epochs?: number;
+  /** @defaultValue the first stage's */
+  readonly batchSize?: number;
+  /** @defaultValue the first stage's */
+  readonly optimizer?: OptimizerSpec;
+  /** Restarts for the stage. @defaultValue `{ kind: 'cosine' }` */
+  readonly learningRate?: LrScheduleSpec;
+  /** @defaultValue `{ kind: 'classBalanced' }` */
+  readonly sampler?: SamplerSpec;
+}
+
+/** Options of {@link decoupled}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. */
+export interface DecoupledOptions {
+  /** One seed for the initial weights, the re-initialised head and every random choice of training. */
+  readonly seed: number;
+  readonly numClasses: number;
+  /** @defaultValue 'cRT' */
+  readonly method?: DecoupledMethod;
+  /** Input width D of the default MLP (inputs [N, D]). Excludes `backbone`. */
+  readonly inputDim?: number;
+  /** Hidden widths of the default MLP. @defaultValue [256] */
+  readonly hiddenSizes?: readonly number[];
+  /** The feature extractor (e.g. `cnnBackbone`); the run owns it (disposes it). */
+  readonly backbone?: Backbone;
+  /** Representation-learning epochs (stage 1). @defaultValue 30 */
+  readonly epochs?: number;
+  /** @defaultValue 256 */
+  readonly batchSize?: number;
+  /**
+   * The paper's optimizer: SGD, momentum 0.9, weight decay 5e-4, learning rate 0.2 at batch 512 scaled
+   * linearly to 0.1 at the default batch 256. τ-norm relies on the class-vector norms SGD produces
+   * (with Adam they come out far more even, and τ-norm gains little).
+   * @defaultValue `{ kind: 'sgd', learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 }`
+   */
+  readonly optimizer?: OptimizerSpec;
+  /** @defaultValue `{ kind: 'cosine' }` (cosine decay to 0 over the stage, as the paper) */
+  readonly learningRate?: LrScheduleSpec;
+  /** Stage-1 sampler. @defaultValue `{ kind: 'instance' }` (the paper's finding: instance sampling learns the best representation) */
+  readonly sampler?: SamplerSpec;
+  /** The classifier stage (cRT and LWS). */
+  readonly stage2?: DecoupledStage2Options;
+  /** τ-norm: a fixed τ (skips the search). */
+  readonly tau?: number;
+  /** τ-norm: the candidates searched on validation data by balanced accuracy. @defaultValue 0, 0.1, …, 2 */
+  readonly tauGrid?: readonly number[];
+  /** τ-norm: 'drop' (the official code: logits = f·w̃_j, no bias) or 'keep' b unchanged. @defaultValue 'drop' */
+  readonly tauNormBias?: TauNormBias;
+  /** @defaultValue 'auto' */
+  readonly progress?: 'auto' | 'none';
+  /** Rows per evaluation / feature pass. @defaultValue 512 */
+  readonly evalBatchSize?: number;
+}
+
+/** The model of a decoupled run: backbone + linear head, with LWS's per-class logit scale. */
+export interface DecoupledModel extends Model {
+  readonly kind: 'decoupled';
+  /** The backbone + linear head (owned by this model). */
+  readonly classifier: Classifier;
+  readonly linearHead: LinearHead;
+  /** LWS scale f [C] (ones until trained); null for cRT and τ-norm. */
+  readonly scale: tf.Variable | null;
+  /** True in stage 2: the backbone runs in eval mode whatever the mode (frozen features). */
+  readonly frozen: boolean;
+  /** Frees the backbone, the head and the scale (idempotent). */
+  dispose(): void;
+}
+
+/** One τ candidate of the search and its validation balanced accuracy. */
+export interface TauCandidate {
+  readonly tau: number;
+  readonly balancedAccuracy: number;
+}
+
+/** A decoupled run: a {@link RecipeRun} with both stages' trainers and what stage 2 chose. */
+export interface DecoupledRun extends RecipeRun {
+  readonly kind: 'decoupled';
+  readonly method: DecoupledMethod;
+  readonly model: DecoupledModel;
+  /** The representation stage's trainer. */
+  readonly representationTrainer: Trainer;
+  /** The classifier stage's trainer (cRT, LWS); null for τ-norm, which does not train. */
+  readonly classifierTrainer: Trainer | null;
+  /** Stages completed: 0 before fit, 1 after representation learning, 2 when done. */
+  readonly completedStages: 0 | 1 | 2;
+  /** τ-norm: the τ applied (null before stage 2 and for other methods). */
+  readonly tau: number | null;
+  /** τ-norm: every candidate of the search with its validation balanced accuracy (empty with a fixed τ). */
+  readonly tauSearch: readonly TauCandidate[];
+  /** LWS: the learned scales f_j (null for other methods). */
+  scales(): Float32Array | null;
+  /** Eval-mode logits of inputs; the caller owns the result. */
+  logits(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Stage 1 (representation), then stage 2 (classifier). τ-norm without a fixed `tau` needs
+   * `options.validation` (balanced, held out) for its search; with it, the stage trainers also log
+   * validation metrics per epoch. Calling again resumes where an aborted run stopped.
+   */
+  fit(train: LabeledData, options?: FitOptions): Promise<History>;
+  /** Metrics of the current model (after `fit`: the rebalanced classifier) on `test`. */
+  evaluate(test: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Frees the model and both trainers (idempotent); never the caller's data. */
+  dispose(): void;
+}
+
+interface Resolved {
+  readonly seed: number;
+  readonly numClasses: number;
+  readonly method: DecoupledMethod;
+  readonly input: ModelInput;
+  readonly stage1: StageOptions;
+  readonly stage2: StageOptions;
+  readonly tau: number | null;
+  readonly tauGrid: readonly number[];
+  readonly tauNormBias: TauNormBias;
+  readonly progress: 'auto' | 'none';
+  readonly evalBatchSize: number;
+}
+
+/** SGD as Kang et al. 2020 (momentum 0.9, weight decay 5e-4; lr 0.2 at batch 512, here 0.1 at batch 256). */
+const KANG_OPTIMIZER: OptimizerSpec = { kind: 'sgd', learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 };
+
+/** τ = 0, 0.1, …, 2 (the official notebook's np.linspace(0, 2, 21)). */
+export const DEFAULT_TAU_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 10);
+
+/**
+ * τ-normalised classifier weights (Kang et al. 2020): with W [D, C] whose column j is w_j,
+ *
+ *   w̃_j = w_j / ‖w_j‖₂^τ,
+ *
+ * so τ = 0 leaves W unchanged and τ = 1 gives unit-norm columns. Inside `tf.tidy`; the caller owns the
+ * result. A zero column stays zero.
+ *
+ * @throws LongTailError `SHAPE_MISMATCH` (not rank 2), `INVALID_OPTION` (τ not finite), before any tensor.
+ * @example
+ * ```ts
+ * const normalised = tauNormalize(head.kernel, 1); // unit-norm class vectors
+ * ```
+ */
+export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {
+  if (!(kernel instanceof tf.Tensor) || kernel.rank !== 2) {
+    throw new LongTailError('SHAPE_MISMATCH', `expected kernel of rank 2 [D, C]. Received: kernel.shape=[${(kernel as tf.Tensor | undefined)?.shape?.join(', ') ?? ''}]`);
+  }
+  if (typeof tau !== 'number' || !Number.isFinite(tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', tau);
+  return tf.tidy(() => {
+    const norms = tf.norm(kernel, 'euclidean', 0, true);
+    // ‖w_j‖^τ, with zero columns divided by 1 (0/0 would be NaN).
+    const safe = tf.where(tf.greater(norms, 0), norms, tf.onesLike(norms));
+    return tf.div(kernel, tf.pow(safe, tau)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Decoupled training as one call (Kang et al. 2020):
+ * - stage 1 (representation): backbone + linear head trained jointly with cross-entropy and instance
+ *   sampling for `epochs` epochs;
+ * - stage 2 (classifier), the backbone frozen (its variables are not trained and it runs in eval mode, so
+ *   batch-norm statistics stay fixed):
+ *   - `cRT`: re-initialise the linear head and retrain it alone with class-balanced sampling;
+ *   - `tauNorm`: w_j ← w_j / ‖w_j‖^τ, τ chosen on validation data (`fit(train, { validation })`) over
+ *     `tauGrid` by balanced accuracy (ties: the smaller τ); the bias is dropped as in the official code
+ *     (logits = f·w̃_j), or kept with `tauNormBias: 'keep'`; no training;
+ *   - `lws`: learn a per-class scale f_j on the frozen head's logits, z_j = f_j·(w_j·f + b_j) (f
+ *     initialised to 1), with class-balanced sampling.
+ *
+ * Paper: B. Kang, S. Xie, M. Rohrbach, Z. Yan, A. Gordo, J. Feng, Y. Kalantidis, "Decoupling
+ * Representation and Classifier for Long-Tailed Recognition", ICLR 2020.
+ *
+ * @throws LongTailError before any tensor is made: `INVALID_OPTION` (bad option), `MISSING_INPUT`
+ *   (neither inputDim nor backbone; at `fit`, τ-norm without validation data or a fixed τ).
+ * @example
+ * ```ts
+ * const run = decoupled({ seed: 0, numClasses: 10, inputDim: 784, method: 'tauNorm' });
+ * await run.fit(train, { validation });   // τ searched on `validation`
+ * console.log(run.tau, run.evaluate(test).balancedAccuracy);
+ * run.dispose();
+ * ```
+ */
+export function decoupled(options: DecoupledOptions): DecoupledRun {
+  const resolved = resolveOptions(options);
+  return new DecoupledRunImpl(resolved, options.backbone);
+}
+
+function resolveOptions(options: DecoupledOptions): Resolved {
+  checkOptionsObject(options);
+  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
+  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws'] as const);
+  const input = resolveModelInput(options, [256]);
+  const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } });
+  const s2 = options.stage2 ?? {};
+  if (s2 === null || typeof s2 !== 'object') throw invalid('INVALID_OPTION', 'stage2 to be an options object', 'stage2', s2);
+  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: 'classBalanced' } });
+  let tau: number | null = null;
+  if (options.tau !== undefined) {
+    if (typeof options.tau !== 'number' || !Number.isFinite(options.tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', options.tau);
+    tau = options.tau;
+  }
+  const tauGrid = options.tauGrid ?? DEFAULT_TAU_GRID;
+  if (!Array.isArray(tauGrid) || tauGrid.length === 0) throw invalid('INVALID_OPTION', 'tauGrid to be a non-empty array of numbers', 'tauGrid', tauGrid);
+  checkAllFinite('tauGrid', tauGrid);
+  if (tau !== null && options.tauGrid !== undefined) throw invalid('INVALID_OPTION', 'either tau or tauGrid, not both', 'tauGrid', tauGrid);
+  if (method !== 'tauNorm' && (tau !== null || options.tauGrid !== undefined || options.tauNormBias !== undefined)) {
+    throw invalid('INVALID_OPTION', 'tau, tauGrid and tauNormBias only with method "tauNorm"', 'method', method);
+  }
+  const tauNormBias = checkOneOf('tauNormBias', options.tauNormBias ?? 'drop', ['drop', 'keep'] as const);
+  const progress = checkProgress(options.progress);
+  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
+  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, progress, evalBatchSize };
+}
+
+class DecoupledModelImpl implements DecoupledModel {
+  readonly kind = 'decoupled' as const;
+  readonly provides: readonly Requirement[] = ['logits', 'embeddings'];
+  frozen = false;
+  private readonly guard = new DisposeGuard('decoupled model');
+
+  constructor(
+    readonly classifier: Classifier,
+    readonly linearHead: LinearHead,
+    readonly scale: tf.Variable | null,
+  ) {}
+
+  get numClasses(): number {
+    return this.classifier.numClasses;
+  }
+  get featureDim(): number {
+    return this.classifier.featureDim;
+  }
+  get trainableVariables(): tf.Variable[] {
+    return [...this.classifier.trainableVariables, ...(this.scale === null ? [] : [this.scale])];
+  }
+  get variables(): tf.Variable[] {
+    return [...this.classifier.variables, ...(this.scale === null ? [] : [this.scale])];
+  }
+  get config(): JsonObject {
+    return { classifier: this.classifier.config, scale: this.scale !== null };
+  }
+
+  forward(x: tf.Tensor, mode: ForwardMode): { logits: tf.Tensor2D; embeddings: tf.Tensor2D } {
+    this.guard.check();
+    return tf.tidy(() => {
+      const embeddings = this.classifier.embed(x, this.frozen ? 'eval' : mode);
+      return { logits: this.head(embeddings, mode), embeddings };
+    });
+  }
+
+  head(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
+    this.guard.check();
+    const scale = this.scale;
+    return tf.tidy(() => {
+      const z = this.classifier.head(features, mode);
+      return scale === null ? z : (tf.mul(z, scale) as tf.Tensor2D);
+    });
+  }
+
+  getRngState(): RngState | null {
+    return this.classifier.getRngState();
+  }
+
+  setRngState(state: RngState): void {
+    this.classifier.setRngState(state);
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.classifier.dispose();
+    this.scale?.dispose();
+  }
+}
+
+class DecoupledRunImpl implements DecoupledRun {
+  readonly kind = 'decoupled' as const;
+  readonly method: DecoupledMethod;
+  readonly model: DecoupledModelImpl;
+  readonly representationTrainer: Trainer;
+  readonly classifierTrainer: Trainer | null;
+  private readonly guard = new DisposeGuard('decoupled run');
+  private stage2Begun = false;
+  private stage2Done = false;
+  private chosenTau: number | null = null;
+  private search: TauCandidate[] = [];
+
+  constructor(
+    private readonly o: Resolved,
+    backbone: Backbone | undefined,
+  ) {
+    this.method = o.method;
+    const rng = createRng(o.seed).fork('decoupled:model');
+    const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
+    const head = linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') });
+    const classifier = createClassifier({ backbone: bb, head });
+    const scale = o.method === 'lws' ? makeVariable<tf.Rank.R1>(new Float32Array(o.numClasses).fill(1), [o.numClasses], true) : null;
+    this.model = new DecoupledModelImpl(classifier, head, scale);
+    const common = { model: this.model, loss: crossEntropyLoss(), progress: o.progress, evalBatchSize: o.evalBatchSize };
+    const s1 = o.stage1;
+    this.representationTrainer = createTrainer({
+      ...common,
+      seed: o.seed,
+      epochs: s1.epochs,
+      batchSize: s1.batchSize,
+      optimizer: s1.optimizer,
+      learningRate: s1.learningRate,
+      sampler: s1.sampler,
+      trainable: classifier.trainableVariables,
+    });
+    if (o.method === 'tauNorm') {
+      this.classifierTrainer = null;
+    } else {
+      const s2 = o.stage2;
+      this.classifierTrainer = createTrainer({
+        ...common,
+        // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
+        seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
+        epochs: s2.epochs,
+        batchSize: s2.batchSize,
+        optimizer: s2.optimizer,
+        learningRate: s2.learningRate,
+        sampler: s2.sampler,
+        trainable: o.method === 'cRT' ? head.trainableVariables : [scale as tf.Variable],
+      });
+    }
+  }
+
+  get trainer(): Trainer {
+    return this.stage2Begun && this.classifierTrainer !== null ? this.classifierTrainer : this.representationTrainer;
+  }
+
+  get completedStages(): 0 | 1 | 2 {
+    if (this.stage2Done) return 2;
+    return this.representationTrainer.epoch >= this.o.stage1.epochs ? 1 : 0;
+  }
+
+  get tau(): number | null {
+    return this.chosenTau;
+  }
+
+  get tauSearch(): readonly TauCandidate[] {
+    return this.search.map((c) => ({ ...c }));
+  }
+
+  get config(): JsonObject {
+    const o = this.o;
+    return {
+      seed: o.seed,
+      numClasses: o.numClasses,
+      method: o.method,
+      model: this.model.config,
+      ...stageJson(o.stage1),
+      stage2: o.method === 'tauNorm' ? null : stageJson(o.stage2),
+      ...(o.method === 'tauNorm' ? { tau: o.tau, tauGrid: o.tau === null ? [...o.tauGrid] : null, tauNormBias: o.tauNormBias } : {}),
+      evalBatchSize: o.evalBatchSize,
+    };
+  }
+
+  scales(): Float32Array | null {
+    this.guard.check();
+    return this.model.scale === null ? null : Float32Array.from(this.model.scale.dataSync());
+  }
+
+  async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {
+    this.guard.check();
+    const inputShape = this.model.classifier.backbone.inputShape;
+    checkRecipeData(train, 'train', this.o.numClasses, inputShape);
+    if (options.validation !== undefined) checkRecipeData(options.validation, 'validation', this.o.numClasses, inputShape);
+    if (this.o.method === 'tauNorm' && this.o.tau === null && options.validation === undefined && this.chosenTau === null) {
+      throw new LongTailError('MISSING_INPUT', 'expected fit(train, { validation }) for the τ search (or a fixed tau option). Received: validation=undefined');
+    }
+    const first = await this.representationTrainer.fit(train, options);
+    const logs1 = first.epochs.map((l) => ({ ...l, stage: 1 }));
+    if (first.stopReason !== 'completed') return { ...first, epochs: logs1 };
+    this.beginStage2(options.validation);
+    if (this.classifierTrainer === null) {
+      this.stage2Done = true;
+      return { ...first, epochs: logs1 };
+    }
+    const second = await this.classifierTrainer.fit(train, options);
+    if (second.stopReason === 'completed') this.stage2Done = true;
+    const logs2: Logs[] = second.epochs.map((l) => ({ ...l, stage: 2 }));
+    return { ...second, epochs: [...logs1, ...logs2] };
+  }
+
+  /** Freezes the backbone and prepares the classifier stage (once). */
+  private beginStage2(validation: LabeledData | undefined): void {
+    if (this.stage2Begun) return;
+    this.stage2Begun = true;
+    this.model.frozen = true;
+    const head = this.model.linearHead;
+    if (this.o.method === 'cRT') {
+      const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: createRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
+      head.kernel.assign(fresh.kernel);
+      if (head.bias !== null && fresh.bias !== null) head.bias.assign(fresh.bias);
+      fresh.dispose();
+    } else if (this.o.method === 'tauNorm') {
+      if (this.o.tau !== null) this.chosenTau = this.o.tau;
+      else {
+        this.search = this.searchTau(validation as LabeledData);
+        let best = this.search[0] as TauCandidate;
+        for (const c of this.search) if (c.balancedAccuracy > best.balancedAccuracy) best = c;
+        this.chosenTau = best.tau;
+      }
+      const tau = this.chosenTau;
+      tf.tidy(() => head.kernel.assign(tauNormalize(head.kernel as tf.Tensor2D, tau)));
+      if (this.o.tauNormBias === 'drop' && head.bias !== null) tf.tidy(() => (head.bias as tf.Variable).assign(tf.zerosLike(head.bias as tf.Variable)));
+    }
+  }
+
+  /** Validation balanced accuracy of argmax(f·W̃_τ (+ b)) for every τ of the grid. */
+  private searchTau(validation: LabeledData): TauCandidate[] {
+    const head = this.model.linearHead;
+    const features = extractFeatures(this.model.classifier.backbone, validation.x, { batchSize: this.o.evalBatchSize });
+    try {
+      return this.o.tauGrid.map((tau) => {
+        const predicted = tf.tidy(() => {
+          let z = tf.matMul(features, tauNormalize(head.kernel as tf.Tensor2D, tau));
+          if (this.o.tauNormBias === 'keep' && head.bias !== null) z = tf.add(z, head.bias);
+          return tf.argMax(z, 1);
+        });
+        const predictions = predicted.dataSync();
+        predicted.dispose();
+        return { tau, balancedAccuracy: balancedAccuracy({ predictions, labels: validation.y, numClasses: this.o.numClasses }) };
+      });
+    } finally {
+      features.dispose();
+    }
+  }
+
+  evaluate(test: LabeledData, options: EvaluateOptions = {}): EvaluationReport {
+    this.guard.check();
+    checkRecipeData(test, 'test', this.o.numClasses, this.model.classifier.backbone.inputShape);
+    return this.trainer.evaluate(test, options);
+  }
+
+  logits(x: tf.Tensor): tf.Tensor2D {
+    this.guard.check();
+    return this.trainer.logits(x);
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.representationTrainer.dispose();
+    this.classifierTrainer?.dispose();
+    this.model.dispose();
+  }
+}
