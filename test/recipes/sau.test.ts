@@ -137,6 +137,13 @@ function naiveSoftCe(z: number[][], t: number[][]): number {
   return s / z.length;
 }
 
+/** A copy of `o` without `keys` (exactOptionalPropertyTypes forbids setting them to undefined). */
+function omit<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, K> {
+  const out = { ...o };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
 function expectError(fn: () => unknown, code: string, message: string): void {
   const before = tf.memory().numTensors;
   let caught: unknown;
@@ -338,8 +345,9 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     for (const y of train.y) counts[y] = (counts[y] as number) + 1;
   });
 
-  const recipe = (seed: number, extra: Partial<SauOptions> = {}) =>
-    sau({
+  const recipe = (seed: number, extra: Partial<SauOptions> = {}, without: readonly (keyof SauOptions)[] = []) =>
+    sau(
+      omit({
       seed,
       numClasses: 10,
       inputShape: [784],
@@ -352,7 +360,8 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
       progress: 'none',
       ...SMALL,
       ...extra,
-    });
+    } as SauOptions, ...without) as SauOptions,
+    );
 
   /** Plain CE, same MLP and optimizer, on the real data, for as many optimizer steps as SAU takes. */
   async function plainCE(seed: number, epochs: number): Promise<number> {
@@ -423,14 +432,13 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     const real = { x: tf.slice(train.x, 0, 600 + 359 + 215), y: train.y.subarray(0, 600 + 359 + 215) };
     const fake: LabeledData = { x: tf.onesLike(tf.slice(train.x, 0, 40)), y: Int32Array.from({ length: 40 }, (_, i) => i % 10) };
     const run = recipe(1, {
-      synthesizer: undefined,
       synthetic: fake,
       projectionHiddenSizes: [],
       augmentation: 'none',
       lossWeights: { mix: 0, contrastive: 0 },
       optimizer: { kind: 'adam', learningRate: 1e-3 },
       epochs: 1,
-    });
+    }, ['synthesizer']);
     await run.fit(real);
     const protos = run.prototypes();
     expect(protos).not.toBeNull();
@@ -458,7 +466,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     const flagged = withFlags(extra, { synthetic: true });
     const { concatRealSynthetic } = await import('../../src/data/index.js');
     const mixed = concatRealSynthetic({ real: train, synthetic: flagged });
-    const run = recipe(2, { synthesizer: undefined, epochs: 1 });
+    const run = recipe(2, { epochs: 1 }, ['synthesizer']);
     await run.fit(mixed);
     expect(run.labelCorrection[0]?.synthetic).toBe(60);
     run.dispose();
@@ -478,12 +486,12 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     it('options', () => {
       expectError(() => sau({ ...base(), seed: undefined as unknown as number }), 'INVALID_OPTION', 'expected seed to be an integer. Received: seed=undefined');
       expectError(
-        () => sau({ ...base(), imageShape: undefined }),
+        () => sau(omit(base(), 'imageShape')),
         'MISSING_INPUT',
         'expected imageShape [H, W, C] for inputs that are not images (CutMix and the crop/flip views work on images). Received: imageShape=undefined',
       );
       expectError(() => sau({ ...base(), imageShape: [28, 27, 1] }), 'SHAPE_MISMATCH', 'expected imageShape H·W·C = input size 784 = 784. Received: imageShape product=756');
-      expectError(() => sau({ ...base(), inputShape: undefined }), 'MISSING_INPUT', 'expected inputShape (or synthetic data, or a backbone with an input shape). Received: inputShape=undefined');
+      expectError(() => sau(omit(base(), 'inputShape')), 'MISSING_INPUT', 'expected inputShape (or synthetic data, or a backbone with an input shape). Received: inputShape=undefined');
       expectError(() => sau({ ...base(), noisyStrategy: 'pos_neg' as NoisyStrategy }), 'INVALID_OPTION', 'expected noisyStrategy to be one of "drop", "posNeg", "negOnly". Received: noisyStrategy="pos_neg"');
       expectError(() => sau({ ...base(), temperature: 0 }), 'INVALID_OPTION', 'expected temperature > 0. Received: temperature=0');
       expectError(() => sau({ ...base(), lossWeights: { contrastive: -1 } }), 'INVALID_OPTION', 'expected lossWeights.contrastive >= 0. Received: lossWeights.contrastive=-1');
@@ -508,7 +516,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
       );
       expectError(() => sau({ ...base(), synthetic: images }), 'SHAPE_MISMATCH', 'expected synthetic samples of shape [784]. Received: synthetic shape=[28, 28, 1]');
       expectError(
-        () => sau({ ...base(), inputShape: undefined, synthetic: images }),
+        () => sau({ ...omit(base(), 'inputShape'), synthetic: images }),
         'SHAPE_MISMATCH',
         'expected inputShape [D] for the default MLP (flatten images, or pass a backbone). Received: inputShape=[28, 28, 1]',
       );
