@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/sau.json';
 import { useBackend } from '../../src/backends/index.js';
 import { LongTailError } from '../../src/core/errors.js';
@@ -333,6 +333,9 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
   let train: LabeledData;
   let test: LabeledData;
   let counts: number[];
+  /** At most 30 samples per class (239 images), for the runs that check plumbing rather than accuracy. */
+  let tiny: LabeledData;
+  let tinyCounts: number[];
 
   beforeAll(async () => {
     await useBackend('wasm');
@@ -343,6 +346,18 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     test = fromArrays(standardizeArrays(flat(sub.test), stats));
     counts = new Array<number>(10).fill(0);
     for (const y of train.y) counts[y] = (counts[y] as number) + 1;
+    const seen = new Array<number>(10).fill(0);
+    const rows: number[] = [];
+    train.y.forEach((y, i) => {
+      if ((seen[y] as number) < 30) rows.push(i);
+      seen[y] = (seen[y] as number) + 1;
+    });
+    tiny = { x: tf.gather(train.x, rows), y: Int32Array.from(rows, (i) => train.y[i] as number) };
+    tinyCounts = counts.map((n) => Math.min(n, 30));
+  });
+
+  afterAll(() => {
+    tf.dispose([train.x, test.x, tiny.x]);
   });
 
   const recipe = (seed: number, extra: Partial<SauOptions> = {}, without: readonly (keyof SauOptions)[] = []) =>
@@ -411,8 +426,8 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
 
   it('is deterministic: the same seed gives the same report and label-correction counts', async () => {
     const once = async (seed: number) => {
-      const run = recipe(seed, { epochs: 1, topUp: { kind: 'toCount', count: 100 } });
-      await run.fit(train);
+      const run = recipe(seed, { epochs: 2, batchSize: 128, topUp: { kind: 'toCount', count: 30 } });
+      await run.fit(tiny);
       const out = { report: run.evaluate(test), stats: run.labelCorrection };
       run.dispose();
       return out;
@@ -426,6 +441,26 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     expect(b.stats).toEqual(a.stats);
     expect(c.report.ece).not.toBe(a.report.ece);
   }, 60_000);
+
+  it('resumes bit-identically from a trainer state (prototypes are rebuilt from the weights)', async () => {
+    const small = { epochs: 2, batchSize: 128, topUp: { kind: 'toCount', count: 30 } } as const;
+    const straight = recipe(6, small);
+    await straight.fit(tiny);
+    const first = recipe(6, { ...small, epochs: 1 });
+    await first.fit(tiny);
+    const state = first.trainer.state();
+    first.dispose();
+    const resumed = recipe(6, small);
+    resumed.trainer.restore(state);
+    await resumed.fit(tiny);
+    const weights = (r: typeof straight): number[] => r.model.variables.flatMap((v) => Array.from(v.dataSync()));
+    expect(weights(resumed)).toEqual(weights(straight));
+    const [a, b] = [straight.prototypes(), resumed.prototypes()];
+    expect(Array.from(b?.features.dataSync() ?? [])).toEqual(Array.from(a?.features.dataSync() ?? [0]));
+    tf.dispose([a?.features, b?.features].filter((t): t is tf.Tensor3D => t !== undefined));
+    straight.dispose();
+    resumed.dispose();
+  }, 30_000);
 
   it('prototypes are per-class means of the real projections in each view (synthetic ones excluded)', async () => {
     // No hidden projection layer (so no batch-norm statistics move), zero loss weights and no weight
@@ -466,17 +501,17 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     const extra: LabeledData = { x: tf.slice(test.x, 0, 60), y: test.y.slice(0, 60) };
     const flagged = withFlags(extra, { synthetic: true });
     const { concatRealSynthetic } = await import('../../src/data/index.js');
-    const mixed = concatRealSynthetic({ real: train, synthetic: flagged });
-    const run = recipe(2, { epochs: 1 }, ['synthesizer']);
+    const mixed = concatRealSynthetic({ real: tiny, synthetic: flagged });
+    const run = recipe(2, { epochs: 1, batchSize: 128 }, ['synthesizer']);
     await run.fit(mixed);
     expect(run.labelCorrection[0]?.synthetic).toBe(60);
     run.dispose();
     tf.dispose([extra.x, mixed.x]);
     const smote = new LatentSmote({ numClasses: 10 });
-    const run2 = recipe(2, { synthesizer: smote, epochs: 1, topUp: { kind: 'toCount', count: 50 } });
-    await run2.fit(train);
-    expect(run2.labelCorrection[0]?.synthetic).toBe(counts.reduce((s, n) => s + Math.max(50 - n, 0), 0));
-    expect(Array.from(smote.observedCounts())).toEqual(counts);
+    const run2 = recipe(2, { synthesizer: smote, epochs: 1, batchSize: 128, topUp: { kind: 'toCount', count: 40 } });
+    await run2.fit(tiny);
+    expect(run2.labelCorrection[0]?.synthetic).toBe(tinyCounts.reduce((s, n) => s + Math.max(40 - n, 0), 0));
+    expect(Array.from(smote.observedCounts())).toEqual(tinyCounts);
     run2.dispose();
     smote.dispose();
   }, 30_000);
