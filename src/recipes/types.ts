@@ -16,6 +16,10 @@ export interface RecipeRun extends Disposable {
   readonly model: Model;
   /** The trainer of the current (last) stage. */
   readonly trainer: Trainer;
+  /** Runs every stage of the method on `train` (the caller keeps ownership of the data). */
   fit(train: LabeledData, options?: FitOptions): Promise<History>;
+  /** Evaluates with the method's inference rule (post-hoc adjustment, masked heads, ...). */
   evaluate(test: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Frees every tensor and variable the recipe created; idempotent. */
+  dispose(): void;
 }
