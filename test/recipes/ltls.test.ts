@@ -183,7 +183,7 @@ describe('ltls on the Fashion-MNIST-LT subset (wasm)', () => {
         ours = run.evaluate(fTest).balancedAccuracy;
         // Every class topped up to n_max = 600.
         expect(Array.from(run.synthesized ?? [])).toEqual([0, 241, 385, 471, 523, 554, 573, 584, 590, 594]);
-        synthetic = (run.synthesized ?? []).reduce((a, b) => a + b, 0);
+        synthetic = Array.from(run.synthesized ?? []).reduce((a, b) => a + b, 0);
         run.dispose();
         run.dispose(); // idempotent
         expect(() => run.evaluate(fTest)).toThrow(/after dispose/);
