@@ -181,6 +181,62 @@ function workspace(n: number, m: number, useWasm: boolean): Workspace {
   return ws;
 }
 
+/**
+ * The plain iteration's memory: K (n×m), scalings, a, and col = Kᵀu; in the WebAssembly kernel's memory
+ * when available, else ordinary typed arrays.
+ */
+interface PlainWorkspace {
+  readonly k: Float64Array;
+  readonly u: Float64Array;
+  readonly v: Float64Array;
+  readonly a: Float64Array;
+  readonly col: Float64Array;
+  /** u_i = a_i / (K_i·v) for every row, and col = Kᵀu for the new u, in one pass over K. */
+  sweep(): void;
+}
+
+function plainWorkspace(n: number, m: number, useWasm: boolean): PlainWorkspace {
+  const kernel = useWasm ? getKernel() : null;
+  if (kernel !== null) {
+    kernel.reset();
+    const pk = kernel.alloc(n * m);
+    const pu = kernel.alloc(n);
+    const pv = kernel.alloc(m);
+    const pa = kernel.alloc(n);
+    const pc = kernel.alloc(m);
+    const col = kernel.view(pc, m);
+    return {
+      k: kernel.view(pk, n * m),
+      u: kernel.view(pu, n),
+      v: kernel.view(pv, m),
+      a: kernel.view(pa, n),
+      col,
+      sweep(): void {
+        col.fill(0);
+        kernel.sweep(pk, pv, pu, pa, pc, n, m);
+      },
+    };
+  }
+  const ws: PlainWorkspace = {
+    k: new Float64Array(n * m),
+    u: new Float64Array(n),
+    v: new Float64Array(m),
+    a: new Float64Array(n),
+    col: new Float64Array(m),
+    sweep(): void {
+      const { k, u, v, a, col } = ws;
+      col.fill(0);
+      for (let i = 0; i < n; i++) {
+        const o = i * m;
+        const ui = (a[i] as number) / dot(k, o, v, m);
+        u[i] = ui;
+        for (let j = 0; j < m; j++) col[j] = (col[j] as number) + ui * (k[o + j] as number);
+      }
+    },
+  };
+  return ws;
+}
+
 function plainSinkhorn(
   a: Float64Array,
   b: Float64Array,
@@ -192,38 +248,40 @@ function plainSinkhorn(
   tolerance: number,
   useWasm: boolean,
 ): RunResult {
-  const ws = workspace(n, m, useWasm);
-  const { k, kT, u, v, rowOut, colOut } = ws;
+  // Each iteration is v = b ⊘ col, then one sweep over K's rows computing u = a ⊘ Kv and, while each
+  // row is in cache, col = Kᵀu for the new u: K is read once per iteration (not twice, nor Kᵀ kept),
+  // and col is also the column marginal of the POT error check.
+  const ws = plainWorkspace(n, m, useWasm);
+  const { k, u, v, col } = ws;
+  ws.a.set(a);
   const inv = -1 / epsilon;
-  for (let i = 0; i < n * m; i++) k[i] = Math.exp((M[i] as number) * inv);
-  transposeInto(k, n, m, kT);
+  for (let q = 0; q < n * m; q++) k[q] = Math.exp((M[q] as number) * inv);
   u.fill(1 / n);
   v.fill(1 / m);
+  col.fill(0);
+  for (let i = 0; i < n; i++) {
+    const o = i * m;
+    const ui = u[i] as number;
+    for (let j = 0; j < m; j++) col[j] = (col[j] as number) + ui * (k[o + j] as number);
+  }
   const uPrev = new Float64Array(n);
   const vPrev = new Float64Array(m);
-  let ktuValid = false;
   let converged = false;
   let numerical = false;
   let ii = 0;
   for (; ii < maxIterations; ii++) {
-    if (!ktuValid) ws.ktu();
-    ktuValid = false;
     uPrev.set(u);
     vPrev.set(v);
     let bad = false;
     for (let j = 0; j < m; j++) {
-      const s = colOut[j] as number;
+      const s = col[j] as number;
       if (s === 0) bad = true;
       const vj = (b[j] as number) / s;
       if (!Number.isFinite(vj)) bad = true;
       v[j] = vj;
     }
-    ws.kv();
-    for (let i = 0; i < n; i++) {
-      const ui = (a[i] as number) / (rowOut[i] as number);
-      if (!Number.isFinite(ui)) bad = true;
-      u[i] = ui;
-    }
+    ws.sweep();
+    for (let i = 0; i < n; i++) if (!Number.isFinite(u[i] as number)) bad = true;
     if (bad) {
       // POT: "numerical errors" -> keep the previous iterate and stop.
       u.set(uPrev);
@@ -231,14 +289,9 @@ function plainSinkhorn(
       numerical = true;
       break;
     }
-    if (ii % CHECK_EVERY === 0) {
-      // Kᵀu for the new u gives the column marginal now and the next v-update.
-      ws.ktu();
-      ktuValid = true;
-      if (columnError(colOut, v, b) < tolerance) {
-        converged = true;
-        break;
-      }
+    if (ii % CHECK_EVERY === 0 && columnError(col, v, b) < tolerance) {
+      converged = true;
+      break;
     }
   }
   return { u, v, kernel: k, iterations: Math.min(ii + 1, maxIterations), converged, numerical };

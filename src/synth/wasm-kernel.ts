@@ -1,8 +1,10 @@
 /**
- * A tiny hand-assembled WebAssembly SIMD kernel for the mat-vec products of Sinkhorn: one function,
- * `dotRows(mat, vec, out, rows, cols)`, out[r] = Σ_c mat[r·cols + c]·vec[c] in float64 with f64x2
- * lanes and four accumulators. V8 runs it 2–4× faster than the equivalent JS loop. When WebAssembly or
- * SIMD is unavailable, {@link getKernel} returns null and callers use plain loops.
+ * A tiny hand-assembled WebAssembly SIMD kernel (f64x2 lanes, four accumulators) with two functions:
+ * `dotRows(mat, vec, out, rows, cols, stride)`, out[r] = Σ_c mat[r·stride + c]·vec[c] (mat-vec products
+ * for moments, Cholesky, the log-domain Sinkhorn and the typed L·z product), and `sweep`, the fused
+ * plain-Sinkhorn pass u = a ⊘ Kv, col = Kᵀu reading each row of K once. V8 runs them 2–4× faster than
+ * the equivalent JS loops. When WebAssembly or SIMD is unavailable, {@link getKernel} returns null and
+ * callers use plain loops.
  */
 
 /** Unsigned LEB128. */
@@ -56,6 +58,7 @@ const F64_LOAD = 0x2b;
 const F64_STORE = 0x39;
 const F64_ADD = 0xa0;
 const F64_MUL = 0xa2;
+const F64_DIV = 0xa3;
 const BLOCK = 0x02;
 const LOOP = 0x03;
 const END = 0x0b;
@@ -63,14 +66,16 @@ const BR_IF = 0x0d;
 const EMPTY = 0x40;
 const SIMD = 0xfd;
 const V128_LOAD = [SIMD, 0x00];
+const V128_STORE = [SIMD, 0x0b];
 const V128_CONST = [SIMD, 0x0c];
+const F64X2_SPLAT = [SIMD, 0x14];
 const F64X2_EXTRACT = [SIMD, 0x21];
 const F64X2_ADD = [SIMD, ...uleb(0xf0)];
 const F64X2_MUL = [SIMD, ...uleb(0xf2)];
 
-// Parameters 0..4: mat, vec, out, rows, cols (byte addresses / counts). Locals: 5 r, 6 p, 7 q, 8 c
-// (i32); 9..12 acc0..acc3 (v128); 13 s (f64).
-const [MAT, VEC, OUT, ROWS, COLS, R, P, Q, C, ACC0, , , , S] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
+// Parameters 0..5: mat, vec, out, rows, cols, stride (byte addresses / counts; row r starts at
+// mat + r·stride·8). Locals: 6 r, 7 p, 8 q, 9 c (i32); 10..13 acc0..acc3 (v128); 14 s (f64).
+const [MAT, VEC, OUT, ROWS, COLS, STRIDE, R, P, Q, C, ACC0, , , , S] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
 
 function get(i: number): number[] {
   return [LOCAL_GET, i];
@@ -102,7 +107,7 @@ function dotRowsBody(): number[] {
     ...get(ROWS), I32_EQZ, BR_IF, 0,
     LOOP, EMPTY,
     // p = mat + r·cols·8; q = vec; accumulators = 0; c = cols >> 3
-    ...get(MAT), ...get(R), ...get(COLS), I32_MUL, ...i32(3), I32_SHL, I32_ADD, ...set(P),
+    ...get(MAT), ...get(R), ...get(STRIDE), I32_MUL, ...i32(3), I32_SHL, I32_ADD, ...set(P),
     ...get(VEC), ...set(Q),
     ...zero, ...set(ACC0), ...zero, ...set(ACC0 + 1), ...zero, ...set(ACC0 + 2), ...zero, ...set(ACC0 + 3),
     ...get(COLS), ...i32(3), I32_SHR_U, ...set(C),
@@ -139,19 +144,106 @@ function dotRowsBody(): number[] {
   return [...uleb(body.length), ...body];
 }
 
+// sweep: parameters 0..6 mat, vec, u, a, col, rows, cols; locals 7 r, 8 p, 9 q, 10 c, 11 w (i32);
+// 12..15 acc0..acc3, 16 uv (v128); 17 s, 18 ui (f64).
+const SW = { MAT: 0, VEC: 1, U: 2, A: 3, COL: 4, ROWS: 5, COLS: 6, R: 7, P: 8, Q: 9, C: 10, W: 11, ACC0: 12, UV: 16, S: 17, UI: 18 } as const;
+
+/**
+ * One fused Sinkhorn sweep over the rows of K, so K is read once per iteration (a row is still in L1
+ * for its second use): for each row r, s = K_r·v, u_r = a_r / s, then col += u_r·K_r.
+ */
+function sweepBody(): number[] {
+  const zero = [...V128_CONST, ...new Array<number>(16).fill(0)];
+  const rowStart = [...get(SW.MAT), ...get(SW.R), ...get(SW.COLS), I32_MUL, ...i32(3), I32_SHL, I32_ADD, ...set(SW.P)];
+  const countdown = (local: number): number[] => [...get(local), ...i32(1), I32_SUB, LOCAL_TEE, local, BR_IF, 0];
+  const dot = (k: number): number[] => [
+    ...get(SW.ACC0 + k),
+    ...get(SW.P), ...V128_LOAD, 3, ...uleb(16 * k),
+    ...get(SW.Q), ...V128_LOAD, 3, ...uleb(16 * k),
+    ...F64X2_MUL, ...F64X2_ADD, ...set(SW.ACC0 + k),
+  ];
+  const axpy = (k: number): number[] => [
+    ...get(SW.W),
+    ...get(SW.W), ...V128_LOAD, 3, ...uleb(16 * k),
+    ...get(SW.UV), ...get(SW.P), ...V128_LOAD, 3, ...uleb(16 * k), ...F64X2_MUL,
+    ...F64X2_ADD,
+    ...V128_STORE, 3, ...uleb(16 * k),
+  ];
+  const code = [
+    BLOCK, EMPTY,
+    ...get(SW.ROWS), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...rowStart,
+    ...get(SW.VEC), ...set(SW.Q),
+    ...zero, ...set(SW.ACC0), ...zero, ...set(SW.ACC0 + 1), ...zero, ...set(SW.ACC0 + 2), ...zero, ...set(SW.ACC0 + 3),
+    ...get(SW.COLS), ...i32(3), I32_SHR_U, ...set(SW.C),
+    BLOCK, EMPTY, ...get(SW.C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...dot(0), ...dot(1), ...dot(2), ...dot(3),
+    ...addTo(SW.P, 64), ...addTo(SW.Q, 64),
+    ...countdown(SW.C),
+    END, END,
+    ...get(SW.ACC0), ...get(SW.ACC0 + 1), ...F64X2_ADD, ...get(SW.ACC0 + 2), ...F64X2_ADD, ...get(SW.ACC0 + 3), ...F64X2_ADD,
+    LOCAL_TEE, SW.ACC0, ...F64X2_EXTRACT, 0, ...get(SW.ACC0), ...F64X2_EXTRACT, 1, F64_ADD, ...set(SW.S),
+    ...get(SW.COLS), ...i32(7), I32_AND, ...set(SW.C),
+    BLOCK, EMPTY, ...get(SW.C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...get(SW.S), ...get(SW.P), F64_LOAD, 3, 0, ...get(SW.Q), F64_LOAD, 3, 0, F64_MUL, F64_ADD, ...set(SW.S),
+    ...addTo(SW.P, 8), ...addTo(SW.Q, 8),
+    ...countdown(SW.C),
+    END, END,
+    // u[r] = a[r] / s
+    ...get(SW.A), ...get(SW.R), ...i32(3), I32_SHL, I32_ADD, F64_LOAD, 3, 0, ...get(SW.S), F64_DIV, ...set(SW.UI),
+    ...get(SW.U), ...get(SW.R), ...i32(3), I32_SHL, I32_ADD, ...get(SW.UI), F64_STORE, 3, 0,
+    ...get(SW.UI), ...F64X2_SPLAT, ...set(SW.UV),
+    // col += u[r]·K_r
+    ...rowStart,
+    ...get(SW.COL), ...set(SW.W),
+    ...get(SW.COLS), ...i32(3), I32_SHR_U, ...set(SW.C),
+    BLOCK, EMPTY, ...get(SW.C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...axpy(0), ...axpy(1), ...axpy(2), ...axpy(3),
+    ...addTo(SW.P, 64), ...addTo(SW.W, 64),
+    ...countdown(SW.C),
+    END, END,
+    ...get(SW.COLS), ...i32(7), I32_AND, ...set(SW.C),
+    BLOCK, EMPTY, ...get(SW.C), I32_EQZ, BR_IF, 0,
+    LOOP, EMPTY,
+    ...get(SW.W), ...get(SW.W), F64_LOAD, 3, 0, ...get(SW.UI), ...get(SW.P), F64_LOAD, 3, 0, F64_MUL, F64_ADD, F64_STORE, 3, 0,
+    ...addTo(SW.P, 8), ...addTo(SW.W, 8),
+    ...countdown(SW.C),
+    END, END,
+    ...get(SW.R), ...i32(1), I32_ADD, LOCAL_TEE, SW.R, ...get(SW.ROWS), I32_LT_U, BR_IF, 0,
+    END,
+    END,
+    END,
+  ];
+  const locals = [3, 5, 0x7f, 5, 0x7b, 2, 0x7c];
+  const body = [...locals, ...code];
+  return [...uleb(body.length), ...body];
+}
+
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]);
-  const func = section(3, [1, 0]);
+  const type = section(1, [2, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0, 0x60, 7, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]);
+  const func = section(3, [2, 0, 1]);
   const memory = section(5, [1, 0, 1]);
-  const exports = section(7, [2, ...name('mem'), 2, 0, ...name('dotRows'), 0, 0]);
-  const code = section(10, [1, ...dotRowsBody()]);
+  const exports = section(7, [3, ...name('mem'), 2, 0, ...name('dotRows'), 0, 0, ...name('sweep'), 0, 1]);
+  const code = section(10, [2, ...dotRowsBody(), ...sweepBody()]);
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
 }
 
 /** The instantiated kernel with a bump allocator over its memory. */
 export interface DotKernel {
-  /** out[r] = mat_r · vec for `rows` rows of length `cols` (byte addresses from {@link alloc}). */
-  dotRows(mat: number, vec: number, out: number, rows: number, cols: number): void;
+  /**
+   * out[r] = mat_r · vec for `rows` rows of length `cols` (byte addresses from {@link alloc}); row r
+   * starts `stride` (default `cols`) float64 slots after row r − 1.
+   */
+  dotRows(mat: number, vec: number, out: number, rows: number, cols: number, stride?: number): void;
+  /**
+   * One fused Sinkhorn sweep: for r in 0..rows−1, u[r] = a[r] / (mat_r · vec), then col += u[r]·mat_r
+   * (col is accumulated into, not cleared).
+   */
+  sweep(mat: number, vec: number, u: number, a: number, col: number, rows: number, cols: number): void;
   /** Reserves `count` float64 slots (16-byte aligned) and returns the byte address; grows memory. */
   alloc(count: number): number;
   /** A Float64Array view of `count` slots at `address` (views go stale when memory grows: alloc first). */
@@ -170,10 +262,12 @@ export function getKernel(): DotKernel | null {
     if (typeof WebAssembly === 'undefined') return null;
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
     const memory = instance.exports['mem'] as WebAssembly.Memory;
-    const dotRows = instance.exports['dotRows'] as (m: number, v: number, o: number, r: number, c: number) => void;
+    const dotRowsStrided = instance.exports['dotRows'] as (m: number, v: number, o: number, r: number, c: number, s: number) => void;
+    const sweep = instance.exports['sweep'] as (m: number, v: number, u: number, a: number, col: number, r: number, c: number) => void;
     let top = 0;
     cached = {
-      dotRows,
+      dotRows: (m, v, o, r, c, s = c) => dotRowsStrided(m, v, o, r, c, s),
+      sweep,
       alloc(count: number): number {
         const address = top;
         top += Math.ceil((count * 8) / 16) * 16;

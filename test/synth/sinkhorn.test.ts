@@ -181,6 +181,40 @@ describe('sinkhorn input errors', () => {
 });
 
 describe('WebAssembly SIMD mat-vec kernel', () => {
+  it('sweep: u = a ⊘ Kv and col += Kᵀu equal JS loops for lengths around the 8-wide blocks', async () => {
+    const { getKernel } = await import('../../src/synth/wasm-kernel.js');
+    const k = getKernel();
+    expect(k).not.toBeNull();
+    if (k === null) return;
+    for (const [rows, cols] of [[1, 1], [3, 7], [2, 8], [5, 9], [4, 23], [17, 64]] as const) {
+      k.reset();
+      const pm = k.alloc(rows * cols);
+      const pv = k.alloc(cols);
+      const pu = k.alloc(rows);
+      const pa = k.alloc(rows);
+      const pc = k.alloc(cols);
+      const mat = k.view(pm, rows * cols);
+      const vec = k.view(pv, cols);
+      const a = k.view(pa, rows);
+      const col = k.view(pc, cols);
+      mat.forEach((_, i) => (mat[i] = 1 + Math.sin(i + 1)));
+      vec.forEach((_, i) => (vec[i] = 2 + Math.cos(i)));
+      a.forEach((_, i) => (a[i] = 1 + i));
+      col.fill(0.5);
+      k.sweep(pm, pv, pu, pa, pc, rows, cols);
+      const u = k.view(pu, rows);
+      const expected = new Array<number>(cols).fill(0.5);
+      for (let r = 0; r < rows; r++) {
+        let s = 0;
+        for (let c = 0; c < cols; c++) s += (mat[r * cols + c] as number) * (vec[c] as number);
+        const ur = (a[r] as number) / s;
+        expectClose(u[r] as number, ur, { rtol: 1e-12, atol: 0 });
+        for (let c = 0; c < cols; c++) expected[c] = (expected[c] as number) + ur * (mat[r * cols + c] as number);
+      }
+      expectClose(col, expected, { rtol: 1e-12, atol: 0 });
+    }
+  });
+
   it('dotRows equals a JS dot product for lengths around the 8-wide blocks; sinkhorn agrees with kernel "js"', async () => {
     const { getKernel } = await import('../../src/synth/wasm-kernel.js');
     const k = getKernel();
@@ -202,6 +236,21 @@ describe('WebAssembly SIMD mat-vec kernel', () => {
         for (let c = 0; c < cols; c++) s += (mat[r * cols + c] as number) * (vec[c] as number);
         expectClose(out[r] as number, s, { rtol: 1e-12, atol: 1e-12 });
       }
+    }
+    // Strided rows: row r starts at r·stride.
+    k.reset();
+    const pm = k.alloc(5 * 13);
+    const pv = k.alloc(9);
+    const po = k.alloc(5);
+    const mat = k.view(pm, 5 * 13);
+    const vec = k.view(pv, 9);
+    mat.forEach((_, i) => (mat[i] = Math.sin(3 * i)));
+    vec.forEach((_, i) => (vec[i] = 1 + i));
+    k.dotRows(pm, pv, po, 5, 9, 13);
+    for (let r = 0; r < 5; r++) {
+      let s = 0;
+      for (let c = 0; c < 9; c++) s += (mat[r * 13 + c] as number) * (vec[c] as number);
+      expectClose(k.view(po, 5)[r] as number, s, { rtol: 1e-12, atol: 1e-12 });
     }
     const g = golden.cases[1] as Case;
     for (const method of ['plain', 'log'] as const) {
