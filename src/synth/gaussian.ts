@@ -196,8 +196,8 @@ export class ClassGaussian implements Synthesizer {
   }
 
   /**
-   * Draws `perClass[c]` samples of N(μ_c, Σ_c) per class: x = μ_c + L_c·z, z from `rng` (Box–Muller on
-   * rng.next()). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
+   * Draws `perClass[c]` samples of N(μ_c, Σ_c) per class: x = μ_c + L_c·z, z from `rng` (per class, a
+   * ziggurat on a xoshiro128** stream seeded by four rng.next() draws; see fillStandardNormal). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
    * classes in ascending order.
    */
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
@@ -215,8 +215,9 @@ export class ClassGaussian implements Synthesizer {
     const labels = new Int32Array(total);
     const useTensor = this.options.product === 'tensor' || (this.options.product === 'auto' && tf.getBackend() !== 'cpu');
     const diagonal = this.options.covariance === 'diagonal';
-    const out = new Float32Array(total * d);
-    const parts: { z: Float32Array; f: FittedGaussian; k: number; offset: number }[] = [];
+    // Typed-array results are written here; the tensor product needs no such buffer (it is 4·total·d bytes).
+    const out = diagonal || !useTensor ? new Float32Array(total * d) : null;
+    const parts: { z: Float32Array; f: FittedGaussian; k: number }[] = [];
     let offset = 0;
     for (let c = 0; c < this.numClasses; c++) {
       const k = perClass[c] as number;
@@ -225,33 +226,28 @@ export class ClassGaussian implements Synthesizer {
       labels.fill(c, offset, offset + k);
       const z = new Float32Array(k * d);
       fillStandardNormal(() => rng.next(), z);
-      if (diagonal) {
+      if (out === null) {
+        parts.push({ z, f, k });
+      } else if (diagonal) {
         for (let s = 0; s < k; s++) {
           const o = (offset + s) * d;
           for (let i = 0; i < d; i++) out[o + i] = (f.mean[i] as number) + (f.factor[i] as number) * (z[s * d + i] as number);
         }
-      } else if (!useTensor) {
-        affineLowerRows(f.factor, f.mean, z, k, d, out, offset * d);
       } else {
-        parts.push({ z, f, k, offset });
+        affineLowerRows(f.factor, f.mean, z, k, d, out, offset * d);
       }
       offset += k;
     }
-    if (parts.length === 0) {
-      return { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') };
+    if (out !== null || parts.length === 0) {
+      return { features: tf.tensor2d(out ?? new Float32Array(0), [total, d]), labels: tf.tensor1d(labels, 'int32') };
     }
     const features = tf.tidy(() => {
-      const blocks: tf.Tensor2D[] = [];
-      let cursor = 0;
-      for (const p of parts) {
-        if (p.offset > cursor) blocks.push(tf.tensor2d(out.subarray(cursor * d, p.offset * d), [p.offset - cursor, d]));
+      // Z·Lᵀ + μ per class as one fused matMul with a bias (no separate add pass over the output).
+      const blocks = parts.map((p) => {
         const lt = new Float32Array(d * d);
         for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) lt[j * d + i] = p.f.factor[i * d + j] as number;
-        const product = tf.matMul(tf.tensor2d(p.z, [p.k, d]), tf.tensor2d(lt, [d, d]));
-        blocks.push(tf.add(product, tf.tensor1d(Float32Array.from(p.f.mean))) as tf.Tensor2D);
-        cursor = p.offset + p.k;
-      }
-      if (cursor < total) blocks.push(tf.tensor2d(out.subarray(cursor * d), [total - cursor, d]));
+        return tf.fused.matMul({ a: tf.tensor2d(p.z, [p.k, d]), b: tf.tensor2d(lt, [d, d]), bias: tf.tensor1d(Float32Array.from(p.f.mean)) }) as tf.Tensor2D;
+      });
       return blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat2d(blocks, 0);
     });
     return { features, labels: tf.tensor1d(labels, 'int32') };

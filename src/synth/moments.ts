@@ -99,16 +99,20 @@ export function batchMoments(x: Float32Array, rows: ArrayLike<number>, d: number
   }
   const kernel = getKernel();
   if (kernel !== null && n >= 8) {
-    // M2 row i = Rᵀ·r_i: d SIMD mat-vec products (the full square; twice the MACs of the triangle, but
-    // 3–4× faster per MAC than the JS loop below).
+    // M2[i, j ≥ i] = r_j·r_i: one SIMD mat-vec over rows i..d−1 of R per i (the upper triangle), mirrored.
+    // The mirror is exact: the same products summed in the same order.
     kernel.reset();
     const pr = kernel.alloc(d * n);
     const po = kernel.alloc(d);
     kernel.view(pr, d * n).set(rt);
     const outView = kernel.view(po, d);
     for (let i = 0; i < d; i++) {
-      kernel.dotRows(pr, pr + i * n * 8, po, d, n);
-      m2.set(outView, i * d);
+      kernel.dotRows(pr + i * n * 8, pr + i * n * 8, po, d - i, n);
+      for (let k = 0; k < d - i; k++) {
+        const value = outView[k] as number;
+        m2[i * d + i + k] = value;
+        m2[(i + k) * d + i] = value;
+      }
     }
   } else {
     for (let i = 0; i < d; i++) {

@@ -5,7 +5,7 @@ import { useBackend } from '../../src/backends/index.js';
 import { toConfig } from '../../src/core/registry.js';
 import { createRng } from '../../src/core/rng.js';
 import { ClassGaussian, type ClassGaussianOptions } from '../../src/synth/gaussian.js';
-import { cholesky, choleskyWithRepair } from '../../src/synth/linalg.js';
+import { cholesky, choleskyWithRepair, fillStandardNormal } from '../../src/synth/linalg.js';
 import { synthRegistry } from '../../src/synth/registry.js';
 import { topUpRequest } from '../../src/synth/top-up.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
@@ -154,10 +154,95 @@ describe('ClassGaussian streaming moments', () => {
   });
 });
 
+/** Φ(x) from erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, far below the KS bounds used). */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+describe('standard normals (ziggurat on a seeded xoshiro128** stream)', () => {
+  it('400k draws: KS distance to Φ, mean, variance, kurtosis and the tail beyond R match N(0, 1)', () => {
+    const N = 400_000;
+    const z = new Float64Array(N);
+    const rng = createRng(77);
+    fillStandardNormal(() => rng.next(), z);
+    let m = 0;
+    let v = 0;
+    let k = 0;
+    let tail = 0;
+    let beyond2 = 0;
+    for (const x of z) {
+      m += x;
+      v += x * x;
+      k += x ** 4;
+      if (Math.abs(x) > 3.442619855899) tail++;
+      if (Math.abs(x) > 2) beyond2++;
+    }
+    expect(Math.abs(m / N)).toBeLessThan(5 / Math.sqrt(N));
+    expect(Math.abs(v / N - 1)).toBeLessThan(5 * Math.sqrt(2 / N));
+    expect(Math.abs(k / N - 3)).toBeLessThan(5 * Math.sqrt(96 / N));
+    // Counts in the tail (the slow path) and beyond 2 (wedges of the upper layers): binomial, 5 SE.
+    for (const [count, x] of [[tail, 3.442619855899], [beyond2, 2]] as const) {
+      const p = 2 * (1 - normalCdf(x));
+      expect(Math.abs(count - N * p)).toBeLessThan(5 * Math.sqrt(N * p * (1 - p)));
+    }
+    const sorted = Float64Array.from(z).sort();
+    let ks = 0;
+    for (let i = 0; i < N; i++) {
+      const c = normalCdf(sorted[i] as number);
+      ks = Math.max(ks, Math.abs(c - i / N), Math.abs(c - (i + 1) / N));
+    }
+    // 1.95/√N is the 0.1% critical value of the Kolmogorov distribution.
+    expect(ks).toBeLessThan(1.95 / Math.sqrt(N));
+  });
+
+  it('2M draws: chi-square of |z| over 0.2-wide bins to 4.4 (wedges and the tail beyond R ≈ 3.44 included)', () => {
+    const N = 2_000_000;
+    const z = new Float32Array(N);
+    const rng = createRng(78);
+    fillStandardNormal(() => rng.next(), z);
+    const width = 0.2;
+    const bins = 23; // [0, 0.2), ..., [4.2, 4.4), [4.4, ∞)
+    const counts = new Array<number>(bins).fill(0);
+    for (const x of z) {
+      const b = Math.min(bins - 1, Math.floor(Math.abs(x) / width));
+      counts[b] = (counts[b] as number) + 1;
+    }
+    let chi2 = 0;
+    for (let b = 0; b < bins; b++) {
+      const lo = b * width;
+      const hi = b === bins - 1 ? Infinity : (b + 1) * width;
+      const p = 2 * ((hi === Infinity ? 1 : normalCdf(hi)) - normalCdf(lo));
+      chi2 += ((counts[b] as number) - N * p) ** 2 / (N * p);
+    }
+    // 49.7 is the 0.1% critical value of χ² with 22 degrees of freedom.
+    expect(chi2).toBeLessThan(49.7);
+  });
+
+  it('is a pure function of the stream and consumes exactly four uniforms of it', () => {
+    const a = new Float32Array(1000);
+    const b = new Float32Array(1000);
+    const ra = createRng('z');
+    const rb = createRng('z');
+    fillStandardNormal(() => ra.next(), a);
+    fillStandardNormal(() => rb.next(), b);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const reference = createRng('z');
+    for (let i = 0; i < 4; i++) reference.next();
+    expect(ra.next()).toBe(reference.next());
+    const other = new Float32Array(1000);
+    const rc = createRng('y');
+    fillStandardNormal(() => rc.next(), other);
+    expect(Array.from(other)).not.toEqual(Array.from(a));
+  });
+});
+
 describe('Cholesky and PSD repair', () => {
-  it('cholesky reproduces A = L·Lᵀ and rejects a non-PD matrix', () => {
+  // d = 7 runs the JS loop, d = 45 the strided SIMD kernel (d ≥ 32; 45 is not a multiple of its 8-wide blocks).
+  it.each([7, 45])('cholesky reproduces A = L·Lᵀ and rejects a non-PD matrix (d = %i)', (d) => {
     const rng = createRng(3);
-    const d = 7;
     const b = Array.from({ length: d * d }, () => rng.normal());
     const a = new Float64Array(d * d);
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) a[i * d + j] = (a[i * d + j] as number) + (b[i * d + k] as number) * (b[j * d + k] as number);
@@ -168,6 +253,10 @@ describe('Cholesky and PSD repair', () => {
     expectClose(back, a, { rtol: 1e-10, atol: 1e-10 });
     for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) expect(l[i * d + j]).toBe(0);
     expect(cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toBeNull();
+    // Indefinite: A − (λ_max-ish)·I fails at some pivot.
+    const bad = Float64Array.from(a);
+    for (let i = 0; i < d; i++) bad[i * d + i] = (bad[i * d + i] as number) - 4 * d;
+    expect(cholesky(bad, d)).toBeNull();
   });
 
   it('repairs a rank-deficient covariance by jitter and by eigenvalue floor', () => {
