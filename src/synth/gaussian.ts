@@ -253,6 +253,13 @@ export class ClassGaussian implements Synthesizer {
     return { features, labels: tf.tensor1d(labels, 'int32') };
   }
 
+  /** Forgets every observed moment (options are kept). */
+  reset(): void {
+    this.guard.check();
+    this.moments = null;
+    this.invalidate();
+  }
+
   /** Frees cached factors; the synthesizer holds no tensors. Idempotent; use afterwards throws `DISPOSED`. */
   dispose(): void {
     if (!this.guard.markDisposed()) return;

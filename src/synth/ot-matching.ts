@@ -142,6 +142,13 @@ export class OtDistributionMatching implements Synthesizer {
     for (let c = 0; c < this.numClasses; c++) for (const r of groups[c] as Int32Array) this.reservoir.add(c, x, r);
   }
 
+  /** Forgets the observed real features (the reservoir) and the last report; an out-of-distribution target set is kept. */
+  reset(): void {
+    this.guard.check();
+    this.reservoir = null;
+    this.lastReportValue = [];
+  }
+
   observedCounts(): Float64Array {
     this.guard.check();
     return this.reservoir === null ? new Float64Array(this.numClasses) : this.reservoir.counts();

@@ -68,6 +68,12 @@ export class LatentSmote implements Synthesizer {
     for (let c = 0; c < this.numClasses; c++) for (const r of groups[c] as Int32Array) this.reservoir.add(c, x, r);
   }
 
+  /** Forgets the observed features. */
+  reset(): void {
+    this.guard.check();
+    this.reservoir = null;
+  }
+
   observedCounts(): Float64Array {
     this.guard.check();
     return this.reservoir === null ? new Float64Array(this.numClasses) : this.reservoir.counts();

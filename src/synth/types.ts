@@ -31,4 +31,10 @@ export interface Synthesizer extends Configurable, Disposable {
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures;
   /** Real samples observed per class so far. */
   observedCounts(): Float64Array;
+  /**
+   * Forgets everything observed (options are kept), so the next `observe` starts fresh statistics. The
+   * trainer calls it before re-observing when `synthesis.refreshEvery > 0` (the features move as the model
+   * trains, so old statistics must not accumulate).
+   */
+  reset?(): void;
 }

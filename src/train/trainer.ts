@@ -33,7 +33,10 @@ export interface SynthesisConfig {
   readonly synthesizer: Synthesizer;
   /** Default 0. */
   readonly startEpoch?: number;
-  /** Regenerate the pool every k epochs; 0 (default) keeps the first pool. */
+  /**
+   * Regenerate the pool every k epochs; 0 (default) keeps the first pool. Each refresh calls the
+   * synthesizer's `reset()` and observes the current features afresh.
+   */
   readonly refreshEvery?: number;
   /** Default `{ kind: 'toMax' }`: each class topped up to the largest class count. */
   readonly topUp?: TopUpPolicy;
@@ -452,6 +455,8 @@ class LoopTrainer implements Trainer {
     const due = this.pool === null || (every > 0 && (epoch - start) % every === 0 && this.poolEpoch !== epoch);
     if (!due) return;
     const rng = this.root.fork(`synthesis:${epoch}`);
+    // A refresh re-observes features of the current model: earlier statistics must not accumulate.
+    if (this.pool !== null) syn.synthesizer.reset?.();
     const features = syn.source === 'inputs' ? data.x : this.embed(data.x);
     try {
       checkSameSize('synthesis features width = model.featureDim', this.model.featureDim, 'features.shape[1]', features.shape[1] ?? -1);
@@ -652,6 +657,12 @@ function validateConfig(config: TrainerConfig): void {
     checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
     checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
     topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
+    if ((syn.refreshEvery ?? 0) > 0 && typeof syn.synthesizer.reset !== 'function') {
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected a synthesizer with reset() when synthesis.refreshEvery > 0 (refreshes re-observe moving features). Received: synthesizer ${syn.synthesizer.kind} without reset()`,
+      );
+    }
     checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
     if (requires.some((r) => r === 'projections')) {
       throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);

@@ -278,6 +278,29 @@ describe('Trainer construction errors', () => {
     cfg.model.dispose();
   });
 
+  it('refreshes reset the synthesizer so statistics never accumulate; refresh without reset() is refused', async () => {
+    const rng = createRng(4);
+    const model = createClassifier({ backbone: identityBackbone({ inputDim: 8 }), head: linearHead({ inputDim: 8, numClasses: 4, rng }) });
+    const train = data(COUNTS, 1);
+    const synthesizer = new ClassGaussian({ numClasses: 4, covariance: 'shrinkage', shrinkage: 0.5 });
+    const observed: number[][] = [];
+    const trainer = createTrainer({
+      ...config({ model, epochs: 3 }),
+      synthesis: { synthesizer, source: 'inputs', refreshEvery: 1 },
+      callbacks: [{ onEpochEnd: () => void observed.push(Array.from(synthesizer.observedCounts())) }],
+    });
+    await trainer.fit(train);
+    expect(observed).toEqual([COUNTS, COUNTS, COUNTS]);
+    trainer.dispose();
+    const noReset = { ...synthesizer, kind: 'noReset', reset: undefined, numClasses: 4 } as unknown as typeof synthesizer;
+    expect(() => createTrainer({ ...config({ model }), synthesis: { synthesizer: noReset, refreshEvery: 2 } })).toThrowError(
+      'expected a synthesizer with reset() when synthesis.refreshEvery > 0 (refreshes re-observe moving features). Received: synthesizer noReset without reset()',
+    );
+    synthesizer.dispose();
+    model.dispose();
+    train.x.dispose();
+  });
+
   it('needs exactly one of loss and objective', () => {
     const cfg = config();
     expect(() => createTrainer({ ...cfg, loss: undefined } as unknown as TrainerConfig)).toThrowError(
