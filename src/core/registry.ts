@@ -34,10 +34,12 @@ export class Registry<T extends Configurable> {
     return this;
   }
 
+  /** Whether `kind` has a factory. */
   has(kind: string): boolean {
     return this.factories.has(kind);
   }
 
+  /** Registered kinds, sorted. */
   kinds(): string[] {
     return [...this.factories.keys()].sort();
   }

@@ -5,6 +5,7 @@ import { LongTailError } from './errors.js';
 
 /** Anything that holds tensors. `dispose()` frees them and is idempotent. */
 export interface Disposable {
+  /** Frees every tensor and variable the object owns. Idempotent; other methods throw `DISPOSED` afterwards. */
   dispose(): void;
 }
 
@@ -39,6 +40,7 @@ export class DisposeGuard {
     this.disposed = true;
     return true;
   }
+  /** Throws `DISPOSED` once `markDisposed()` has been called. */
   check(): void {
     if (this.disposed) {
       throw new LongTailError('DISPOSED', `expected a live ${this.what}. Received: a ${this.what} after dispose()`, {

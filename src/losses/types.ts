@@ -51,6 +51,7 @@ export interface ReduceContext {
 
 /** Turns an unreduced term into a scalar (mean, sum, class-weighted mean, ...). */
 export interface Reducer extends Configurable {
+  /** One scalar from an unreduced term (the caller owns it; runs inside the caller's tidy). */
   reduce(term: LossTerm, rc: ReduceContext): tf.Scalar;
 }
 

@@ -207,6 +207,7 @@ export class CalibrationBins {
     this.correct = new Float64Array(bins);
   }
 
+  /** Adds samples: top-1 confidence, predicted class and true label per sample. */
   add(confidences: Float64Array, predictions: Int32Array, labels: Int32Array): void {
     for (let i = 0; i < labels.length; i++) {
       const c = confidences[i] as number;
@@ -228,6 +229,7 @@ export class CalibrationBins {
     return n === 0 ? NaN : s / n;
   }
 
+  /** Empties every bin. */
   reset(): void {
     this.count.fill(0);
     this.confidence.fill(0);

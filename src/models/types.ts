@@ -71,7 +71,9 @@ export interface Backbone extends Disposable, Configurable {
   readonly variables: readonly tf.Variable[];
   /** Synchronous, tidy-safe; returns features the caller owns. */
   apply(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
+  /** Position of the backbone's own random stream (dropout), for checkpoints. */
   getRngState?(): RngState | null;
+  /** Restores the stream saved by `getRngState`. */
   setRngState?(state: RngState): void;
 }
 

@@ -15,5 +15,6 @@ export interface SamplerContext {
  * `batches` yields index batches (into `labels`) for one epoch.
  */
 export interface Sampler extends Configurable {
+  /** Index batches (into `labels`) for one epoch; a pure function of `labels` and `ctx` (including its Rng). */
   batches(labels: Int32Array, ctx: SamplerContext): Iterable<Int32Array>;
 }

@@ -47,6 +47,7 @@ export class ClassMoments {
     }
   }
 
+  /** Samples observed per class. */
   counts(): Float64Array {
     return Float64Array.from(this.classes, (s) => s.count);
   }

@@ -18,6 +18,7 @@ export interface OtLossOptions {
   readonly cost?: 'squaredEuclidean' | 'cosine';
   /** Divide the cost by its (detached) maximum, so ε is relative to the cost scale. @defaultValue true */
   readonly normalise?: boolean;
+  /** Called when the inner Sinkhorn run does not converge. */
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
 

@@ -51,7 +51,10 @@ export interface LossConformanceOptions<R extends Requirement> {
    */
   readonly inputs: () => LossInputs<R>;
   /** Rebuilds a loss from `{ kind, config }`; register your kind in `lossRegistry` or pass your own. @defaultValue lossRegistry */
-  readonly registry?: { fromConfig(serialized: SerializedComponent): Loss };
+  readonly registry?: {
+    /** Rebuilds a loss from `{ kind, config }`. */
+    fromConfig(serialized: SerializedComponent): Loss;
+  };
   /** @defaultValue backendsUnderTest() (cpu and wasm) */
   readonly backends?: readonly BackendName[];
   /** Tolerance between backends and for the rebuilt loss. @defaultValue 1e-4 */

@@ -8,16 +8,21 @@ export interface Logs {
 
 /** Lets a callback end training after the current epoch. */
 export interface TrainingControl {
+  /** Ends training after the current epoch; `reason` becomes `History.message`. */
   stop(reason: string): void;
 }
 
 /** Hooks called by `Trainer.fit`. Every hook is optional; async hooks are awaited (batch hooks are sync). */
 export interface Callback {
+  /** Before the first epoch of `fit` (or of a resumed run). */
   onTrainBegin?(info: { readonly epochs: number; readonly startEpoch: number; readonly stepsPerEpoch: number }): void | Promise<void>;
+  /** Before each epoch (0-based). */
   onEpochBegin?(epoch: number): void | Promise<void>;
   /** Called after every step, synchronously: keep it cheap. */
   onBatchEnd?(step: number, logs: Logs): void;
+  /** After each epoch, with its logs (loss, terms, learning rate, validation metrics). */
   onEpochEnd?(epoch: number, logs: Logs, control: TrainingControl): void | Promise<void>;
+  /** After the last epoch, an abort or a stop. */
   onTrainEnd?(logs: { readonly epochs: readonly Logs[]; readonly stopReason: string }): void | Promise<void>;
 }
 
@@ -63,6 +68,7 @@ export function earlyStopping(options: EarlyStoppingOptions): Callback {
 
 /** A writable text stream (process.stderr in Node). */
 export interface TextSink {
+  /** Writes text without a newline. */
   write(text: string): unknown;
   readonly isTTY?: boolean;
 }

@@ -152,6 +152,7 @@ export interface Trainer extends Disposable {
   readonly model: Model;
   /** The epoch `fit` starts from (after `load`, the saved epoch). */
   readonly epoch: number;
+  /** Trains from the current epoch to `epochs` (resumes after `load`/`restore`); the caller keeps ownership of `data`. */
   fit(data: LabeledData, options?: FitOptions): Promise<History>;
   /** One synchronous step on a given batch, for custom loops. `labels` int32 [B]. */
   step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array, options?: { readonly targets?: tf.Tensor2D }): StepResult;
