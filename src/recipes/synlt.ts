@@ -220,6 +220,13 @@ class RoundSynthesizer implements Synthesizer {
     return samples;
   }
 
+  /** The trainer's refresh hook: a new matcher, exactly what the next `observe` after a `sample` starts. */
+  reset(): void {
+    this.current.dispose();
+    this.current = new OtDistributionMatching(this.options);
+    this.sampled = false;
+  }
+
   observedCounts(): Float64Array {
     return this.current.observedCounts();
   }
