@@ -149,7 +149,7 @@ async function train(options: Options, rows: readonly BenchRow[], records: RunRe
   } catch (e) {
     if (e instanceof LongTailError && e.code === 'MISSING_INPUT') {
       throw new UsageError(
-        `bench:fmnist needs the Fashion-MNIST dataset: install Debian's package with \`apt-get install dataset-fashion-mnist\` (or pass --data DIR / set ${DATA_ENV}).\n  ${e.message}`,
+        `the Fashion-MNIST dataset is missing: install Debian's package with \`apt-get install dataset-fashion-mnist\` (or pass --data DIR / set ${DATA_ENV}).\n  ${e.message}`,
       );
     }
     throw e;
