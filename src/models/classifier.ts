@@ -58,15 +58,21 @@ export function checkComponent(name: string, value: unknown, kind: 'backbone' | 
   }
 }
 
-class ClassifierImpl implements Classifier {
-  readonly kind = 'classifier' as const;
-  readonly provides: readonly Requirement[] = ['logits', 'embeddings'];
-  private readonly guard = new DisposeGuard('classifier');
+/**
+ * What the classifier and the dual-branch model share (internal): an owned backbone and head behind one
+ * dispose guard, `embed`/`head`, the backbone's RNG state, and a `dispose` that frees both parts (and
+ * whatever `disposeOwn` adds).
+ */
+export abstract class BackboneHeadModel {
+  protected readonly guard: DisposeGuard;
 
   constructor(
     readonly backbone: Backbone,
     readonly classifierHead: Head,
-  ) {}
+    what: string,
+  ) {
+    this.guard = new DisposeGuard(what);
+  }
 
   get numClasses(): number {
     return this.classifierHead.numClasses;
@@ -76,27 +82,6 @@ class ClassifierImpl implements Classifier {
   }
   get featureDim(): number {
     return this.backbone.outputDim;
-  }
-  get trainableVariables(): tf.Variable[] {
-    return [...this.backbone.trainableVariables, ...this.classifierHead.trainableVariables];
-  }
-  get variables(): tf.Variable[] {
-    return [...this.backbone.variables, ...this.classifierHead.variables];
-  }
-  get config(): JsonObject {
-    return {
-      backbone: { kind: this.backbone.kind, config: this.backbone.config },
-      head: { kind: this.classifierHead.kind, config: this.classifierHead.config },
-    };
-  }
-
-  forward(x: tf.Tensor, mode: ForwardMode): ClassifierOutput {
-    this.guard.check();
-    checkMode(mode);
-    return tf.tidy(() => {
-      const embeddings = this.backbone.apply(x, mode);
-      return { logits: this.classifierHead.apply(embeddings, mode), embeddings };
-    });
   }
 
   embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
@@ -124,6 +109,41 @@ class ClassifierImpl implements Classifier {
     if (!this.guard.markDisposed()) return;
     this.backbone.dispose();
     this.classifierHead.dispose();
+    this.disposeOwn();
+  }
+
+  /** Frees what a subclass adds to the backbone and head (runs once, after them). */
+  protected disposeOwn(): void {}
+}
+
+class ClassifierImpl extends BackboneHeadModel implements Classifier {
+  readonly kind = 'classifier' as const;
+  readonly provides: readonly Requirement[] = ['logits', 'embeddings'];
+
+  constructor(backbone: Backbone, classifierHead: Head) {
+    super(backbone, classifierHead, 'classifier');
+  }
+
+  get trainableVariables(): tf.Variable[] {
+    return [...this.backbone.trainableVariables, ...this.classifierHead.trainableVariables];
+  }
+  get variables(): tf.Variable[] {
+    return [...this.backbone.variables, ...this.classifierHead.variables];
+  }
+  get config(): JsonObject {
+    return {
+      backbone: { kind: this.backbone.kind, config: this.backbone.config },
+      head: { kind: this.classifierHead.kind, config: this.classifierHead.config },
+    };
+  }
+
+  forward(x: tf.Tensor, mode: ForwardMode): ClassifierOutput {
+    this.guard.check();
+    checkMode(mode);
+    return tf.tidy(() => {
+      const embeddings = this.backbone.apply(x, mode);
+      return { logits: this.classifierHead.apply(embeddings, mode), embeddings };
+    });
   }
 }
 

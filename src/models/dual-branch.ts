@@ -3,10 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { Rng, RngState } from '../core/rng.js';
-import { DisposeGuard } from '../core/tensors.js';
 import { checkPositive, checkRange } from '../core/validate.js';
 import { denseBlockOwners, makeDenseBlocks } from './backbones.js';
-import { checkBackboneFitsHead, checkComponent } from './classifier.js';
+import { BackboneHeadModel, checkBackboneFitsHead, checkComponent } from './classifier.js';
 import { checkInput, checkMode, checkPresent, checkRng, checkSize, checkSizes } from './check.js';
 import { linearHead } from './heads.js';
 import { checkInitializer, type Initializer } from './init.js';
@@ -70,20 +69,20 @@ interface ProjectionSettings {
   readonly bn: { momentum: number; epsilon: number };
 }
 
-class DualBranchImpl implements DualBranch {
+class DualBranchImpl extends BackboneHeadModel implements DualBranch {
   readonly kind = 'dualBranch' as const;
   readonly provides: readonly Requirement[] = ['logits', 'embeddings', 'projections'];
-  private readonly guard = new DisposeGuard('dual-branch model');
   private readonly blocks: ReturnType<typeof makeDenseBlocks>;
   private readonly out: Dense;
   private readonly projectionOwners: VariableOwner[];
 
   constructor(
-    readonly backbone: Backbone,
-    readonly classifierHead: Head,
+    backbone: Backbone,
+    classifierHead: Head,
     private readonly settings: ProjectionSettings,
     rng: Rng,
   ) {
+    super(backbone, classifierHead, 'dual-branch model');
     const bnOpts = { init: settings.init, batchNorm: settings.batchNorm, bn: settings.bn, rng };
     this.blocks = makeDenseBlocks(backbone.outputDim, settings.hiddenSizes, bnOpts);
     const last = settings.hiddenSizes[settings.hiddenSizes.length - 1] ?? backbone.outputDim;
@@ -93,15 +92,6 @@ class DualBranchImpl implements DualBranch {
 
   get projectionDim(): number {
     return this.settings.dim;
-  }
-  get numClasses(): number {
-    return this.classifierHead.numClasses;
-  }
-  get numTrainClasses(): number {
-    return this.classifierHead.numTrainClasses;
-  }
-  get featureDim(): number {
-    return this.backbone.outputDim;
   }
   get trainableVariables(): tf.Variable[] {
     return [
@@ -140,17 +130,6 @@ class DualBranchImpl implements DualBranch {
     });
   }
 
-  embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D {
-    this.guard.check();
-    return this.backbone.apply(x, mode);
-  }
-
-  head(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
-    this.guard.check();
-    checkInput('features', features, [this.featureDim]);
-    return this.classifierHead.apply(features, mode);
-  }
-
   project(features: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D {
     this.guard.check();
     checkMode(mode);
@@ -168,20 +147,7 @@ class DualBranchImpl implements DualBranch {
     });
   }
 
-  getRngState(): RngState | null {
-    this.guard.check();
-    return this.backbone.getRngState?.() ?? null;
-  }
-
-  setRngState(state: RngState): void {
-    this.guard.check();
-    this.backbone.setRngState?.(state);
-  }
-
-  dispose(): void {
-    if (!this.guard.markDisposed()) return;
-    this.backbone.dispose();
-    this.classifierHead.dispose();
+  protected override disposeOwn(): void {
     const p = collectVariables(this.projectionOwners);
     for (const v of [...p.trainable, ...p.state]) v.dispose();
   }
