@@ -25,16 +25,18 @@ import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
-  checkOptionsObject,
-  checkProgress,
   checkRecipeData,
-  extractFeatures,
   resolveModelInput,
+  resolveRunSettings,
+  resolveSeedAndClasses,
   resolveStage,
   stageJson,
   type ModelInput,
+  type RunSettings,
+  type SeedAndClasses,
   type StageOptions,
-} from './features.js';
+} from './common.js';
+import { extractFeatures } from './features.js';
 import type { RecipeRun } from './types.js';
 
 /** The second-stage classifier method. */
@@ -150,9 +152,7 @@ export interface DecoupledRun extends RecipeRun {
   dispose(): void;
 }
 
-interface Resolved {
-  readonly seed: number;
-  readonly numClasses: number;
+interface Resolved extends SeedAndClasses, RunSettings {
   readonly method: DecoupledMethod;
   readonly input: ModelInput;
   readonly stage1: StageOptions;
@@ -160,8 +160,6 @@ interface Resolved {
   readonly tau: number | null;
   readonly tauGrid: readonly number[];
   readonly tauNormBias: TauNormBias;
-  readonly progress: 'auto' | 'none';
-  readonly evalBatchSize: number;
 }
 
 /** SGD as Kang et al. 2020 (momentum 0.9, weight decay 5e-4; lr 0.2 at batch 512, here 0.1 at batch 256). */
@@ -229,9 +227,7 @@ export function decoupled(options: DecoupledOptions): DecoupledRun {
 }
 
 function resolveOptions(options: DecoupledOptions): Resolved {
-  checkOptionsObject(options);
-  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const { seed, numClasses } = resolveSeedAndClasses(options);
   const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws'] as const);
   const input = resolveModelInput(options, [256]);
   const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } });
@@ -251,9 +247,7 @@ function resolveOptions(options: DecoupledOptions): Resolved {
     throw invalid('INVALID_OPTION', 'tau, tauGrid and tauNormBias only with method "tauNorm"', 'method', method);
   }
   const tauNormBias = checkOneOf('tauNormBias', options.tauNormBias ?? 'drop', ['drop', 'keep'] as const);
-  const progress = checkProgress(options.progress);
-  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, progress, evalBatchSize };
+  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, ...resolveRunSettings(options) };
 }
 
 class DecoupledModelImpl implements DecoupledModel {
@@ -340,30 +334,20 @@ class DecoupledRunImpl implements DecoupledRun {
     const scale = o.method === 'lws' ? makeVariable<tf.Rank.R1>(new Float32Array(o.numClasses).fill(1), [o.numClasses], true) : null;
     this.model = new DecoupledModelImpl(classifier, head, scale);
     const common = { model: this.model, loss: crossEntropyLoss(), progress: o.progress, evalBatchSize: o.evalBatchSize };
-    const s1 = o.stage1;
     this.representationTrainer = createTrainer({
       ...common,
       seed: o.seed,
-      epochs: s1.epochs,
-      batchSize: s1.batchSize,
-      optimizer: s1.optimizer,
-      learningRate: s1.learningRate,
-      sampler: s1.sampler,
+      ...o.stage1,
       trainable: classifier.trainableVariables,
     });
     if (o.method === 'tauNorm') {
       this.classifierTrainer = null;
     } else {
-      const s2 = o.stage2;
       this.classifierTrainer = createTrainer({
         ...common,
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
-        epochs: s2.epochs,
-        batchSize: s2.batchSize,
-        optimizer: s2.optimizer,
-        learningRate: s2.learningRate,
-        sampler: s2.sampler,
+        ...o.stage2,
         trainable: o.method === 'cRT' ? head.trainableVariables : [scale as tf.Variable],
       });
     }

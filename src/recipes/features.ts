@@ -1,18 +1,11 @@
 /**
- * Frozen features for latent-space recipes ({@link extractFeatures}), and the option checks the ltls,
- * synLT and decoupled recipes share (backbone or default MLP, training options, data shapes).
+ * Frozen features for latent-space recipes ({@link extractFeatures}) and the encoder checks of the ltls
+ * recipe. The option checks every recipe shares are in `common.ts`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
-import type { JsonObject } from '../core/json.js';
-import type { Rng } from '../core/rng.js';
-import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
-import type { LabeledData } from '../data/types.js';
-import { identityBackbone, mlpBackbone } from '../models/backbones.js';
+import { checkInteger } from '../core/validate.js';
 import type { Backbone, Model } from '../models/types.js';
-import { createSampler, type SamplerSpec } from '../samplers/index.js';
-import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
-import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
 
 /**
  * What turns inputs into features: a {@link Model} (its eval-mode `embeddings`), a {@link Backbone}
@@ -106,123 +99,4 @@ export function extractFeatures(encoder: FeatureEncoder, x: tf.Tensor, options: 
   } finally {
     parts.forEach((p) => p.dispose());
   }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Shared option checks (internal: not exported from the package).
-// ---------------------------------------------------------------------------------------------------
-
-/** The training options every recipe stage takes, resolved. */
-export interface StageOptions {
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerSpec;
-  readonly learningRate: LrScheduleSpec;
-  readonly sampler: SamplerSpec;
-}
-
-/** The Fashion-MNIST-LT protocol of shared/benchmarks.md: Adam 1e-3 with L2 5e-4. */
-export const PROTOCOL_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
-
-/**
- * Validates a stage's training options without making tensors (the trainer checks them too, but only
- * after the recipe's model exists). `prefix` names the options in messages, e.g. `stage2.`.
- */
-export function resolveStage(
-  prefix: string,
-  o: { readonly epochs?: number; readonly batchSize?: number; readonly optimizer?: OptimizerSpec; readonly learningRate?: LrScheduleSpec; readonly sampler?: SamplerSpec },
-  defaults: StageOptions,
-  minEpochs = 1,
-): StageOptions {
-  const epochs = checkInteger(`${prefix}epochs`, o.epochs ?? defaults.epochs, { min: minEpochs });
-  const batchSize = checkInteger(`${prefix}batchSize`, o.batchSize ?? defaults.batchSize, { min: 1 });
-  const optimizer = o.optimizer ?? defaults.optimizer;
-  const learningRate = o.learningRate ?? defaults.learningRate;
-  const sampler = o.sampler ?? defaults.sampler;
-  if (optimizer === null || typeof optimizer !== 'object') throw invalid('INVALID_OPTION', `${prefix}optimizer to be an optimizer spec`, `${prefix}optimizer`, optimizer);
-  if (learningRate === null || typeof learningRate !== 'object') {
-    throw invalid('INVALID_OPTION', `${prefix}learningRate to be a schedule spec`, `${prefix}learningRate`, learningRate);
-  }
-  createOptimizer(optimizer).dispose();
-  lrSchedule(learningRate, optimizer.learningRate);
-  createSampler(sampler);
-  return { epochs, batchSize, optimizer, learningRate, sampler };
-}
-
-/** `progress` is 'auto' or 'none'. */
-export function checkProgress(progress: unknown): 'auto' | 'none' {
-  const p = progress ?? 'auto';
-  if (p !== 'auto' && p !== 'none') throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', p);
-  return p;
-}
-
-/** An options object (plain JS callers may pass anything). */
-export function checkOptionsObject(options: unknown): void {
-  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-}
-
-/** The model input of a recipe: a user backbone, or the default MLP on [N, inputDim] inputs. */
-export interface ModelInput {
-  /** Per-sample input shape the recipe checks its data against. */
-  readonly inputShape: readonly number[] | null;
-  readonly hiddenSizes: readonly number[];
-  readonly inputDim: number | null;
-}
-
-/** Checks `backbone` xor (`inputDim`, `hiddenSizes`) before any tensor exists. */
-export function resolveModelInput(o: { readonly backbone?: Backbone; readonly inputDim?: number; readonly hiddenSizes?: readonly number[] }, defaultHidden: readonly number[]): ModelInput {
-  if (o.backbone !== undefined) {
-    const b = o.backbone as Backbone | null;
-    if (b === null || typeof b.apply !== 'function' || typeof b.outputDim !== 'number') {
-      throw invalid('INVALID_OPTION', 'backbone to be a Backbone (mlpBackbone, cnnBackbone, ...)', 'backbone', typeof b);
-    }
-    if (o.hiddenSizes !== undefined) throw invalid('INVALID_OPTION', 'either backbone or hiddenSizes, not both', 'hiddenSizes', o.hiddenSizes);
-    if (o.inputDim !== undefined) throw invalid('INVALID_OPTION', 'either backbone or inputDim, not both', 'inputDim', o.inputDim);
-    return { inputShape: b.inputShape, hiddenSizes: [], inputDim: null };
-  }
-  if (o.inputDim === undefined) {
-    throw new LongTailError('MISSING_INPUT', 'expected inputDim (for the default MLP) or a backbone. Received: neither');
-  }
-  const inputDim = checkInteger('inputDim', o.inputDim, { min: 1 });
-  const hidden = o.hiddenSizes ?? defaultHidden;
-  if (!Array.isArray(hidden) || hidden.some((h) => !Number.isInteger(h) || h < 1)) {
-    throw invalid('INVALID_OPTION', 'hiddenSizes to be an array of positive integers', 'hiddenSizes', hidden);
-  }
-  return { inputShape: [inputDim], hiddenSizes: [...hidden], inputDim };
-}
-
-/** The user's backbone, or the default MLP (`hiddenSizes: []` gives the identity: a linear model). */
-export function buildBackbone(input: ModelInput, backbone: Backbone | undefined, rng: Rng): Backbone {
-  if (backbone !== undefined) return backbone;
-  const inputDim = input.inputDim as number;
-  return input.hiddenSizes.length === 0 ? identityBackbone({ inputDim }) : mlpBackbone({ inputDim, hiddenSizes: input.hiddenSizes, rng });
-}
-
-/** `data` is { x: live Tensor, y } with labels in [0, numClasses) and (when known) the per-sample shape. */
-export function checkRecipeData(data: LabeledData, name: string, numClasses: number, inputShape: readonly number[] | null): void {
-  if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
-  if (data.x.isDisposed) throw new LongTailError('DISPOSED', `expected a live tensor ${name}.x. Received: a disposed tensor`, { name: `${name}.x` });
-  if (inputShape !== null) {
-    const shape = data.x.shape.slice(1);
-    if (shape.length !== inputShape.length || shape.some((d, i) => d !== inputShape[i])) {
-      throw new LongTailError(
-        'SHAPE_MISMATCH',
-        `expected ${name}.x of shape [N, ${inputShape.join(', ')}]. Received: ${name}.x.shape=[${data.x.shape.join(', ')}]`,
-        { expected: [...inputShape], received: shape },
-      );
-    }
-  }
-  checkSameSize(`${name}.y.length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y?.length ?? -1);
-  checkLabels(`${name}.y`, data.y, numClasses);
-}
-
-/** The JSON form of a stage's options (for a run's `config`). */
-export function stageJson(s: StageOptions): JsonObject {
-  return {
-    epochs: s.epochs,
-    batchSize: s.batchSize,
-    optimizer: s.optimizer as unknown as JsonObject,
-    learningRate: s.learningRate as unknown as JsonObject,
-    sampler: s.sampler as unknown as JsonObject,
-  };
 }

@@ -20,12 +20,13 @@ import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
-import { createSampler, type SamplerSpec } from '../samplers/index.js';
+import type { SamplerSpec } from '../samplers/index.js';
 import { ClassMoments } from '../synth/moments.js';
 import type { Callback } from '../train/callbacks.js';
-import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
-import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
+import type { OptimizerSpec } from '../train/optimizers.js';
+import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -140,15 +141,9 @@ interface Resolved {
   readonly auxiliaryIgnoresAuxiliary: boolean;
   readonly tau: number;
   readonly hiddenSizes: readonly number[];
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerSpec;
-  readonly learningRate: LrScheduleSpec;
-  readonly sampler: SamplerSpec;
+  readonly stage: StageOptions;
   readonly evalBatchSize: number;
 }
-
-const DEFAULT_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
 
 /**
  * Granularity (category extrapolation) as one call. The model's head covers C target + A auxiliary
@@ -186,9 +181,7 @@ export function granularity(options: GranularityOptions): GranularityRun {
 }
 
 function resolveOptions(options: GranularityOptions): Resolved {
-  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const { seed, numClasses } = resolveSeedAndClasses(options);
   const aux = options.auxiliary;
   if (aux === null || typeof aux !== 'object' || !(aux.x instanceof tf.Tensor)) {
     throw invalid('MISSING_INPUT', 'auxiliary as { x: Tensor, y: Int32Array } (labels in [0, A))', 'auxiliary', aux);
@@ -233,13 +226,7 @@ function resolveOptions(options: GranularityOptions): Resolved {
   if (typeof tau !== 'number' || !Number.isFinite(tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', tau);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 1 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const optimizer = options.optimizer ?? DEFAULT_OPTIMIZER;
-  const learningRate = options.learningRate ?? { kind: 'constant' };
-  const sampler = options.sampler ?? { kind: 'instance' };
-  // The trainer validates these too, but only after the model (tensors) exists; these make no tensors.
-  createOptimizer(optimizer).dispose();
-  lrSchedule(learningRate, optimizer.learningRate);
-  createSampler(sampler);
+  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage())) };
   if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
     throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
   }
@@ -256,11 +243,7 @@ function resolveOptions(options: GranularityOptions): Resolved {
     auxiliaryIgnoresAuxiliary,
     tau,
     hiddenSizes: options.hiddenSizes ?? [256],
-    epochs,
-    batchSize,
-    optimizer,
-    learningRate,
-    sampler,
+    stage,
     evalBatchSize,
   };
 }
@@ -355,11 +338,7 @@ class GranularityRunImpl implements GranularityRun {
       model: this.model,
       loss,
       seed: o.seed,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer: o.optimizer,
-      learningRate: o.learningRate,
-      sampler: o.sampler,
+      ...o.stage,
       evalBatchSize: o.evalBatchSize,
       progress,
       callbacks,
@@ -388,11 +367,7 @@ class GranularityRunImpl implements GranularityRun {
       auxiliaryIgnoresAuxiliary: o.auxiliaryIgnoresAuxiliary,
       tau: o.tau,
       model: this.model.config,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer: o.optimizer as unknown as JsonObject,
-      learningRate: o.learningRate as unknown as JsonObject,
-      sampler: o.sampler as unknown as JsonObject,
+      ...stageJson(o.stage),
     };
   }
 

@@ -21,18 +21,17 @@ import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
-  checkEncoder,
-  checkOptionsObject,
-  checkProgress,
   checkRecipeData,
-  encoderDim,
-  extractFeatures,
-  PROTOCOL_OPTIMIZER,
+  protocolStage,
+  resolveRunSettings,
+  resolveSeedAndClasses,
   resolveStage,
   stageJson,
-  type FeatureEncoder,
+  type RunSettings,
+  type SeedAndClasses,
   type StageOptions,
-} from './features.js';
+} from './common.js';
+import { checkEncoder, encoderDim, extractFeatures, type FeatureEncoder } from './features.js';
 import type { RecipeRun } from './types.js';
 
 /** The class-Gaussian options of {@link ltls} (every {@link ClassGaussianOptions} field but `numClasses`). */
@@ -99,16 +98,12 @@ export interface LtlsRun extends RecipeRun {
   dispose(): void;
 }
 
-interface Resolved {
-  readonly seed: number;
-  readonly numClasses: number;
+interface Resolved extends SeedAndClasses, RunSettings {
   readonly featureDim: number;
   readonly gaussian: LtlsGaussianOptions;
   readonly topUp: TopUpPolicy;
   readonly bias: boolean;
   readonly stage: StageOptions;
-  readonly progress: 'auto' | 'none';
-  readonly evalBatchSize: number;
 }
 
 /**
@@ -140,9 +135,7 @@ export function ltls(options: LtlsOptions): LtlsRun {
 }
 
 function resolveOptions(options: LtlsOptions): Resolved {
-  checkOptionsObject(options);
-  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const { seed, numClasses } = resolveSeedAndClasses(options);
   if (options.encoder !== undefined) checkEncoder('encoder', options.encoder);
   const declared = options.encoder === undefined ? null : encoderDim(options.encoder);
   if (options.featureDim === undefined && declared === null) {
@@ -160,10 +153,8 @@ function resolveOptions(options: LtlsOptions): Resolved {
   topUpRequest([1], topUp);
   const bias = options.bias ?? true;
   if (typeof bias !== 'boolean') throw invalid('INVALID_OPTION', 'bias to be a boolean', 'bias', bias);
-  const stage = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: PROTOCOL_OPTIMIZER, learningRate: { kind: 'constant' }, sampler: { kind: 'instance' } });
-  const progress = checkProgress(options.progress);
-  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  return { seed, numClasses, featureDim, gaussian, topUp, bias, stage, progress, evalBatchSize };
+  const stage = resolveStage('', options, protocolStage());
+  return { seed, numClasses, featureDim, gaussian, topUp, bias, stage, ...resolveRunSettings(options) };
 }
 
 class LtlsRunImpl implements LtlsRun {
@@ -181,16 +172,11 @@ class LtlsRunImpl implements LtlsRun {
     const head: LinearHead = linearHead({ inputDim: o.featureDim, numClasses: o.numClasses, rng: createRng(o.seed).fork('ltls:head'), bias: o.bias });
     this.model = createClassifier({ head });
     this.synthesizer = new ClassGaussian({ ...o.gaussian, numClasses: o.numClasses });
-    const s = o.stage;
     this.trainer = createTrainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      optimizer: s.optimizer,
-      learningRate: s.learningRate,
-      sampler: s.sampler,
+      ...o.stage,
       synthesis: { synthesizer: this.synthesizer, source: 'inputs', startEpoch: 0, refreshEvery: 0, topUp: o.topUp },
       progress: o.progress,
       evalBatchSize: o.evalBatchSize,

@@ -18,14 +18,15 @@ import type { EvaluationReport } from '../metrics/report.js';
 import { mlpBackbone } from '../models/backbones.js';
 import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
-import { createSampler, type SamplerSpec } from '../samplers/index.js';
+import type { SamplerSpec } from '../samplers/index.js';
 import { synthRegistry } from '../synth/registry.js';
 import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import type { Callback } from '../train/callbacks.js';
-import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
-import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
+import type { OptimizerSpec } from '../train/optimizers.js';
+import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
+import { checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
 import { NOISY_STRATEGIES, sauContrastiveLoss, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
@@ -169,15 +170,9 @@ interface Resolved {
   readonly hiddenSizes: readonly number[];
   readonly projectionHiddenSizes: readonly number[];
   readonly projectionDim: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly optimizer: OptimizerSpec;
-  readonly learningRate: LrScheduleSpec;
-  readonly sampler: SamplerSpec;
+  readonly stage: StageOptions;
   readonly evalBatchSize: number;
 }
-
-const DEFAULT_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
 
 /**
  * SAU as one call. Real data are joined with synthetic data (each class topped up to n_max by default)
@@ -226,9 +221,7 @@ function checkShape(name: string, shape: unknown): number[] {
 }
 
 function resolveOptions(options: SauOptions): Resolved {
-  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const { seed, numClasses } = resolveSeedAndClasses(options);
   const syn = options.synthetic;
   if (syn !== undefined && options.synthesizer !== undefined) {
     throw invalid('INVALID_OPTION', 'either synthetic or synthesizer, not both', 'synthesizer', (options.synthesizer as { kind?: unknown })?.kind);
@@ -290,13 +283,7 @@ function resolveOptions(options: SauOptions): Resolved {
   const epochs = checkInteger('epochs', options.epochs ?? 30, { min: 1 });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 2 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const optimizer = options.optimizer ?? DEFAULT_OPTIMIZER;
-  const learningRate = options.learningRate ?? { kind: 'constant' };
-  const sampler = options.sampler ?? { kind: 'instance' };
-  // The trainer validates these too, but only after the model (tensors) exists; these make no tensors.
-  createOptimizer(optimizer).dispose();
-  lrSchedule(learningRate, optimizer.learningRate);
-  createSampler(sampler);
+  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage())) };
   if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
     throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
   }
@@ -319,11 +306,7 @@ function resolveOptions(options: SauOptions): Resolved {
     hiddenSizes,
     projectionHiddenSizes,
     projectionDim,
-    epochs,
-    batchSize,
-    optimizer,
-    learningRate,
-    sampler,
+    stage,
     evalBatchSize,
   };
 }
@@ -478,11 +461,7 @@ class SauRunImpl implements SauRun {
       model: this.model,
       objective: (inputs) => this.objective(inputs),
       seed: o.seed,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer: o.optimizer,
-      learningRate: o.learningRate,
-      sampler: o.sampler,
+      ...o.stage,
       evalBatchSize: o.evalBatchSize,
       progress,
       callbacks,
@@ -508,11 +487,7 @@ class SauRunImpl implements SauRun {
       augmentation: o.augmentation,
       cropPadding: o.cropPadding,
       model: this.model.config,
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer: o.optimizer as unknown as JsonObject,
-      learningRate: o.learningRate as unknown as JsonObject,
-      sampler: o.sampler as unknown as JsonObject,
+      ...stageJson(o.stage),
     };
   }
 
@@ -640,8 +615,8 @@ class SauRunImpl implements SauRun {
     try {
       const n = data.y.length;
       // The projection's batch norm cannot train on a final batch of one sample.
-      if (n % this.o.batchSize === 1) {
-        throw invalid('INVALID_OPTION', `a batch size that leaves no final batch of 1 sample (${n} training samples)`, 'batchSize', this.o.batchSize);
+      if (n % this.o.stage.batchSize === 1) {
+        throw invalid('INVALID_OPTION', `a batch size that leaves no final batch of 1 sample (${n} training samples)`, 'batchSize', this.o.stage.batchSize);
       }
       const realCounts = new Float64Array(this.o.numClasses);
       for (let i = 0; i < n; i++) if (data.synthetic?.[i] !== 1) realCounts[data.y[i] as number] = (realCounts[data.y[i] as number] as number) + 1;

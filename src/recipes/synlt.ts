@@ -26,16 +26,18 @@ import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
-  checkOptionsObject,
-  checkProgress,
   checkRecipeData,
-  PROTOCOL_OPTIMIZER,
+  protocolStage,
   resolveModelInput,
+  resolveRunSettings,
+  resolveSeedAndClasses,
   resolveStage,
   stageJson,
   type ModelInput,
+  type RunSettings,
+  type SeedAndClasses,
   type StageOptions,
-} from './features.js';
+} from './common.js';
 import type { RecipeRun } from './types.js';
 
 /** The matching options of {@link synLT}: every {@link OtMatchingOptions} field but `numClasses`. */
@@ -109,17 +111,13 @@ export interface SynLtRun extends RecipeRun {
   dispose(): void;
 }
 
-interface Resolved {
-  readonly seed: number;
-  readonly numClasses: number;
+interface Resolved extends SeedAndClasses, RunSettings {
   readonly input: ModelInput;
   readonly stage: StageOptions;
   readonly synthesisStart: number;
   readonly refreshEvery: number;
   readonly topUp: TopUpPolicy;
   readonly matching: SynLtMatchingOptions;
-  readonly progress: 'auto' | 'none';
-  readonly evalBatchSize: number;
 }
 
 /**
@@ -156,11 +154,9 @@ export function synLT(options: SynLtOptions): SynLtRun {
 }
 
 function resolveOptions(options: SynLtOptions): Resolved {
-  checkOptionsObject(options);
-  const seed = checkInteger('seed', options.seed, { min: Number.MIN_SAFE_INTEGER });
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
+  const { seed, numClasses } = resolveSeedAndClasses(options);
   const input = resolveModelInput(options, [256]);
-  const stage = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: PROTOCOL_OPTIMIZER, learningRate: { kind: 'constant' }, sampler: { kind: 'instance' } });
+  const stage = resolveStage('', options, protocolStage());
   const synthesisStart = checkInteger('synthesisStart', options.synthesisStart ?? Math.floor(0.75 * stage.epochs));
   if (synthesisStart >= stage.epochs) throw invalid('INVALID_OPTION', `synthesisStart < epochs (${stage.epochs})`, 'synthesisStart', synthesisStart);
   const refreshEvery = checkInteger('refreshEvery', options.refreshEvery ?? 1);
@@ -170,9 +166,7 @@ function resolveOptions(options: SynLtOptions): Resolved {
   if (matching === null || typeof matching !== 'object') throw invalid('INVALID_OPTION', 'matching to be an OT matching options object', 'matching', matching);
   // Validates every matching option (the synthesizer makes no tensors until it samples).
   new OtDistributionMatching({ ...matching, numClasses }).dispose();
-  const progress = checkProgress(options.progress);
-  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, progress, evalBatchSize };
+  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options) };
 }
 
 /**
@@ -257,16 +251,11 @@ class SynLtRunImpl implements SynLtRun {
         syn.epoch = epoch;
       },
     };
-    const s = o.stage;
     this.trainer = createTrainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      optimizer: s.optimizer,
-      learningRate: s.learningRate,
-      sampler: s.sampler,
+      ...o.stage,
       synthesis: { synthesizer: syn, source: 'embeddings', startEpoch: o.synthesisStart, refreshEvery: o.refreshEvery, topUp: o.topUp },
       callbacks: [track],
       progress: o.progress,
