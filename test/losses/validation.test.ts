@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LongTailError } from '../../src/core/errors.js';
 import { toConfig } from '../../src/core/registry.js';
 import {
   classWeighted,
@@ -20,21 +19,8 @@ import {
   supConLoss,
   supervisedContrastive,
 } from '../../src/losses/index.js';
+import { expectError } from '../helpers/errors.js';
 
-/** Runs fn, asserts a LongTailError with the code and exact message, and that no tensor was made. */
-function expectError(fn: () => unknown, code: string, message: string): void {
-  const before = tf.memory().numTensors;
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(LongTailError);
-  expect((caught as LongTailError).code).toBe(code);
-  expect((caught as LongTailError).message).toBe(message);
-  expect(tf.memory().numTensors).toBe(before);
-}
 
 describe('bad input is a LongTailError thrown before any tensor is made', () => {
   let logits: tf.Tensor2D;

@@ -2,15 +2,16 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/decoupled.json';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/rng.js';
-import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
+import { fromArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { cnnBackbone, createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { DEFAULT_TAU_GRID, decoupled, tauNormalize, type DecoupledMethod, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
+import { expectError } from '../helpers/errors.js';
+import { plainCrossEntropy, standardizedSubsetArrays } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Maths: τ-normalisation and the τ search (vs PyTorch pnorm + scikit-learn balanced accuracy and a naive
@@ -176,11 +177,9 @@ describe('decoupled on the Fashion-MNIST-LT subset (wasm)', () => {
 
   beforeAll(async () => {
     await useBackend('wasm');
-    const sub = await loadFashionMnistLTSubset();
-    const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-    const stats = featureStats(flat(sub.train));
-    train = fromArrays(standardizeArrays(flat(sub.train), stats));
-    const te = standardizeArrays(flat(sub.test), stats);
+    const arrays = await standardizedSubsetArrays();
+    train = fromArrays(arrays.train);
+    const te = arrays.test;
     const seen = new Int32Array(10);
     const valRows: number[] = [];
     const testRows: number[] = [];
@@ -197,17 +196,7 @@ describe('decoupled on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain cross-entropy, instance sampling: the same MLP, batch size, optimizer and cosine decay for STAGE1 + STAGE2 epochs. */
   async function plainCE(seed: number): Promise<number> {
-    const rng = createRng(seed).fork('decoupled:model');
-    const model = createClassifier({
-      backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [HIDDEN], rng: rng.fork('backbone') }),
-      head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('head') }),
-    });
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' }, progress: 'none' });
-    await trainer.fit(train);
-    const ba = trainer.evaluate(test).balancedAccuracy;
-    trainer.dispose();
-    model.dispose();
-    return ba;
+    return plainCrossEntropy({ train, test, rng: createRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
   }
 
   it('cRT, τ-norm and LWS each beat plain cross-entropy on balanced accuracy for each of 3 seeds, and free everything', async () => {
@@ -285,19 +274,6 @@ describe('decoupled on the Fashion-MNIST-LT subset (wasm)', () => {
 // ---------------------------------------------------------------------------------------------------
 
 describe('decoupled bad input', () => {
-  const expectError = (fn: () => unknown, code: string, message: string): void => {
-    const before = tf.memory().numTensors;
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(LongTailError);
-    expect((caught as LongTailError).code).toBe(code);
-    expect((caught as LongTailError).message).toBe(message);
-    expect(tf.memory().numTensors).toBe(before);
-  };
   const base = { seed: 0, numClasses: 3, inputDim: 4, progress: 'none' } as const;
 
   it('options', () => {

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/granularity.json';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/rng.js';
-import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
+import { fromArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { createClassifier, linearHead, mlpBackbone, type AuxiliaryHead, type LinearHead } from '../../src/models/index.js';
@@ -18,6 +17,8 @@ import {
 } from '../../src/recipes/granularity.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
+import { expectError } from '../helpers/errors.js';
+import { plainCrossEntropy, standardizedSubsetArrays } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Maths: the recipe's full path (offset labels, prior over target + auxiliary, mask, loss, masked head)
@@ -160,11 +161,9 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
 
   beforeAll(async () => {
     await useBackend('wasm');
-    const sub = await loadFashionMnistLTSubset();
-    const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-    const stats = featureStats(flat(sub.train));
-    const tr = splitByClasses(standardizeArrays(flat(sub.train), stats));
-    const te = splitByClasses(standardizeArrays(flat(sub.test), stats));
+    const arrays = await standardizedSubsetArrays();
+    const tr = splitByClasses(arrays.train);
+    const te = splitByClasses(arrays.test);
     train = fromArrays(tr.target);
     auxiliary = fromArrays(tr.auxiliary);
     test = fromArrays(te.target);
@@ -175,17 +174,7 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain cross-entropy on the target classes only: same MLP 784-256, same epochs, batch and optimizer. */
   async function plainCE(seed: number): Promise<number> {
-    const rng = createRng(seed);
-    const model = createClassifier({
-      backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') }),
-      head: linearHead({ inputDim: 256, numClasses: 6, rng: rng.fork('head') }),
-    });
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
-    await trainer.fit(train);
-    const ba = trainer.evaluate(test).balancedAccuracy;
-    trainer.dispose();
-    model.dispose();
-    return ba;
+    return plainCrossEntropy({ train, test, rng: createRng(seed), hidden: 256, numClasses: 6, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy on target balanced accuracy for each of 3 seeds, and frees everything', async () => {
@@ -253,19 +242,6 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
   }, 60_000);
 
   describe('bad input: pinned errors before any tensor is made', () => {
-    const expectError = (fn: () => unknown, code: string, message: string): void => {
-      const before = tf.memory().numTensors;
-      let caught: unknown;
-      try {
-        fn();
-      } catch (e) {
-        caught = e;
-      }
-      expect(caught).toBeInstanceOf(LongTailError);
-      expect((caught as LongTailError).code).toBe(code);
-      expect((caught as LongTailError).message).toBe(message);
-      expect(tf.memory().numTensors).toBe(before);
-    };
     const base = (): GranularityOptions => ({ seed: 0, numClasses: 6, auxiliary, progress: 'none' });
 
     it('neighbour indices out of range, or a list per class missing', () => {

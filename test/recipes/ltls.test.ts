@@ -4,7 +4,7 @@ import golden from '../golden/ltls.json';
 import { useBackend } from '../../src/backends/index.js';
 import { LongTailError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/rng.js';
-import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
+import type { LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { createClassifier, linearHead, mlpBackbone, type Classifier } from '../../src/models/index.js';
@@ -12,6 +12,8 @@ import { extractFeatures } from '../../src/recipes/features.js';
 import { ltls, type LtlsOptions } from '../../src/recipes/ltls.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
+import { expectError } from '../helpers/errors.js';
+import { standardizedSubset } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Maths: moments of the frozen features (vs scikit-learn and a naive loop), top-up counts, the
@@ -145,11 +147,7 @@ describe('ltls on the Fashion-MNIST-LT subset (wasm)', () => {
 
   beforeAll(async () => {
     await useBackend('wasm');
-    const sub = await loadFashionMnistLTSubset();
-    const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-    const stats = featureStats(flat(sub.train));
-    train = fromArrays(standardizeArrays(flat(sub.train), stats));
-    test = fromArrays(standardizeArrays(flat(sub.test), stats));
+    ({ train, test } = await standardizedSubset());
   });
 
   /** An MLP 784-64 trained briefly with cross-entropy: the frozen encoder. */
@@ -256,19 +254,6 @@ describe('ltls on the Fashion-MNIST-LT subset (wasm)', () => {
 // ---------------------------------------------------------------------------------------------------
 
 describe('ltls bad input', () => {
-  const expectError = (fn: () => unknown, code: string, message: string): void => {
-    const before = tf.memory().numTensors;
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(LongTailError);
-    expect((caught as LongTailError).code).toBe(code);
-    expect((caught as LongTailError).message).toBe(message);
-    expect(tf.memory().numTensors).toBe(before);
-  };
   const base = { seed: 0, numClasses: 3, featureDim: 4, progress: 'none' } as const;
 
   it('options', () => {

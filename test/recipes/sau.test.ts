@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/sau.json';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/rng.js';
-import { cutmix, featureStats, fromArrays, loadFashionMnistLTSubset, mixup, standardizeArrays, withFlags, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
+import { cutmix, mixup, withFlags, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
@@ -20,6 +19,8 @@ import {
 import { LatentSmote } from '../../src/synth/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
+import { expectError } from '../helpers/errors.js';
+import { plainCrossEntropy, standardizedSubset } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Naive references (plain loops, written from the official SCL / MixLoss, not from our code).
@@ -144,19 +145,6 @@ function omit<T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<T, 
   return out;
 }
 
-function expectError(fn: () => unknown, code: string, message: string): void {
-  const before = tf.memory().numTensors;
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(LongTailError);
-  expect((caught as LongTailError).code).toBe(code);
-  expect((caught as LongTailError).message).toBe(message);
-  expect(tf.memory().numTensors).toBe(before);
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Label correction and the three noisy-sample strategies on hand-made projections.
@@ -339,11 +327,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
 
   beforeAll(async () => {
     await useBackend('wasm');
-    const sub = await loadFashionMnistLTSubset();
-    const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-    const stats = featureStats(flat(sub.train));
-    train = fromArrays(standardizeArrays(flat(sub.train), stats));
-    test = fromArrays(standardizeArrays(flat(sub.test), stats));
+    ({ train, test } = await standardizedSubset());
     counts = new Array<number>(10).fill(0);
     for (const y of train.y) counts[y] = (counts[y] as number) + 1;
     const seen = new Array<number>(10).fill(0);
@@ -380,17 +364,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain CE, same MLP and optimizer, on the real data, for as many optimizer steps as SAU takes. */
   async function plainCE(seed: number, epochs: number): Promise<number> {
-    const rng = createRng(seed);
-    const model = createClassifier({
-      backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [128], rng: rng.fork('backbone') }),
-      head: linearHead({ inputDim: 128, numClasses: 10, rng: rng.fork('head') }),
-    });
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
-    await trainer.fit(train);
-    const ba = trainer.evaluate(test).balancedAccuracy;
-    trainer.dispose();
-    model.dispose();
-    return ba;
+    return plainCrossEntropy({ train, test, rng: createRng(seed), hidden: 128, numClasses: 10, trainer: { seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy given the same optimizer steps on balanced accuracy, per seed, and frees everything', async () => {

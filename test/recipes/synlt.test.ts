@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
 import { createRng } from '../../src/core/rng.js';
-import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
+import type { LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { createClassifier, identityBackbone, linearHead, mlpBackbone, type LinearHead } from '../../src/models/index.js';
 import { synLT, type SynLtOptions, type SynthesisRound } from '../../src/recipes/synlt.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
+import { expectError } from '../helpers/errors.js';
+import { plainCrossEntropy, standardizedSubset } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Behaviour on a tiny set: the synthesis schedule, fresh statistics per round, the acceptance rule
@@ -161,26 +162,12 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
 
   beforeAll(async () => {
     await useBackend('wasm');
-    const sub = await loadFashionMnistLTSubset();
-    const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-    const stats = featureStats(flat(sub.train));
-    train = fromArrays(standardizeArrays(flat(sub.train), stats));
-    test = fromArrays(standardizeArrays(flat(sub.test), stats));
+    ({ train, test } = await standardizedSubset());
   });
 
   /** Plain cross-entropy: the same MLP (same initial weights), epochs, batches and optimizer. */
   async function plainCE(seed: number): Promise<number> {
-    const rng = createRng(seed).fork('synLT:model');
-    const model = createClassifier({
-      backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [HIDDEN], rng: rng.fork('backbone') }),
-      head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('head') }),
-    });
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
-    await trainer.fit(train);
-    const ba = trainer.evaluate(test).balancedAccuracy;
-    trainer.dispose();
-    model.dispose();
-    return ba;
+    return plainCrossEntropy({ train, test, rng: createRng(seed).fork('synLT:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy on balanced accuracy for each of 3 seeds, reports its acceptance, and frees everything', async () => {
@@ -240,19 +227,6 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
 // ---------------------------------------------------------------------------------------------------
 
 describe('synLT bad input', () => {
-  const expectError = (fn: () => unknown, code: string, message: string): void => {
-    const before = tf.memory().numTensors;
-    let caught: unknown;
-    try {
-      fn();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(LongTailError);
-    expect((caught as LongTailError).code).toBe(code);
-    expect((caught as LongTailError).message).toBe(message);
-    expect(tf.memory().numTensors).toBe(before);
-  };
   const base = { seed: 0, numClasses: 3, inputDim: 4, progress: 'none' } as const;
 
   it('options', () => {
