@@ -1,6 +1,6 @@
 /**
  * Seeded random numbers. One `seed` controls every random choice in the library: components receive an
- * {@link Rng} (or fork one with a label) and never call `Math.random` or `tf.util.shuffle`.
+ * {@link Rng} (or fork one with a label) and never use the global unseeded generator or tfjs's unseeded shuffle.
  *
  * The generator is seedrandom's Alea (the one tfjs-data uses for its seeded shuffle). Its state is a few
  * numbers, so it is saved in checkpoints and restored exactly.

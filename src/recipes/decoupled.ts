@@ -217,7 +217,8 @@ export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {
  * ```ts
  * const run = decoupled({ seed: 0, numClasses: 10, inputDim: 784, method: 'tauNorm' });
  * await run.fit(train, { validation });   // τ searched on `validation`
- * console.log(run.tau, run.evaluate(test).balancedAccuracy);
+ * const { tau } = run; // the τ the search chose
+ * const balanced = run.evaluate(test).balancedAccuracy;
  * run.dispose();
  * ```
  */

@@ -143,7 +143,7 @@ interface Resolved extends SeedAndClasses, RunSettings {
  * ```ts
  * const run = synLT({ seed: 0, numClasses: 10, inputDim: 784, epochs: 30 });
  * await run.fit(train);
- * console.log(run.acceptance.map((r) => r.acceptanceRate));
+ * const rates = run.acceptance.map((r) => r.acceptanceRate); // per synthesis round
  * const report = run.evaluate(test);
  * run.dispose();
  * ```
