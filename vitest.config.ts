@@ -9,6 +9,6 @@ export default defineConfig({
     // Two cores: one worker per core; tfjs state is per worker process.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
