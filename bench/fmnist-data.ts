@@ -51,14 +51,14 @@ export const SPLITS_ENV = 'LONGTAIL_FMNIST_SPLITS';
 export const DATA_ENV = 'LONGTAIL_FMNIST_DIR';
 
 /**
- * The split directory: the CLI flag, else the environment variable, else `../shared/data/fashion-mnist-lt`
- * beside the repository (where the project's shared material lives; nothing else in the repo needs it).
+ * The split directory: the CLI flag, else the environment variable, else the repository's copies in
+ * `test/fixtures/fashion-mnist-lt` (byte-identical to the project's `shared/data/fashion-mnist-lt`).
  */
 export function splitsDir(flag: string | undefined): string {
   if (flag !== undefined) return resolve(flag);
   const env = process.env[SPLITS_ENV];
   if (env !== undefined && env !== '') return resolve(env);
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data', 'fashion-mnist-lt');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'fixtures', 'fashion-mnist-lt');
 }
 
 /** The file of a long-tailed split in `dir`. */

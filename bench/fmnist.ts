@@ -9,7 +9,7 @@
  *   --seeds 0[,1,2]      seeds (default 0,1,2)
  *   --epochs N           epochs of every split (default 30 long-tailed, 15 balanced, as the reference)
  *   --only TERM[,TERM]   rows whose id, id part, model or method is TERM (e.g. linear, mlp/la-loss, upper)
- *   --splits DIR         split directory (or $LONGTAIL_FMNIST_SPLITS; default ../shared/data/fashion-mnist-lt)
+ *   --splits DIR         split directory (or $LONGTAIL_FMNIST_SPLITS; default test/fixtures/fashion-mnist-lt)
  *   --data DIR           Fashion-MNIST directory (or $LONGTAIL_FMNIST_DIR; default Debian's)
  *   --json FILE          also write every run's record to FILE (rewritten after each run)
  *   --report FILE        no training: rebuild the tables from a --json FILE
