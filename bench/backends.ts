@@ -63,7 +63,7 @@ const linearHead: Workload = {
     const sgd = sgdStep([w, b], () => crossEntropy(tf.add(tf.matMul(x, w), b), y, 100));
     return { step: sgd.step, dispose: () => (sgd.dispose(), tf.dispose([x, y, w, b])) };
   },
-  runs: (c) => (c === 'cpu' ? { warmup: 2, runs: 7 } : { warmup: 5, runs: 21 }),
+  runs: (c) => (c === 'cpu' ? { warmup: 2, runs: 7 } : { warmup: 40, runs: 41 }),
 };
 
 const mlp: Workload = {
