@@ -2,7 +2,8 @@
  * The hot training kernels of the wasm fixes, rewritten as compositions of fast stock wasm kernels
  * (XNNPACK matmul and convolution, Transpose, Reverse, PadV2), so they stay on the fast path:
  *
- * - `BatchMatMul` with `transposeA`/`transposeB`: transpose explicitly, then multiply untransposed.
+ * - `BatchMatMul` with `transposeA`/`transposeB`: transpose explicitly (the operands, or the operands'
+ *   complement and the result, whichever moves fewer elements), then multiply untransposed.
  * - `Conv2DBackpropFilter` (missing in stock 4.22): one forward convolution with batch and channel axes
  *   swapped.
  * - `Conv2DBackpropInput` (stock is a naive loop): one forward convolution of the stride-dilated `dy`
@@ -43,9 +44,25 @@ export function fastBatchMatMul(stock: tf.KernelConfig): tf.KernelConfig {
       const b = inputs['b'] as tf.TensorInfo;
       if (!transposeA && !transposeB) return stock.kernelFunc(args);
       const scratch = new Scratch(backend);
+      const transpose = (x: tf.TensorInfo): tf.TensorInfo => runWasmKernel('Transpose', backend, { x }, { perm: swapLastTwo(x.shape.length) });
       try {
-        const a2 = transposeA ? scratch.keep(runWasmKernel('Transpose', backend, { x: a }, { perm: swapLastTwo(a.shape.length) })) : a;
-        const b2 = transposeB ? scratch.keep(runWasmKernel('Transpose', backend, { x: b }, { perm: swapLastTwo(b.shape.length) })) : b;
+        // C = op(A)·op(B) can also be computed as (op(B)ᵀ·op(A)ᵀ)ᵀ; pick the form that moves fewer elements
+        // (for the weight gradient xᵀ·g of a wide layer, transposing g and the result beats transposing x).
+        const sizeA = tf.util.sizeFromShape(a.shape);
+        const sizeB = tf.util.sizeFromShape(b.shape);
+        const rows = a.shape[a.shape.length - (transposeA ? 1 : 2)] as number;
+        const cols = b.shape[b.shape.length - (transposeB ? 2 : 1)] as number;
+        const sizeC = (sizeA / (a.shape[a.shape.length - 1] as number) / (a.shape[a.shape.length - 2] as number)) * rows * cols;
+        const direct = (transposeA ? sizeA : 0) + (transposeB ? sizeB : 0);
+        const viaOutput = (transposeA ? 0 : sizeA) + (transposeB ? 0 : sizeB) + sizeC;
+        if (viaOutput < direct) {
+          const bT = transposeB ? b : scratch.keep(transpose(b));
+          const aT = transposeA ? a : scratch.keep(transpose(a));
+          const cT = scratch.keep(runKernel(stock, backend, { a: bT, b: aT }, { transposeA: false, transposeB: false }));
+          return transpose(cT);
+        }
+        const a2 = transposeA ? scratch.keep(transpose(a)) : a;
+        const b2 = transposeB ? scratch.keep(transpose(b)) : b;
         return runKernel(stock, backend, { a: a2, b: b2 }, { transposeA: false, transposeB: false });
       } finally {
         scratch.free();
