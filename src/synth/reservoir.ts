@@ -1,5 +1,7 @@
 /** Bounded per-class memory of real features: reservoir sampling (Vitter's Algorithm R) per class. */
-import type { Rng } from '../core/rng.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { groupByClass, readBatch } from './input.js';
+import type { LabeledFeatures } from './types.js';
 
 /** Keeps at most `capacity` feature rows per class, each a uniform sample of the rows seen so far. */
 export class ClassReservoir {
@@ -56,4 +58,21 @@ export class ClassReservoir {
   counts(): Float64Array {
     return new Float64Array(this.seen);
   }
+}
+
+/**
+ * Adds a batch of real features to a per-class reservoir, creating it (seeded from `seed`) on the first
+ * batch. Rows go in class order, then row order: a fixed order keeps the reservoir deterministic.
+ * Validates the batch (labels, width, finiteness) before anything is stored. Returns the reservoir.
+ */
+export function observeIntoReservoir(
+  reservoir: ClassReservoir | null,
+  batch: LabeledFeatures,
+  options: { readonly numClasses: number; readonly capacity: number; readonly seed: number },
+): ClassReservoir {
+  const { x, y, d } = readBatch(batch, options.numClasses, reservoir?.dim);
+  const target = reservoir ?? new ClassReservoir(options.numClasses, d, options.capacity, createRng(options.seed).fork('reservoir'));
+  const groups = groupByClass(y, options.numClasses);
+  for (let c = 0; c < options.numClasses; c++) for (const r of groups[c] as Int32Array) target.add(c, x, r);
+  return target;
 }

@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { createRng, type Rng } from '../core/rng.js';
+import type { Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkOneOf } from '../core/validate.js';
-import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
-import { ClassReservoir } from './reservoir.js';
+import { checkPerClass, tooFew } from './input.js';
+import { ClassReservoir, observeIntoReservoir } from './reservoir.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
 
 /** Options of {@link LatentSmote} (plain JSON). */
@@ -60,12 +60,11 @@ export class LatentSmote implements Synthesizer {
 
   observe(batch: LabeledFeatures): void {
     this.guard.check();
-    const { x, y, d } = readBatch(batch, this.numClasses, this.reservoir?.dim);
-    if (this.reservoir === null) {
-      this.reservoir = new ClassReservoir(this.numClasses, d, this.options.reservoirSize, createRng(this.options.reservoirSeed).fork('reservoir'));
-    }
-    const groups = groupByClass(y, this.numClasses);
-    for (let c = 0; c < this.numClasses; c++) for (const r of groups[c] as Int32Array) this.reservoir.add(c, x, r);
+    this.reservoir = observeIntoReservoir(this.reservoir, batch, {
+      numClasses: this.numClasses,
+      capacity: this.options.reservoirSize,
+      seed: this.options.reservoirSeed,
+    });
   }
 
   /** Forgets the observed features. */
