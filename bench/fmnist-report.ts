@@ -43,6 +43,43 @@ export function toRecord(row: string, split: SplitName, seed: number, epochs: nu
   };
 }
 
+/** A `--json` / `--report` file that cannot be used: not records, another backend, or a run twice. */
+export class RecordFileError extends Error {}
+
+/** Records of one or more runs of the benchmark, and the backend they ran on. */
+export interface MergedRecords {
+  readonly backend: string | undefined;
+  readonly records: RunRecord[];
+}
+
+/**
+ * Merges the record files of separate runs (e.g. splits run in parallel processes). Every file must name
+ * the same backend; one run (row, split, seed) in two files is refused rather than silently counted twice.
+ */
+export function mergeRecordFiles(files: readonly { readonly name: string; readonly text: string }[]): MergedRecords {
+  const records: RunRecord[] = [];
+  const seen = new Map<string, string>();
+  let backend: string | undefined;
+  for (const file of files) {
+    const saved = JSON.parse(file.text) as { backend?: unknown; records?: unknown };
+    if (!Array.isArray(saved.records)) throw new RecordFileError(`${file.name} has no "records" array (write one with --json).`);
+    if (typeof saved.backend === 'string') {
+      if (backend !== undefined && backend !== saved.backend) {
+        throw new RecordFileError(`${file.name} was run on ${saved.backend}, an earlier file on ${backend}.`);
+      }
+      backend = saved.backend;
+    }
+    for (const r of saved.records as RunRecord[]) {
+      const key = `${r.row}|${r.split}|${r.seed}`;
+      const other = seen.get(key);
+      if (other !== undefined) throw new RecordFileError(`run ${r.row} on ${r.split}, seed ${r.seed} is in both ${other} and ${file.name}.`);
+      seen.set(key, file.name);
+      records.push(r);
+    }
+  }
+  return { backend, records };
+}
+
 /** Mean and sample standard deviation (n − 1; NaN for one value) of the defined values. */
 export interface Summary {
   readonly mean: number;
@@ -100,7 +137,7 @@ export function gridTable(table: BenchTable, rows: readonly BenchRow[], records:
     m,
     ...methods.map((method) => {
       const row = mine.find((r) => r.model === m && r.method === method);
-      return row === undefined ? '' : topCell(row, records, split);
+      return row === undefined ? '–' : topCell(row, records, split);
     }),
   ]);
   const title = table.title.replace('{split}', SPLIT_LABELS[split]);

@@ -12,7 +12,8 @@
  *   --splits DIR         split directory (or $LONGTAIL_FMNIST_SPLITS; default test/fixtures/fashion-mnist-lt)
  *   --data DIR           Fashion-MNIST directory (or $LONGTAIL_FMNIST_DIR; default Debian's)
  *   --json FILE          also write every run's record to FILE (rewritten after each run)
- *   --report FILE        no training: rebuild the tables from a --json FILE
+ *   --report FILE[,FILE] no training: rebuild the tables from --json FILEs (records of separate runs merged;
+ *                        a (row, split, seed) present in two files is an error)
  *   --write / --no-write update docs/benchmarks.md (default: only for a full default run)
  * Quick check: `npm run bench:fmnist -- --if 100 --seeds 0 --epochs 3 --only linear`.
  */
@@ -32,7 +33,7 @@ import {
   type FashionMnistSource,
   type SplitName,
 } from './fmnist-data.js';
-import { reportMarkdown, toRecord, type RunRecord } from './fmnist-report.js';
+import { mergeRecordFiles, RecordFileError, reportMarkdown, toRecord, type MergedRecords, type RunRecord } from './fmnist-report.js';
 import { ROWS, TABLES, clearSharedRuns, type BenchRow } from './fmnist-rows.js';
 import { RECIPE_NOTES } from './fmnist-recipes.js';
 import { environmentLine, writeBenchSection } from './util.js';
@@ -49,7 +50,7 @@ interface Options {
   readonly splitsDir: string;
   readonly dataDir: string | undefined;
   readonly json: string | undefined;
-  readonly report: string | undefined;
+  readonly report: readonly string[];
   readonly write: boolean;
 }
 
@@ -103,7 +104,7 @@ function parseOptions(argv: readonly string[]): Options {
     splitsDir: splitsDir(values.splits),
     dataDir: values.data ?? (dataEnv !== undefined && dataEnv !== '' ? dataEnv : undefined),
     json: values.json,
-    report: values.report,
+    report: list(values.report),
     write: values['no-write'] === true ? false : values.write === true || defaults,
   };
 }
@@ -133,11 +134,21 @@ const NOTES = [
   'split has no few-shot class (its smallest class has 60 images) and every IF 10 class is many-shot. Class-balanced',
   'sampling draws a class uniformly, then the next image of a reshuffled per-class queue (`classBalancedSampler`), not',
   'independent draws with replacement. Times are wall seconds per run (training + evaluation) of single-threaded wasm',
-  'on 2 cores shared with other jobs, so they are noisy; post-hoc rows reuse the cross-entropy run.',
+  'on 2 cores shared with other jobs (the published run had IF 100 and balanced + IF 10 in two processes side by side,',
+  'merged with `--report a.json,b.json`), so they are noisy; post-hoc rows reuse the cross-entropy run.',
   'Goal (issue 7): the best library method on IF 100 should close at least half of the gap between the cross-entropy',
   'model and the same architecture trained on the balanced 60,000 images; the line above the detail tables computes',
   'that fraction per architecture from the rows present.',
 ].join('\n');
+
+/** The records of the `--json` files named by `--report`, merged ({@link mergeRecordFiles}). */
+function loadRecords(files: readonly string[]): MergedRecords {
+  try {
+    return mergeRecordFiles(files.map((name) => ({ name, text: readFileSync(name, 'utf8') })));
+  } catch (e) {
+    throw e instanceof RecordFileError ? new UsageError(e.message) : e;
+  }
+}
 
 /** A run that threw: reported, and the bench goes on with the next row. */
 interface Failure {
@@ -222,10 +233,10 @@ async function main(): Promise<void> {
   let records: RunRecord[] = [];
   const failures: Failure[] = [];
   let backend = 'see the run that produced the records';
-  if (options.report !== undefined) {
-    const saved = JSON.parse(readFileSync(options.report, 'utf8')) as { backend?: string; records: RunRecord[] };
-    backend = saved.backend ?? backend;
-    records = saved.records.filter(
+  if (options.report.length > 0) {
+    const loaded = loadRecords(options.report);
+    backend = loaded.backend ?? backend;
+    records = loaded.records.filter(
       (r) => rows.some((row) => row.id === r.row) && options.splits.includes(r.split) && options.seeds.includes(r.seed),
     );
   } else {
