@@ -37,11 +37,11 @@ function stage2Epochs(epochs: number): number {
 }
 
 /** Fits a recipe on the split's training set, evaluates on the balanced test set, frees the run. */
-async function fitEvaluate(split: BenchSplit, make: () => RecipeRun, data?: { train: LabeledData; test: LabeledData }): Promise<EvaluationReport> {
+async function fitEvaluate(split: BenchSplit, make: () => RecipeRun): Promise<EvaluationReport> {
   const run = make();
   try {
-    await run.fit(data?.train ?? split.train);
-    return run.evaluate(data?.test ?? split.test);
+    await run.fit(split.train);
+    return run.evaluate(split.test);
   } finally {
     run.dispose();
   }
@@ -99,51 +99,54 @@ function asImages(data: LabeledData): LabeledData {
   return { ...data, x: tf.reshape(data.x, [-1, 28, 28, 1]) };
 }
 
+/**
+ * A run evaluated by two rows (called in turn for the same split and seed): `compute` runs once per
+ * (split, seed, epochs) and its plain result (no tensors) is kept until the next key.
+ */
+function cachedPerRun<T>(compute: (split: BenchSplit, seed: number) => Promise<T>): (split: BenchSplit, seed: number) => Promise<T> {
+  let cache: { key: string; result: Promise<T> } | null = null;
+  return (split, seed) => {
+    const key = `${split.name}|${seed}|${split.epochs}`;
+    if (cache?.key !== key) cache = { key, result: compute(split, seed) };
+    return cache.result;
+  };
+}
+
 /** Both evaluations of one decoupled cRT run: after stage 1 (plain CE on the CNN) and after stage 2. */
 interface DecoupledReports {
   readonly stage1: EvaluationReport;
   readonly final: EvaluationReport;
 }
 
-/** The one cached decoupled run (plain reports, no tensors), shared by the CNN's two rows. */
-let decoupledCache: { key: string; result: Promise<DecoupledReports> } | null = null;
-
 /**
  * decoupled cRT on the small CNN (conv 16 → 32, BN, max-pool, global average), the recipe's SGD defaults.
  * Stage 1 is instance-sampled cross-entropy, so the same run evaluated between the stages is the CNN's
  * cross-entropy baseline (same schedule, no extra training); `run.fit` then resumes with stage 2 only.
  */
-function decoupledReports(split: BenchSplit, seed: number): Promise<DecoupledReports> {
-  const key = `${split.name}|${seed}|${split.epochs}`;
-  if (decoupledCache?.key !== key) {
-    const result = (async () => {
-      const train = asImages(split.train);
-      const test = asImages(split.test);
-      const run = decoupled({
-        seed,
-        numClasses: 10,
-        method: 'cRT',
-        backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: createRng(seed).fork('cnn') }),
-        epochs: split.epochs,
-        batchSize: split.batchSize,
-        stage2: { epochs: stage2Epochs(split.epochs) },
-        progress: 'none',
-      });
-      try {
-        await run.representationTrainer.fit(train);
-        const stage1 = run.evaluate(test);
-        await run.fit(train);
-        return { stage1, final: run.evaluate(test) };
-      } finally {
-        run.dispose();
-        train.x.dispose();
-        test.x.dispose();
-      }
-    })();
-    decoupledCache = { key, result };
+const decoupledReports = cachedPerRun(async (split, seed): Promise<DecoupledReports> => {
+  const train = asImages(split.train);
+  const test = asImages(split.test);
+  const run = decoupled({
+    seed,
+    numClasses: 10,
+    method: 'cRT',
+    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: createRng(seed).fork('cnn') }),
+    epochs: split.epochs,
+    batchSize: split.batchSize,
+    stage2: { epochs: stage2Epochs(split.epochs) },
+    progress: 'none',
+  });
+  try {
+    await run.representationTrainer.fit(train);
+    const stage1 = run.evaluate(test);
+    await run.fit(train);
+    return { stage1, final: run.evaluate(test) };
+  } finally {
+    run.dispose();
+    train.x.dispose();
+    test.x.dispose();
   }
-  return decoupledCache.result;
-}
+});
 
 /** SAU on the MLP: pixel-space SMOTE top-up to n_max, dual branch, {@link SAU_EPOCHS} epochs at most. */
 async function sauRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
@@ -169,32 +172,23 @@ async function sauRun(split: BenchSplit, seed: number): Promise<EvaluationReport
 /** Warm-up epochs of the granularity recipe's prototype neighbour selection (its default). */
 const GRANULARITY_WARMUP = 2;
 
-/** The one cached granularity comparison (plain reports, no tensors), shared by its two rows. */
-let granularityCache: { key: string; result: Promise<GranularitySeedResult> } | null = null;
-
 async function arraysOf(data: LabeledData): Promise<LabeledArrays> {
   const x = (await data.x.data()) as Float32Array;
   return { x, sampleShape: data.x.shape.slice(1), y: data.y };
 }
 
-function granularityComparison(split: BenchSplit, seed: number): Promise<GranularitySeedResult> {
-  const key = `${split.name}|${seed}|${split.epochs}`;
-  if (granularityCache?.key !== key) {
-    const result = (async () => {
-      const [train, test] = [await arraysOf(split.train), await arraysOf(split.test)];
-      // The prototype neighbours need the recipe's 2 warm-up epochs before the last one; shorter (smoke) runs
-      // use the split's hand-picked neighbours instead.
-      const neighbors = split.epochs > GRANULARITY_WARMUP ? 'prototype' : 'split';
-      const results = await compareGranularity({ train, test, seeds: [seed], epochs: split.epochs, batchSize: split.batchSize, neighbors });
-      const first = results[0];
-      if (first === undefined) throw new Error('compareGranularity returned no result');
-      console.log(`    (granularity neighbours: ${Object.entries(first.neighbors).map(([t, l]) => `${t} → ${l.join(' + ') || '—'}`).join('; ')})`);
-      return first;
-    })();
-    granularityCache = { key, result };
-  }
-  return granularityCache.result;
-}
+/** One granularity comparison (with and without auxiliary data) per split and seed, shared by its two rows. */
+const granularityComparison = cachedPerRun(async (split, seed): Promise<GranularitySeedResult> => {
+  const [train, test] = [await arraysOf(split.train), await arraysOf(split.test)];
+  // The prototype neighbours need the recipe's 2 warm-up epochs before the last one; shorter (smoke) runs
+  // use the split's hand-picked neighbours instead.
+  const neighbors = split.epochs > GRANULARITY_WARMUP ? 'prototype' : 'split';
+  const results = await compareGranularity({ train, test, seeds: [seed], epochs: split.epochs, batchSize: split.batchSize, neighbors });
+  const first = results[0];
+  if (first === undefined) throw new Error('compareGranularity returned no result');
+  console.log(`    (granularity neighbours: ${Object.entries(first.neighbors).map(([t, l]) => `${t} → ${l.join(' + ') || '—'}`).join('; ')})`);
+  return first;
+});
 
 /** The notes of these rows, appended to the benchmark's notes. */
 export const RECIPE_NOTES = [
