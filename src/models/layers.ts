@@ -39,8 +39,19 @@ export class Dense implements VariableOwner {
     return [];
   }
 
-  /** x·W + b, optionally followed by ReLU, as one fused kernel (as tf.layers' dense does). */
+  /**
+   * x·W + b, optionally followed by ReLU. Outside gradient recording this is one fused kernel (as
+   * tf.layers' dense does). While gradients are recorded it is an unfused matMul + add: tfjs's fused
+   * matMul gradient computes the input gradient ∂L/∂x = g·Wᵀ eagerly even when nothing needs it (a head on
+   * frozen features), one whole matmul wasted per step, while the unfused ops let the tape skip it. tfjs
+   * already unfuses a fused ReLU under gradients, so only the linear case changes.
+   */
   apply(x: tf.Tensor2D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor2D {
+    if (tf.engine().state.gradientDepth > 0) {
+      const z = tf.matMul(x, this.kernel);
+      const biased = this.bias === null ? z : tf.add(z, this.bias);
+      return (activation === 'relu' ? tf.relu(biased) : biased) as tf.Tensor2D;
+    }
     return tf.fused.matMul({
       a: x,
       b: this.kernel,

@@ -60,6 +60,32 @@ for (const backend of backendsUnderTest()) {
       head.dispose();
     });
 
+    it('linear head under gradients: exact weight/bias gradients, and no input-gradient matmul on frozen features', async () => {
+      const [n, d, c] = [6, 5, 4];
+      const head = linearHead({ inputDim: d, numClasses: c, rng: createRng(3) });
+      const xv = Array.from({ length: n * d }, (_, i) => Math.sin(i + 1));
+      const rv = Array.from({ length: n * c }, (_, i) => Math.cos(2 * i + 1));
+      const x = tf.tensor2d(xv, [n, d]);
+      const r = tf.tensor2d(rv, [n, c]);
+      const loss = () => tf.sum(tf.mul(head.apply(x, 'train'), r)) as tf.Scalar;
+      const { value, grads } = tf.variableGrads(loss, [head.kernel, head.bias!]);
+      // L = Σ r ⊙ (xW + b): ∂L/∂W = xᵀr, ∂L/∂b = Σ_i r_i.
+      const dW: number[] = [];
+      for (let k = 0; k < d; k++) for (let j = 0; j < c; j++) dW.push(xv.reduce((s, _, i) => (i < n ? s + (xv[i * d + k] as number) * (rv[i * c + j] as number) : s), 0));
+      const db = Array.from({ length: c }, (_, j) => rv.reduce((s, v, i) => (i % c === j ? s + v : s), 0));
+      expectClose(grads[head.kernel.name]!, dW, { rtol: 1e-5, atol: 1e-5, name: 'dW' });
+      expectClose(grads[head.bias!.name]!, db, { rtol: 1e-5, atol: 1e-5, name: 'db' });
+      const evalLogits = head.apply(x);
+      expectClose(value, tf.sum(tf.mul(evalLogits, r)).dataSync()[0] as number, { rtol: 1e-5, name: 'train = eval logits' });
+      tf.dispose([value, evalLogits, ...Object.values(grads)]);
+      // tfjs's fused matMul gradient would also compute g·Wᵀ for x, which nothing needs.
+      const profile = await tf.profile(() => tf.dispose(tf.variableGrads(loss, [head.kernel, head.bias!]).grads));
+      expect(profile.kernels.filter((k) => /MatMul/.test(k.name)).map((k) => k.name)).toEqual(['BatchMatMul', 'BatchMatMul']);
+      await expectNoLeak(() => tf.variableGrads(loss, [head.kernel, head.bias!]));
+      tf.dispose([x, r]);
+      head.dispose();
+    });
+
     it('cosine head matches a plain loop and PyTorch, is bounded by the scale, and zero rows give zero', () => {
       const g = golden.cosine;
       const head = cosineHead({ inputDim: 4, numClasses: 3, scale: g.scale, rng: createRng(0) });
