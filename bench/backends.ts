@@ -144,6 +144,57 @@ async function alternatedRatios(workloads: readonly Workload[], rounds: number):
   });
 }
 
+/** Where the linear-head step's time goes on wasm + fixes (the backend active when called). */
+interface StepFloor {
+  /** Forward x·W with a weight tensor XNNPACK has not packed yet (as after every SGD update). */
+  readonly forward: number;
+  /** The weight gradient xᵀ·g through the fixed BatchMatMul. */
+  readonly weightGradient: number;
+}
+
+/**
+ * Times the two matmuls of the linear-head step alone, with the step's shapes and operand freshness: the
+ * forward gets a new weight tensor each call (XNNPACK repacks it, as after each update), the weight gradient
+ * reuses x (constant in this workload) and a fixed g.
+ */
+function linearHeadFloor(rng: Rng): StepFloor {
+  const x = normal(rng, [256, 512], 1);
+  const w = normal(rng, [512, 100], 0.04);
+  const g = normal(rng, [256, 100], 0.01);
+  const options = { warmup: 10, runs: 41 };
+  const fresh = Array.from({ length: options.warmup + options.runs }, () => tf.add(w, 0));
+  let next = 0;
+  try {
+    const forward = timeMedian(() => {
+      const out = tf.matMul(x, fresh[next++] as tf.Tensor);
+      out.dataSync();
+      out.dispose();
+    }, options);
+    const weightGradient = timeMedian(() => {
+      const out = tf.matMul(x, g, true, false);
+      out.dataSync();
+      out.dispose();
+    }, options);
+    return { forward, weightGradient };
+  } finally {
+    tf.dispose([x, w, g, ...fresh]);
+  }
+}
+
+/** The measured budget of the linear-head step: what the two matmuls take and what 5× would leave. */
+function floorSentence(matmuls: number, floor: StepFloor, step: number | string | undefined, stock: number | string | undefined): string {
+  if (typeof step !== 'number' || typeof stock !== 'number') return 'Linear-head budget: n/a (a step failed).';
+  const budget = stock / 5;
+  return (
+    `Linear-head budget: its two matmuls alone take ${ms(matmuls)} ms on wasm + fixes (forward with a freshly updated ` +
+    `weight ${ms(floor.forward)} ms, weight gradient ${ms(floor.weightGradient)} ms; XNNPACK's single-thread ` +
+    `speed), the rest of the step (about 40 small kernels of tfjs-core's loss, bias and SGD compositions, and ` +
+    `the tape) ${ms(step - matmuls)} ms. 5× against this run's stock step (${ms(stock)} ms) needs the whole step ` +
+    `≤ ${ms(budget)} ms, i.e. ≤ ${ms(Math.max(budget - matmuls, 0))} ms for that rest; ` +
+    `even a free rest would give ${(stock / matmuls).toFixed(1)}×.`
+  );
+}
+
 async function main(): Promise<void> {
   const results = new Map<Config, (number | string)[]>();
   const warnings: string[] = [];
@@ -174,6 +225,11 @@ async function main(): Promise<void> {
   const alternated = await alternatedRatios([linearHead, mlp], 5);
   console.log(`alternated fixes vs stock (median of 5 rounds): linear head ${alternated[0]?.toFixed(1)}×, MLP ${alternated[1]?.toFixed(1)}×`);
 
+  await useBackend({ name: 'wasm', fixes: true, threads: 1 });
+  const floor = linearHeadFloor(createRng('bench-backends/floor'));
+  const matmuls = floor.forward + floor.weightGradient;
+  console.log(`linear-head matmuls alone on wasm + fixes: forward ${ms(floor.forward)} ms, weight gradient ${ms(floor.weightGradient)} ms`);
+
   const cell = (v: number | string | undefined) => (v === undefined ? 'n/a' : typeof v === 'number' ? ms(v) : v);
   const ratio = (base: number | string | undefined, v: number | string | undefined) =>
     typeof base === 'number' && typeof v === 'number' ? speedup(base, v) : 'n/a';
@@ -196,6 +252,8 @@ async function main(): Promise<void> {
     `Targets: small-CNN step on wasm + fixes ≥ 100× faster than tfjs cpu (measured ${cnnVsCpu}); ` +
       `linear-head step on wasm + fixes ≥ 5× faster than stock wasm (measured ${headVsStock} in the pass above; ` +
       `${alternated[0]?.toFixed(1)}× as the median of 5 rounds alternating fixes on/off in one process, MLP ${alternated[1]?.toFixed(1)}×).`,
+    '',
+    floorSentence(matmuls, floor, results.get('fixes')?.[0], results.get('stock')?.[0]),
     '',
     'One SGD step each (forward, gradients, update, loss read back). The cpu CNN step is timed once (it takes',
     'tens of seconds); the others are medians of 3–21 runs after warm-up. The machine has 2 cores shared with',
