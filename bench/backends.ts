@@ -188,7 +188,7 @@ function floorSentence(matmuls: number, floor: StepFloor, step: number | string 
   return (
     `Linear-head budget: its two matmuls alone take ${ms(matmuls)} ms on wasm + fixes (forward with a freshly updated ` +
     `weight ${ms(floor.forward)} ms, weight gradient ${ms(floor.weightGradient)} ms; XNNPACK's single-thread ` +
-    `speed), the rest of the step (about 40 small kernels of tfjs-core's loss, bias and SGD compositions, and ` +
+    `speed), the rest of the step (about 45 small kernels of tfjs-core's loss, bias and SGD compositions, and ` +
     `the tape) ${ms(step - matmuls)} ms. 5× against this run's stock step (${ms(stock)} ms) needs the whole step ` +
     `≤ ${ms(budget)} ms, i.e. ≤ ${ms(Math.max(budget - matmuls, 0))} ms for that rest; ` +
     `even a free rest would give ${(stock / matmuls).toFixed(1)}×.`
