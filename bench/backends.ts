@@ -163,18 +163,16 @@ function linearHeadFloor(rng: Rng): StepFloor {
   const g = normal(rng, [256, 100], 0.01);
   const options = { warmup: 10, runs: 41 };
   const fresh = Array.from({ length: options.warmup + options.runs }, () => tf.add(w, 0));
+  const timeProduct = (product: () => tf.Tensor) =>
+    timeMedian(() => {
+      const out = product();
+      out.dataSync();
+      out.dispose();
+    }, options);
   let next = 0;
   try {
-    const forward = timeMedian(() => {
-      const out = tf.matMul(x, fresh[next++] as tf.Tensor);
-      out.dataSync();
-      out.dispose();
-    }, options);
-    const weightGradient = timeMedian(() => {
-      const out = tf.matMul(x, g, true, false);
-      out.dataSync();
-      out.dispose();
-    }, options);
+    const forward = timeProduct(() => tf.matMul(x, fresh[next++] as tf.Tensor));
+    const weightGradient = timeProduct(() => tf.matMul(x, g, true, false));
     return { forward, weightGradient };
   } finally {
     tf.dispose([x, w, g, ...fresh]);
@@ -182,8 +180,9 @@ function linearHeadFloor(rng: Rng): StepFloor {
 }
 
 /** The measured budget of the linear-head step: what the two matmuls take and what 5× would leave. */
-function floorSentence(matmuls: number, floor: StepFloor, step: number | string | undefined, stock: number | string | undefined): string {
+function floorSentence(floor: StepFloor, step: number | string | undefined, stock: number | string | undefined): string {
   if (typeof step !== 'number' || typeof stock !== 'number') return 'Linear-head budget: n/a (a step failed).';
+  const matmuls = floor.forward + floor.weightGradient;
   const budget = stock / 5;
   return (
     `Linear-head budget: its two matmuls alone take ${ms(matmuls)} ms on wasm + fixes (forward with a freshly updated ` +
@@ -227,7 +226,6 @@ async function main(): Promise<void> {
 
   await useBackend({ name: 'wasm', fixes: true, threads: 1 });
   const floor = linearHeadFloor(createRng('bench-backends/floor'));
-  const matmuls = floor.forward + floor.weightGradient;
   console.log(`linear-head matmuls alone on wasm + fixes: forward ${ms(floor.forward)} ms, weight gradient ${ms(floor.weightGradient)} ms`);
 
   const cell = (v: number | string | undefined) => (v === undefined ? 'n/a' : typeof v === 'number' ? ms(v) : v);
@@ -253,7 +251,7 @@ async function main(): Promise<void> {
       `linear-head step on wasm + fixes ≥ 5× faster than stock wasm (measured ${headVsStock} in the pass above; ` +
       `${alternated[0]?.toFixed(1)}× as the median of 5 rounds alternating fixes on/off in one process, MLP ${alternated[1]?.toFixed(1)}×).`,
     '',
-    floorSentence(matmuls, floor, results.get('fixes')?.[0], results.get('stock')?.[0]),
+    floorSentence(floor, results.get('fixes')?.[0], results.get('stock')?.[0]),
     '',
     'One SGD step each (forward, gradients, update, loss read back). The cpu CNN step is timed once (it takes',
     'tens of seconds); the others are medians of 3–21 runs after warm-up. The machine has 2 cores shared with',
