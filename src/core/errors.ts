@@ -4,6 +4,7 @@ import type { JsonObject } from './json.js';
  * Stable error codes. Code is the contract; message wording may improve between versions.
  *
  * - `INVALID_OPTION`: an option or argument is outside its allowed range or type.
+ * - `UNKNOWN_OPTION`: an options object has a key the function does not know (usually a typo).
  * - `SHAPE_MISMATCH`: tensor or array shapes (or class counts, feature sizes) disagree.
  * - `DTYPE_MISMATCH`: a tensor has the wrong dtype (e.g. float labels).
  * - `LABEL_OUT_OF_RANGE`: a label is negative, non-integer or ≥ the number of classes.
@@ -15,9 +16,12 @@ import type { JsonObject } from './json.js';
  * - `INVALID_DATA`: a data file is corrupt, truncated or of the wrong format.
  * - `NOT_FITTED`: a stateful component was used before it saw any data.
  * - `DISPOSED`: an object was used after `dispose()`.
+ * - `INVALID_CHECKPOINT`: a checkpoint or trainer state is corrupt, truncated, foreign to the model, or
+ *   of another format; nothing was restored.
  */
 export type ErrorCode =
   | 'INVALID_OPTION'
+  | 'UNKNOWN_OPTION'
   | 'SHAPE_MISMATCH'
   | 'DTYPE_MISMATCH'
   | 'LABEL_OUT_OF_RANGE'
@@ -28,11 +32,13 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INVALID_DATA'
   | 'NOT_FITTED'
-  | 'DISPOSED';
+  | 'DISPOSED'
+  | 'INVALID_CHECKPOINT';
 
 /** Every error code, for exhaustive tests and documentation. */
 export const ERROR_CODES: readonly ErrorCode[] = [
   'INVALID_OPTION',
+  'UNKNOWN_OPTION',
   'SHAPE_MISMATCH',
   'DTYPE_MISMATCH',
   'LABEL_OUT_OF_RANGE',
@@ -44,6 +50,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'INVALID_DATA',
   'NOT_FITTED',
   'DISPOSED',
+  'INVALID_CHECKPOINT',
 ];
 
 /**

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './options.js';
 export * from './json.js';
 export * from './validate.js';
 export * from './rng.js';

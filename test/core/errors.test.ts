@@ -15,6 +15,7 @@ import {
 } from '../../src/core/validate.js';
 import { DisposeGuard } from '../../src/core/tensors.js';
 import { Registry, toConfig } from '../../src/core/registry.js';
+import { checkOptions, editDistance, nearestName, type OptionKeys } from '../../src/core/options.js';
 
 function thrown(fn: () => unknown): LongTailError {
   try {
@@ -116,5 +117,49 @@ describe('Registry', () => {
     const e = thrown(() => registry.fromConfig({ kind: 'bag', config: {} }));
     expect(e.code).toBe('UNKNOWN_KIND');
     expect(e.message).toBe('expected a thing kind, one of box. Received: kind="bag"');
+  });
+});
+
+describe('checkOptions', () => {
+  interface Opts {
+    readonly gamma?: number;
+    readonly reducer?: string;
+    readonly temperature?: number;
+  }
+  const KEYS: OptionKeys<Opts> = { gamma: true, reducer: true, temperature: true };
+
+  it('passes known keys through and turns undefined into {}', () => {
+    const o = { gamma: 1 };
+    expect(checkOptions('focalLoss options', o, KEYS)).toBe(o);
+    expect(checkOptions('focalLoss options', undefined, KEYS)).toEqual({});
+  });
+
+  it('rejects an unknown key with UNKNOWN_OPTION, the list and the nearest valid key', () => {
+    const e = thrown(() => checkOptions('focalLoss options', { gama: 0 } as Opts, KEYS));
+    expect(e.code).toBe('UNKNOWN_OPTION');
+    expect(e.message).toBe('expected focalLoss options to be among gamma, reducer, temperature. Received: gama (did you mean gamma?)');
+    expect(e.details).toMatchObject({ key: 'gama', suggestion: 'gamma' });
+    expect(thrown(() => checkOptions('x', { temprature: 1 } as Opts, KEYS)).message).toContain('did you mean temperature?');
+    expect(thrown(() => checkOptions('x', { Gamma: 1 } as Opts, KEYS)).message).toContain('did you mean gamma?');
+  });
+
+  it('names no suggestion when nothing is close, and rejects keys whose value is undefined too', () => {
+    const e = thrown(() => checkOptions('x', { zzzzzzzz: 1 } as Opts, KEYS));
+    expect(e.message).toBe('expected x to be among gamma, reducer, temperature. Received: zzzzzzzz');
+    expect(thrown(() => checkOptions('x', { gama: undefined } as Opts, KEYS)).code).toBe('UNKNOWN_OPTION');
+  });
+
+  it('rejects non-objects with INVALID_OPTION', () => {
+    for (const bad of [null, 3, 'a', [1], new Float32Array(2)]) {
+      expect(thrown(() => checkOptions('x', bad as unknown as Opts, KEYS)).code).toBe('INVALID_OPTION');
+    }
+  });
+
+  it('edit distance counts transpositions as one edit and ignores case', () => {
+    expect(editDistance('gamma', 'gmama')).toBe(1);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('ABC', 'abc')).toBe(0);
+    expect(nearestName('epoch', ['epochs', 'batchSize'])).toBe('epochs');
+    expect(nearestName('q', ['epochs', 'batchSize'])).toBeUndefined();
   });
 });

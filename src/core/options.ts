@@ -1,0 +1,89 @@
+/**
+ * Unknown-key checks for options objects. Half of the library's users write plain JavaScript, where a
+ * misspelled key (`{ gama: 0 }`) would otherwise be ignored silently and the default used.
+ */
+import { formatValue, invalid, LongTailError } from './errors.js';
+
+/**
+ * Every key an options type `T` may have, as an object literal (`{ gamma: true, reducer: true }`). Written
+ * as a record rather than an array so the compiler rejects a list that misses or invents a key.
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
+
+/**
+ * Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), case-insensitive: the
+ * metric behind "did you mean …?" suggestions.
+ */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  const rows = s.length + 1;
+  const cols = t.length + 1;
+  const d: number[] = new Array(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = s[i - 1] === t[j - 1] ? 0 : 1;
+      let v = Math.min((d[(i - 1) * cols + j] as number) + 1, (d[i * cols + j - 1] as number) + 1, (d[(i - 1) * cols + j - 1] as number) + cost);
+      if (i > 1 && j > 1 && s[i - 1] === t[j - 2] && s[i - 2] === t[j - 1]) v = Math.min(v, (d[(i - 2) * cols + j - 2] as number) + 1);
+      d[i * cols + j] = v;
+    }
+  }
+  return d[rows * cols - 1] as number;
+}
+
+/**
+ * The candidate nearest to `key`, or undefined when none is close enough to be a plausible typo
+ * (distance ≤ max(2, ⌊|key| / 3⌋), or one contains the other ignoring case).
+ */
+export function nearestName(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(key, c);
+    if (dist < bestDistance) {
+      best = c;
+      bestDistance = dist;
+    }
+  }
+  if (best === undefined) return undefined;
+  const lower = key.toLowerCase();
+  const contained = key.length >= 3 && (best.toLowerCase().includes(lower) || lower.includes(best.toLowerCase()));
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) || contained ? best : undefined;
+}
+
+/**
+ * Checks an options object before anything is built: `undefined` becomes `{}`; anything but a plain
+ * object is `INVALID_OPTION`; an own key that `keys` does not list is `UNKNOWN_OPTION`, naming the key and
+ * the nearest valid one:
+ * `expected focalLoss options to be among gamma, reducer. Received: gama (did you mean gamma?)`.
+ *
+ * @param where - what the options belong to, as users call it (e.g. `'focalLoss options'`).
+ * @example
+ * ```ts
+ * const KEYS: OptionKeys<FocalOptions> = { gamma: true, reducer: true };
+ * export function focalLoss(options?: FocalOptions) {
+ *   const o = checkOptions('focalLoss options', options, KEYS);
+ *   ...
+ * }
+ * ```
+ */
+export function checkOptions<T extends object>(where: string, options: T | undefined, keys: OptionKeys<T>): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options) || ArrayBuffer.isView(options)) {
+    throw invalid('INVALID_OPTION', `${where} to be an object`, where, options);
+  }
+  const allowed = Object.keys(keys);
+  for (const key of Object.keys(options)) {
+    if (Object.prototype.hasOwnProperty.call(keys, key)) continue;
+    const near = nearestName(key, allowed);
+    const list = allowed.length === 0 ? '(none)' : allowed.join(', ');
+    throw new LongTailError(
+      'UNKNOWN_OPTION',
+      `expected ${where} to be among ${list}. Received: ${formatValue(key).slice(1, -1)}${near === undefined ? '' : ` (did you mean ${near}?)`}`,
+      { where, key, allowed, ...(near === undefined ? {} : { suggestion: near }) },
+    );
+  }
+  return options;
+}
