@@ -13,6 +13,8 @@ import { invalid } from './errors.js';
 export interface RngState {
   readonly key: string;
   readonly alea: { readonly c: number; readonly s0: number; readonly s1: number; readonly s2: number };
+  /** The second normal of the last Box–Muller pair, not yet returned (absent when there is none). */
+  readonly spareNormal?: number;
 }
 
 /** A seeded stream of random numbers. */
@@ -54,8 +56,10 @@ class AleaRng implements Rng {
   constructor(
     private readonly key: string,
     state?: RngState['alea'],
+    spare?: number,
   ) {
     this.prng = makeAlea(key, state);
+    this.spareNormal = spare ?? null;
   }
 
   next(): number {
@@ -100,9 +104,8 @@ class AleaRng implements Rng {
   }
 
   state(): RngState {
-    // A cached Box–Muller spare is dropped on restore; discard it here too so that save → restore is exact.
-    this.spareNormal = null;
-    return { key: this.key, alea: { ...this.prng.state() } };
+    // The pending Box–Muller spare is part of the position: taking a snapshot must not change the stream.
+    return { key: this.key, alea: { ...this.prng.state() }, ...(this.spareNormal === null ? {} : { spareNormal: this.spareNormal }) };
   }
 }
 
@@ -122,7 +125,10 @@ export function restoreRng(state: RngState): Rng {
   if (state === null || typeof state !== 'object' || typeof state.key !== 'string' || typeof state.alea !== 'object') {
     throw invalid('INVALID_OPTION', 'an RngState { key, alea }', 'state', state);
   }
-  return new AleaRng(state.key, state.alea);
+  if (state.spareNormal !== undefined && (typeof state.spareNormal !== 'number' || !Number.isFinite(state.spareNormal))) {
+    throw invalid('INVALID_OPTION', 'state.spareNormal to be a finite number when present', 'state.spareNormal', state.spareNormal);
+  }
+  return new AleaRng(state.key, state.alea, state.spareNormal);
 }
 
 /** A random permutation of `0..n-1`. */

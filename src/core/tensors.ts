@@ -63,3 +63,29 @@ export function takeData(t: tf.Tensor): Float32Array | Int32Array | Uint8Array {
 export function takeScalar(t: tf.Tensor): number {
   return takeData(t)[0] as number;
 }
+
+/** The part of tfjs's engine state that a failed gradient computation leaves behind. */
+interface TapeState {
+  gradientDepth: number;
+  activeTape: { saved?: tf.Tensor[] }[] | null;
+}
+
+/**
+ * `tf.variableGrads(f, variables)` that leaks nothing when `f` (or the backward pass) throws: tfjs keeps
+ * the tensors it saved for the backward pass on its active tape and frees them only after a successful
+ * backward pass, so every failing step would leak them. Returns the value and one gradient per variable
+ * (`null` where the value does not depend on it); the caller owns all of them.
+ */
+export function valueAndGrads(f: () => tf.Scalar, variables: readonly tf.Variable[]): { value: tf.Scalar; grads: (tf.Tensor | null)[] } {
+  try {
+    const { value, grads } = tf.variableGrads(f, [...variables]);
+    return { value, grads: variables.map((v) => grads[v.name] ?? null) };
+  } catch (e) {
+    const state = tf.engine().state as unknown as TapeState;
+    if (state.gradientDepth === 0 && state.activeTape !== null) {
+      for (const node of state.activeTape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+      state.activeTape = null;
+    }
+    throw e;
+  }
+}

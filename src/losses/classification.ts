@@ -41,10 +41,10 @@ export function crossEntropyLoss(options: CrossEntropyLossOptions = {}): Loss<'l
     config: { labelSmoothing, validate },
     requires: ['logits'],
     ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
-    terms: ({ logits, labels, targets }) => ({
+    terms: ({ logits, labels, labelValues, targets }) => ({
       crossEntropy: {
         kind: 'perSample',
-        values: crossEntropy(logits, labels, { labelSmoothing, validate, ...(targets === undefined ? {} : { targets }) }),
+        values: crossEntropy(logits, labels, { labelSmoothing, validate, ...hostLabels(labelValues), ...(targets === undefined ? {} : { targets }) }),
       },
     }),
   });
@@ -70,6 +70,11 @@ function withReducer(options: LossObjectOptions): { reducer?: Reducer } {
   return options.reducer === undefined ? {} : { reducer: options.reducer };
 }
 
+/** The host labels for a kernel, when the caller has them (they save a read-back of the tensor). */
+function hostLabels(labelValues: Int32Array | undefined): { labelValues?: Int32Array } {
+  return labelValues === undefined ? {} : { labelValues };
+}
+
 function withTargets(targets: tf.Tensor2D | undefined): { targets?: tf.Tensor2D } {
   return targets === undefined ? {} : { targets };
 }
@@ -93,7 +98,7 @@ export function logitAdjustedLoss(options: LogitAdjustedLossOptions = {}): Loss<
     requires: ['logits'],
     ...withReducer(options),
     ...(counts === undefined ? {} : { classCounts: counts }),
-    terms: ({ logits, labels, targets, ctx }) => ({
+    terms: ({ logits, labels, labelValues, targets, ctx }) => ({
       logitAdjusted: {
         kind: 'perSample',
         values: logitAdjustedCrossEntropy(logits, labels, {
@@ -101,6 +106,7 @@ export function logitAdjustedLoss(options: LogitAdjustedLossOptions = {}): Loss<
           tau,
           labelSmoothing,
           validate,
+          ...hostLabels(labelValues),
           ...withTargets(targets),
         }),
       },
@@ -130,7 +136,7 @@ export function balancedSoftmaxLoss(options: BalancedSoftmaxLossOptions = {}): L
     requires: ['logits'],
     ...withReducer(options),
     ...(counts === undefined ? {} : { classCounts: counts }),
-    terms: ({ logits, labels, targets, ctx }) => ({
+    terms: ({ logits, labels, labelValues, targets, ctx }) => ({
       balancedSoftmax: {
         kind: 'perSample',
         values: logitAdjustedCrossEntropy(logits, labels, {
@@ -138,6 +144,7 @@ export function balancedSoftmaxLoss(options: BalancedSoftmaxLossOptions = {}): L
           tau: 1,
           labelSmoothing,
           validate,
+          ...hostLabels(labelValues),
           ...withTargets(targets),
         }),
       },
@@ -176,10 +183,10 @@ export function ldamLoss(options: LdamLossOptions = {}): Loss<'logits'> {
     requires: ['logits'],
     ...withReducer(options),
     ...(counts === undefined ? {} : { classCounts: counts }),
-    terms: ({ logits, labels, ctx }) => ({
+    terms: ({ logits, labels, labelValues, ctx }) => ({
       ldam: {
         kind: 'perSample',
-        values: ldamCrossEntropy(logits, labels, { classCounts: resolveCounts(counts, ctx, 'ldam'), maxMargin, scale, validate }),
+        values: ldamCrossEntropy(logits, labels, { classCounts: resolveCounts(counts, ctx, 'ldam'), maxMargin, scale, validate, ...hostLabels(labelValues) }),
       },
     }),
   });
@@ -203,7 +210,7 @@ export function focalLoss(options: FocalLossOptions = {}): Loss<'logits'> {
     config: { gamma, validate },
     requires: ['logits'],
     ...withReducer(options),
-    terms: ({ logits, labels }) => ({ focal: { kind: 'perSample', values: focalCrossEntropy(logits, labels, { gamma, validate }) } }),
+    terms: ({ logits, labels, labelValues }) => ({ focal: { kind: 'perSample', values: focalCrossEntropy(logits, labels, { gamma, validate, ...hostLabels(labelValues) }) } }),
   });
 }
 
@@ -233,7 +240,7 @@ export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Lo
     requires: ['logits'],
     ...withReducer(options),
     ...(counts === undefined ? {} : { classCounts: counts }),
-    terms: ({ logits, labels, targets, ctx }) => ({
+    terms: ({ logits, labels, labelValues, targets, ctx }) => ({
       neighborSilencing: {
         kind: 'perSample',
         values: neighborSilencingCrossEntropy(logits, labels, {
@@ -241,6 +248,7 @@ export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Lo
           mask,
           tau,
           validate,
+          ...hostLabels(labelValues),
           ...withTargets(targets),
         }),
       },

@@ -5,6 +5,7 @@ import { toConfig } from '../core/registry.js';
 import { checkFinite, checkInteger } from '../core/validate.js';
 import type { Requirement } from '../models/types.js';
 import { defineLoss } from './define.js';
+import { evaluateLoss } from './evaluate.js';
 import type { Loss, LossContext, LossInputs, LossTerms } from './types.js';
 
 /** Where training is, as a schedule sees it. */
@@ -118,7 +119,7 @@ export function sumLosses<R extends Requirement>(parts: readonly LossPart<R>[]):
       for (const p of prepared) {
         const w = weightAt(p.weight, inputs.ctx);
         // A part switched off by its schedule is not computed at all.
-        out[p.name] = { kind: 'reduced', value: w === 0 ? tf.scalar(0) : tf.tidy(() => tf.mul(p.loss.compute(inputs), w)) };
+        out[p.name] = { kind: 'reduced', value: w === 0 ? tf.scalar(0) : tf.tidy(() => tf.mul(evaluateLoss(p.loss, inputs).total, w)) };
       }
       return out;
     },

@@ -40,18 +40,26 @@ export function supConLoss(options: SupConLossOptions = {}): Loss<'projections'>
     config: { temperature, baseTemperature, mode, validate },
     requires: ['projections'],
     ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
-    terms: ({ projections, labels }) => {
+    terms: ({ projections, labels, labelValues }) => {
       const { values, weights } = supervisedContrastive(projections, {
         temperature,
         baseTemperature,
         validate,
-        ...(mode === 'supervised' ? { labels } : {}),
+        ...(mode === 'supervised' ? { labels, ...(labelValues === undefined ? {} : { labelValues }) } : {}),
       });
       const views = projections.shape.length === 3 ? (projections.shape[1] as number) : 1;
       const anchorLabels = viewMajorLabels(labels, views);
-      return { supCon: { kind: 'perSample', values, weights, labels: anchorLabels } };
+      const anchorValues = labelValues === undefined ? {} : { labelValues: tileHost(labelValues, views) };
+      return { supCon: { kind: 'perSample', values, weights, labels: anchorLabels, ...anchorValues } };
     },
   });
+}
+
+/** `values` repeated `views` times, the host twin of {@link viewMajorLabels}. */
+function tileHost(values: Int32Array, views: number): Int32Array {
+  const out = new Int32Array(values.length * views);
+  for (let v = 0; v < views; v++) out.set(values, v * values.length);
+  return out;
 }
 
 /** Re-exported so users can reduce SupCon outputs by hand. */

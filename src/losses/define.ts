@@ -1,6 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { JsonObject } from '../core/json.js';
 import { toConfig } from '../core/registry.js';
+import { checkClassCounts } from '../core/validate.js';
+import { evaluateLoss } from './evaluate.js';
 import type { Requirement } from '../models/types.js';
 import { meanReducer } from './reducers/basic.js';
 import type { Loss, LossInputs, LossTerms, Reducer } from './types.js';
@@ -24,7 +26,8 @@ export interface LossDefinition<R extends Requirement> {
 }
 
 /**
- * Builds a {@link Loss}: `compute(inputs)` = tidy(Σ over terms of reducer.reduce(term)). Every library
+ * Builds a {@link Loss}: `compute(inputs)` = {@link evaluateLoss}(loss, inputs).total, i.e. Σ over terms
+ * of reducer.reduce(term), `reduced` terms taken as they are. Every library
  * loss is made by this factory; user losses should be too (see docs/writing-a-loss.md).
  *
  * @example
@@ -39,21 +42,19 @@ export function defineLoss<R extends Requirement>(definition: LossDefinition<R>)
   const reducer = definition.reducer ?? meanReducer();
   const config: JsonObject = { ...definition.config, reducer: toConfig(reducer) as unknown as JsonObject };
   const terms = (inputs: LossInputs<R>): LossTerms => definition.terms(inputs);
-  const counts = definition.classCounts === undefined ? undefined : Array.from(definition.classCounts);
-  return {
+  const counts = definition.classCounts === undefined ? undefined : checkClassCounts('classCounts', definition.classCounts);
+  const loss: Loss<R> = {
     kind: definition.kind,
     config,
     requires: [...definition.requires],
     reducer,
+    ...(counts === undefined ? {} : { classCounts: counts }),
     terms,
     compute(inputs: LossInputs<R>): tf.Scalar {
-      return tf.tidy(() => {
-        const ctx = counts === undefined ? inputs.ctx : { ...inputs.ctx, classCounts: counts };
-        const rc = ctx === undefined ? { labels: inputs.labels } : { labels: inputs.labels, ctx };
-        let total: tf.Scalar = tf.scalar(0);
-        for (const term of Object.values(terms(inputs))) total = tf.add(total, reducer.reduce(term, rc));
-        return total;
-      });
+      const { total, terms: named } = evaluateLoss(loss, inputs);
+      for (const t of Object.values(named)) t.dispose();
+      return total;
     },
   };
+  return loss;
 }

@@ -25,6 +25,7 @@ export { PRIOR_EPSILON } from './functional/common.js';
 export { meanReducer, sumReducer } from './reducers/basic.js';
 export { classWeighted, effectiveNumberWeights, type ClassWeightedOptions, type EffectiveNumberOptions } from './reducers/classWeighted.js';
 export { defineLoss, type LossDefinition } from './define.js';
+export { evaluateLoss } from './evaluate.js';
 export * from './classification.js';
 export * from './contrastive.js';
 export * from './combinators.js';

@@ -20,6 +20,12 @@ export interface LossContext {
 export type LossInputs<R extends Requirement = Requirement> = Pick<ForwardFields, R> & {
   /** int32 class labels, shape [N]. */
   readonly labels: tf.Tensor1D;
+  /**
+   * The same labels as host integers. The trainer always passes them, so no kernel, mask or reducer has to
+   * read `labels` back with `dataSync` inside a gradient tape; {@link evaluateLoss} reads them once when a
+   * caller leaves them out.
+   */
+  readonly labelValues?: Int32Array;
   /** Optional soft targets [N, C] (MixUp/CutMix, label smoothing); rows sum to 1. */
   readonly targets?: tf.Tensor2D;
   readonly ctx?: LossContext;
@@ -36,6 +42,8 @@ export type LossTerm =
       readonly kind: 'perSample';
       readonly values: tf.Tensor1D;
       readonly labels?: tf.Tensor1D;
+      /** Host copy of `labels`, when the kernel has it (reducers then need no read-back). */
+      readonly labelValues?: Int32Array;
       readonly weights?: tf.Tensor1D;
     }
   | { readonly kind: 'reduced'; readonly value: tf.Scalar };
@@ -46,6 +54,8 @@ export type LossTerms = Readonly<Record<string, LossTerm>>;
 /** What a reducer sees besides the term. */
 export interface ReduceContext {
   readonly labels: tf.Tensor1D;
+  /** Host copy of `labels` (always given by {@link evaluateLoss}). */
+  readonly labelValues?: Int32Array;
   readonly ctx?: LossContext;
 }
 
@@ -62,8 +72,19 @@ export interface Reducer extends Configurable {
 export interface Loss<R extends Requirement = Requirement> extends Configurable {
   readonly requires: readonly R[];
   readonly reducer: Reducer;
+  /**
+   * The loss's own class counts, when it was given some: {@link evaluateLoss} puts them in `ctx.classCounts`
+   * (taking precedence over the caller's) for the terms and the reducer alike.
+   */
+  readonly classCounts?: Float64Array;
   /** Pure: unreduced terms, no hidden state, inputs are not disposed. */
   terms(inputs: LossInputs<R>): LossTerms;
-  /** Terms reduced and summed into one scalar the caller owns (runs in `tf.tidy`). */
+  /** `evaluateLoss(this, inputs).total`: terms reduced and summed into one scalar the caller owns. */
   compute(inputs: LossInputs<R>): tf.Scalar;
+}
+
+/** What {@link evaluateLoss} returns: every named term reduced, and their sum. The caller owns all. */
+export interface LossEvaluation {
+  readonly total: tf.Scalar;
+  readonly terms: Readonly<Record<string, tf.Scalar>>;
 }

@@ -16,6 +16,11 @@ export interface ValidateOption {
    * @defaultValue true
    */
   readonly validate?: boolean;
+  /**
+   * Host copy of the labels: when given, label checks (and CPU-side masks) read it instead of the tensor,
+   * so no `dataSync` happens inside a gradient tape. The trainer and {@link evaluateLoss} always pass it.
+   */
+  readonly labelValues?: Int32Array;
 }
 
 /** `t` has dtype int32; float labels are rejected rather than silently truncated. */
@@ -52,8 +57,16 @@ export function checkTensor(name: string, value: unknown): asserts value is tf.T
   }
 }
 
-/** Label values are integers in `[0, numClasses)`; reads `labels` synchronously. */
-export function checkLabelValues(labels: tf.Tensor, numClasses: number, name = 'labels'): void {
+/**
+ * Label values are integers in `[0, numClasses)`: reads `values` when given (it must match `labels` in
+ * length), else `labels` synchronously.
+ */
+export function checkLabelValues(labels: tf.Tensor, numClasses: number, name = 'labels', values?: Int32Array): void {
+  if (values !== undefined) {
+    checkSameSize(`${name}Values.length equal to ${name}.shape[0]`, labels.shape[0] as number, `${name}Values.length`, values.length);
+    checkLabels(name, values, numClasses);
+    return;
+  }
   checkLabels(name, labels.dataSync() as Int32Array, numClasses);
 }
 
@@ -64,7 +77,7 @@ export function checkLabelValues(labels: tf.Tensor, numClasses: number, name = '
 export function checkClassification(
   logits: tf.Tensor,
   labels: tf.Tensor,
-  options: { readonly targets?: tf.Tensor | undefined; readonly validate?: boolean | undefined },
+  options: { readonly targets?: tf.Tensor | undefined; readonly validate?: boolean | undefined; readonly labelValues?: Int32Array | undefined },
 ): { n: number; numClasses: number } {
   checkTensor('logits', logits);
   checkTensor('labels', labels);
@@ -88,7 +101,7 @@ export function checkClassification(
       );
     }
   }
-  if (options.validate !== false) checkLabelValues(labels, numClasses);
+  if (options.validate !== false) checkLabelValues(labels, numClasses, 'labels', options.labelValues);
   return { n, numClasses };
 }
 

@@ -43,7 +43,12 @@ export interface Optimizer extends Disposable {
   apply(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], learningRate: number): void;
   /** Slot values (momentum, moments) of `variables` and the step counter, as plain arrays, for checkpoints. */
   saveState(variables: readonly tf.Variable[]): OptimizerState;
-  /** Restores slots saved by `saveState` for the same variable list. */
+  /**
+   * Checks, without changing anything, that `state` fits this optimizer and `variables` (slot count,
+   * shapes, value counts, step). Throws `INVALID_CHECKPOINT` naming the first mismatch.
+   */
+  checkState(state: OptimizerState, variables: readonly tf.Variable[]): void;
+  /** Restores slots saved by `saveState` for the same variable list (after {@link Optimizer.checkState}). */
   loadState(state: OptimizerState, variables: readonly tf.Variable[]): void;
 }
 
@@ -162,8 +167,32 @@ class SlotOptimizer implements Optimizer {
     return { step: this.steps, slots };
   }
 
+  checkState(state: OptimizerState, variables: readonly tf.Variable[]): void {
+    this.guard.check();
+    const bad = (what: string, name: string, value: unknown): never => {
+      throw invalid('INVALID_CHECKPOINT', `${what} (optimizer ${this.kind})`, name, value);
+    };
+    if (state === null || typeof state !== 'object' || !Array.isArray(state.slots)) bad('optimizer state { step, slots }', 'optimizer', state);
+    if (!Number.isInteger(state.step) || state.step < 0) bad('optimizer.step to be an integer >= 0', 'optimizer.step', state.step);
+    const expected = variables.flatMap((variable) => this.slotNames.map((slot) => ({ variable, slot })));
+    if (state.slots.length !== expected.length) {
+      bad(`${expected.length} optimizer slots (${this.slotNames.length} per trainable variable)`, 'optimizer.slots.length', state.slots.length);
+    }
+    expected.forEach(({ variable, slot }, k) => {
+      const saved = state.slots[k];
+      const shape = saved?.shape;
+      if (!Array.isArray(shape) || shape.length !== variable.shape.length || shape.some((d, i) => d !== variable.shape[i])) {
+        bad(`optimizer slot ${k} (${slot}) of shape [${variable.shape.join(', ')}]`, `optimizer.slots[${k}].shape`, shape);
+      }
+      if (!(saved?.values instanceof Float32Array) || saved.values.length !== variable.size) {
+        bad(`optimizer slot ${k} with ${variable.size} float32 values`, `optimizer.slots[${k}].values.length`, saved?.values?.length);
+      }
+    });
+  }
+
   loadState(state: OptimizerState, variables: readonly tf.Variable[]): void {
     this.guard.check();
+    this.checkState(state, variables);
     let k = 0;
     const targets = variables.flatMap((variable) => this.slotsFor(variable));
     if (targets.length !== state.slots.length) {

@@ -5,174 +5,58 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
-import { createRng, type Rng } from '../core/rng.js';
-import { DisposeGuard, type Disposable } from '../core/tensors.js';
-import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
+import { checkOptions } from '../core/options.js';
+import { createRng, restoreRng, type Rng } from '../core/rng.js';
+import { DisposeGuard, valueAndGrads } from '../core/tensors.js';
+import { checkLabels, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
-import type { Loss, LossContext, LossInputs, LossTerm } from '../losses/types.js';
+import { evaluateLoss } from '../losses/evaluate.js';
+import type { Loss, LossContext, LossInputs } from '../losses/types.js';
 import type { ForwardOutput, Model, Requirement } from '../models/types.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
-import { createSampler, type SamplerSpec } from '../samplers/index.js';
+import { createSampler } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
-import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
-import type { Synthesizer } from '../synth/types.js';
+import { topUpRequest } from '../synth/top-up.js';
 import { progressBar, type Callback, type Logs, type TrainingControl } from './callbacks.js';
-import { createOptimizer, type Optimizer, type OptimizerSpec } from './optimizers.js';
-import { lrSchedule, type LrScheduleSpec, type Progress, type Schedule } from './schedules.js';
-import { readCheckpoint, writeCheckpoint, type TrainerState } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import {
+  EVALUATE_KEYS,
+  FIT_KEYS,
+  PREDICT_KEYS,
+  STEP_KEYS,
+  checkSampleShape,
+  trainClasses,
+  validateConfig,
+  validateData,
+  type EvaluateOptions,
+  type FitOptions,
+  type History,
+  type PredictOptions,
+  type StepOptions,
+  type StepResult,
+  type Trainer,
+  type TrainerConfig,
+} from './config.js';
+import { createOptimizer, type Optimizer } from './optimizers.js';
+import { lrSchedule, type Progress, type Schedule } from './schedules.js';
+import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, type TrainerState } from './state.js';
 
-/**
- * Latent synthesis inside training: at `startEpoch` (and every `refreshEvery` epochs after, when > 0) the
- * trainer feeds real embeddings (the model's `embeddings` in eval mode, or the inputs themselves when
- * `source: 'inputs'`, for models trained on frozen features) to the synthesizer, draws a synthetic pool,
- * and from then on batches are drawn over real + synthetic samples. Synthetic samples skip the backbone:
- * they go through `model.head` only.
- */
-export interface SynthesisConfig {
-  readonly synthesizer: Synthesizer;
-  /** Default 0. */
-  readonly startEpoch?: number;
-  /**
-   * Regenerate the pool every k epochs; 0 (default) keeps the first pool. Each refresh calls the
-   * synthesizer's `reset()` and observes the current features afresh.
-   */
-  readonly refreshEvery?: number;
-  /** Default `{ kind: 'toMax' }`: each class topped up to the largest class count. */
-  readonly topUp?: TopUpPolicy;
-  /** What the synthesizer observes. Default 'embeddings'. */
-  readonly source?: 'embeddings' | 'inputs';
-}
-
-/** What a custom {@link Objective} receives for one step (all tensors are owned by the trainer). */
-export interface ObjectiveInputs {
-  readonly model: Model;
-  /** Real inputs of the batch (after `augment`), or null when the batch holds only synthetic latents. */
-  readonly x: tf.Tensor | null;
-  /** Synthetic latent features of the batch (they skip the backbone), or null. */
-  readonly synthetic: tf.Tensor2D | null;
-  /** int32 labels: the real samples first, then the synthetic latents. */
-  readonly labels: tf.Tensor1D;
-  /** The same labels as a typed array. */
-  readonly labelValues: Int32Array;
-  /** Per real sample: 1 where `data.synthetic` flags it (e.g. generated images mixed into the data). */
-  readonly syntheticFlags: Uint8Array;
-  /** Soft targets returned by `augment`, if any. */
-  readonly targets?: tf.Tensor2D;
-  readonly ctx: LossContext;
-  /** The step's random stream (MixUp λ, CutMix boxes, ...). */
-  readonly rng: Rng;
-}
-
-/**
- * A custom training objective: named scalar terms, summed into the minimised loss and logged separately.
- * Called inside the step's gradient tape and `tf.tidy`; use it for methods whose step is more than one
- * loss on one forward pass (SAU's mixed and contrastive branches).
- */
-export type Objective = (inputs: ObjectiveInputs) => Readonly<Record<string, tf.Scalar>>;
-
-/** Everything a run needs: `model`, `loss` (or `objective`), `seed`, `epochs` and `batchSize`. */
-export type TrainerConfig<R extends Requirement = Requirement> = TrainerBaseConfig &
-  ({ readonly loss: Loss<R>; readonly objective?: undefined } | { readonly objective: Objective; readonly loss?: undefined });
-
-/** The options every trainer takes, whatever defines its loss. */
-export interface TrainerBaseConfig {
-  readonly model: Model;
-  /** One seed controls sampling, synthesis and every other random choice of the run. */
-  readonly seed: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  /** Default `{ kind: 'instance' }`. */
-  readonly sampler?: Sampler | SamplerSpec;
-  /** Default `{ kind: 'adam', learningRate: 1e-3 }`. */
-  readonly optimizer?: OptimizerSpec;
-  /** A spec (JSON) or any function of progress giving the learning rate. Default constant. */
-  readonly learningRate?: LrScheduleSpec | Schedule;
-  /** Variables to train; default `model.trainableVariables` (pass the head's to retrain a classifier only). */
-  readonly trainable?: readonly tf.Variable[];
-  readonly synthesis?: SynthesisConfig;
-  /**
-   * Optional per-batch transform of real inputs (augmentation, MixUp/CutMix). Runs inside the step's tidy;
-   * may return soft `targets` [B, C] that are passed to the loss.
-   */
-  readonly augment?: (batch: { readonly x: tf.Tensor; readonly labels: Int32Array; readonly rng: Rng }) => {
-    readonly x: tf.Tensor;
-    readonly targets?: tf.Tensor2D;
-  };
-  readonly callbacks?: readonly Callback[];
-  /** 'auto' (default): a progress bar on a TTY stderr, nothing otherwise. */
-  readonly progress?: 'auto' | 'none';
-  /** Save a checkpoint to `path` every `every` epochs (default 1); the last good one is kept on failure. */
-  readonly checkpoint?: { readonly path: string; readonly every?: number };
-  /** Batch size for evaluation and embedding passes. Default 512. */
-  readonly evalBatchSize?: number;
-}
-
-/** The result of one optimisation step. */
-export interface StepResult {
-  readonly loss: number;
-  /** Each named loss term, reduced. */
-  readonly terms: Logs;
-}
-
-/** What `fit` returns. */
-export interface History {
-  /** Logs per completed epoch (loss, terms, learning rate, validation metrics). */
-  readonly epochs: readonly Logs[];
-  readonly stopReason: 'completed' | 'aborted' | 'callback';
-  readonly message?: string;
-}
-
-/** Options of `fit`. */
-export interface FitOptions {
-  /** Evaluated after each epoch; its metrics are logged as `val*`. */
-  readonly validation?: LabeledData;
-  /** Aborting stops cleanly after the current step; `fit` resolves with `stopReason: 'aborted'`. */
-  readonly signal?: AbortSignal;
-}
-
-/** Options of `predict`/`logits`. */
-export interface PredictOptions {
-  readonly batchSize?: number;
-  /**
-   * Post-hoc transform of eval-mode logits before arg-max or softmax (e.g. post-hoc logit adjustment
-   * z − τ·log π). Runs inside `tf.tidy`.
-   */
-  readonly adjustLogits?: (logits: tf.Tensor2D) => tf.Tensor2D;
-}
-
-/** Options of `evaluate`. */
-export interface EvaluateOptions extends PredictOptions {
-  /** Training counts for the many/medium/few groups; default the counts of the last `fit` data. */
-  readonly trainCounts?: ArrayLike<number>;
-}
-
-/** A training run. */
-export interface Trainer extends Disposable {
-  readonly model: Model;
-  /** The epoch `fit` starts from (after `load`, the saved epoch). */
-  readonly epoch: number;
-  /** Trains from the current epoch to `epochs` (resumes after `load`/`restore`); the caller keeps ownership of `data`. */
-  fit(data: LabeledData, options?: FitOptions): Promise<History>;
-  /** One synchronous step on a given batch, for custom loops. `labels` int32 [B]. */
-  step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array, options?: { readonly targets?: tf.Tensor2D }): StepResult;
-  /** Logits of `x` in eval mode, computed in batches; the caller owns the result. */
-  logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D;
-  /** Arg-max class per sample. */
-  predict(x: tf.Tensor, options?: PredictOptions): Int32Array;
-  /** Overall, balanced, per-class, many/medium/few accuracy and ECE on labelled data. */
-  evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport;
-  /** Training class counts of the last `fit` (or `restore`), or null before. */
-  readonly classCounts: Float64Array | null;
-  /** Trainer state (weights, optimizer slots, epoch, synthetic pool) as plain data. */
-  state(): TrainerState;
-  /** Restores a state from `state()`; training resumes bit-identically on the same backend. */
-  restore(state: TrainerState): void;
-  /** Writes `state()` to `path` (a directory) in Node. */
-  save(path: string): Promise<void>;
-  /** Reads a checkpoint directory written by `save`. */
-  load(path: string): Promise<void>;
-}
+export type {
+  DropLast,
+  EvaluateOptions,
+  FitOptions,
+  History,
+  Objective,
+  ObjectiveInputs,
+  PredictOptions,
+  StepOptions,
+  StepResult,
+  SynthesisConfig,
+  Trainer,
+  TrainerBaseConfig,
+  TrainerConfig,
+} from './config.js';
 
 /** One batch as the step sees it. */
 interface StepBatch {
@@ -189,14 +73,44 @@ interface SyntheticPool {
   readonly labels: Int32Array;
 }
 
-/** Classes the model trains over (auxiliary heads train over more classes than they predict). */
-function trainClasses(model: Model): number {
-  return model.numTrainClasses ?? model.numClasses;
+/** An epoch as it runs: its batches, where it stands, and the sums behind its logged loss. */
+interface LiveEpoch {
+  readonly epoch: number;
+  readonly batches: readonly Int32Array[];
+  readonly augmentRng: Rng;
+  batch: number;
+  loss: number;
+  seen: number;
+  terms: Record<string, number>;
 }
 
 /**
+ * Lets timers and abort listeners run between steps. `setImmediate` costs microseconds in Node, where a
+ * `setTimeout(0)` would cost a millisecond per step; browsers get a message-channel hop.
+ */
+const yieldToEventLoop: () => Promise<void> = (() => {
+  const g = globalThis as { setImmediate?: (f: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') {
+    const immediate = g.setImmediate;
+    return () => new Promise<void>((resolve) => void immediate(resolve));
+  }
+  if (typeof g.MessageChannel === 'function') {
+    const channel = new g.MessageChannel();
+    const waiting: (() => void)[] = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    return () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        channel.port2.postMessage(0);
+      });
+  }
+  return () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+})();
+
+/**
  * Creates a trainer. Checks, before any tensor is made, that the loss's requirements are provided by the
- * model, that the options are valid, and (when synthesis is configured) that the model has a head input.
+ * model, that the options are valid (unknown keys included), and (when synthesis is configured) that the
+ * synthesizer fits the model.
  *
  * @example
  * ```ts
@@ -215,14 +129,18 @@ class LoopTrainer implements Trainer {
   private readonly lr: Schedule;
   private readonly sampler: Sampler;
   private readonly variables: readonly tf.Variable[];
+  /** Model variables the optimizer does not update (batch-norm statistics): restored if a step fails. */
+  private readonly stateVariables: readonly tf.Variable[];
+  private readonly dropSingleton: boolean;
   private readonly root: Rng;
   private readonly guard = new DisposeGuard('trainer');
   private pool: SyntheticPool | null = null;
   private poolEpoch = -1;
   private nextEpoch = 0;
-  private globalStep = 0;
+  private steps = 0;
   private counts: Float64Array | null = null;
   private history: Logs[] = [];
+  private live: LiveEpoch | null = null;
 
   constructor(config: TrainerConfig) {
     validateConfig(config);
@@ -233,11 +151,19 @@ class LoopTrainer implements Trainer {
     this.lr = typeof schedule === 'function' ? schedule : lrSchedule(schedule, this.optimizer.learningRate);
     this.sampler = isSampler(config.sampler) ? config.sampler : createSampler(config.sampler ?? { kind: 'instance' });
     this.variables = config.trainable ?? config.model.trainableVariables;
+    const trainable = new Set(config.model.trainableVariables);
+    this.stateVariables = config.model.variables.filter((v) => !trainable.has(v));
+    const dropLast = config.dropLast ?? 'auto';
+    this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
     this.root = createRng(config.seed);
   }
 
   get epoch(): number {
     return this.nextEpoch;
+  }
+
+  get globalStep(): number {
+    return this.steps;
   }
 
   get classCounts(): Float64Array | null {
@@ -247,70 +173,81 @@ class LoopTrainer implements Trainer {
   private ctx(epoch: number): LossContext {
     return {
       epoch,
-      step: this.globalStep,
+      step: this.steps,
       totalEpochs: this.config.epochs,
       ...(this.counts === null ? {} : { classCounts: this.counts }),
     };
   }
 
-  step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array, options: { readonly targets?: tf.Tensor2D } = {}): StepResult {
+  step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array | readonly number[], options?: StepOptions): StepResult {
     this.guard.check();
-    const y = labels instanceof Int32Array ? labels : Int32Array.from(labels.dataSync());
+    const o = checkOptions('step options', options, STEP_KEYS);
+    if (!(x instanceof tf.Tensor) || x.isDisposed) throw invalid('INVALID_OPTION', 'x to be a live tf.Tensor', 'x', x instanceof tf.Tensor ? 'a disposed tensor' : typeof x);
+    const y = hostLabels(labels, trainClasses(this.model));
     checkSameSize('labels length = batch size', x.shape[0] ?? 0, 'labels.length', y.length);
-    checkLabels('labels', y, trainClasses(this.model));
     const epoch = this.nextEpoch;
-    const progress: Progress = { epoch, epochFloat: epoch + 1, step: this.globalStep, totalEpochs: this.config.epochs };
-    const rng = this.root.fork(`step:${this.globalStep}`);
-    return this.runStep({ real: x, synthetic: null, labels: y, targets: options.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
+    const progress: Progress = { epoch, epochFloat: epoch + 1, step: this.steps, totalEpochs: this.config.epochs };
+    const rng = this.root.fork(`step:${this.steps}`);
+    return this.runStep({ real: x, synthetic: null, labels: y, targets: o.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
   }
 
-  /** The synchronous heart: forward, loss, gradients, finite check, update, all in one tidy. */
+  /**
+   * The synchronous heart: forward, loss, gradients, one finiteness check of the loss and every gradient,
+   * update. Nothing non-finite reaches a variable: on failure the batch-norm statistics the forward pass
+   * moved are put back and `NON_FINITE` names the first bad gradient.
+   */
   private runStep(batch: StepBatch, epoch: number, progress: Progress): StepResult {
-    const names: string[] = [];
-    const termValues: tf.Scalar[] = [];
     const ctx = this.ctx(epoch);
-    const result = tf.tidy(() => {
-      const labels = tf.tensor1d(batch.labels, 'int32');
-      const f = (): tf.Scalar => {
-        const terms = this.termsOf(batch, labels, ctx);
-        let total: tf.Scalar | null = null;
-        for (const [name, value] of Object.entries(terms)) {
-          names.push(name);
-          termValues.push(tf.keep(value));
-          total = total === null ? value : (tf.add(total, value) as tf.Scalar);
-        }
-        if (total === null) throw new LongTailError('MISSING_INPUT', 'expected the loss to return at least one term. Received: terms={}');
-        return total;
-      };
-      const { value, grads } = tf.variableGrads(f, [...this.variables]);
-      const lossValue = value.dataSync()[0] as number;
-      if (!Number.isFinite(lossValue)) return { loss: lossValue, applied: false };
-      const gradList = this.variables.map((v) => grads[v.name] as tf.Tensor);
-      this.optimizer.apply(this.variables, gradList, this.lr(progress));
-      return { loss: lossValue, applied: true };
-    });
-    const terms: Record<string, number> = {};
-    names.forEach((name, i) => {
-      const t = termValues[i] as tf.Scalar;
-      terms[name] = t.dataSync()[0] as number;
-      t.dispose();
-    });
-    if (!result.applied) {
-      throw new LongTailError(
-        'NON_FINITE',
-        `expected a finite loss. Received: loss=${result.loss} at epoch ${epoch} step ${this.globalStep}; weights were not updated`,
-        { epoch, step: this.globalStep, ...(this.config.checkpoint ? { lastCheckpoint: this.config.checkpoint.path } : {}) },
-      );
+    const saved = this.stateVariables.map((v) => tf.clone(v));
+    let kept: Record<string, tf.Scalar> = {};
+    let committed = false;
+    try {
+      const outcome = tf.tidy(() => {
+        const labels = tf.tensor1d(batch.labels, 'int32');
+        const { value, grads } = valueAndGrads(() => {
+          const terms = this.termsOf(batch, labels, ctx);
+          kept = terms.named;
+          for (const t of Object.values(kept)) tf.keep(t);
+          return terms.total;
+        }, this.variables);
+        // One read for the loss and a finiteness probe per gradient: a sum is non-finite iff an entry is.
+        const probes = grads.map((g) => (g === null ? tf.scalar(0) : tf.sum(g)));
+        const read = tf.concat([tf.reshape(value, [1]), ...probes.map((p) => tf.reshape(p, [1]))]).dataSync();
+        const loss = read[0] as number;
+        let bad = Number.isFinite(loss) ? -1 : -2;
+        for (let i = 0; i < grads.length && bad === -1; i++) if (!Number.isFinite(read[i + 1] as number)) bad = i;
+        if (bad !== -1) return { loss, bad };
+        const gradList = grads.map((g, i) => g ?? tf.zerosLike(this.variables[i] as tf.Variable));
+        this.optimizer.apply(this.variables, gradList, this.lr(progress));
+        return { loss, bad };
+      });
+      const terms: Record<string, number> = {};
+      for (const [name, t] of Object.entries(kept)) terms[name] = t.dataSync()[0] as number;
+      if (outcome.bad !== -1) {
+        const where = outcome.bad === -2 ? `loss=${outcome.loss}` : `a non-finite gradient of variable ${outcome.bad} (${(this.variables[outcome.bad] as tf.Variable).name}, shape [${(this.variables[outcome.bad] as tf.Variable).shape.join(', ')}]) with loss=${outcome.loss}`;
+        throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${this.steps}; weights were not updated`, {
+          epoch,
+          step: this.steps,
+          ...(outcome.bad >= 0 ? { variable: outcome.bad } : {}),
+          ...(this.config.checkpoint ? { lastCheckpoint: this.config.checkpoint.path } : {}),
+        });
+      }
+      committed = true;
+      this.steps += 1;
+      return { loss: outcome.loss, terms };
+    } finally {
+      // A failed step (non-finite, or an error anywhere in it) leaves batch-norm statistics as they were.
+      if (!committed) this.stateVariables.forEach((v, i) => v.assign(saved[i] as tf.Tensor));
+      for (const t of Object.values(kept)) t.dispose();
+      saved.forEach((t) => t.dispose());
     }
-    this.globalStep += 1;
-    return { loss: result.loss, terms };
   }
 
-  /** Reduced, named loss terms of one batch (inside the gradient tape). */
-  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): Record<string, tf.Scalar> {
+  /** Reduced, named loss terms of one batch and their sum (inside the gradient tape). */
+  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): { total: tf.Scalar; named: Record<string, tf.Scalar> } {
     const { model, loss, objective } = this.config;
     if (objective !== undefined) {
-      return {
+      const named = {
         ...objective({
           model,
           x: batch.real,
@@ -323,20 +260,35 @@ class LoopTrainer implements Trainer {
           rng: batch.rng,
         }),
       };
+      const values = Object.values(named);
+      if (values.length === 0) throw new LongTailError('MISSING_INPUT', 'expected the objective to return at least one term. Received: terms={}');
+      return { total: values.reduce((a, b) => tf.add(a, b)), named };
     }
     const out = forwardMixed(model, batch.real, batch.synthetic);
-    const inputs = { ...out, labels, ctx, ...(batch.targets === undefined ? {} : { targets: batch.targets }) };
-    const terms = (loss as Loss).terms(inputs as LossInputs);
-    const reduced: Record<string, tf.Scalar> = {};
-    for (const [name, term] of Object.entries(terms)) reduced[name] = reduceTerm(loss as Loss, term, labels, ctx);
-    return reduced;
+    const inputs = { ...out, labels, labelValues: batch.labels, ctx, ...(batch.targets === undefined ? {} : { targets: batch.targets }) };
+    const { total, terms } = evaluateLoss(loss as Loss, inputs as LossInputs);
+    return { total, named: { ...terms } };
   }
 
-  async fit(data: LabeledData, options: FitOptions = {}): Promise<History> {
+  async fit(data: LabeledData, options?: FitOptions): Promise<History> {
     this.guard.check();
-    validateData(data, this.model, 'data');
-    if (options.validation !== undefined) validateData(options.validation, this.model, 'validation', this.model.numClasses);
+    const o = checkOptions('fit options', options, FIT_KEYS);
+    validateData(data, 'data', trainClasses(this.model));
+    if (o.validation !== undefined) {
+      validateData(o.validation, 'validation', this.model.numClasses);
+      checkSampleShape('validation', data.x.shape, o.validation.x.shape);
+    }
+    if (o.signal !== undefined && !(typeof o.signal === 'object' && typeof o.signal.aborted === 'boolean')) {
+      throw invalid('INVALID_OPTION', 'signal to be an AbortSignal', 'signal', typeof o.signal);
+    }
     const { epochs, batchSize } = this.config;
+    if (this.nextEpoch >= epochs && this.live === null) {
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected a trainer with epochs left to run. Received: epoch=${this.nextEpoch} of epochs=${epochs} (every epoch has run; build a new trainer with more epochs, restoring this one's state, to train further)`,
+      );
+    }
+    if (this.live !== null) checkPositionFits(this.positionOf(this.live), data.y.length + (this.pool?.labels.length ?? 0));
     const callbacks = [...(this.config.callbacks ?? []), ...(this.config.progress === 'none' ? [] : [progressBar()])];
     this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
     let stopReason: History['stopReason'] = 'completed';
@@ -347,40 +299,46 @@ class LoopTrainer implements Trainer {
         message = reason;
       },
     };
-    const stepsPerEpoch = Math.ceil(data.y.length / batchSize);
-    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, startEpoch: this.nextEpoch, stepsPerEpoch });
+    const aborted = (): boolean => o.signal?.aborted === true;
+    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, startEpoch: this.nextEpoch, stepsPerEpoch: this.expectedSteps(data) });
     while (this.nextEpoch < epochs && stopReason === 'completed') {
-      const epoch = this.nextEpoch;
+      if (aborted()) {
+        stopReason = 'aborted';
+        break;
+      }
+      const live = this.live ?? this.beginEpoch(data, this.nextEpoch);
+      this.live = live;
+      const epoch = live.epoch;
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      this.maybeSynthesize(data, epoch);
-      const pool = this.pool;
-      const labels = pool === null ? data.y : concatLabels(data.y, pool.labels);
-      const rng = this.root.fork(`epoch:${epoch}`);
-      const batches = [...this.sampler.batches(labels, { epoch, totalEpochs: epochs, batchSize, rng: rng.fork('sampler') })];
-      const augmentRng = rng.fork('augment');
-      let sum = 0;
-      let seen = 0;
-      const termSums: Record<string, number> = {};
-      for (let b = 0; b < batches.length; b++) {
-        if (options.signal?.aborted === true) {
+      while (live.batch < live.batches.length) {
+        if (aborted()) {
           stopReason = 'aborted';
           break;
         }
-        const idx = batches[b] as Int32Array;
-        const progress: Progress = { epoch, epochFloat: epoch + (b + 1) / batches.length, step: this.globalStep, totalEpochs: epochs };
-        const result = this.batchStep(data, idx, epoch, progress, augmentRng);
-        sum += result.loss * idx.length;
-        seen += idx.length;
-        for (const [k, v] of Object.entries(result.terms)) termSums[k] = (termSums[k] ?? 0) + v * idx.length;
-        for (const cb of callbacks) cb.onBatchEnd?.(this.globalStep - 1, { loss: result.loss, ...result.terms });
-        // Yield to the event loop so AbortSignal listeners and timers run between steps.
-        if (b % 8 === 7) await new Promise((resolve) => setTimeout(resolve, 0));
+        const b = live.batch;
+        const idx = live.batches[b] as Int32Array;
+        const progress: Progress = { epoch, epochFloat: epoch + (b + 1) / live.batches.length, step: this.steps, totalEpochs: epochs };
+        const result = this.batchStep(data, idx, epoch, progress, live.augmentRng);
+        live.batch = b + 1;
+        if (result !== null) {
+          live.loss += result.loss * result.size;
+          live.seen += result.size;
+          for (const [k, v] of Object.entries(result.terms)) live.terms[k] = (live.terms[k] ?? 0) + v * result.size;
+          for (const cb of callbacks) cb.onBatchEnd?.(this.steps - 1, { loss: result.loss, ...result.terms });
+        }
+        await yieldToEventLoop();
       }
       if (stopReason === 'aborted') break;
-      const logs: Record<string, number> = { epoch, loss: seen > 0 ? sum / seen : NaN, learningRate: this.lr({ epoch, epochFloat: epoch + 1, step: this.globalStep, totalEpochs: epochs }) };
-      for (const [k, v] of Object.entries(termSums)) if (Object.keys(termSums).length > 1) logs[`loss/${k}`] = v / Math.max(1, seen);
-      if (options.validation !== undefined) {
-        const report = this.evaluate(options.validation);
+      this.live = null;
+      const logs: Record<string, number> = {
+        epoch,
+        loss: live.seen > 0 ? live.loss / live.seen : NaN,
+        learningRate: this.lr({ epoch, epochFloat: epoch + 1, step: this.steps, totalEpochs: epochs }),
+      };
+      const termNames = Object.keys(live.terms);
+      if (termNames.length > 1) for (const k of termNames) logs[`loss/${k}`] = (live.terms[k] as number) / Math.max(1, live.seen);
+      if (o.validation !== undefined) {
+        const report = this.evaluate(o.validation);
         logs['valAccuracy'] = report.top1;
         logs['valBalancedAccuracy'] = report.balancedAccuracy;
         if (report.groups !== undefined) {
@@ -400,26 +358,51 @@ class LoopTrainer implements Trainer {
     return history;
   }
 
-  private batchStep(data: LabeledData, idx: Int32Array, epoch: number, progress: Progress, rng: Rng): StepResult {
+  /** Synthesis (when due) and the epoch's batch order, drawn once from the epoch's own random streams. */
+  private beginEpoch(data: LabeledData, epoch: number): LiveEpoch {
+    this.maybeSynthesize(data, epoch);
+    const pool = this.pool;
+    const labels = pool === null ? data.y : concatLabels(data.y, pool.labels);
+    const rng = this.root.fork(`epoch:${epoch}`);
+    const { epochs, batchSize } = this.config;
+    const batches = [...this.sampler.batches(labels, { epoch, totalEpochs: epochs, batchSize, rng: rng.fork('sampler') })];
+    return { epoch, batches, augmentRng: rng.fork('augment'), batch: 0, loss: 0, seen: 0, terms: {} };
+  }
+
+  /** Steps per epoch as announced to callbacks: real samples plus the synthetic pool (present or due). */
+  private expectedSteps(data: LabeledData): number {
+    if (this.live !== null) return this.live.batches.length;
+    let total = data.y.length + (this.pool?.labels.length ?? 0);
+    const syn = this.config.synthesis;
+    if (this.pool === null && syn !== undefined && (syn.startEpoch ?? 0) <= this.nextEpoch && this.counts !== null) {
+      total += topUpRequest(this.counts, syn.topUp ?? { kind: 'toMax' }).reduce((a, b) => a + b, 0);
+    }
+    return Math.ceil(total / this.config.batchSize);
+  }
+
+  /** Gathers, augments and runs one batch; null when the batch was left empty (see `dropLast`). */
+  private batchStep(data: LabeledData, idx: Int32Array, epoch: number, progress: Progress, rng: Rng): (StepResult & { size: number }) | null {
     const n = data.y.length;
     let realCount = 0;
     for (let i = 0; i < idx.length; i++) if ((idx[i] as number) < n) realCount++;
+    const dropReal = realCount === 1 && this.dropSingleton;
+    if (dropReal) realCount = 0;
     // Real samples first, then synthetic ones, labels in the same order.
     const real = new Int32Array(realCount);
-    const synth = new Int32Array(idx.length - realCount);
-    const labels = new Int32Array(idx.length);
+    const synth = new Int32Array(idx.length - realCount - (dropReal ? 1 : 0));
     let r = 0;
     let s = 0;
     const pool = this.pool;
     for (let i = 0; i < idx.length; i++) {
       const j = idx[i] as number;
-      if (j < n) real[r++] = j;
-      else synth[s++] = j - n;
+      if (j >= n) synth[s++] = j - n;
+      else if (!dropReal) real[r++] = j;
     }
+    const labels = new Int32Array(realCount + synth.length);
+    if (labels.length === 0) return null;
     for (let i = 0; i < realCount; i++) labels[i] = data.y[real[i] as number] as number;
     for (let i = 0; i < synth.length; i++) labels[realCount + i] = pool === null ? 0 : (pool.labels[synth[i] as number] as number);
-    const gatherRows = <T extends tf.Tensor>(source: T, rows: Int32Array): T =>
-      tf.tidy(() => tf.gather(source, tf.tensor1d(rows, 'int32')) as T);
+    const gatherRows = <T extends tf.Tensor>(source: T, rows: Int32Array): T => tf.tidy(() => tf.gather(source, tf.tensor1d(rows, 'int32')) as T);
     let x: tf.Tensor | null = realCount > 0 ? gatherRows(data.x, real) : null;
     const syn = pool !== null && synth.length > 0 ? gatherRows(pool.features, synth) : null;
     let targets: tf.Tensor2D | undefined;
@@ -439,7 +422,7 @@ class LoopTrainer implements Trainer {
       }
       const flags = new Uint8Array(realCount);
       if (data.synthetic !== undefined) for (let i = 0; i < realCount; i++) flags[i] = data.synthetic[real[i] as number] as number;
-      return this.runStep({ real: x, synthetic: syn, labels, targets, flags, rng }, epoch, progress);
+      return { ...this.runStep({ real: x, synthetic: syn, labels, targets, flags, rng }, epoch, progress), size: labels.length };
     } finally {
       x?.dispose();
       syn?.dispose();
@@ -473,8 +456,15 @@ class LoopTrainer implements Trainer {
     const perClass = topUpRequest(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
     const head = (f: tf.Tensor2D): tf.Tensor2D => this.model.head(f);
     const drawn = syn.synthesizer.sample({ perClass, head }, rng);
-    const labels = Int32Array.from(drawn.labels.dataSync());
-    drawn.labels.dispose();
+    let labels: Int32Array;
+    try {
+      labels = Int32Array.from(drawn.labels.dataSync());
+    } catch (e) {
+      drawn.features.dispose();
+      throw e;
+    } finally {
+      drawn.labels.dispose();
+    }
     this.setPool({ features: drawn.features, labels }, epoch);
   }
 
@@ -505,28 +495,32 @@ class LoopTrainer implements Trainer {
     }
   }
 
-  logits(x: tf.Tensor, options: PredictOptions = {}): tf.Tensor2D {
+  logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D {
     this.guard.check();
-    const adjust = options.adjustLogits;
+    const o = checkOptions('logits options', options, PREDICT_KEYS);
+    if (!(x instanceof tf.Tensor) || x.isDisposed) throw invalid('INVALID_OPTION', 'x to be a live tf.Tensor', 'x', x instanceof tf.Tensor ? 'a disposed tensor' : typeof x);
+    const adjust = o.adjustLogits;
     return this.batched(
       x,
       (xb) => {
         const z = this.model.forward(xb, 'eval').logits;
         return adjust === undefined ? z : adjust(z);
       },
-      options.batchSize ?? this.config.evalBatchSize ?? 512,
+      o.batchSize ?? this.config.evalBatchSize ?? 512,
     );
   }
 
-  evaluate(data: LabeledData, options: EvaluateOptions = {}): EvaluationReport {
+  evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport {
     this.guard.check();
-    validateData(data, this.model, 'data', this.model.numClasses);
-    const logits = this.logits(data.x, options);
+    const o = checkOptions('evaluate options', options, EVALUATE_KEYS);
+    validateData(data, 'data', this.model.numClasses);
+    const { trainCounts: given, ...predict } = o;
+    const logits = this.logits(data.x, predict);
     const probs = tf.tidy(() => tf.softmax(logits));
     logits.dispose();
     const probabilities = probs.dataSync() as Float32Array;
     probs.dispose();
-    const trainCounts = options.trainCounts ?? this.counts?.subarray(0, this.model.numClasses);
+    const trainCounts = given ?? this.counts?.subarray(0, this.model.numClasses);
     return new ClassificationMetrics({
       numClasses: this.model.numClasses,
       ...(trainCounts === undefined ? {} : { trainCounts }),
@@ -535,8 +529,8 @@ class LoopTrainer implements Trainer {
       .compute();
   }
 
-  predict(x: tf.Tensor, options: PredictOptions = {}): Int32Array {
-    const logits = this.logits(x, options);
+  predict(x: tf.Tensor, options?: PredictOptions): Int32Array {
+    const logits = this.logits(x, checkOptions('predict options', options, PREDICT_KEYS));
     const arg = tf.tidy(() => tf.argMax(logits, 1));
     logits.dispose();
     const out = Int32Array.from(arg.dataSync());
@@ -544,13 +538,23 @@ class LoopTrainer implements Trainer {
     return out;
   }
 
+  private positionOf(live: LiveEpoch): EpochPosition {
+    return {
+      epoch: live.epoch,
+      batch: live.batch,
+      batches: live.batches.map((b) => Int32Array.from(b)),
+      augmentRng: live.augmentRng.state(),
+      sums: { loss: live.loss, seen: live.seen, terms: { ...live.terms } },
+    };
+  }
+
   state(): TrainerState {
     this.guard.check();
     return {
       format: 'longtail-trainer-state',
-      version: 1,
-      epoch: this.nextEpoch,
-      step: this.globalStep,
+      version: 2,
+      epoch: this.live?.epoch ?? this.nextEpoch,
+      step: this.steps,
       seed: this.config.seed,
       history: this.history.map((l) => ({ ...l })),
       variables: this.model.variables.map((v) => ({ name: v.name, shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) })),
@@ -560,37 +564,64 @@ class LoopTrainer implements Trainer {
         this.pool === null
           ? null
           : { epoch: this.poolEpoch, shape: [...this.pool.features.shape], features: Float32Array.from(this.pool.features.dataSync()), labels: Int32Array.from(this.pool.labels) },
+      position: this.live === null ? null : this.positionOf(this.live),
     };
   }
 
   restore(state: TrainerState): void {
     this.guard.check();
-    if (state?.format !== 'longtail-trainer-state') throw invalid('INVALID_DATA', 'a trainer state from state() or save()', 'format', state?.format);
-    const vars = this.model.variables;
-    checkSameSize('number of model variables', vars.length, 'state.variables.length', state.variables.length);
-    vars.forEach((v, i) => {
-      const saved = state.variables[i];
-      if (saved === undefined || saved.values.length !== v.size) {
-        throw invalid('SHAPE_MISMATCH', `variable ${i} with ${v.size} values`, 'state.variables[i].values.length', saved?.values.length);
-      }
+    // Everything is checked before anything is assigned: a bad state leaves the trainer as it was.
+    checkStateFor(state, {
+      variableShapes: this.model.variables.map((v) => v.shape),
+      seed: this.config.seed,
+      epochs: this.config.epochs,
+      featureDim: this.model.featureDim,
+      trainClasses: trainClasses(this.model),
     });
-    vars.forEach((v, i) => {
+    this.model.variables.forEach((v, i) => {
+      if (v.dtype !== 'float32') throw invalid('INVALID_CHECKPOINT', `float32 model variables`, `model.variables[${i}].dtype`, v.dtype);
+    });
+    this.optimizer.checkState(state.optimizer, this.variables);
+    if (state.modelRng !== null) {
+      if (typeof this.model.setRngState !== 'function') throw invalid('INVALID_CHECKPOINT', `no model random stream (model ${this.model.kind} has none)`, 'modelRng', state.modelRng.key);
+      checkRngState('modelRng', state.modelRng);
+    }
+    const position = state.position;
+    const augmentRng = position === null ? null : restoreRng(position.augmentRng);
+    this.model.variables.forEach((v, i) => {
       const saved = state.variables[i] as TrainerState['variables'][number];
       tf.tidy(() => v.assign(tf.tensor(saved.values, v.shape, v.dtype)));
     });
     this.optimizer.loadState(state.optimizer, this.variables);
     if (state.modelRng !== null) this.model.setRngState?.(state.modelRng);
     this.nextEpoch = state.epoch;
-    this.globalStep = state.step;
+    this.steps = state.step;
     this.history = state.history.map((l) => ({ ...l }));
-    this.setPool(state.pool === null ? null : { features: tf.tensor2d(state.pool.features, state.pool.shape as [number, number]), labels: state.pool.labels }, state.pool?.epoch ?? -1);
+    this.setPool(
+      state.pool === null ? null : { features: tf.tensor2d(state.pool.features, state.pool.shape as [number, number]), labels: Int32Array.from(state.pool.labels) },
+      state.pool?.epoch ?? -1,
+    );
+    this.live =
+      position === null || augmentRng === null
+        ? null
+        : {
+            epoch: position.epoch,
+            batches: position.batches.map((b) => Int32Array.from(b)),
+            augmentRng,
+            batch: position.batch,
+            loss: position.sums.loss,
+            seen: position.sums.seen,
+            terms: { ...position.sums.terms },
+          };
   }
 
   async save(path: string): Promise<void> {
+    this.guard.check();
     await writeCheckpoint(path, this.state());
   }
 
   async load(path: string): Promise<void> {
+    this.guard.check();
     this.restore(await readCheckpoint(path));
   }
 
@@ -599,6 +630,18 @@ class LoopTrainer implements Trainer {
     this.optimizer.dispose();
     this.setPool(null, -1);
   }
+}
+
+/** Labels of a `step` call as host integers, checked exactly as `fit` checks `data.y`. */
+function hostLabels(labels: tf.Tensor1D | Int32Array | readonly number[], classes: number): Int32Array {
+  if (labels instanceof tf.Tensor) {
+    if (labels.isDisposed) throw new LongTailError('DISPOSED', 'expected a live tensor labels. Received: labels after dispose()', { name: 'labels' });
+    if (labels.dtype !== 'int32') {
+      throw new LongTailError('DTYPE_MISMATCH', `expected labels of dtype int32 (e.g. tf.tensor1d(values, 'int32')). Received: labels.dtype=${labels.dtype}`, { name: 'labels' });
+    }
+    return checkLabels('labels', Int32Array.from(labels.dataSync()), classes);
+  }
+  return Int32Array.from(checkLabels('labels', labels as ArrayLike<number>, classes));
 }
 
 /** Forward pass over real inputs and/or synthetic latent features; synthetic features skip the backbone. */
@@ -616,10 +659,6 @@ function forwardMixed(model: Model, real: tf.Tensor | null, synthetic: tf.Tensor
   };
 }
 
-function reduceTerm(loss: Loss, term: LossTerm, labels: tf.Tensor1D, ctx: LossContext): tf.Scalar {
-  return term.kind === 'reduced' ? term.value : loss.reducer.reduce(term, { labels, ctx });
-}
-
 function concatLabels(a: Int32Array, b: Int32Array): Int32Array {
   const out = new Int32Array(a.length + b.length);
   out.set(a, 0);
@@ -627,56 +666,6 @@ function concatLabels(a: Int32Array, b: Int32Array): Int32Array {
   return out;
 }
 
-function isSampler(s: Sampler | SamplerSpec | undefined): s is Sampler {
-  return s !== undefined && typeof (s as Sampler).batches === 'function';
-}
-
-function validateConfig(config: TrainerConfig): void {
-  if (config === null || typeof config !== 'object') throw invalid('INVALID_OPTION', 'a trainer config object', 'config', config);
-  if (config.model === undefined) throw new LongTailError('MISSING_INPUT', 'expected config.model. Received: model=undefined');
-  const objective: unknown = config.objective;
-  if ((config.loss === undefined) === (objective === undefined)) {
-    throw new LongTailError('MISSING_INPUT', `expected exactly one of config.loss and config.objective. Received: ${config.loss === undefined ? 'neither' : 'both'}`);
-  }
-  if (objective !== undefined && typeof objective !== 'function') throw invalid('INVALID_OPTION', 'objective to be a function', 'objective', typeof objective);
-  checkInteger('seed', config.seed, { min: Number.MIN_SAFE_INTEGER });
-  checkInteger('epochs', config.epochs, { min: 1 });
-  checkInteger('batchSize', config.batchSize, { min: 1 });
-  if (config.evalBatchSize !== undefined) checkInteger('evalBatchSize', config.evalBatchSize, { min: 1 });
-  const provided = new Set<Requirement>(config.model.provides);
-  const requires = config.loss?.requires ?? [];
-  const missing = requires.filter((r) => !provided.has(r));
-  if (missing.length > 0) {
-    throw new LongTailError(
-      'MISSING_INPUT',
-      `expected model ${config.model.kind} to provide ${missing.join(', ')} (required by loss ${config.loss?.kind}). Received: provides=[${config.model.provides.join(', ')}]`,
-      { missing: missing as string[] },
-    );
-  }
-  const syn = config.synthesis;
-  if (syn !== undefined) {
-    checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
-    checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
-    topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
-    if ((syn.refreshEvery ?? 0) > 0 && typeof syn.synthesizer.reset !== 'function') {
-      throw new LongTailError(
-        'INVALID_OPTION',
-        `expected a synthesizer with reset() when synthesis.refreshEvery > 0 (refreshes re-observe moving features). Received: synthesizer ${syn.synthesizer.kind} without reset()`,
-      );
-    }
-    checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
-    if (requires.some((r) => r === 'projections')) {
-      throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
-    }
-  }
-  if (config.checkpoint !== undefined) {
-    if (typeof config.checkpoint.path !== 'string' || config.checkpoint.path.length === 0) throw invalid('INVALID_OPTION', 'checkpoint.path to be a directory path', 'checkpoint.path', config.checkpoint.path);
-    checkInteger('checkpoint.every', config.checkpoint.every ?? 1, { min: 1 });
-  }
-}
-
-function validateData(data: LabeledData, model: Model, name: string, classes = trainClasses(model)): void {
-  if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
-  checkSameSize(`${name}.y length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y.length);
-  checkLabels(`${name}.y`, data.y, classes);
+function isSampler(s: unknown): s is Sampler {
+  return s !== undefined && s !== null && typeof (s as Sampler).batches === 'function';
 }

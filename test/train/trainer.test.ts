@@ -203,7 +203,7 @@ for (const backend of backendsUnderTest()) {
       const err = await t2.fit(train).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(LongTailError);
       expect((err as LongTailError).code).toBe('NON_FINITE');
-      expect((err as LongTailError).message).toBe('expected a finite loss. Received: loss=NaN at epoch 0 step 5; weights were not updated');
+      expect((err as LongTailError).message).toBe('expected a finite loss and gradients. Received: loss=NaN at epoch 0 step 5; weights were not updated');
       expect(cfg.model.variables.map((v) => Array.from(v.dataSync()))).toEqual(weights);
       t2.dispose();
       cfg.model.dispose();

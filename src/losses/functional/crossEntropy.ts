@@ -31,6 +31,6 @@ export interface CrossEntropyOptions extends ValidateOption {
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions = {}): tf.Tensor1D {
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
-  checkClassification(logits, labels, { targets: options.targets, validate: options.validate });
+  checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   return tf.tidy(() => crossEntropyRows(logits, labels, { targets: options.targets, labelSmoothing }));
 }

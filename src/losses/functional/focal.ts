@@ -29,7 +29,7 @@ const ONE_MINUS_P_FLOOR = 1e-30;
  */
 export function focalCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: FocalOptions = {}): tf.Tensor1D {
   const gamma = checkNonNegative('gamma', options.gamma ?? 2);
-  const { numClasses } = checkClassification(logits, labels, { validate: options.validate });
+  const { numClasses } = checkClassification(logits, labels, { validate: options.validate, labelValues: options.labelValues });
   return tf.tidy(() => {
     const logpY = tf.sum(tf.mul(tf.oneHot(labels, numClasses).asType('float32'), tf.logSoftmax(logits)), 1);
     const ce = tf.neg(logpY);

@@ -55,7 +55,7 @@ export interface LdamOptions extends ValidateOption, LdamMarginOptions {
  */
 export function ldamCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: LdamOptions): tf.Tensor1D {
   const scale = checkPositive('scale', options.scale ?? 30);
-  const { numClasses } = checkClassification(logits, labels, { validate: options.validate });
+  const { numClasses } = checkClassification(logits, labels, { validate: options.validate, labelValues: options.labelValues });
   const margins = ldamMargins(checkCountsFor('classCounts', options.classCounts, numClasses), options);
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels, numClasses).asType('float32');

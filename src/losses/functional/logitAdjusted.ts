@@ -34,7 +34,7 @@ export interface LogitAdjustedOptions extends ValidateOption {
 export function logitAdjustedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: LogitAdjustedOptions): tf.Tensor1D {
   const tau = checkFinite('tau', options.tau ?? 1);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
-  const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate });
+  const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   const offsets = logPriorOffsets(checkCountsFor('classCounts', options.classCounts, numClasses), tau);
   return tf.tidy(() => {
     const z = tf.add(logits, tf.tensor1d(offsets)) as tf.Tensor2D;

@@ -66,7 +66,7 @@ export interface NeighborSilencingOptions extends ValidateOption {
  */
 export function neighborSilencingCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: NeighborSilencingOptions): tf.Tensor1D {
   const tau = checkFinite('tau', options.tau ?? 1);
-  const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate });
+  const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   const counts = checkCountsFor('classCounts', options.classCounts, numClasses);
   const mask = checkSilencingMask(options.mask, numClasses);
   const offsets = logPriorOffsets(counts, tau);

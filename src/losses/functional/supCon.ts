@@ -161,8 +161,14 @@ function planSupCon(features: tf.Tensor, options: SupConOptions): SupConPlan {
     checkRank('labels', labels.shape, 1);
     checkInt32('labels', labels);
     checkSameSize('labels.shape[0] equal to features.shape[0]', n, 'labels.shape[0]', labels.shape[0] as number);
-    // The masks are built on the CPU, so label values are read even with validate: false.
-    labelValues = labels.dataSync() as Int32Array;
+    // The masks are built on the CPU, so label values are needed even with validate: false; the host copy
+    // saves a read-back.
+    if (options.labelValues !== undefined) {
+      checkSameSize('labelValues.length equal to labels.shape[0]', n, 'labelValues.length', options.labelValues.length);
+      labelValues = options.labelValues;
+    } else {
+      labelValues = labels.dataSync() as Int32Array;
+    }
     if (options.validate !== false) checkLabels('labels', labelValues);
   }
   for (let v = 0; v < views; v++) for (let i = 0; i < n; i++) ids[v * n + i] = labelValues === null ? i : (labelValues[i] as number);

@@ -103,7 +103,9 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
           name: 'labels',
         });
       }
-      checkLabels('labels', labels.dataSync() as Int32Array, weights.length);
+      // Host copies of the labels come with the term (its own anchors) or the context (the batch).
+      const host = term.labels !== undefined ? term.labelValues : rc.labelValues;
+      checkLabels('labels', host !== undefined && host.length === labels.shape[0] ? host : (labels.dataSync() as Int32Array), weights.length);
       const table = Float32Array.from(weights);
       return tf.tidy(() => {
         const w = tf.gather(tf.tensor1d(table), labels) as tf.Tensor1D;

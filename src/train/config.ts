@@ -1,0 +1,312 @@
+/** The trainer's public types (config, options, results, the `Trainer` interface) and their validation. */
+import * as tf from '@tensorflow/tfjs';
+import { LongTailError, invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import type { Rng } from '../core/rng.js';
+import type { Disposable } from '../core/tensors.js';
+import { checkInteger, checkLabels, checkOneOf, checkSameSize } from '../core/validate.js';
+import type { LabeledData } from '../data/types.js';
+import type { Loss, LossContext } from '../losses/types.js';
+import type { EvaluationReport } from '../metrics/report.js';
+import type { Model, Requirement } from '../models/types.js';
+import type { SamplerSpec } from '../samplers/index.js';
+import type { Sampler } from '../samplers/types.js';
+import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import type { Synthesizer } from '../synth/types.js';
+import type { Callback, Logs } from './callbacks.js';
+import type { OptimizerSpec } from './optimizers.js';
+import type { LrScheduleSpec, Schedule } from './schedules.js';
+import type { TrainerState } from './state.js';
+
+/**
+ * Latent synthesis inside training: at `startEpoch` (and every `refreshEvery` epochs after, when > 0) the
+ * trainer feeds real embeddings (the model's `embeddings` in eval mode, or the inputs themselves when
+ * `source: 'inputs'`, for models trained on frozen features) to the synthesizer, draws a synthetic pool,
+ * and from then on batches are drawn over real + synthetic samples. Synthetic samples skip the backbone:
+ * they go through `model.head` only.
+ */
+export interface SynthesisConfig {
+  readonly synthesizer: Synthesizer;
+  /** Default 0. */
+  readonly startEpoch?: number;
+  /**
+   * Regenerate the pool every k epochs; 0 (default) keeps the first pool. Each refresh calls the
+   * synthesizer's `reset()` and observes the current features afresh.
+   */
+  readonly refreshEvery?: number;
+  /** Default `{ kind: 'toMax' }`: each class topped up to the largest class count. */
+  readonly topUp?: TopUpPolicy;
+  /** What the synthesizer observes. Default 'embeddings'. */
+  readonly source?: 'embeddings' | 'inputs';
+}
+
+/** What a custom {@link Objective} receives for one step (all tensors are owned by the trainer). */
+export interface ObjectiveInputs {
+  readonly model: Model;
+  /** Real inputs of the batch (after `augment`), or null when the batch holds only synthetic latents. */
+  readonly x: tf.Tensor | null;
+  /** Synthetic latent features of the batch (they skip the backbone), or null. */
+  readonly synthetic: tf.Tensor2D | null;
+  /** int32 labels: the real samples first, then the synthetic latents. */
+  readonly labels: tf.Tensor1D;
+  /** The same labels as a typed array. */
+  readonly labelValues: Int32Array;
+  /** Per real sample: 1 where `data.synthetic` flags it (e.g. generated images mixed into the data). */
+  readonly syntheticFlags: Uint8Array;
+  /** Soft targets returned by `augment`, if any. */
+  readonly targets?: tf.Tensor2D;
+  readonly ctx: LossContext;
+  /** The step's random stream (MixUp λ, CutMix boxes, ...). */
+  readonly rng: Rng;
+}
+
+/**
+ * A custom training objective: named scalar terms, summed into the minimised loss and logged separately.
+ * Called inside the step's gradient tape and `tf.tidy`. A last resort for steps that are more than one
+ * loss on one forward pass; prefer a {@link Loss}.
+ */
+export type Objective = (inputs: ObjectiveInputs) => Readonly<Record<string, tf.Scalar>>;
+
+/** Everything a run needs: `model`, `loss` (or `objective`), `seed`, `epochs` and `batchSize`. */
+export type TrainerConfig<R extends Requirement = Requirement> = TrainerBaseConfig &
+  ({ readonly loss: Loss<R>; readonly objective?: undefined } | { readonly objective: Objective; readonly loss?: undefined });
+
+/**
+ * What happens to a batch whose real part (the samples that go through the backbone) has one sample:
+ * - `'auto'` (default): `'singleton'` when the model has non-trainable state (batch norm, whose training
+ *   statistics are undefined for one sample), else `'none'`;
+ * - `'singleton'`: that one real sample is left out of the step (synthetic samples of the batch still
+ *   train; a batch left empty is skipped);
+ * - `'none'`: every batch is used as drawn.
+ */
+export type DropLast = 'auto' | 'singleton' | 'none';
+
+/** The options every trainer takes, whatever defines its loss. */
+export interface TrainerBaseConfig {
+  readonly model: Model;
+  /** One seed controls sampling, synthesis and every other random choice of the run. */
+  readonly seed: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Default `{ kind: 'instance' }`. */
+  readonly sampler?: Sampler | SamplerSpec;
+  /** Default `{ kind: 'adam', learningRate: 1e-3 }`. */
+  readonly optimizer?: OptimizerSpec;
+  /** A spec (JSON) or any function of progress giving the learning rate. Default constant. */
+  readonly learningRate?: LrScheduleSpec | Schedule;
+  /** Variables to train; default `model.trainableVariables` (pass the head's to retrain a classifier only). */
+  readonly trainable?: readonly tf.Variable[];
+  readonly synthesis?: SynthesisConfig;
+  /**
+   * Optional per-batch transform of real inputs (augmentation, MixUp/CutMix). Runs inside the step's tidy;
+   * may return soft `targets` [B, C] that are passed to the loss.
+   */
+  readonly augment?: (batch: { readonly x: tf.Tensor; readonly labels: Int32Array; readonly rng: Rng }) => {
+    readonly x: tf.Tensor;
+    readonly targets?: tf.Tensor2D;
+  };
+  readonly callbacks?: readonly Callback[];
+  /** 'auto' (default): a progress bar on a TTY stderr, nothing otherwise. */
+  readonly progress?: 'auto' | 'none';
+  /** Save a checkpoint to `path` every `every` epochs (default 1); the last good one is kept on failure. */
+  readonly checkpoint?: { readonly path: string; readonly every?: number };
+  /** Batch size for evaluation and embedding passes. Default 512. */
+  readonly evalBatchSize?: number;
+  /** Single-sample batches: see {@link DropLast}. Default `'auto'`. */
+  readonly dropLast?: DropLast;
+}
+
+/** The result of one optimisation step. */
+export interface StepResult {
+  readonly loss: number;
+  /** Each named loss term, reduced. */
+  readonly terms: Logs;
+}
+
+/** What `fit` returns. */
+export interface History {
+  /** Logs per completed epoch (loss, terms, learning rate, validation metrics). */
+  readonly epochs: readonly Logs[];
+  readonly stopReason: 'completed' | 'aborted' | 'callback';
+  readonly message?: string;
+}
+
+/** Options of `fit`. */
+export interface FitOptions {
+  /** Evaluated after each epoch; its metrics are logged as `val*`. Checked when `fit` starts. */
+  readonly validation?: LabeledData;
+  /**
+   * Aborting stops before the next step (checked before every step); `fit` resolves with
+   * `stopReason: 'aborted'` and the trainer keeps its position inside the epoch, so `fit` again (or
+   * `save` → `load` → `fit`) continues exactly where it stopped.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of `step`. */
+export interface StepOptions {
+  /** Soft targets [B, C] passed to the loss. */
+  readonly targets?: tf.Tensor2D;
+}
+
+/** Options of `predict`/`logits`. */
+export interface PredictOptions {
+  readonly batchSize?: number;
+  /**
+   * Post-hoc transform of eval-mode logits before arg-max or softmax (e.g. post-hoc logit adjustment
+   * z − τ·log π). Runs inside `tf.tidy`.
+   */
+  readonly adjustLogits?: (logits: tf.Tensor2D) => tf.Tensor2D;
+}
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions extends PredictOptions {
+  /** Training counts for the many/medium/few groups; default the counts of the last `fit` data. */
+  readonly trainCounts?: ArrayLike<number>;
+}
+
+/** A training run. */
+export interface Trainer extends Disposable {
+  readonly model: Model;
+  /** The epoch `fit` continues with (after an abort, the interrupted epoch; after `load`, the saved one). */
+  readonly epoch: number;
+  /** Optimisation steps taken so far. */
+  readonly globalStep: number;
+  /**
+   * Trains from where the trainer stands to `epochs`: a fresh trainer from epoch 0, an aborted one from
+   * the next step of the interrupted epoch, a loaded one from the saved position. Calling it when every
+   * epoch has run is an error (`INVALID_OPTION`): build a new trainer with more `epochs` to train further.
+   * The caller keeps ownership of `data`.
+   */
+  fit(data: LabeledData, options?: FitOptions): Promise<History>;
+  /**
+   * One synchronous optimisation step on a given batch, for custom loops. `labels` are int32 [B] (an
+   * `Int32Array`, an integer array, or an int32 tensor), checked exactly as `fit` checks them.
+   */
+  step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array | readonly number[], options?: StepOptions): StepResult;
+  /** Logits of `x` in eval mode, computed in batches; the caller owns the result. */
+  logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D;
+  /** Arg-max class per sample. */
+  predict(x: tf.Tensor, options?: PredictOptions): Int32Array;
+  /** Overall, balanced, per-class, many/medium/few accuracy and ECE on labelled data. */
+  evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Training class counts of the last `fit`, or null before. */
+  readonly classCounts: Float64Array | null;
+  /** Trainer state (weights, optimizer slots, epoch and position in it, synthetic pool) as plain data. */
+  state(): TrainerState;
+  /**
+   * Restores a state from `state()`: everything is validated first (`INVALID_CHECKPOINT` names what does
+   * not fit) and nothing is assigned unless all of it is valid. Training resumes bit-identically on the
+   * same backend.
+   */
+  restore(state: TrainerState): void;
+  /** Writes `state()` atomically to the directory `path` (Node). */
+  save(path: string): Promise<void>;
+  /** Reads and restores a checkpoint directory written by `save`. */
+  load(path: string): Promise<void>;
+}
+
+const SYNTHESIS_KEYS: OptionKeys<SynthesisConfig> = { synthesizer: true, startEpoch: true, refreshEvery: true, topUp: true, source: true };
+const CONFIG_KEYS: OptionKeys<TrainerBaseConfig & { loss: unknown; objective: unknown }> = {
+  model: true,
+  loss: true,
+  objective: true,
+  seed: true,
+  epochs: true,
+  batchSize: true,
+  sampler: true,
+  optimizer: true,
+  learningRate: true,
+  trainable: true,
+  synthesis: true,
+  augment: true,
+  callbacks: true,
+  progress: true,
+  checkpoint: true,
+  evalBatchSize: true,
+  dropLast: true,
+};
+/** Keys of {@link FitOptions}. */
+export const FIT_KEYS: OptionKeys<FitOptions> = { validation: true, signal: true };
+/** Keys of {@link StepOptions}. */
+export const STEP_KEYS: OptionKeys<StepOptions> = { targets: true };
+/** Keys of {@link PredictOptions}. */
+export const PREDICT_KEYS: OptionKeys<PredictOptions> = { batchSize: true, adjustLogits: true };
+/** Keys of {@link EvaluateOptions}. */
+export const EVALUATE_KEYS: OptionKeys<EvaluateOptions> = { ...PREDICT_KEYS, trainCounts: true };
+
+/** Classes the model trains over (auxiliary heads train over more classes than they predict). */
+export function trainClasses(model: Model): number {
+  return model.numTrainClasses ?? model.numClasses;
+}
+
+/** Checks a trainer config before anything is built. */
+export function validateConfig(config: TrainerConfig): void {
+  if (config === null || typeof config !== 'object') throw invalid('INVALID_OPTION', 'a trainer config object', 'config', config);
+  checkOptions('createTrainer config', config, CONFIG_KEYS as OptionKeys<TrainerConfig>);
+  if (config.model === undefined) throw new LongTailError('MISSING_INPUT', 'expected config.model. Received: model=undefined');
+  const objective: unknown = config.objective;
+  if ((config.loss === undefined) === (objective === undefined)) {
+    throw new LongTailError('MISSING_INPUT', `expected exactly one of config.loss and config.objective. Received: ${config.loss === undefined ? 'neither' : 'both'}`);
+  }
+  if (objective !== undefined && typeof objective !== 'function') throw invalid('INVALID_OPTION', 'objective to be a function', 'objective', typeof objective);
+  checkInteger('seed', config.seed, { min: Number.MIN_SAFE_INTEGER });
+  checkInteger('epochs', config.epochs, { min: 1 });
+  checkInteger('batchSize', config.batchSize, { min: 1 });
+  if (config.evalBatchSize !== undefined) checkInteger('evalBatchSize', config.evalBatchSize, { min: 1 });
+  if (config.progress !== undefined) checkOneOf('progress', config.progress, ['auto', 'none']);
+  if (config.dropLast !== undefined) checkOneOf('dropLast', config.dropLast, ['auto', 'singleton', 'none']);
+  if (config.augment !== undefined && typeof config.augment !== 'function') throw invalid('INVALID_OPTION', 'augment to be a function', 'augment', typeof config.augment);
+  const provided = new Set<Requirement>(config.model.provides);
+  const requires = config.loss?.requires ?? [];
+  const missing = requires.filter((r) => !provided.has(r));
+  if (missing.length > 0) {
+    throw new LongTailError(
+      'MISSING_INPUT',
+      `expected model ${config.model.kind} to provide ${missing.join(', ')} (required by loss ${config.loss?.kind}). Received: provides=[${config.model.provides.join(', ')}]`,
+      { missing: missing as string[] },
+    );
+  }
+  const syn = config.synthesis;
+  if (syn !== undefined) {
+    checkOptions('createTrainer config.synthesis', syn, SYNTHESIS_KEYS);
+    checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
+    checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
+    if (syn.source !== undefined) checkOneOf('synthesis.source', syn.source, ['embeddings', 'inputs']);
+    topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
+    if ((syn.refreshEvery ?? 0) > 0 && typeof syn.synthesizer.reset !== 'function') {
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected a synthesizer with reset() when synthesis.refreshEvery > 0 (refreshes re-observe moving features). Received: synthesizer ${syn.synthesizer.kind} without reset()`,
+      );
+    }
+    checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
+    if (requires.some((r) => r === 'projections')) {
+      throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
+    }
+  }
+  if (config.checkpoint !== undefined) {
+    checkOptions('createTrainer config.checkpoint', config.checkpoint, { path: true, every: true });
+    if (typeof config.checkpoint.path !== 'string' || config.checkpoint.path.length === 0) throw invalid('INVALID_OPTION', 'checkpoint.path to be a directory path', 'checkpoint.path', config.checkpoint.path);
+    checkInteger('checkpoint.every', config.checkpoint.every ?? 1, { min: 1 });
+  }
+}
+
+/** Checks labelled data: a tensor `x`, integer labels in range, one per row. */
+export function validateData(data: LabeledData, name: string, classes: number): void {
+  if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
+  if (data.x.isDisposed) throw new LongTailError('DISPOSED', `expected a live tensor ${name}.x. Received: ${name}.x after dispose()`, { name: `${name}.x` });
+  checkSameSize(`${name}.y length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y?.length ?? -1);
+  checkLabels(`${name}.y`, data.y, classes);
+}
+
+/** Per-sample shapes agree (validation rows must look like training rows). */
+export function checkSampleShape(name: string, expected: readonly number[], received: readonly number[]): void {
+  const a = expected.slice(1);
+  const b = received.slice(1);
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+    throw new LongTailError('SHAPE_MISMATCH', `expected ${name}.x rows of shape [${a.join(', ')}] (the training rows). Received: ${name}.x.shape=[${received.join(', ')}]`, {
+      name: `${name}.x`,
+    });
+  }
+}
