@@ -8,8 +8,10 @@ import { useBackend, type BackendName } from '../backends/index.js';
 import { disposeAll } from '../core/tensors.js';
 import { toConfig, type SerializedComponent } from '../core/registry.js';
 import { lossRegistry } from '../losses/registry.js';
-import type { Loss, LossInputs, LossTerms } from '../losses/types.js';
-import type { Requirement } from '../models/types.js';
+import { sumLosses } from '../losses/combinators.js';
+import type { Loss, LossContext, LossInputs, LossTerms } from '../losses/types.js';
+import type { ForwardOutput, Model, Requirement } from '../models/types.js';
+import { createTrainer } from '../train/trainer.js';
 import { backendsUnderTest } from './index.js';
 
 /** The checks, by name. */
@@ -21,6 +23,8 @@ export type LossCheckName =
   | 'inputsUnchanged'
   | 'deterministic'
   | 'configRoundTrip'
+  | 'sumOfOne'
+  | 'trainerStep'
   | 'backendsAgree';
 
 /** Every check, in the order it runs. */
@@ -32,6 +36,8 @@ export const LOSS_CHECKS: readonly LossCheckName[] = [
   'inputsUnchanged',
   'deterministic',
   'configRoundTrip',
+  'sumOfOne',
+  'trainerStep',
   'backendsAgree',
 ];
 
@@ -103,6 +109,80 @@ function gradients<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs): { v
   return out;
 }
 
+/**
+ * A model whose forward pass returns the given inputs' float fields (plus 0·v for one scalar variable v,
+ * so the trainer has something to differentiate): with it, a trainer step sees exactly the tensors
+ * `compute` sees.
+ */
+function fixedOutputsModel<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs, numClasses: number): Model {
+  const v = tf.variable(tf.scalar(0), true);
+  const fields = loss.requires.filter((r) => inputs[r] instanceof tf.Tensor);
+  return {
+    kind: 'fixedOutputs',
+    numClasses,
+    featureDim: 1,
+    provides: fields,
+    trainableVariables: [v],
+    variables: [v],
+    forward(): ForwardOutput {
+      const out: Record<string, tf.Tensor> = {};
+      for (const r of fields) out[r] = tf.add(inputs[r] as tf.Tensor, tf.mul(v, 0));
+      return out as unknown as ForwardOutput;
+    },
+    head(): tf.Tensor2D {
+      throw new Error('fixedOutputsModel has no head');
+    },
+    dispose(): void {
+      v.dispose();
+    },
+  };
+}
+
+/** The value `trainer.step` reports on the inputs, and the value `compute` gives with the trainer's context. */
+function stepAndCompute<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs): { step: number; compute: number } {
+  const labels = inputs.labels;
+  const labelValues = Int32Array.from(labels.dataSync());
+  const logits = inputs['logits'];
+  const numClasses = logits instanceof tf.Tensor ? (logits.shape[1] as number) : Math.max(0, ...labelValues) + 1;
+  const given = inputs['ctx'] as LossContext | undefined;
+  const epochs = given?.totalEpochs ?? 1;
+  const model = fixedOutputsModel(loss, inputs, numClasses);
+  const counts = given?.classCounts;
+  const trainer = createTrainer({
+    model,
+    loss: loss as Loss,
+    seed: 0,
+    epochs,
+    batchSize: labelValues.length,
+    optimizer: { kind: 'sgd', learningRate: 1e-3 },
+    progress: 'none',
+    ...(counts === undefined || counts.length !== numClasses ? {} : { classCounts: counts }),
+  });
+  try {
+    const x = tf.zeros([labelValues.length, 1]);
+    const targets = inputs['targets'];
+    let step: number;
+    try {
+      step = trainer.step(x, labelValues, targets instanceof tf.Tensor ? { targets: targets as tf.Tensor2D } : {}).loss;
+    } finally {
+      x.dispose();
+    }
+    const ctx: LossContext = {
+      epoch: 0,
+      step: 0,
+      totalEpochs: epochs,
+      ...(counts === undefined || counts.length !== numClasses ? {} : { classCounts: counts }),
+    };
+    const c = loss.compute({ ...inputs, ctx } as unknown as LossInputs<R>);
+    const compute = c.dataSync()[0] as number;
+    c.dispose();
+    return { step, compute };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
 function inspectTerms(terms: LossTerms): string | null {
   const names = Object.keys(terms);
   if (names.length === 0) return 'expected at least one term. Received: {}';
@@ -130,8 +210,10 @@ function inspectTerms(terms: LossTerms): string | null {
  * (tf.valueAndGrads through `compute` w.r.t. every float input the loss requires), `noLeak`
  * (tf.memory().numTensors unchanged after compute + gradients), `inputsUnchanged` (values and
  * liveness), `deterministic`, `configRoundTrip` (plain JSON; the registry rebuilds an equal config and
- * the same value), `backendsAgree` (the value on each backend matches the first one's). Restores the
- * backend that was active on entry.
+ * the same value), `sumOfOne` (`sumLosses([{ loss }])` gives the loss's value), `trainerStep` (the value
+ * `trainer.step` reports on a model that outputs the inputs equals `compute` with the trainer's context),
+ * `backendsAgree` (the value on each backend matches the first one's). Restores the backend that was
+ * active on entry.
  *
  * @example
  * ```ts
@@ -271,6 +353,23 @@ export async function checkLossConformance<R extends Requirement>(
           });
         });
       }
+
+      run('sumOfOne', () =>
+        withInputs((inputs) => {
+          const single = loss.compute(inputs as unknown as LossInputs<R>);
+          const summed = sumLosses([{ loss }]).compute(inputs as unknown as LossInputs<R>);
+          const [a, b] = [single.dataSync()[0] as number, summed.dataSync()[0] as number];
+          tf.dispose([single, summed]);
+          return close(b, a, 1e-6, 1e-7) ? null : `expected sumLosses([{ loss }]) to give the loss's ${a}. Received: ${b}`;
+        }),
+      );
+
+      run('trainerStep', () =>
+        withInputs((inputs) => {
+          const { step, compute } = stepAndCompute(loss, inputs);
+          return close(step, compute, rtol, atol) ? null : `expected trainer.step to report compute's ${compute} on the same batch. Received: ${step}`;
+        }),
+      );
 
       if (reference === undefined) {
         if (Number.isFinite(value)) reference = { backend, value };

@@ -4,7 +4,7 @@ import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import type { Disposable } from '../core/tensors.js';
-import { checkInteger, checkLabels, checkOneOf, checkSameSize } from '../core/validate.js';
+import { checkClassCounts, checkInteger, checkLabels, checkOneOf, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import type { Loss, LossContext } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
@@ -114,6 +114,11 @@ export interface TrainerBaseConfig {
   readonly evalBatchSize?: number;
   /** Single-sample batches: see {@link DropLast}. Default `'auto'`. */
   readonly dropLast?: DropLast;
+  /**
+   * Training count per class for losses and reducers that read `ctx.classCounts`, when `step` runs
+   * before (or without) `fit`; `fit` replaces them with its data's counts.
+   */
+  readonly classCounts?: ArrayLike<number>;
 }
 
 /** The result of one optimisation step. */
@@ -225,6 +230,7 @@ const CONFIG_KEYS: OptionKeys<TrainerBaseConfig & { loss: unknown; objective: un
   checkpoint: true,
   evalBatchSize: true,
   dropLast: true,
+  classCounts: true,
 };
 /** Keys of {@link FitOptions}. */
 export const FIT_KEYS: OptionKeys<FitOptions> = { validation: true, signal: true };
@@ -256,6 +262,9 @@ export function validateConfig(config: TrainerConfig): void {
   if (config.evalBatchSize !== undefined) checkInteger('evalBatchSize', config.evalBatchSize, { min: 1 });
   if (config.progress !== undefined) checkOneOf('progress', config.progress, ['auto', 'none']);
   if (config.dropLast !== undefined) checkOneOf('dropLast', config.dropLast, ['auto', 'singleton', 'none']);
+  if (config.classCounts !== undefined) {
+    checkSameSize('classCounts.length = model training classes', trainClasses(config.model), 'classCounts.length', checkClassCounts('classCounts', config.classCounts).length);
+  }
   if (config.augment !== undefined && typeof config.augment !== 'function') throw invalid('INVALID_OPTION', 'augment to be a function', 'augment', typeof config.augment);
   const provided = new Set<Requirement>(config.model.provides);
   const requires = config.loss?.requires ?? [];

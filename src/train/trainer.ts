@@ -156,6 +156,7 @@ class LoopTrainer implements Trainer {
     const dropLast = config.dropLast ?? 'auto';
     this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
     this.root = createRng(config.seed);
+    if (config.classCounts !== undefined) this.counts = Float64Array.from(config.classCounts);
   }
 
   get epoch(): number {

@@ -72,11 +72,30 @@ describe('loss conformance suite', () => {
     });
     const results = await checkLossConformance(broken as Loss<'logits' | 'projections'>, { inputs: makeInputs(1), backends: ['cpu'] });
     const failed = results.filter((r) => !r.ok).map((r) => r.check);
-    expect(failed).toEqual(['finiteGradients', 'noLeak', 'configRoundTrip']);
+    // Its NaN gradient also stops the trainer's step (NON_FINITE), so trainerStep fails too.
+    expect(failed).toEqual(['finiteGradients', 'noLeak', 'configRoundTrip', 'trainerStep']);
     await expect(expectLossConformance(broken as Loss<'logits' | 'projections'>, { inputs: makeInputs(1), backends: ['cpu'] })).rejects.toThrow(
-      /loss brokenForTest failed 3 conformance check\(s\):\n {2}finiteGradients \[cpu\]: expected finite gradients w.r.t. logits/,
+      /loss brokenForTest failed 4 conformance check\(s\):\n {2}finiteGradients \[cpu\]: expected finite gradients w.r.t. logits/,
     );
     tf.dispose(kept);
+  });
+
+  it('catches a loss whose compute disagrees with the one evaluation path', async () => {
+    // A hand-written Loss whose compute doubles its term: trainer and sumLosses evaluate the terms, so
+    // both disagree with compute.
+    const ce = crossEntropyLoss();
+    const twoFaced: Loss<'logits'> = {
+      kind: 'crossEntropy',
+      config: ce.config,
+      requires: ['logits'],
+      reducer: ce.reducer,
+      terms: (inputs) => ce.terms(inputs),
+      compute: (inputs) => tf.tidy(() => tf.mul(ce.compute(inputs), 2)),
+    };
+    const results = await checkLossConformance(twoFaced as Loss<'logits' | 'projections'>, { inputs: makeInputs(1), backends: ['cpu'] });
+    const failed = results.filter((r) => !r.ok);
+    expect(failed.map((r) => r.check)).toEqual(['configRoundTrip', 'sumOfOne', 'trainerStep']);
+    expect(failed[2]?.message).toMatch(/^expected trainer.step to report compute's [\d.]+ on the same batch. Received: [\d.]+$/);
   });
 
   it('a user loss built on the functional SupCon with prototypes conforms too', async () => {
