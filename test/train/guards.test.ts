@@ -166,7 +166,7 @@ describe('trainer guards and the one loss path', () => {
         batchSize: 4,
         epochs: 2,
         dropLast,
-        synthesis: { synthesizer: new ClassGaussian({ numClasses: 4, featureDim: 8 }) },
+        synthesis: { synthesizer: new ClassGaussian({ numClasses: 4 }) },
       });
     // As drawn, such a batch reaches batch norm and fails: the situation does arise with these settings.
     const asDrawn = make('none');
@@ -213,13 +213,13 @@ describe('trainer guards and the one loss path', () => {
       },
     });
     const brokenSynth = (): ClassGaussian => {
-      const inner = new ClassGaussian({ numClasses: 4, featureDim: 8 });
+      const inner = new ClassGaussian({ numClasses: 4 });
       return Object.assign(inner, { sample: boom });
     };
-    const cases: [string, () => Partial<TrainerConfig> & { loss?: Loss }][] = [
+    const cases: [string, () => Record<string, unknown>][] = [
       ['loss', () => ({ loss: throwingLoss })],
-      ['augment', () => ({ augment: ({ x }) => (tf.mul(x, 2), boom()) })],
-      ['objective', () => ({ loss: undefined, objective: ({ model, x }) => (model.forward(x as tf.Tensor, 'train'), boom()) }) as Partial<TrainerConfig>],
+      ['augment', () => ({ augment: ({ x }: { x: tf.Tensor }) => (tf.mul(x, 2), boom()) })],
+      ['objective', () => ({ loss: undefined, objective: ({ model, x }: { model: TrainerConfig['model']; x: tf.Tensor | null }) => (model.forward(x as tf.Tensor, 'train'), boom()) }) as Partial<TrainerConfig>],
       ['synthesizer', () => ({ synthesis: { synthesizer: brokenSynth() } })],
     ];
     for (const [name, extra] of cases) {
@@ -259,7 +259,7 @@ describe('trainer guards and the one loss path', () => {
       onTrainBegin: (info) => void announced.push(info.stepsPerEpoch),
       onBatchEnd: () => void ran++,
     };
-    const cfg = config({ epochs: 1, batchSize: 16, callbacks: [cb], synthesis: { synthesizer: new ClassGaussian({ numClasses: 4, featureDim: 8 }) } });
+    const cfg = config({ epochs: 1, batchSize: 16, callbacks: [cb], synthesis: { synthesizer: new ClassGaussian({ numClasses: 4 }) } });
     const trainer = createTrainer(cfg);
     await trainer.fit(train);
     expect(announced).toEqual([Math.ceil((60 * 4) / 16)]);

@@ -43,7 +43,7 @@ function mlp(seed: number) {
 }
 
 /** Dropout, an augmentation that draws normals (so the Box–Muller spare matters) and a synthetic pool. */
-function config(extra: Partial<TrainerConfig> = {}): TrainerConfig {
+function config(extra: Record<string, unknown> = {}): TrainerConfig {
   const model = mlp(1);
   return {
     model,
@@ -54,7 +54,7 @@ function config(extra: Partial<TrainerConfig> = {}): TrainerConfig {
     optimizer: { kind: 'adam', learningRate: 0.01, weightDecay: 5e-4 },
     progress: 'none',
     augment: ({ x, rng }) => ({ x: tf.add(x, tf.mul(tf.scalar(rng.normal()), 0.05)) }),
-    synthesis: { synthesizer: new ClassGaussian({ numClasses: 4, featureDim: 16 }), startEpoch: 1 },
+    synthesis: { synthesizer: new ClassGaussian({ numClasses: 4 }), startEpoch: 1 },
     ...extra,
   } as TrainerConfig;
 }
