@@ -14,6 +14,7 @@ import type { Backbone } from '../models/types.js';
 import { createSampler, type SamplerSpec } from '../samplers/index.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
+import type { FitOptions, History, Trainer } from '../train/trainer.js';
 
 /** The training options every recipe stage takes, resolved. */
 export interface StageOptions {
@@ -179,4 +180,13 @@ export function stageJson(s: StageOptions): JsonObject {
     learningRate: s.learningRate as unknown as JsonObject,
     sampler: s.sampler as unknown as JsonObject,
   };
+}
+
+/**
+ * Runs one stage of a multi-stage recipe: a stage whose trainer has run every epoch returns its history
+ * instead of training again, so `run.fit(train)` after an abort resumes at the stage it stopped in.
+ */
+export async function fitStage(trainer: Trainer, data: LabeledData, options: FitOptions): Promise<History> {
+  if (trainer.done) return { epochs: trainer.history, stopReason: 'completed' };
+  return trainer.fit(data, options);
 }

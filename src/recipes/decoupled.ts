@@ -26,6 +26,7 @@ import { createTrainer, type EvaluateOptions, type FitOptions, type History, typ
 import {
   buildBackbone,
   checkRecipeData,
+  fitStage,
   resolveModelInput,
   resolveRunSettings,
   resolveSeedAndClasses,
@@ -398,7 +399,7 @@ class DecoupledRunImpl implements DecoupledRun {
     if (this.o.method === 'tauNorm' && this.o.tau === null && options.validation === undefined && this.chosenTau === null) {
       throw new LongTailError('MISSING_INPUT', 'expected fit(train, { validation }) for the τ search (or a fixed tau option). Received: validation=undefined');
     }
-    const first = await this.representationTrainer.fit(train, options);
+    const first = await fitStage(this.representationTrainer, train, options);
     const logs1 = first.epochs.map((l) => ({ ...l, stage: 1 }));
     if (first.stopReason !== 'completed') return { ...first, epochs: logs1 };
     this.beginStage2(options.validation);
@@ -406,7 +407,7 @@ class DecoupledRunImpl implements DecoupledRun {
       this.stage2Done = true;
       return { ...first, epochs: logs1 };
     }
-    const second = await this.classifierTrainer.fit(train, options);
+    const second = await fitStage(this.classifierTrainer, train, options);
     if (second.stopReason === 'completed') this.stage2Done = true;
     const logs2: Logs[] = second.epochs.map((l) => ({ ...l, stage: 2 }));
     return { ...second, epochs: [...logs1, ...logs2] };

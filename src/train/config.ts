@@ -177,6 +177,12 @@ export interface Trainer extends Disposable {
   readonly epoch: number;
   /** Optimisation steps taken so far. */
   readonly globalStep: number;
+  /** The number of epochs the run was configured with. */
+  readonly epochs: number;
+  /** Logs of every completed epoch so far (copies). */
+  readonly history: readonly Logs[];
+  /** True when every epoch has run (`fit` would throw). */
+  readonly done: boolean;
   /**
    * Trains from where the trainer stands to `epochs`: a fresh trainer from epoch 0, an aborted one from
    * the next step of the interrupted epoch, a loaded one from the saved position. Calling it when every

@@ -139,7 +139,7 @@ class LoopTrainer implements Trainer {
   private nextEpoch = 0;
   private steps = 0;
   private counts: Float64Array | null = null;
-  private history: Logs[] = [];
+  private epochLogs: Logs[] = [];
   private live: LiveEpoch | null = null;
 
   constructor(config: TrainerConfig) {
@@ -165,6 +165,18 @@ class LoopTrainer implements Trainer {
 
   get globalStep(): number {
     return this.steps;
+  }
+
+  get epochs(): number {
+    return this.config.epochs;
+  }
+
+  get done(): boolean {
+    return this.live === null && this.nextEpoch >= this.config.epochs;
+  }
+
+  get history(): readonly Logs[] {
+    return this.epochLogs.map((l) => ({ ...l }));
   }
 
   get classCounts(): Float64Array | null {
@@ -307,10 +319,11 @@ class LoopTrainer implements Trainer {
         stopReason = 'aborted';
         break;
       }
+      // Callbacks see the epoch begin before its synthesis round runs (synLT tags its rounds there).
+      for (const cb of callbacks) await cb.onEpochBegin?.(this.nextEpoch);
       const live = this.live ?? this.beginEpoch(data, this.nextEpoch);
       this.live = live;
       const epoch = live.epoch;
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       while (live.batch < live.batches.length) {
         if (aborted()) {
           stopReason = 'aborted';
@@ -348,13 +361,13 @@ class LoopTrainer implements Trainer {
           logs['valFew'] = report.groups.few.accuracy;
         }
       }
-      this.history.push(logs);
+      this.epochLogs.push(logs);
       this.nextEpoch = epoch + 1;
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, control);
       const ck = this.config.checkpoint;
       if (ck !== undefined && ((epoch + 1) % (ck.every ?? 1) === 0 || this.nextEpoch === epochs)) await this.save(ck.path);
     }
-    const history: History = { epochs: [...this.history], stopReason, ...(message === undefined ? {} : { message }) };
+    const history: History = { epochs: [...this.epochLogs], stopReason, ...(message === undefined ? {} : { message }) };
     for (const cb of callbacks) await cb.onTrainEnd?.({ epochs: history.epochs, stopReason });
     return history;
   }
@@ -557,7 +570,7 @@ class LoopTrainer implements Trainer {
       epoch: this.live?.epoch ?? this.nextEpoch,
       step: this.steps,
       seed: this.config.seed,
-      history: this.history.map((l) => ({ ...l })),
+      history: this.epochLogs.map((l) => ({ ...l })),
       variables: this.model.variables.map((v) => ({ name: v.name, shape: [...v.shape], values: Float32Array.from(v.dataSync() as Float32Array) })),
       optimizer: this.optimizer.saveState(this.variables),
       modelRng: this.model.getRngState?.() ?? null,
@@ -597,7 +610,7 @@ class LoopTrainer implements Trainer {
     if (state.modelRng !== null) this.model.setRngState?.(state.modelRng);
     this.nextEpoch = state.epoch;
     this.steps = state.step;
-    this.history = state.history.map((l) => ({ ...l }));
+    this.epochLogs = state.history.map((l) => ({ ...l }));
     this.setPool(
       state.pool === null ? null : { features: tf.tensor2d(state.pool.features, state.pool.shape as [number, number]), labels: Int32Array.from(state.pool.labels) },
       state.pool?.epoch ?? -1,
