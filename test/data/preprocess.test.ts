@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
+import * as tf from '@tensorflow/tfjs';
+import { fromArrays, streamBatches } from '../../src/data/labeled-data.js';
 import { FeatureStatsAccumulator, featureStats, standardize, standardizeArrays, type FeatureStats } from '../../src/data/preprocess.js';
 import { expectClose } from '../../src/testing/index.js';
 
@@ -144,5 +146,21 @@ describe('features are never rescaled unless asked', () => {
     expectCode('INVALID_DATA', () => acc.update(Float32Array.from([1, 2])), /expected every chunk to be uint8 like the first/);
     const explicit = new FeatureStatsAccumulator(2, { scale: 1 }).update(Uint8Array.from([1, 2])).update(Float32Array.from([3, 4])).compute();
     expect(Array.from(explicit.mean)).toEqual([2, 3]);
+  });
+});
+
+describe('scale is checked where tensors are made too', () => {
+  it('fromArrays and streamBatches reject scale NaN, ±∞, 0 or negative before any tensor exists', async () => {
+    const data = { x: Uint8Array.from([0, 255]), sampleShape: [1], y: Int32Array.from([0, 1]) };
+    const before = tf.memory().numTensors;
+    for (const scale of [NaN, Infinity, 0, -1 / 255]) {
+      expectCode('INVALID_OPTION', () => fromArrays(data, { scale }), /^expected scale to be a finite number > 0\. Received: scale=/);
+      const stream = streamBatches([data], { batchSize: 1, scale });
+      await expect(stream.next()).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    const ok = fromArrays(data, { scale: 1 / 255 });
+    expect(Array.from(await ok.x.data())).toEqual([0, 1]);
+    ok.x.dispose();
   });
 });
