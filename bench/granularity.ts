@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const info = await useBackend('wasm');
   const sub = await loadFashionMnistLTSubset();
   const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-  const stats = featureStats(flat(sub.train));
+  const stats = featureStats(flat(sub.train), { scale: 1 / 255 });
   const tr = splitByClasses(standardizeArrays(flat(sub.train), stats));
   const train = fromArrays(tr.target);
   const auxiliary = fromArrays(tr.auxiliary);

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const info = await useBackend('wasm');
   const sub = await loadFashionMnistLTSubset();
   const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-  const stats = featureStats(flat(sub.train));
+  const stats = featureStats(flat(sub.train), { scale: 1 / 255 });
   const train = fromArrays(standardizeArrays(flat(sub.train), stats));
   const te = standardizeArrays(flat(sub.test), stats);
   const valRows = Array.from({ length: 500 }, (_, i) => i * 4);

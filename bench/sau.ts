@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const info = await useBackend('wasm');
   const sub = await loadFashionMnistLTSubset();
   const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-  const fs = featureStats(flat(sub.train));
+  const fs = featureStats(flat(sub.train), { scale: 1 / 255 });
   const train = fromArrays(standardizeArrays(flat(sub.train), fs));
   const test = fromArrays(standardizeArrays(flat(sub.test), fs));
 

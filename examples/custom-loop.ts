@@ -41,7 +41,7 @@ const NUM_CLASSES = 10;
 await useBackend('wasm');
 const subset = await loadFashionMnistLTSubset();
 // Standardise with the training set's per-pixel statistics: (x/255 − μ) / (σ + 1e-3).
-const stats = featureStats(subset.train);
+const stats = featureStats(subset.train, { scale: 1 / 255 });
 const flat = (a: typeof subset.train) => ({ ...standardizeArrays(a, stats), sampleShape: [784] });
 const train = fromArrays(flat(subset.train));
 const test = fromArrays(flat(subset.test));

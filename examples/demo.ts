@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const info = await useBackend('wasm');
   const subset = await loadFashionMnistLTSubset();
   // Standardise with the statistics of the (shipped) training set, as the reference protocol does with its own.
-  const stats = featureStats(subset.train);
+  const stats = featureStats(subset.train, { scale: 1 / 255 });
   const flat = (a: typeof subset.train) => ({ ...standardizeArrays(a, stats), sampleShape: [784] });
   const train = fromArrays(flat(subset.train));
   const test = fromArrays(flat(subset.test));

@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   await useBackend('wasm');
   const subset = await loadFashionMnistLTSubset();
   const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-  const stats = featureStats(flat(subset.train));
+  const stats = featureStats(flat(subset.train), { scale: 1 / 255 });
   const epochs = Number(process.env['EXAMPLE_EPOCHS'] ?? 30);
   const seeds = (process.env['EXAMPLE_SEEDS'] ?? '0,1,2').split(',').map(Number);
   const split = FASHION_MNIST_GRANULARITY_SPLIT;

@@ -53,6 +53,7 @@ export function checkLabeledArrays(data: LabeledArrays, name = 'data'): number {
 export function fromArrays(data: LabeledArrays, options: FromArraysOptions = {}): LabeledData {
   const n = checkLabeledArrays(data);
   const scale = options.scale ?? 1;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || !(scale > 0)) throw invalid('INVALID_OPTION', 'scale to be a finite number > 0', 'scale', scale);
   let values: Float32Array;
   if (data.x instanceof Float32Array && scale === 1) values = data.x;
   else {
@@ -236,6 +237,7 @@ export async function* streamBatches(
 ): AsyncGenerator<LabeledData, void, undefined> {
   const { batchSize, rng, dropRemainder = false } = options;
   checkInteger('batchSize', batchSize, { min: 1 });
+  if (options.scale !== undefined && !(Number.isFinite(options.scale) && options.scale > 0)) throw invalid('INVALID_OPTION', 'scale to be a finite number > 0', 'scale', options.scale);
   const fromOptions: FromArraysOptions = options.scale === undefined ? {} : { scale: options.scale };
   let pending: LabeledArrays[] = [];
   let pendingCount = 0;

@@ -1,9 +1,11 @@
 /**
  * Long-tailed subsets of a balanced dataset (Cui et al. 2019, "Class-Balanced Loss Based on Effective
  * Number of Samples"; Cao et al. 2019, "Learning Imbalanced Datasets with Label-Distribution-Aware Margin
- * Loss"), and the split files of `../shared/data/fashion-mnist-lt/`.
+ * Loss"), and their split files (`{ dataset, profile, imb_ratio, counts, indices }` JSON, the format of the
+ * Fashion-MNIST-LT reference splits).
  */
-import { LongTailError, invalid } from '../core/errors.js';
+import { LongTailError, invalid, type ErrorCode } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkOneOf, checkRange } from '../core/validate.js';
 import { readInputFile } from './node-io.js';
@@ -24,6 +26,8 @@ export interface LongTailCountsOptions {
   readonly headClasses?: number;
 }
 
+const COUNTS_KEYS: OptionKeys<LongTailCountsOptions> = { profile: true, numClasses: true, maxCount: true, imbalanceFactor: true, headClasses: true };
+
 /**
  * Per-class counts of a long-tailed profile, class 0 largest.
  *
@@ -37,7 +41,7 @@ export interface LongTailCountsOptions {
  *   → [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
  */
 export function longTailCounts(options: LongTailCountsOptions): Int32Array {
-  const { profile, numClasses, maxCount, imbalanceFactor } = options;
+  const { profile, numClasses, maxCount, imbalanceFactor } = checkOptions('longTailCounts options', options, COUNTS_KEYS);
   checkOneOf('profile', profile, ['exponential', 'step']);
   checkInteger('numClasses', numClasses, { min: 2 });
   checkInteger('maxCount', maxCount, { min: 1 });
@@ -69,6 +73,8 @@ export interface LongTailIndicesOptions {
   readonly rng: Rng;
 }
 
+const INDICES_KEYS: OptionKeys<LongTailIndicesOptions> = { counts: true, rng: true };
+
 /**
  * Picks a long-tailed subset of a labelled set: for each class j, `counts[j]` distinct indices drawn
  * uniformly without replacement from the samples of class j. Indices are grouped by class (0 first) and
@@ -78,8 +84,8 @@ export interface LongTailIndicesOptions {
  *   for labels outside [0, counts.length).
  */
 export function longTailIndices(labels: ArrayLike<number>, options: LongTailIndicesOptions): Int32Array {
-  const { counts, rng } = options;
-  const numClasses = counts.length;
+  const { counts, rng } = checkOptions('longTailIndices options', options, INDICES_KEYS);
+  const numClasses = counts?.length;
   checkInteger('counts.length', numClasses, { min: 1 });
   const y = checkLabels('labels', labels, numClasses);
   const pools = poolsByClass(y, numClasses);
@@ -141,32 +147,58 @@ export interface LongTailSplit {
   readonly indices: Int32Array;
 }
 
-/**
- * Parses a split in the JSON format of `../shared/data/fashion-mnist-lt/*.json`:
- * `{ dataset, profile: "exp" | "step", imb_ratio, counts: number[], indices: number[] }`.
- *
- * @throws LongTailError `INVALID_DATA` when a field is missing or inconsistent (Σ counts ≠ indices.length,
- *   negative or non-integer entries).
- */
-export function parseLongTailSplit(json: unknown, source = 'split'): LongTailSplit {
-  const bad = (what: string, value: unknown): LongTailError =>
-    invalid('INVALID_DATA', `${source} to have ${what}`, what.split(' ')[0] ?? what, value, { source });
-  if (json === null || typeof json !== 'object') throw bad('a JSON object', json);
+/** Options of {@link parseLongTailSplit}. */
+export interface ParseSplitOptions {
+  /** A name for messages, e.g. the file path. Default `'split'`. */
+  readonly source?: string;
+}
+
+const PARSE_KEYS: OptionKeys<ParseSplitOptions> = { source: true };
+const SPLIT_KEYS: OptionKeys<LongTailSplit> = { dataset: true, profile: true, imbalanceFactor: true, counts: true, indices: true };
+
+/** The split's fields in JSON form, checked; `code` is INVALID_DATA for files, INVALID_OPTION for arguments. */
+function checkSplitJson(json: unknown, source: string, code: ErrorCode): LongTailSplit {
+  const bad = (what: string, value: unknown): LongTailError => invalid(code, `${source} to have ${what}`, what.split(' ')[0] ?? what, value, { source });
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad('a JSON object', json);
   const o = json as Record<string, unknown>;
   const profileRaw = o['profile'];
   const profile: LongTailProfile | undefined =
     profileRaw === 'exp' || profileRaw === 'exponential' ? 'exponential' : profileRaw === 'step' ? 'step' : undefined;
   if (profile === undefined) throw bad('profile "exp" or "step"', profileRaw);
   const ratio = o['imb_ratio'];
-  if (typeof ratio !== 'number' || !(ratio >= 1)) throw bad('imb_ratio >= 1', ratio);
+  if (typeof ratio !== 'number' || !Number.isFinite(ratio) || !(ratio >= 1)) throw bad('imb_ratio >= 1 (finite)', ratio);
+  const dataset = o['dataset'] ?? '';
+  if (typeof dataset !== 'string') throw bad('dataset as a string', dataset);
   const counts = intArray(o['counts'], () => bad('counts as non-negative integers', o['counts']));
   const indices = intArray(o['indices'], () => bad('indices as non-negative integers', '(invalid array)'));
   const sum = counts.reduce((a, b) => a + b, 0);
   if (sum !== indices.length) throw bad(`indices.length = sum of counts (${sum})`, indices.length);
-  return { dataset: typeof o['dataset'] === 'string' ? o['dataset'] : '', profile, imbalanceFactor: ratio, counts, indices };
+  return { dataset, profile, imbalanceFactor: ratio, counts, indices };
+}
+
+/**
+ * Parses a split in its JSON format, given as the text {@link formatLongTailSplit} writes or as the parsed
+ * value: `{ dataset, profile: "exp" | "step", imb_ratio, counts: number[], indices: number[] }`.
+ * Python: `json.load(f)`.
+ *
+ * @throws LongTailError `INVALID_DATA` for text that is not JSON, or a field missing or inconsistent
+ *   (Σ counts ≠ indices.length, negative or non-integer entries, imb_ratio < 1).
+ */
+export function parseLongTailSplit(json: unknown, options: ParseSplitOptions = {}): LongTailSplit {
+  const source = checkOptions('parseLongTailSplit options', options, PARSE_KEYS).source ?? 'split';
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch {
+      throw new LongTailError('INVALID_DATA', `expected ${source} to be JSON. Received: text that does not parse`, { source });
+    }
+  }
+  return checkSplitJson(value, source, 'INVALID_DATA');
 }
 
 function intArray(value: unknown, fail: () => LongTailError): Int32Array {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) value = Array.from(value as unknown as ArrayLike<number>);
   if (!Array.isArray(value)) throw fail();
   const out = new Int32Array(value.length);
   for (let i = 0; i < value.length; i++) {
@@ -177,15 +209,27 @@ function intArray(value: unknown, fail: () => LongTailError): Int32Array {
   return out;
 }
 
-/** Serialises a split in the shared JSON format (the inverse of {@link parseLongTailSplit}). */
+/**
+ * Serialises a split as JSON text, the inverse of {@link parseLongTailSplit}: the split is checked as the
+ * reader checks it, so what is written always reads back.
+ *
+ * @throws LongTailError `INVALID_OPTION` for a split the reader would reject (profile not
+ *   `'exponential' | 'step'`, imbalanceFactor not finite and ≥ 1, counts or indices not non-negative
+ *   integers, Σ counts ≠ indices.length); `UNKNOWN_OPTION` for an unknown key.
+ */
 export function formatLongTailSplit(split: LongTailSplit): string {
-  return JSON.stringify({
+  checkOptions('formatLongTailSplit split', split, SPLIT_KEYS);
+  if (split.profile !== 'exponential' && split.profile !== 'step') checkOneOf('profile', split.profile, ['exponential', 'step']);
+  checkRange('imbalanceFactor', split.imbalanceFactor, { min: 1 });
+  const json = {
     dataset: split.dataset,
     profile: split.profile === 'exponential' ? 'exp' : 'step',
     imb_ratio: split.imbalanceFactor,
-    counts: Array.from(split.counts),
-    indices: Array.from(split.indices),
-  });
+    counts: split.counts,
+    indices: split.indices,
+  };
+  const checked = checkSplitJson(json, 'the split', 'INVALID_OPTION');
+  return JSON.stringify({ ...json, counts: Array.from(checked.counts), indices: Array.from(checked.indices) });
 }
 
 /**
@@ -195,11 +239,5 @@ export function formatLongTailSplit(split: LongTailSplit): string {
  */
 export async function loadLongTailSplit(path: string): Promise<LongTailSplit> {
   const text = await readInputFile(path, 'split file', 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new LongTailError('INVALID_DATA', `expected ${path} to be JSON. Received: a file that does not parse`, { path });
-  }
-  return parseLongTailSplit(json, path);
+  return parseLongTailSplit(text, { source: path });
 }

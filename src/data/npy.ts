@@ -7,6 +7,7 @@
  * with spaces and a newline, then the raw values in C (row-major) order.
  */
 import { LongTailError } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkLabels } from '../core/validate.js';
 import { checkLabeledArrays, type LabeledArrays, type SampleValues } from './labeled-data.js';
 import { readInputFile } from './node-io.js';
@@ -47,6 +48,49 @@ export interface NpyArray {
 export interface ParseNpyOptions {
   /** A name for error messages, e.g. the file path. Default `'.npy bytes'`. */
   readonly source?: string;
+  /** Accept NaN and ±∞ in float arrays. Default false: they are `NON_FINITE`. */
+  readonly allowNonFinite?: boolean;
+}
+
+/** Options of {@link readNpyFile}. */
+export interface ReadNpyOptions {
+  /** As {@link ParseNpyOptions.allowNonFinite}. */
+  readonly allowNonFinite?: boolean;
+}
+
+const PARSE_KEYS: OptionKeys<ParseNpyOptions> = { source: true, allowNonFinite: true };
+const READ_KEYS: OptionKeys<ReadNpyOptions> = { allowNonFinite: true };
+
+function checkFlag(name: string, value: boolean | undefined): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new LongTailError('INVALID_OPTION', `expected ${name} to be true or false. Received: ${name}=${JSON.stringify(value)}`, { name });
+  }
+  return value ?? false;
+}
+
+/** The row-major multi-index of flat index `i` in `shape`, as `[i0, i1, …]`. */
+function multiIndex(i: number, shape: readonly number[]): string {
+  const out: number[] = [];
+  let rest = i;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    const d = shape[a] as number;
+    out.unshift(rest % d);
+    rest = Math.floor(rest / d);
+  }
+  return `[${out.join(', ')}]`;
+}
+
+/** The first NaN or ±∞ in float values, as `NON_FINITE` naming its position (`what` ends the message). */
+function checkFiniteValues(values: ArrayLike<number>, shape: readonly number[], what: string, source: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isFinite(v)) {
+      throw new LongTailError('NON_FINITE', `expected finite values${what}. Received: ${v} at ${multiIndex(i, shape)} (${source}; allowNonFinite: true accepts it)`, {
+        source,
+        index: i,
+      });
+    }
+  }
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -155,17 +199,22 @@ function copyBytes(bytes: Uint8Array, start: number, length: number): ArrayBuffe
  * const { data, shape, dtype } = parseNpy(new Uint8Array(await (await fetch('features.npy')).arrayBuffer()));
  * ```
  * @throws LongTailError `INVALID_DATA` for Fortran order, structured, string, object, complex and float16
- *   dtypes, integers outside int32, a wrong magic or version, and truncated files.
+ *   dtypes, integers outside int32, a wrong magic or version, and truncated files; `NON_FINITE` for NaN or
+ *   ±∞ in a float array unless `allowNonFinite` (`np.isfinite(a).all()` is the Python check).
  */
 export function parseNpy(bytes: Uint8Array, options: ParseNpyOptions = {}): NpyArray {
-  const source = options.source ?? '.npy bytes';
+  const o = checkOptions('parseNpy options', options, PARSE_KEYS);
+  const source = o.source ?? '.npy bytes';
+  const allowNonFinite = checkFlag('allowNonFinite', o.allowNonFinite);
   const { descr, dtype, size, little, shape, dataStart } = parseHeader(bytes, source);
   const count = shape.reduce((a, b) => a * b, 1);
   const expectedBytes = count * size;
   if (bytes.length - dataStart !== expectedBytes) {
     throw bad(`expected ${expectedBytes} data bytes for shape (${shape.join(', ')}) of '${descr}'. Received: ${bytes.length - dataStart}`, source);
   }
-  return { dtype, descr, shape, data: decodeValues(bytes, { dtype, size, little, dataStart, count, source }) };
+  const data = decodeValues(bytes, { dtype, size, little, dataStart, count, source });
+  if (!allowNonFinite && (dtype === 'float32' || dtype === 'float64')) checkFiniteValues(data, shape, '', source);
+  return { dtype, descr, shape, data };
 }
 
 interface DecodeSpec {
@@ -230,19 +279,26 @@ function decodeValues(bytes: Uint8Array, spec: DecodeSpec): NpyValues {
 }
 
 /**
- * Reads and decodes a `.npy` file (Node only); see {@link parseNpy}.
+ * Reads and decodes a `.npy` file (Node only); see {@link parseNpy}. numpy: `np.load(path)`.
  *
- * @throws LongTailError `MISSING_INPUT` when the file cannot be read; `INVALID_DATA` as {@link parseNpy}.
+ * @throws LongTailError `MISSING_INPUT` when the file cannot be read; `INVALID_DATA`, `NON_FINITE` as
+ *   {@link parseNpy}.
  */
-export async function readNpyFile(path: string): Promise<NpyArray> {
-  return parseNpy(await readInputFile(path, '.npy file'), { source: path });
+export async function readNpyFile(path: string, options: ReadNpyOptions = {}): Promise<NpyArray> {
+  const o = checkOptions('readNpyFile options', options, READ_KEYS);
+  const allowNonFinite = checkFlag('allowNonFinite', o.allowNonFinite);
+  return parseNpy(await readInputFile(path, '.npy file'), { source: path, allowNonFinite });
 }
 
 /** Options of {@link labeledArraysFromNpy}. */
 export interface NpyPairOptions {
   /** A name for error messages. Default `'.npy files'`. */
   readonly source?: string;
+  /** Accept NaN and ±∞ features (also after rounding float64 to float32). Default false: `NON_FINITE`. */
+  readonly allowNonFinite?: boolean;
 }
+
+const PAIR_KEYS: OptionKeys<NpyPairOptions> = { source: true, allowNonFinite: true };
 
 /**
  * Pairs a features array `[N, ...sampleShape]` (e.g. `[N, D]` features, `[N, H, W, C]` images) with an
@@ -250,10 +306,13 @@ export interface NpyPairOptions {
  * values are shared, not copied; float64 is rounded to float32; bool features become 0/1 uint8.
  *
  * @throws LongTailError `INVALID_DATA` when features have rank < 2, labels are not a rank-1 integer
- *   array, or N differs; `LABEL_OUT_OF_RANGE` for a negative label.
+ *   array, or N differs; `LABEL_OUT_OF_RANGE` for a negative label; `NON_FINITE` for a feature that is
+ *   not finite as float32 (NaN, ±∞, or a float64 beyond ±3.4e38) unless `allowNonFinite`.
  */
 export function labeledArraysFromNpy(features: NpyArray, labels: NpyArray, options: NpyPairOptions = {}): LabeledArrays {
-  const source = options.source ?? '.npy files';
+  const o = checkOptions('labeledArraysFromNpy options', options, PAIR_KEYS);
+  const source = o.source ?? '.npy files';
+  const allowNonFinite = checkFlag('allowNonFinite', o.allowNonFinite);
   if (features.shape.length < 2) {
     throw bad(`expected features of shape [N, ...sampleShape] (rank >= 2). Received: dtype=${features.dtype} shape=(${features.shape.join(', ')})`, source);
   }
@@ -264,6 +323,7 @@ export function labeledArraysFromNpy(features: NpyArray, labels: NpyArray, optio
   const n = features.shape[0] as number;
   if (labels.shape[0] !== n) throw bad(`expected one label per feature row (${n}). Received: ${labels.shape[0]} labels`, source);
   const x: SampleValues = features.data instanceof Float64Array ? Float32Array.from(features.data) : features.data;
+  if (!allowNonFinite && x instanceof Float32Array) checkFiniteValues(x, features.shape, ' as float32 features', source);
   const data: LabeledArrays = { x, sampleShape: features.shape.slice(1), y: checkLabels('labels', labels.data) };
   checkLabeledArrays(data);
   return data;
@@ -277,6 +337,8 @@ export interface NpyPairPaths {
   readonly labels: string;
 }
 
+const PATH_KEYS: OptionKeys<NpyPairPaths> = { features: true, labels: true };
+
 /**
  * Reads a features `.npy` and a labels `.npy` file into {@link LabeledArrays} (Node only); see
  * {@link labeledArraysFromNpy}.
@@ -286,11 +348,15 @@ export interface NpyPairPaths {
  * const train = await readNpyFeaturesLabels({ features: 'train-features.npy', labels: 'train-labels.npy' });
  * const data = fromArrays(train); // x: float32 tensor [N, D]
  * ```
- * @throws LongTailError `MISSING_INPUT`, `INVALID_DATA`, `LABEL_OUT_OF_RANGE`.
+ * @throws LongTailError `MISSING_INPUT`, `INVALID_DATA`, `LABEL_OUT_OF_RANGE`, `NON_FINITE` (unless
+ *   `allowNonFinite`).
  */
-export async function readNpyFeaturesLabels(paths: NpyPairPaths): Promise<LabeledArrays> {
-  const [features, labels] = await Promise.all([readNpyFile(paths.features), readNpyFile(paths.labels)]);
-  return labeledArraysFromNpy(features, labels, { source: `${paths.features} + ${paths.labels}` });
+export async function readNpyFeaturesLabels(paths: NpyPairPaths, options: ReadNpyOptions = {}): Promise<LabeledArrays> {
+  checkOptions('readNpyFeaturesLabels paths', paths, PATH_KEYS);
+  const o = checkOptions('readNpyFeaturesLabels options', options, READ_KEYS);
+  const allowNonFinite = checkFlag('allowNonFinite', o.allowNonFinite);
+  const [features, labels] = await Promise.all([readNpyFile(paths.features, { allowNonFinite }), readNpyFile(paths.labels)]);
+  return labeledArraysFromNpy(features, labels, { source: `${paths.features} + ${paths.labels}`, allowNonFinite });
 }
 
 /** Options of {@link parseFeatureJson}. */
@@ -299,16 +365,20 @@ export interface FeatureJsonOptions {
   readonly source?: string;
 }
 
+const JSON_KEYS: OptionKeys<FeatureJsonOptions> = { source: true };
+
 /**
  * Parses a JSON feature file, one row per sample: `{ "features": [[...], ...], "labels": [...] }`, as
  * {@link LabeledArrays} with float32 `x` and `sampleShape` [D]. From Python:
  * `json.dump({'features': F.tolist(), 'labels': y.tolist()}, f)`.
  *
- * @throws LongTailError `INVALID_DATA` for invalid JSON, no rows, ragged rows or non-finite values;
+ * @throws LongTailError `INVALID_DATA` for invalid JSON, no rows, ragged rows or values that are not
+ *   numbers; `NON_FINITE` for a value beyond float32 range (e.g. 1e39, finite in JSON, is ∞ as float32);
  *   `LABEL_OUT_OF_RANGE` for a label that is not an integer in [0, 2³¹).
  */
 export function parseFeatureJson(text: string, options: FeatureJsonOptions = {}): LabeledArrays & { readonly x: Float32Array } {
-  const source = options.source ?? 'JSON features';
+  const o = checkOptions('parseFeatureJson options', options, JSON_KEYS);
+  const source = o.source ?? 'JSON features';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -329,8 +399,15 @@ export function parseFeatureJson(text: string, options: FeatureJsonOptions = {})
       throw bad(`expected every row of length ${dim}. Received: row ${i} of length ${Array.isArray(row) ? row.length : 'none'}`, source);
     }
     row.forEach((v: unknown, j) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`expected finite numbers. Received: features[${i}][${j}]=${String(v)}`, source);
+      if (typeof v !== 'number') throw bad(`expected numbers. Received: features[${i}][${j}]=${String(v)}`, source);
       x[i * dim + j] = v;
+      if (!Number.isFinite(x[i * dim + j] as number)) {
+        throw new LongTailError('NON_FINITE', `expected values within float32 range (±3.4e38). Received: features[${i}][${j}]=${v} (row ${i}, column ${j}; ${x[i * dim + j]} as float32) (${source})`, {
+          source,
+          row: i,
+          column: j,
+        });
+      }
     });
   });
   const y = Int32Array.from(labels, (v: unknown, i) => {

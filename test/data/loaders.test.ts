@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseCsv, loadCsv } from '../../src/data/csv.js';
 import {
   DEBIAN_FASHION_MNIST_DIR,
   loadFashionMnist,
@@ -123,38 +122,5 @@ describe('shipped Fashion-MNIST-LT subset', () => {
   it('is never shipped in the npm tarball (package.json files)', () => {
     const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { files: string[] };
     expect(pkg.files.some((f) => f.startsWith('data'))).toBe(false);
-  });
-});
-
-describe('CSV', () => {
-  const text = 'f1,label,f2\n1.5,2,-3\n0,0,4e-1\n\n7,1,8\n';
-
-  it('parses features and a named or indexed label column', () => {
-    const d = parseCsv(text, { labelColumn: 'label' });
-    expect(Array.from(d.y)).toEqual([2, 0, 1]);
-    expect(Array.from(d.x)).toEqual([1.5, -3, 0, 0.4, 7, 8].map(Math.fround));
-    expect(d.sampleShape).toEqual([2]);
-    expect(d.featureNames).toEqual(['f1', 'f2']);
-    const byIndex = parseCsv('1;a;2\n3;b;4', { labelColumn: 1, header: false, delimiter: ';', classNames: ['b', 'a'] });
-    expect(Array.from(byIndex.y)).toEqual([1, 0]);
-    expect(Array.from(byIndex.x)).toEqual([1, 2, 3, 4]);
-  });
-
-  it('rejects ragged rows, non-numeric features and bad labels', async () => {
-    expect(() => parseCsv('a,label\n1,2\n3', { labelColumn: 'label' })).toThrow(
-      'expected 2 fields in CSV line 3. Received: "1 fields"',
-    );
-    expect(() => parseCsv('a,label\nx,2', { labelColumn: 'label' })).toThrow('expected a finite number in CSV line 2. Received: "x"');
-    expect(() => parseCsv('a,label\n1,-2', { labelColumn: 'label' })).toThrow(
-      'expected a non-negative integer label in CSV line 2. Received: "-2"',
-    );
-    expect(() => parseCsv('a,label\n1,2', { labelColumn: 'y' })).toThrow(
-      'expected labelColumn to name a header column (a, label). Received: labelColumn="y"',
-    );
-    expect(() => parseCsv('1,2', { labelColumn: 2, header: false })).toThrow('expected labelColumn in [0, 2). Received: labelColumn=2');
-    await expect(loadCsv(join(tmpdir(), 'no-such.csv'), { labelColumn: 0 })).rejects.toMatchObject({ code: 'MISSING_INPUT' });
-    const dir = mkdtempSync(join(tmpdir(), 'lt-csv-'));
-    writeFileSync(join(dir, 'ok.csv'), text);
-    expect(Array.from((await loadCsv(join(dir, 'ok.csv'), { labelColumn: 'label' })).y)).toEqual([2, 0, 1]);
   });
 });

@@ -34,7 +34,7 @@ describe('longTailCounts', () => {
 
   it('matches the reference formula (LDAM-DRW code, numpy) over a grid and a plain loop', () => {
     for (const g of golden.exponential) {
-      const counts = longTailCounts({ profile: 'exponential', ...g });
+      const counts = longTailCounts({ profile: 'exponential', numClasses: g.numClasses, maxCount: g.maxCount, imbalanceFactor: g.imbalanceFactor });
       expect(Array.from(counts), JSON.stringify(g)).toEqual(g.counts);
       const loop = Array.from({ length: g.numClasses }, (_, i) =>
         Math.floor(g.maxCount * Math.pow(g.imbalanceFactor, -i / (g.numClasses - 1)) + 1e-7),
@@ -129,5 +129,63 @@ describe('split files', () => {
     writeFileSync(join(dir, 'bad.json'), '{ not json');
     await expect(loadLongTailSplit(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'INVALID_DATA' });
     await expect(loadLongTailSplit(join(dir, 'absent.json'))).rejects.toMatchObject({ code: 'MISSING_INPUT' });
+  });
+});
+
+describe('split files: the writer\'s output reads back', () => {
+  const split = {
+    dataset: 'toy',
+    profile: 'exponential' as const,
+    imbalanceFactor: 10,
+    counts: Int32Array.from([3, 1]),
+    indices: Int32Array.from([4, 0, 2, 7]),
+  };
+
+  it('parseLongTailSplit reads formatLongTailSplit\'s text as written (and its parsed JSON), both profiles', () => {
+    for (const s of [split, { ...split, profile: 'step' as const, imbalanceFactor: 1, dataset: '' }]) {
+      const text = formatLongTailSplit(s);
+      expect(parseLongTailSplit(text)).toEqual(s);
+      expect(parseLongTailSplit(JSON.parse(text))).toEqual(s);
+    }
+  });
+
+  it('loadLongTailSplit reads a written file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lt-split-rt-'));
+    writeFileSync(join(dir, 's.json'), `${formatLongTailSplit(split)}\n`);
+    expect(await loadLongTailSplit(join(dir, 's.json'))).toEqual(split);
+  });
+
+  it('formatLongTailSplit refuses a split its reader would reject', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ ...split, imbalanceFactor: NaN }, 'INVALID_OPTION', /expected imbalanceFactor to be a finite number\. Received: imbalanceFactor=NaN/],
+      [{ ...split, imbalanceFactor: Infinity }, 'INVALID_OPTION', /imbalanceFactor=Infinity/],
+      [{ ...split, imbalanceFactor: 0.5 }, 'INVALID_OPTION', /expected imbalanceFactor in \[1, inf\)/],
+      [{ ...split, profile: 'exp' }, 'INVALID_OPTION', /expected profile to be one of "exponential", "step"/],
+      [{ ...split, counts: [3, 2] }, 'INVALID_OPTION', /indices\.length = sum of counts \(5\)\. Received: indices\.length=4/],
+      [{ ...split, indices: [4, 0, -2, 7] }, 'INVALID_OPTION', /indices as non-negative integers/],
+      [{ ...split, counts: Float32Array.from([2.5, 1.5]) }, 'INVALID_OPTION', /counts as non-negative integers/],
+      [{ ...split, dataset: 3 }, 'INVALID_OPTION', /dataset as a string/],
+      [{ ...split, imb_ratio: 10 }, 'UNKNOWN_OPTION', /formatLongTailSplit split .*Received: imb_ratio/],
+    ];
+    for (const [s, code, message] of cases) {
+      let caught: { code?: string; message: string } | undefined;
+      try {
+        formatLongTailSplit(s as never);
+      } catch (e) {
+        caught = e as { code?: string; message: string };
+      }
+      expect(caught?.code, message.source).toBe(code);
+      expect(caught?.message).toMatch(message);
+    }
+  });
+
+  it('parseLongTailSplit rejects text that is not JSON, non-finite ratios and unknown options', () => {
+    expect(() => parseLongTailSplit('{ oops', { source: 's.json' })).toThrow('expected s.json to be JSON. Received: text that does not parse');
+    expect(() => parseLongTailSplit({ profile: 'exp', imb_ratio: Infinity, counts: [], indices: [] })).toThrow(/imb_ratio >= 1 \(finite\)/);
+    expect(() => parseLongTailSplit({ profile: 'exp', imb_ratio: 2, counts: [], indices: [] }, { src: 'x' } as never)).toThrow(
+      /parseLongTailSplit options .*Received: src/,
+    );
+    expect(() => longTailCounts({ profile: 'step', numClasses: 2, maxCount: 2, imbalanceFactor: 1, head: 1 } as never)).toThrow(/longTailCounts options/);
+    expect(() => longTailIndices([0], { counts: [1], rng: createRng(0), seed: 1 } as never)).toThrow(/longTailIndices options/);
   });
 });

@@ -283,3 +283,60 @@ it('is exported from the package entry point', () => {
     expect(typeof (publicApi as Record<string, unknown>)[name], name).toBe('function');
   }
 });
+
+describe('non-finite values and unknown options', () => {
+  const labels2: NpyArray = { dtype: 'int64', descr: '<i8', shape: [2], data: Int32Array.from([0, 1]) };
+
+  it('.npy float arrays with NaN or ±∞ are NON_FINITE (naming the position) unless allowNonFinite', () => {
+    for (const descr of ['<f4', '>f4', '<f8', '>f8']) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const bytes = naiveNpy(descr, [2, 3], [0, 1, 2, 3, bad, 5]);
+        expectError('NON_FINITE', () => parseNpy(bytes, { source: 'f.npy' }), new RegExp(`^expected finite values\\. Received: ${bad} at \\[1, 1\\] \\(f\\.npy; allowNonFinite: true accepts it\\)$`));
+        const a = parseNpy(bytes, { allowNonFinite: true });
+        expect(Array.from(a.data)[4], descr).toBe(bad);
+      }
+    }
+    // Integers can never be non-finite, and stay accepted.
+    expect(Array.from(parseNpy(naiveNpy('<i4', [2], [1, 2])).data)).toEqual([1, 2]);
+  });
+
+  it('float64 features beyond float32 range become ∞ when narrowed: NON_FINITE in labeledArraysFromNpy', () => {
+    const f64: NpyArray = { dtype: 'float64', descr: '<f8', shape: [2, 2], data: Float64Array.from([1, 2, 3, 1e39]) };
+    expectError('NON_FINITE', () => labeledArraysFromNpy(f64, labels2), /^expected finite values as float32 features\. Received: Infinity at \[1, 1\] \(\.npy files;/);
+    expect(labeledArraysFromNpy(f64, labels2, { allowNonFinite: true }).x[3]).toBe(Infinity);
+    const f32: NpyArray = { dtype: 'float32', descr: '<f4', shape: [2, 1], data: Float32Array.from([NaN, 0]) };
+    expectError('NON_FINITE', () => labeledArraysFromNpy(f32, labels2), /Received: NaN at \[0, 0\]/);
+  });
+
+  it('readNpyFile and readNpyFeaturesLabels pass allowNonFinite through', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lt-npy-nf-'));
+    try {
+      const features = join(tmp, 'f.npy');
+      const labels = join(tmp, 'y.npy');
+      writeFileSync(features, naiveNpy('<f4', [2, 2], [1, NaN, 3, 4]));
+      writeFileSync(labels, naiveNpy('<i8', [2], [0, 1]));
+      await expectRejects('NON_FINITE', readNpyFile(features), /at \[0, 1\] \(.*f\.npy;/);
+      await expectRejects('NON_FINITE', readNpyFeaturesLabels({ features, labels }), /at \[0, 1\]/);
+      expect(Number.isNaN((await readNpyFile(features, { allowNonFinite: true })).data[1])).toBe(true);
+      expect(Number.isNaN((await readNpyFeaturesLabels({ features, labels }, { allowNonFinite: true })).x[1])).toBe(true);
+      await expectRejects('UNKNOWN_OPTION', readNpyFile(features, { allowNaN: true } as never), /readNpyFile options/);
+      await expectRejects('UNKNOWN_OPTION', readNpyFeaturesLabels({ features, labels, extra: '' } as never), /readNpyFeaturesLabels paths .*Received: extra/);
+      await expectRejects('INVALID_OPTION', readNpyFile(features, { allowNonFinite: 'yes' as never }), /expected allowNonFinite to be true or false/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('JSON values that overflow float32 are NON_FINITE naming row and column', () => {
+    expectError('NON_FINITE', () => parseFeatureJson('{"features": [[1, 2], [3, 1e39]], "labels": [0, 1]}', { source: 'f.json' }), /^expected values within float32 range \(±3\.4e38\)\. Received: features\[1\]\[1\]=1e\+39 \(row 1, column 1; Infinity as float32\) \(f\.json\)$/);
+    expectError('NON_FINITE', () => parseFeatureJson('{"features": [[-1e300]], "labels": [0]}'), /row 0, column 0; -Infinity as float32/);
+    expect(parseFeatureJson('{"features": [[3.4e38, 1e-50]], "labels": [0]}').x[0]).toBe(Math.fround(3.4e38));
+  });
+
+  it('every options object rejects unknown keys', () => {
+    const ok = naiveNpy('<f4', [1], [1]);
+    expectError('UNKNOWN_OPTION', () => parseNpy(ok, { sorce: 'x' } as never), /parseNpy options .*Received: sorce \(did you mean source\?\)/);
+    expectError('UNKNOWN_OPTION', () => labeledArraysFromNpy(goldenArray('float32 [3, 4]'), labels2, { allow: true } as never), /labeledArraysFromNpy options/);
+    expectError('UNKNOWN_OPTION', () => parseFeatureJson('{}', { path: 'x' } as never), /parseFeatureJson options/);
+  });
+});

@@ -12,7 +12,7 @@ import { createTrainer, type TrainerBaseConfig } from '../../src/train/trainer.j
 export async function standardizedSubsetArrays(): Promise<{ train: LabeledArrays; test: LabeledArrays }> {
   const sub = await loadFashionMnistLTSubset();
   const flat = (a: LabeledArrays): LabeledArrays => ({ ...a, sampleShape: [784] });
-  const stats = featureStats(flat(sub.train));
+  const stats = featureStats(flat(sub.train), { scale: 1 / 255 });
   return { train: standardizeArrays(flat(sub.train), stats), test: standardizeArrays(flat(sub.test), stats) };
 }
 
