@@ -28,3 +28,15 @@ export {
 } from './backbones.js';
 export { createClassifier, type Classifier, type ClassifierOptions, type ClassifierOutput } from './classifier.js';
 export { createDualBranch, type DualBranch, type DualBranchOptions, type DualBranchOutput } from './dual-branch.js';
+export {
+  backboneFromConfig,
+  headFromConfig,
+  modelFromConfig,
+  exportModel,
+  importModel,
+  saveModel,
+  loadModel,
+  toLayersModel,
+  type ModelSpec,
+  type ModelArtifact,
+} from './export.js';
