@@ -54,7 +54,7 @@ for (const backend of backendsUnderTest()) {
       const M: number[] = [];
       for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) M.push([0, 1, 2].reduce((s, k) => s + ((xs[i * d + k] as number) - (ys[j * d + k] as number)) ** 2, 0));
       const max = Math.max(...M);
-      const plan = sinkhorn(new Array(n).fill(1 / n), new Array(m).fill(1 / m), { values: M.map((v) => v / max), rows: n, cols: m }, { epsilon: 0.1, method: 'log' }).plan;
+      const plan = sinkhorn(new Array(n).fill(1 / n), new Array(m).fill(1 / m), { values: M.map((v) => v / max), rows: n, cols: m }, { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan.flatMap((row) => Array.from(row));
       const value = plan.reduce((s, p, k) => s + p * (M[k] as number), 0) / max;
       const grad: number[] = [];
       for (let i = 0; i < n; i++) {
