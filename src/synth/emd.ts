@@ -130,10 +130,15 @@ function networkSimplex(
   const m = colIdx.length;
   const nodes = n + m + 1;
   const cell = (r: number, c: number): number => (rowIdx[r] as number) * fullCols + (colIdx[c] as number);
+  // The support's costs, contiguous (the pricing loop reads them every pivot).
+  const cost = new Float64Array(n * m);
   let maxAbs = 0;
-  for (let r = 0; r < n; r++) for (let c = 0; c < m; c++) {
-    const x = M[cell(r, c)] as number;
-    if (Number.isFinite(x)) maxAbs = Math.max(maxAbs, Math.abs(x));
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < m; c++) {
+      const x = M[cell(r, c)] as number;
+      cost[r * m + c] = x;
+      if (Number.isFinite(x)) maxAbs = Math.max(maxAbs, Math.abs(x));
+    }
   }
   const artificial = (maxAbs + 1) * nodes;
   // The basis: n + m arcs, a spanning tree of the n + m + 1 nodes.
@@ -219,14 +224,14 @@ function networkSimplex(
     let best = -tolerance;
     let enterR = -1;
     let enterC = -1;
+    const piCol = pi.subarray(1 + n);
     for (let r = 0; r < n; r++) {
       const pr = pi[1 + r] as number;
+      const o = r * m;
       for (let c = 0; c < m; c++) {
-        if (inBasis[r * m + c] === 1) continue;
-        const x = M[cell(r, c)] as number;
-        if (x === Infinity) continue;
-        const red = x - pr + (pi[1 + n + c] as number);
-        if (red < best) {
+        // Basic cells price at 0 and forbidden ones at +∞: neither can beat `best` < 0.
+        const red = (cost[o + c] as number) - pr + (piCol[c] as number);
+        if (red < best && inBasis[o + c] === 0) {
           best = red;
           enterR = r;
           enterC = c;
@@ -282,7 +287,7 @@ function networkSimplex(
     from[leaving] = k;
     to[leaving] = l;
     flow[leaving] = theta;
-    arcCost[leaving] = M[cell(enterR, enterC)] as number;
+    arcCost[leaving] = cost[enterR * m + enterC] as number;
     arcCell[leaving] = enterR * m + enterC;
     inBasis[enterR * m + enterC] = 1;
     rebuild();

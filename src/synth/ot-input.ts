@@ -34,9 +34,19 @@ export interface ReadCost {
   readonly cols: number;
 }
 
-/** How a value is shown in an error: tensors by shape and dtype only. */
+const describeTensor = (t: tf.Tensor): string => `Tensor(shape=[${t.shape.join(', ')}], dtype=${t.dtype})`;
+
+/** How a value is shown in an error: tensors (also inside objects) by shape and dtype only. */
 export function describeInput(value: unknown): string {
-  if (value instanceof tf.Tensor) return `Tensor(shape=[${value.shape.join(', ')}], dtype=${value.dtype})`;
+  if (value instanceof tf.Tensor) return describeTensor(value);
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !ArrayBuffer.isView(value)) {
+    try {
+      const s = JSON.stringify(value, (_key, v: unknown) => (v instanceof tf.Tensor ? describeTensor(v) : v));
+      return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
   return formatValue(value);
 }
 
