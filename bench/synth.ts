@@ -2,7 +2,7 @@
  * Synthesizer benchmarks (`npm run bench:synth`): Sinkhorn 500 × 2000 (128-d points), 200 iterations,
  * plain and log-domain; Gaussian fit (500 × 512, shrinkage ρ = 0.1) + 10,000 samples. Baselines
  * measured in the same run on identical inputs: naive tfjs-op versions on the cpu and wasm backends,
- * and POT 0.8.2 / NumPy (float64) through /usr/bin/python3 when it is installed.
+ * and POT 0.8.2 / NumPy (float64; Sinkhorn also float32) through /usr/bin/python3 when it is installed.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -195,18 +195,38 @@ async function main(): Promise<void> {
   const pot = (k: string) => (py?.[k] !== undefined ? ms(py[k] as number) : 'n/a');
   const ratio = (k: string, t: number) => (py?.[k] !== undefined ? speedup(py[k] as number, t) : 'n/a');
   const rows = [
-    ['Sinkhorn plain, 500 × 2000, 200 it', ms(plain), ms(tfPlainCpu), ms(tfPlainWasm), pot('sinkhornPlain'), `${speedup(tfPlainWasm, plain)} / ${ratio('sinkhornPlain', plain)}`],
-    ['Sinkhorn log-domain, same', ms(log), `${ms(tfLogCpu)}*`, ms(tfLogWasm), pot('sinkhornLog'), `${speedup(tfLogWasm, log)} / ${ratio('sinkhornLog', log)}`],
+    [
+      'Sinkhorn plain, 500 × 2000, 200 it',
+      ms(plain),
+      ms(tfPlainCpu),
+      ms(tfPlainWasm),
+      pot('sinkhornPlain'),
+      pot('sinkhornPlain32'),
+      `${speedup(tfPlainWasm, plain)} / ${ratio('sinkhornPlain', plain)} / ${ratio('sinkhornPlain32', plain)}`,
+    ],
+    [
+      'Sinkhorn log-domain, same',
+      ms(log),
+      `${ms(tfLogCpu)}*`,
+      ms(tfLogWasm),
+      pot('sinkhornLog'),
+      pot('sinkhornLog32'),
+      `${speedup(tfLogWasm, log)} / ${ratio('sinkhornLog', log)} / ${ratio('sinkhornLog32', log)}`,
+    ],
     [
       'Gaussian fit 500 × 512 + 10,000 samples',
       `${ms(gTyped)} (typed) / ${ms(gTensorWasm)} (wasm matMul)`,
       ms(tfGaussCpu),
       ms(tfGaussWasm),
       pot('gaussian'),
-      `${speedup(tfGaussWasm, Math.min(gTyped, gTensorWasm))} / ${ratio('gaussian', Math.min(gTyped, gTensorWasm))}`,
+      '—',
+      `${speedup(tfGaussWasm, Math.min(gTyped, gTensorWasm))} / ${ratio('gaussian', Math.min(gTyped, gTensorWasm))} / —`,
     ],
   ];
-  const table = markdownTable(['workload (median ms)', 'ours', 'naive tfjs cpu', 'naive tfjs wasm', 'POT / NumPy float64', 'speed-up vs naive wasm / vs Python'], rows);
+  const table = markdownTable(
+    ['workload (median ms)', 'ours', 'naive tfjs cpu', 'naive tfjs wasm', 'POT / NumPy float64', 'POT float32', 'speed-up vs naive wasm / vs Python float64 / vs POT float32'],
+    rows,
+  );
   const md = [
     `${environmentLine()}; 1-min load average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end (2 cores: above ~1 the machine was shared and every figure is slower, the ratios noisier). ` +
       `Ours and POT/NumPy are timed in ${ROUNDS} alternating rounds (Python, then ours); each figure is the median over rounds of per-round medians.`,
@@ -214,7 +234,7 @@ async function main(): Promise<void> {
     table,
     '',
     `Sinkhorn: ε = ${EPSILON} on the squared Euclidean cost normalised by its max, uniform weights, tolerance ${TOLERANCE} so every variant runs exactly ${ITERATIONS} iterations; ours runs on float64 typed arrays (backend-independent). ` +
-      `Costs agree: ours ${sinkhorn(a, b, cost, { epsilon: EPSILON, maxIterations: ITERATIONS, tolerance: TOLERANCE }).cost.toPrecision(8)}` +
+      `Costs agree: ours ${sinkhorn(a, b, cost, { epsilon: EPSILON, maxIterations: ITERATIONS, tolerance: TOLERANCE, method: 'plain' }).cost.toPrecision(8)}` +
       (py ? `, POT ${py['sinkhornCostPlain']?.toPrecision(8)} (plain) / ${py['sinkhornCostLog']?.toPrecision(8)} (log).` : '.'),
     '\\* cpu log-domain: 10 iterations timed and scaled ×20 (the full run takes over a minute).',
     `Gaussian: shrinkage covariance ρ = ${RHO} (500 < 512, so the plain covariance is singular), Cholesky, x = μ + L·z (ours: ziggurat normals, fused matMul + bias on wasm); NumPy uses np.cov, np.linalg.cholesky, default_rng().standard_normal and z @ L.T. The naive tfjs version computes the moments and the product with tfjs ops and uses our Cholesky (tfjs has none).`,

@@ -1,4 +1,4 @@
-"""Timing reference for bench/synth.ts: POT 0.8.2 Sinkhorn and a NumPy Gaussian fit + sample on the
+"""Timing reference for bench/synth.ts: POT 0.8.2 Sinkhorn (float64 and float32) and a NumPy Gaussian fit + sample on the
 inputs the TypeScript bench wrote. Usage: /usr/bin/python3 scripts/bench/synth_bench.py <dir>
 <dir>/spec.json names the raw float64 files; prints one JSON object of median times in ms."""
 import json
@@ -36,6 +36,10 @@ def main(folder):
         out['sinkhornCostLog'] = float(np.sum(M * ot.sinkhorn(a, b, M, s['epsilon'], method='sinkhorn_log', **kw)))
         out['sinkhornPlain'] = median_ms(lambda: ot.sinkhorn(a, b, M, s['epsilon'], **kw), 1, s['runs'])
         out['sinkhornLog'] = median_ms(lambda: ot.sinkhorn(a, b, M, s['epsilon'], method='sinkhorn_log', **kw), 1, s['runsLog'])
+        # The same in float32 (POT keeps the inputs' dtype).
+        a32, b32, M32 = a.astype(np.float32), b.astype(np.float32), M.astype(np.float32)
+        out['sinkhornPlain32'] = median_ms(lambda: ot.sinkhorn(a32, b32, M32, s['epsilon'], **kw), 1, s['runs'])
+        out['sinkhornLog32'] = median_ms(lambda: ot.sinkhorn(a32, b32, M32, s['epsilon'], method='sinkhorn_log', **kw), 1, s['runsLog'])
 
     g = spec['gaussian']
     X = np.fromfile(os.path.join(folder, g['features']), dtype=np.float64).reshape(g['n'], g['d'])

@@ -1,7 +1,8 @@
 /** A differentiable entropic OT loss between two point sets, for distribution matching. */
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
-import { checkInteger, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import { sinkhorn, type SinkhornWarning } from './sinkhorn.js';
 
 /** Options of {@link otLoss}. */
@@ -12,8 +13,8 @@ export interface OtLossOptions {
   readonly iterations?: number;
   /** @defaultValue 1e-9 */
   readonly tolerance?: number;
-  /** @defaultValue 'log' */
-  readonly method?: 'plain' | 'log';
+  /** Sinkhorn's iteration (see {@link sinkhorn}). @defaultValue 'log' */
+  readonly method?: 'auto' | 'plain' | 'log';
   /** @defaultValue 'squaredEuclidean' */
   readonly cost?: 'squaredEuclidean' | 'cosine';
   /** Divide the cost by its (detached) maximum, so ε is relative to the cost scale. @defaultValue true */
@@ -22,14 +23,32 @@ export interface OtLossOptions {
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
 
-/** Pairwise cost tensor [n, m] between rows of x and y. */
+const KEYS: OptionKeys<OtLossOptions> = {
+  epsilon: true,
+  iterations: true,
+  tolerance: true,
+  method: true,
+  cost: true,
+  normalise: true,
+  onWarning: true,
+};
+
+/** Rows divided by their Euclidean norm; zero rows stay zero, with finite gradients everywhere. */
+function unitRows(x: tf.Tensor2D): tf.Tensor2D {
+  const sq = tf.sum(tf.square(x), 1, true);
+  // sqrt is taken of 1 instead of 0 on zero rows (1 − sign(sq) is 1 there, 0 elsewhere, and has zero
+  // gradient): neither the value nor the gradient meets 0/0.
+  const safe = tf.add(sq, tf.sub(1, tf.sign(sq)));
+  return tf.div(x, tf.sqrt(safe)) as tf.Tensor2D;
+}
+
+/**
+ * Pairwise cost tensor [n, m] between rows of x and y: squared Euclidean, or cosine 1 − x̂_i·ŷ_j where a
+ * zero row has distance 1 to everything (scikit-learn's `cosine_distances`, and the typed `cosine` cost).
+ */
 export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEuclidean' | 'cosine'): tf.Tensor2D {
   return tf.tidy(() => {
-    if (cost === 'cosine') {
-      const xn = tf.div(x, tf.norm(x, 'euclidean', 1, true));
-      const yn = tf.div(y, tf.norm(y, 'euclidean', 1, true));
-      return tf.sub(1, tf.matMul(xn, yn, false, true)) as tf.Tensor2D;
-    }
+    if (cost === 'cosine') return tf.sub(1, tf.matMul(unitRows(x), unitRows(y), false, true)) as tf.Tensor2D;
     const xx = tf.sum(tf.square(x), 1, true);
     const yy = tf.reshape(tf.sum(tf.square(y), 1), [1, -1]);
     return tf.relu(tf.sub(tf.add(xx, yy), tf.mul(2, tf.matMul(x, y, false, true)))) as tf.Tensor2D;
@@ -44,17 +63,19 @@ export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEucli
  *
  * @see Cuturi 2013; Feydy et al. 2019 (gradients of Sinkhorn divergences).
  */
-export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options: OtLossOptions = {}): tf.Scalar {
+export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options?: OtLossOptions): tf.Scalar {
+  const o = checkOptions('otLoss options', options, KEYS);
   checkRank('x', x.shape, 2);
   checkRank('y', y.shape, 2);
   checkSameSize('y.shape[1] = x.shape[1]', x.shape[1], 'y.shape[1]', y.shape[1]);
   if (x.shape[0] === 0 || y.shape[0] === 0) throw invalid('INVALID_OPTION', 'non-empty point sets', 'x.shape[0]', x.shape[0]);
-  const epsilon = checkPositive('epsilon', options.epsilon ?? 0.1);
-  const iterations = checkInteger('iterations', options.iterations ?? 200, { min: 1 });
-  const method = checkOneOf('method', options.method ?? 'log', ['plain', 'log'] as const);
-  const costKind = checkOneOf('cost', options.cost ?? 'squaredEuclidean', ['squaredEuclidean', 'cosine'] as const);
-  const normalise = options.normalise ?? true;
-  const tolerance = options.tolerance ?? 1e-9;
+  const epsilon = checkPositive('epsilon', o.epsilon ?? 0.1);
+  const iterations = checkInteger('iterations', o.iterations ?? 200, { min: 1 });
+  const method = checkOneOf('method', o.method ?? 'log', ['auto', 'plain', 'log'] as const);
+  const costKind = checkOneOf('cost', o.cost ?? 'squaredEuclidean', ['squaredEuclidean', 'cosine'] as const);
+  const normalise = o.normalise ?? true;
+  if (typeof normalise !== 'boolean') throw invalid('INVALID_OPTION', 'normalise to be a boolean', 'normalise', normalise);
+  const tolerance = checkNonNegative('tolerance', o.tolerance ?? 1e-9);
   const [n, m] = [x.shape[0], y.shape[0]];
   return tf.tidy(() => {
     const cost = pairwiseCost(x, y, costKind);
@@ -68,14 +89,14 @@ export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options: OtLossOptions = 
     if (scale !== 1) for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * scale;
     const a = new Float64Array(n).fill(1 / n);
     const b = new Float64Array(m).fill(1 / m);
-    const result = sinkhorn(a, b, { values, rows: n, cols: m }, {
+    const result = sinkhorn(undefined, undefined, { values, rows: n, cols: m }, {
       epsilon,
       maxIterations: iterations,
       tolerance,
       method,
-      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+      planTensor: true,
+      ...(o.onWarning ? { onWarning: o.onWarning } : {}),
     });
-    const plan = tf.tensor2d(Float32Array.from(result.plan), [n, m]);
-    return tf.mul(tf.sum(tf.mul(plan, cost)), scale) as tf.Scalar;
+    return tf.mul(tf.sum(tf.mul(result.planTensor as tf.Tensor2D, cost)), scale) as tf.Scalar;
   });
 }

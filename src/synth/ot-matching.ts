@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkAllFinite, checkInteger, checkNonNegative, checkOneOf, checkPositive, checkRange, checkRank, checkSameSize } from '../core/validate.js';
@@ -36,7 +37,7 @@ export interface OtMatchingOptions {
   readonly beta?: number;
   /** τ. @defaultValue 0.9 */
   readonly threshold?: number;
-  /** @defaultValue 'squaredEuclidean' */
+  /** `'cosine'`: 1 − cos; a zero row (a dead-ReLU latent) is at distance 1 from everything. @defaultValue 'squaredEuclidean' */
   readonly cost?: 'squaredEuclidean' | 'cosine';
   /** Rows of real features kept per class (reservoir sampling). @defaultValue 512 */
   readonly reservoirSize?: number;
@@ -64,8 +65,26 @@ export interface MatchingResult {
 
 type Resolved = Required<OtMatchingOptions>;
 
-function resolve(o: OtMatchingOptions): Resolved {
-  if (o === null || typeof o !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', o);
+const KEYS: OptionKeys<OtMatchingOptions> = {
+  numClasses: true,
+  mode: true,
+  steps: true,
+  stepSize: true,
+  epsilon: true,
+  sinkhornIterations: true,
+  otWeight: true,
+  ceWeight: true,
+  beta: true,
+  threshold: true,
+  cost: true,
+  reservoirSize: true,
+  reservoirSeed: true,
+  maxRounds: true,
+};
+
+function resolve(options: OtMatchingOptions): Resolved {
+  if (options === undefined) throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+  const o = checkOptions('OtDistributionMatching options', options, KEYS);
   return {
     numClasses: checkInteger('numClasses', o.numClasses, { min: 1 }),
     mode: checkOneOf('mode', o.mode ?? 'inDistribution', ['inDistribution', 'outOfDistribution'] as const),

@@ -2,32 +2,49 @@
  * Entropic optimal transport by Sinkhorn scaling (Cuturi 2013) on typed arrays, in float64, following
  * POT 0.8.2's `ot.sinkhorn` (sinkhorn_knopp) and `ot.sinkhorn_log` iteration for iteration.
  */
+import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
-import { checkAllFinite, checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
+import { asRows, type CostMatrix, type DenseMatrix, describeInput, type Histogram, readCost, readHistogram, restrict, support } from './ot-input.js';
 import { getKernel } from './wasm-kernel.js';
 
-/** A dense row-major matrix. */
-export interface DenseMatrix {
-  readonly values: ArrayLike<number>;
-  readonly rows: number;
-  readonly cols: number;
-}
+export type { CostMatrix, DenseMatrix, Histogram } from './ot-input.js';
 
 /** Options of {@link sinkhorn}. */
 export interface SinkhornOptions {
   /** Entropic regulariser ε > 0 (POT's `reg`). */
   readonly epsilon: number;
-  /** @defaultValue 200 */
+  /** POT's `numItermax`. @defaultValue 1000 */
   readonly maxIterations?: number;
-  /** Stop when ‖Pᵀ1 − b‖₂ < tolerance, checked every 10th iteration as POT does; 0 never stops early. @defaultValue 1e-9 */
+  /**
+   * POT's `stopThr`: stop when ‖Pᵀ1 − b‖₂ < tolerance, checked at iterations 0, 10, 20, … as POT does;
+   * 0 never stops early. @defaultValue 1e-9
+   */
   readonly tolerance?: number;
-  /** `'plain'` scaling, or `'log'`-domain (stable for small ε). @defaultValue 'plain' */
-  readonly method?: 'plain' | 'log';
+  /**
+   * `'plain'` scaling (`ot.sinkhorn`), `'log'`-domain (`ot.sinkhorn_log`, stable for small ε), or
+   * `'auto'`: plain, rerun in the log domain if plain scaling under- or overflows. Where plain works,
+   * `'auto'` returns exactly the plain result. @defaultValue 'auto'
+   */
+  readonly method?: 'auto' | 'plain' | 'log';
   /** Mat-vec products: `'auto'` uses the built-in WebAssembly SIMD kernel when the runtime has it, `'js'` plain loops. @defaultValue 'auto' */
   readonly kernel?: 'auto' | 'js';
+  /** Also return the plan as a float32 `tf.Tensor2D` (`result.planTensor`, owned by the caller). @defaultValue false */
+  readonly planTensor?: boolean;
   /** Called on non-convergence or numerical trouble (the library never logs). */
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
+
+const KEYS: OptionKeys<SinkhornOptions> = {
+  epsilon: true,
+  maxIterations: true,
+  tolerance: true,
+  method: true,
+  kernel: true,
+  planTensor: true,
+  onWarning: true,
+};
 
 /** A non-fatal problem of a Sinkhorn run. */
 export interface SinkhornWarning {
@@ -39,15 +56,33 @@ export interface SinkhornWarning {
 
 /** The result of {@link sinkhorn}. */
 export interface SinkhornResult {
-  /** The transport plan P (rows × cols, row-major, float64). */
-  readonly plan: Float64Array;
-  /** ⟨P, M⟩ = Σ P_ij·M_ij (POT's `sinkhorn2` value, without the entropy term). */
+  /**
+   * The transport plan P as rows: `plan[i][j]` is the mass moved from source i to target j (float64;
+   * the rows are views of one contiguous row-major buffer, `plan[0].buffer`). Rows and columns of
+   * zero-mass bins, and forbidden (+∞-cost) pairs, are exactly 0.
+   */
+  readonly plan: Float64Array[];
+  /** The plan as a float32 tensor [n, m], only when `planTensor: true`; the caller disposes it. */
+  readonly planTensor?: tf.Tensor2D;
+  /** ⟨P, M⟩ = Σ P_ij·M_ij over allowed pairs (POT's `sinkhorn2` value, without the entropy term). */
   readonly cost: number;
+  /**
+   * Log-scalings: P_ij = exp(logU_i − M_ij/ε + logV_j). They equal POT's `log['log_u']`, `log['log_v']`
+   * (`sinkhorn_log`) and `log(log['u'])`, `log(log['v'])` (`sinkhorn`); ε·logU and ε·logV are the dual
+   * potentials f, g of the entropic problem. −∞ on zero-mass bins.
+   */
+  readonly logU: Float64Array;
+  readonly logV: Float64Array;
   /** Iterations run (POT's `log['niter'] + 1`). */
   readonly iterations: number;
   /** ‖Pᵀ1 − b‖₂ of the returned plan (POT's stopping quantity). */
   readonly marginalError: number;
+  /** ‖Pᵀ1 − b‖₂ at every check (iterations 0, 10, 20, …): POT's `log['err']`. */
+  readonly errorHistory: number[];
+  /** False when the run stopped at `maxIterations` or on a numerical error: then `warning` says which. */
   readonly converged: boolean;
+  /** The iteration that produced the plan (`'auto'` reports the one it ended with). */
+  readonly method: 'plain' | 'log';
   /** Set when a warning was raised (the same one passed to `onWarning`). */
   readonly warning?: SinkhornWarning;
 }
@@ -55,65 +90,190 @@ export interface SinkhornResult {
 const CHECK_EVERY = 10;
 
 /**
- * Entropic OT between histograms `a` (length n) and `b` (length m) with cost `M` (n × m):
- * P = diag(u)·K·diag(v), K = exp(−M/ε), alternating v = b ⊘ Kᵀu and u = a ⊘ Kv from u = 1/n, v = 1/m.
+ * Entropic OT between histograms `a` (length n) and `b` (length m) with cost `M` (n × m), POT's
+ * `ot.sinkhorn(a, b, M, reg)`: P = diag(u)·K·diag(v), K = exp(−M/ε), alternating v = b ⊘ Kᵀu and
+ * u = a ⊘ Kv from u = 1/n.
  *
- * - `'plain'` matches `ot.sinkhorn(a, b, M, reg, method='sinkhorn')`: on a zero or non-finite scaling
- *   it returns the previous iterate and warns (`NUMERICAL_ERROR`).
- * - `'log'` matches `ot.sinkhorn_log`: the same iterates computed as log-potentials. It is stabilised by
- *   absorbing the scalings into potentials (Schmitzer 2019) and falls back to an exact log-sum-exp for
- *   any row or column whose sum would underflow, so it stays finite for small ε (1e-3 on costs in [0, 1]).
+ * - `M`: a `tf.Tensor2D` (read, not disposed), nested rows or `{ values, rows, cols }`. `+Infinity`
+ *   forbids a pair (K_ij = 0, so P_ij = 0); a row or column with mass whose every pair is forbidden is
+ *   an error naming it. (Other infeasible patterns of forbidden pairs simply do not converge.)
+ * - `a`, `b`: omitted or empty means uniform. Zero entries are allowed: their rows/columns of P are 0,
+ *   and the iterates on the other bins are POT's.
+ * - `'plain'` matches `ot.sinkhorn(…, method='sinkhorn')`: on a zero or non-finite scaling it returns
+ *   the previous iterate and warns (`NUMERICAL_ERROR`, pointing to `method: 'log'`).
+ * - `'log'` matches `ot.sinkhorn_log`: the same iterates computed as log-potentials, stabilised by
+ *   absorbing the scalings into potentials (Schmitzer 2019) with an exact log-sum-exp for any row or
+ *   column whose sum would underflow, so it stays finite for small ε (1e-3 on costs in [0, 1]).
+ * - `'auto'` (default): plain, and the log domain when plain hits a numerical error.
  *
  * The error ‖Pᵀ1 − b‖₂ is checked every 10th iteration (0, 10, 20, ...) against `tolerance`, exactly as
- * POT; not converging by `maxIterations` warns (`NOT_CONVERGED`) and returns the last plan.
+ * POT; not converging by `maxIterations` (default 1000, POT's) returns the last plan with
+ * `converged: false` and a `NOT_CONVERGED` warning.
  *
+ * @example
+ * ```ts
+ * // POT: P = ot.sinkhorn([], [], M, 0.05); log_u = ot.sinkhorn_log(a, b, M, 0.05, log=True)[1]['log_u']
+ * const { plan, cost, converged } = sinkhorn(undefined, undefined, M, { epsilon: 0.05 });
+ * ```
  * @see Cuturi, "Sinkhorn Distances", NeurIPS 2013; Flamary et al., POT, JMLR 2021.
- * @throws LongTailError `INVALID_OPTION`, `SHAPE_MISMATCH`, `NON_FINITE` before any work.
+ * @throws LongTailError `UNKNOWN_OPTION`, `INVALID_OPTION`, `SHAPE_MISMATCH`, `NON_FINITE`,
+ *   `DTYPE_MISMATCH`, `DISPOSED` before any work.
  */
-export function sinkhorn(a: ArrayLike<number>, b: ArrayLike<number>, cost: DenseMatrix, options: SinkhornOptions): SinkhornResult {
-  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-  const epsilon = checkPositive('epsilon', options.epsilon);
-  const maxIterations = checkInteger('maxIterations', options.maxIterations ?? 200, { min: 1 });
-  const tolerance = checkNonNegative('tolerance', options.tolerance ?? 1e-9);
-  const useWasm = checkOneOf('kernel', options.kernel ?? 'auto', ['auto', 'js'] as const) === 'auto';
-  const method = checkOneOf('method', options.method ?? 'plain', ['plain', 'log'] as const);
-  const { rows: n, cols: m } = checkMatrix('cost', cost);
-  const wa = checkWeights('a', a);
-  const wb = checkWeights('b', b);
-  checkSameSize('a.length = cost.rows', n, 'a.length', wa.length);
-  checkSameSize('b.length = cost.cols', m, 'b.length', wb.length);
-  const run = method === 'plain' ? plainSinkhorn : logSinkhorn;
-  const { u, v, kernel, iterations, converged, numerical } = run(wa, wb, cost.values, n, m, epsilon, maxIterations, tolerance, useWasm);
-  const plan = new Float64Array(n * m);
+export function sinkhorn(a: Histogram, b: Histogram, M: CostMatrix, options: SinkhornOptions): SinkhornResult {
+  if (options === undefined) throw invalid('INVALID_OPTION', 'sinkhorn options with epsilon (POT\'s reg)', 'options', options);
+  const o = checkOptions('sinkhorn options', options, KEYS);
+  const epsilon = checkPositive('epsilon', o.epsilon);
+  const maxIterations = checkInteger('maxIterations', o.maxIterations ?? 1000, { min: 1 });
+  const tolerance = checkNonNegative('tolerance', o.tolerance ?? 1e-9);
+  const useWasm = checkOneOf('kernel', o.kernel ?? 'auto', ['auto', 'js'] as const) === 'auto';
+  const method = checkOneOf('method', o.method ?? 'auto', ['auto', 'plain', 'log'] as const);
+  const wantTensor = o.planTensor ?? false;
+  if (typeof wantTensor !== 'boolean') throw invalid('INVALID_OPTION', 'planTensor to be a boolean', 'planTensor', wantTensor);
+  if (o.onWarning !== undefined && typeof o.onWarning !== 'function') throw invalid('INVALID_OPTION', 'onWarning to be a function', 'onWarning', describeInput(o.onWarning));
+  const cost = readCost('M', M, { allowInfinity: true });
+  const n = cost.rows;
+  const m = cost.cols;
+  const wa = readHistogram('a', a, n, 'M.rows');
+  const wb = readHistogram('b', b, m, 'M.cols');
+  const rowIdx = support(wa);
+  const colIdx = support(wb);
+  checkAllowedPairs(cost, wa, wb, rowIdx, colIdx);
+
+  // Zero-mass bins have u_i = 0 (v_j = 0) after the first iteration, in POT as here: solve on the
+  // support, with the first column sums taken over every row as POT's u = 1/n start does.
+  const nr = rowIdx.length;
+  const mr = colIdx.length;
+  const Mr = nr === n && mr === m ? cost.values : restrict(cost, rowIdx, colIdx);
+  const ar = Float64Array.from(rowIdx, (i) => wa[i] as number);
+  const br = Float64Array.from(colIdx, (j) => wb[j] as number);
+  const setup = { a: ar, b: br, M: Mr, n: nr, m: mr, epsilon, maxIterations, tolerance, useWasm };
+  let used: 'plain' | 'log' = method === 'log' ? 'log' : 'plain';
+  let run = used === 'plain' ? plainSinkhorn(setup, plainStart(cost, colIdx, epsilon)) : logSinkhorn(setup, logStart(cost, colIdx, epsilon));
+  if (method === 'auto' && run.numerical) {
+    used = 'log';
+    run = logSinkhorn(setup, logStart(cost, colIdx, epsilon));
+  }
+
+  const flat = new Float64Array(n * m);
+  const logU = new Float64Array(n).fill(-Infinity);
+  const logV = new Float64Array(m).fill(-Infinity);
+  rowIdx.forEach((i, r) => (logU[i] = run.logU[r] as number));
+  colIdx.forEach((j, c) => (logV[j] = run.logV[c] as number));
   let total = 0;
   const colSums = new Float64Array(m);
-  for (let i = 0; i < n; i++) {
-    const o = i * m;
-    const ui = u[i] as number;
-    for (let j = 0; j < m; j++) {
-      const p = ui * (kernel[o + j] as number) * (v[j] as number);
-      plan[o + j] = p;
+  for (let r = 0; r < nr; r++) {
+    const i = rowIdx[r] as number;
+    const ur = run.u[r] as number;
+    for (let c = 0; c < mr; c++) {
+      const j = colIdx[c] as number;
+      const p = ur * (run.kernel[r * mr + c] as number) * (run.v[c] as number);
+      if (p === 0) continue;
+      flat[i * m + j] = p;
       colSums[j] = (colSums[j] as number) + p;
-      total += p * (cost.values[o + j] as number);
+      total += p * (cost.values[i * m + j] as number);
     }
   }
   let err = 0;
   for (let j = 0; j < m; j++) err += ((colSums[j] as number) - (wb[j] as number)) ** 2;
   const marginalError = Math.sqrt(err);
+  const { iterations, converged, numerical } = run;
   let warning: SinkhornWarning | undefined;
   if (numerical) {
-    warning = { code: 'NUMERICAL_ERROR', message: `Sinkhorn hit a zero or non-finite scaling at iteration ${iterations}; returned the previous iterate`, iterations, marginalError };
+    warning = {
+      code: 'NUMERICAL_ERROR',
+      message:
+        `Sinkhorn's plain scaling under- or overflowed at iteration ${iterations} (exp(−M/ε) too small for ε = ${epsilon}); ` +
+        "returned the previous iterate. Use method: 'log' (or 'auto', which falls back to it), or a larger epsilon",
+      iterations,
+      marginalError,
+    };
   } else if (!converged) {
     warning = {
       code: 'NOT_CONVERGED',
-      message: `Sinkhorn did not converge in ${iterations} iterations (marginal error ${marginalError.toExponential(3)} > tolerance ${tolerance}); increase maxIterations or epsilon`,
+      message: `Sinkhorn did not converge in ${iterations} iterations (marginal error ${marginalError.toExponential(3)} >= tolerance ${tolerance}); increase maxIterations or epsilon`,
       iterations,
       marginalError,
     };
   }
-  if (warning !== undefined) options.onWarning?.(warning);
-  const result: SinkhornResult = { plan, cost: total, iterations, marginalError, converged };
-  return warning === undefined ? result : { ...result, warning };
+  if (warning !== undefined) o.onWarning?.(warning);
+  const result: SinkhornResult = {
+    plan: asRows(flat, n, m),
+    cost: total,
+    logU,
+    logV,
+    iterations,
+    marginalError,
+    errorHistory: run.errors,
+    converged: converged && !numerical,
+    method: used,
+    ...(warning === undefined ? {} : { warning }),
+  };
+  return wantTensor ? { ...result, planTensor: tf.tensor2d(Float32Array.from(flat), [n, m]) } : result;
+}
+
+/** Every row and column with mass must have an allowed pair (finite cost) with a bin of mass on the other side. */
+function checkAllowedPairs(cost: { values: Float64Array; rows: number; cols: number }, wa: Float64Array, wb: Float64Array, rowIdx: Int32Array, colIdx: Int32Array): void {
+  const m = cost.cols;
+  for (const i of rowIdx) {
+    let ok = false;
+    for (const j of colIdx) if (Number.isFinite(cost.values[i * m + j] as number)) ok = true;
+    if (!ok) {
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected row ${i} of M (a[${i}] = ${wa[i]} > 0) to allow a pair: a finite cost to some column with b > 0. Received: M[${i}]=${describeInput(Array.from(cost.values.subarray(i * m, (i + 1) * m)))}`,
+        { name: 'M', row: i },
+      );
+    }
+  }
+  for (const j of colIdx) {
+    let ok = false;
+    for (const i of rowIdx) if (Number.isFinite(cost.values[i * m + j] as number)) ok = true;
+    if (!ok) {
+      const column = Array.from({ length: cost.rows }, (_, i) => cost.values[i * m + j] as number);
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected column ${j} of M (b[${j}] = ${wb[j]} > 0) to allow a pair: a finite cost to some row with a > 0. Received: M[:, ${j}]=${describeInput(column)}`,
+        { name: 'M', col: j },
+      );
+    }
+  }
+}
+
+/** Plain start: col_j = Σ_i K_ij / n over every row (POT's u = 1/n), for the support columns. */
+function plainStart(cost: { values: Float64Array; rows: number; cols: number }, colIdx: Int32Array, epsilon: number): Float64Array {
+  const { rows: n, cols: m } = cost;
+  const inv = -1 / epsilon;
+  const u0 = 1 / n;
+  const col = new Float64Array(colIdx.length);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < colIdx.length; c++) col[c] = (col[c] as number) + u0 * Math.exp((cost.values[i * m + (colIdx[c] as number)] as number) * inv);
+  }
+  return col;
+}
+
+/** Log start: LSE_i(−M_ij/ε) over every row (POT's log u = 0), for the support columns. */
+function logStart(cost: { values: Float64Array; rows: number; cols: number }, colIdx: Int32Array, epsilon: number): Float64Array {
+  const { rows: n, cols: m } = cost;
+  const inv = -1 / epsilon;
+  const column = new Float64Array(n);
+  const zero = new Float64Array(n);
+  return Float64Array.from(colIdx, (j) => {
+    for (let i = 0; i < n; i++) column[i] = (cost.values[i * m + j] as number) * inv;
+    return lse(column, 0, n, zero);
+  });
+}
+
+/** The reduced problem a run solves (only bins with mass). */
+interface Setup {
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+  readonly M: ArrayLike<number>;
+  readonly n: number;
+  readonly m: number;
+  readonly epsilon: number;
+  readonly maxIterations: number;
+  readonly tolerance: number;
+  readonly useWasm: boolean;
 }
 
 interface RunResult {
@@ -121,9 +281,14 @@ interface RunResult {
   readonly v: Float64Array;
   /** The kernel the plan is u_i·kernel_ij·v_j of. */
   readonly kernel: Float64Array;
+  /** log u, log v of the returned iterate (the plan is exp(logU_i − M_ij/ε + logV_j)). */
+  readonly logU: Float64Array;
+  readonly logV: Float64Array;
   readonly iterations: number;
   readonly converged: boolean;
   readonly numerical: boolean;
+  /** The marginal error at every check (POT's `log['err']`). */
+  readonly errors: number[];
 }
 
 /**
@@ -237,17 +402,9 @@ function plainWorkspace(n: number, m: number, useWasm: boolean): PlainWorkspace 
   return ws;
 }
 
-function plainSinkhorn(
-  a: Float64Array,
-  b: Float64Array,
-  M: ArrayLike<number>,
-  n: number,
-  m: number,
-  epsilon: number,
-  maxIterations: number,
-  tolerance: number,
-  useWasm: boolean,
-): RunResult {
+/** `startColumns`: Kᵀu for POT's start u = 1/n (over every row of the full problem, see {@link plainStart}). */
+function plainSinkhorn(s: Setup, startColumns: Float64Array): RunResult {
+  const { a, b, M, n, m, epsilon, maxIterations, tolerance, useWasm } = s;
   // Each iteration is v = b ⊘ col, then one sweep over K's rows computing u = a ⊘ Kv and, while each
   // row is in cache, col = Kᵀu for the new u: K is read once per iteration (not twice, nor Kᵀ kept),
   // and col is also the column marginal of the POT error check.
@@ -256,18 +413,15 @@ function plainSinkhorn(
   ws.a.set(a);
   const inv = -1 / epsilon;
   for (let q = 0; q < n * m; q++) k[q] = Math.exp((M[q] as number) * inv);
+  // POT's start u = 1/n, v = 1/m (what a numerical error at iteration 0 returns).
   u.fill(1 / n);
   v.fill(1 / m);
-  col.fill(0);
-  for (let i = 0; i < n; i++) {
-    const o = i * m;
-    const ui = u[i] as number;
-    for (let j = 0; j < m; j++) col[j] = (col[j] as number) + ui * (k[o + j] as number);
-  }
+  col.set(startColumns);
   const uPrev = new Float64Array(n);
   const vPrev = new Float64Array(m);
   let converged = false;
   let numerical = false;
+  const errors: number[] = [];
   let ii = 0;
   for (; ii < maxIterations; ii++) {
     uPrev.set(u);
@@ -289,12 +443,18 @@ function plainSinkhorn(
       numerical = true;
       break;
     }
-    if (ii % CHECK_EVERY === 0 && columnError(col, v, b) < tolerance) {
-      converged = true;
-      break;
+    if (ii % CHECK_EVERY === 0) {
+      const err = columnError(col, v, b);
+      errors.push(err);
+      if (err < tolerance) {
+        converged = true;
+        break;
+      }
     }
   }
-  return { u, v, kernel: k, iterations: Math.min(ii + 1, maxIterations), converged, numerical };
+  const logU = Float64Array.from(u, Math.log);
+  const logV = Float64Array.from(v, Math.log);
+  return { u, v, kernel: k, logU, logV, iterations: Math.min(ii + 1, maxIterations), converged, numerical, errors };
 }
 
 /** Sums below this are treated as underflowed and recomputed exactly in the log domain. */
@@ -302,17 +462,9 @@ const TINY = 1e-200;
 /** Scalings outside [1/BIG, BIG] are absorbed into the potentials. */
 const BIG = 1e50;
 
-function logSinkhorn(
-  a: Float64Array,
-  b: Float64Array,
-  M: ArrayLike<number>,
-  n: number,
-  m: number,
-  epsilon: number,
-  maxIterations: number,
-  tolerance: number,
-  useWasm: boolean,
-): RunResult {
+/** `startColumns`: LSE_i(−M_ij/ε) for POT's start log u = 0 (over every row of the full problem, see {@link logStart}). */
+function logSinkhorn(s: Setup, startColumns: Float64Array): RunResult {
+  const { a, b, M, n, m, epsilon, maxIterations, tolerance, useWasm } = s;
   // Total log-scalings (POT's u, v) are F + log ũ and G + log ṽ; the working kernel is
   // K̃_ij = exp(−M_ij/ε + F_i + G_j), and the iteration runs on ũ, ṽ like the plain one.
   const inv = -1 / epsilon;
@@ -325,7 +477,7 @@ function logSinkhorn(
   const F = new Float64Array(n);
   const G = new Float64Array(m);
   // First iteration exactly as POT (u = 0): G = log b − LSE_i(Mr_ij), F = log a − LSE_j(Mr_ij + G_j).
-  for (let j = 0; j < m; j++) G[j] = (logb[j] as number) - lse(mrT, j * n, n, F);
+  for (let j = 0; j < m; j++) G[j] = (logb[j] as number) - (startColumns[j] as number);
   for (let i = 0; i < n; i++) F[i] = (loga[i] as number) - lse(mr, i * m, m, G);
   const ws = workspace(n, m, useWasm);
   const { k: kt, kT, u: uu, v: vv, rowOut, colOut } = ws;
@@ -354,10 +506,12 @@ function logSinkhorn(
     colValid = false;
   };
   let converged = false;
+  const errors: number[] = [];
   let ii = 0;
   // Iteration 0 was done exactly above (ũ = ṽ = 1); check it like POT does.
   computeColSums();
-  if (columnError(colOut, vv, b) < tolerance) converged = true;
+  errors.push(columnError(colOut, vv, b));
+  if ((errors[0] as number) < tolerance) converged = true;
   for (ii = 1; ii < maxIterations && !converged; ii++) {
     if (!colValid) computeColSums();
     colValid = false;
@@ -394,12 +548,16 @@ function logSinkhorn(
     if (outside(uu) || outside(vv)) absorb();
     if (ii % CHECK_EVERY === 0) {
       computeColSums();
-      if (columnError(colOut, vv, b) < tolerance) converged = true;
+      const err = columnError(colOut, vv, b);
+      errors.push(err);
+      if (err < tolerance) converged = true;
     }
   }
   const iterations = converged ? ii : maxIterations;
+  const logU = Float64Array.from(F, (f, i) => f + Math.log(uu[i] as number));
+  const logV = Float64Array.from(G, (g, j) => g + Math.log(vv[j] as number));
   // P_ij = ũ_i·K̃_ij·ṽ_j.
-  return { u: uu, v: vv, kernel: kt, iterations, converged, numerical: false };
+  return { u: uu, v: vv, kernel: kt, logU, logV, iterations, converged, numerical: false, errors };
 }
 
 /** out (m×n) = src (n×m)ᵀ, in 32×32 tiles so both sides stay in cache. */
@@ -464,49 +622,27 @@ function lseShifted(x: Float64Array, offset: number, len: number, shift: Float64
   return lse(x, offset, len, combined);
 }
 
-function checkMatrix(name: string, mat: DenseMatrix): { rows: number; cols: number } {
-  if (mat === null || typeof mat !== 'object' || mat.values === undefined || typeof mat.values.length !== 'number') {
-    throw invalid('INVALID_OPTION', `${name} to be { values, rows, cols }`, name, mat);
-  }
-  const rows = checkInteger(`${name}.rows`, mat.rows, { min: 1 });
-  const cols = checkInteger(`${name}.cols`, mat.cols, { min: 1 });
-  checkSameSize(`${name}.values.length = rows·cols`, rows * cols, `${name}.values.length`, mat.values.length);
-  checkAllFinite(`${name}.values`, mat.values);
-  return { rows, cols };
-}
-
-function checkWeights(name: string, w: ArrayLike<number>): Float64Array {
-  if (w === null || w === undefined || typeof w.length !== 'number' || w.length === 0) {
-    throw invalid('INVALID_OPTION', `${name} to be a non-empty array of weights`, name, w);
-  }
-  checkAllFinite(name, w);
-  const out = Float64Array.from(w);
-  for (let i = 0; i < out.length; i++) {
-    if (!((out[i] as number) > 0)) throw invalid('INVALID_OPTION', `every ${name} entry > 0`, `${name}[${i}]`, out[i]);
-  }
-  return out;
-}
-
-/** Points as a row-major matrix (one point per row). */
-function checkPoints(name: string, p: DenseMatrix): void {
-  checkMatrix(name, p);
+/** Points as a row-major matrix (one point per row): any {@link CostMatrix} form, finite. */
+function readPoints(name: string, p: CostMatrix): { values: Float64Array; rows: number; cols: number } {
+  return readCost(name, p, { allowInfinity: false });
 }
 
 /**
  * Squared Euclidean cost M_ij = ‖x_i − y_j‖² (POT's `ot.dist(x, y)` default), computed from differences.
+ * `x`, `y`: one point per row, as a `tf.Tensor2D`, nested rows or `{ values, rows, cols }`.
  */
-export function squaredEuclidean(x: DenseMatrix, y: DenseMatrix): DenseMatrix {
-  checkPoints('x', x);
-  checkPoints('y', y);
-  checkSameSize('y.cols = x.cols', x.cols, 'y.cols', y.cols);
-  const d = x.cols;
-  const out = new Float64Array(x.rows * y.rows);
-  const xv = Float64Array.from(x.values);
-  const yv = Float64Array.from(y.values);
-  for (let i = 0; i < x.rows; i++) {
+export function squaredEuclidean(x: CostMatrix, y: CostMatrix): DenseMatrix {
+  const px = readPoints('x', x);
+  const py = readPoints('y', y);
+  checkSameSize('y.cols = x.cols', px.cols, 'y.cols', py.cols);
+  const d = px.cols;
+  const out = new Float64Array(px.rows * py.rows);
+  const xv = px.values;
+  const yv = py.values;
+  for (let i = 0; i < px.rows; i++) {
     const xo = i * d;
-    const oo = i * y.rows;
-    for (let j = 0; j < y.rows; j++) {
+    const oo = i * py.rows;
+    for (let j = 0; j < py.rows; j++) {
       const yo = j * d;
       let s0 = 0;
       let s1 = 0;
@@ -524,44 +660,51 @@ export function squaredEuclidean(x: DenseMatrix, y: DenseMatrix): DenseMatrix {
       out[oo + j] = s0 + s1;
     }
   }
-  return { values: out, rows: x.rows, cols: y.rows };
+  return { values: out, rows: px.rows, cols: py.rows };
 }
 
 /**
- * Cosine cost M_ij = 1 − x_i·y_j / (‖x_i‖‖y_j‖) (POT's `ot.dist(x, y, metric='cosine')`).
- *
- * @throws LongTailError `NON_FINITE` for a zero vector (its cosine is undefined).
+ * Cosine cost M_ij = 1 − x_i·y_j / (‖x_i‖‖y_j‖) (POT's `ot.dist(x, y, metric='cosine')`). A zero
+ * vector (e.g. a dead-ReLU latent) has no direction: its distance to every point, itself included, is 1
+ * (orthogonal), as scikit-learn's `cosine_distances` gives.
  */
-export function cosine(x: DenseMatrix, y: DenseMatrix): DenseMatrix {
-  checkPoints('x', x);
-  checkPoints('y', y);
-  checkSameSize('y.cols = x.cols', x.cols, 'y.cols', y.cols);
-  const d = x.cols;
-  const norm = (p: DenseMatrix, name: string): Float64Array =>
+export function cosine(x: CostMatrix, y: CostMatrix): DenseMatrix {
+  const px = readPoints('x', x);
+  const py = readPoints('y', y);
+  checkSameSize('y.cols = x.cols', px.cols, 'y.cols', py.cols);
+  const d = px.cols;
+  const norm = (p: { values: Float64Array; rows: number }): Float64Array =>
     Float64Array.from({ length: p.rows }, (_, i) => {
       let s = 0;
       for (let k = 0; k < d; k++) s += (p.values[i * d + k] as number) ** 2;
-      if (s === 0) throw new LongTailError('NON_FINITE', `expected non-zero vectors for a cosine cost. Received: ${name}[${i}] = 0`, { name, index: i });
       return Math.sqrt(s);
     });
-  const nx = norm(x, 'x');
-  const ny = norm(y, 'y');
-  const out = new Float64Array(x.rows * y.rows);
-  for (let i = 0; i < x.rows; i++) {
-    for (let j = 0; j < y.rows; j++) {
+  const nx = norm(px);
+  const ny = norm(py);
+  const out = new Float64Array(px.rows * py.rows);
+  for (let i = 0; i < px.rows; i++) {
+    for (let j = 0; j < py.rows; j++) {
+      const scale = (nx[i] as number) * (ny[j] as number);
+      if (scale === 0) {
+        out[i * py.rows + j] = 1;
+        continue;
+      }
       let s = 0;
-      for (let k = 0; k < d; k++) s += (x.values[i * d + k] as number) * (y.values[j * d + k] as number);
-      out[i * y.rows + j] = 1 - s / ((nx[i] as number) * (ny[j] as number));
+      for (let k = 0; k < d; k++) s += (px.values[i * d + k] as number) * (py.values[j * d + k] as number);
+      out[i * py.rows + j] = 1 - s / scale;
     }
   }
-  return { values: out, rows: x.rows, cols: y.rows };
+  return { values: out, rows: px.rows, cols: py.rows };
 }
 
-/** M / max(M) (POT examples' `M /= M.max()`); a copy, unchanged when max(M) ≤ 0. */
-export function normaliseByMax(cost: DenseMatrix): DenseMatrix {
-  checkMatrix('cost', cost);
+/**
+ * M / max(M) over the finite entries (POT examples' `M /= M.max()`); a copy, unchanged when the max is
+ * ≤ 0; +∞ (forbidden pairs) stays +∞.
+ */
+export function normaliseByMax(cost: CostMatrix): DenseMatrix {
+  const c = readCost('cost', cost, { allowInfinity: true });
   let max = -Infinity;
-  for (let i = 0; i < cost.values.length; i++) max = Math.max(max, cost.values[i] as number);
+  for (const v of c.values) if (v !== Infinity) max = Math.max(max, v);
   const scale = max > 0 ? 1 / max : 1;
-  return { values: Float64Array.from(cost.values, (v) => v * scale), rows: cost.rows, cols: cost.cols };
+  return { values: Float64Array.from(c.values, (v) => v * scale), rows: c.rows, cols: c.cols };
 }

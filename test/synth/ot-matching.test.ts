@@ -6,7 +6,7 @@ import { createRng } from '../../src/core/rng.js';
 import { otLoss } from '../../src/synth/ot-loss.js';
 import { OtDistributionMatching, seedClassWeights } from '../../src/synth/ot-matching.js';
 import { synthRegistry } from '../../src/synth/registry.js';
-import { sinkhorn } from '../../src/synth/sinkhorn.js';
+import { cosine, normaliseByMax, sinkhorn } from '../../src/synth/sinkhorn.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 
 const d = 3;
@@ -54,7 +54,7 @@ for (const backend of backendsUnderTest()) {
       const M: number[] = [];
       for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) M.push([0, 1, 2].reduce((s, k) => s + ((xs[i * d + k] as number) - (ys[j * d + k] as number)) ** 2, 0));
       const max = Math.max(...M);
-      const plan = sinkhorn(new Array(n).fill(1 / n), new Array(m).fill(1 / m), { values: M.map((v) => v / max), rows: n, cols: m }, { epsilon: 0.1, method: 'log' }).plan;
+      const plan = sinkhorn(new Array(n).fill(1 / n), new Array(m).fill(1 / m), { values: M.map((v) => v / max), rows: n, cols: m }, { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan.flatMap((row) => Array.from(row));
       const value = plan.reduce((s, p, k) => s + p * (M[k] as number), 0) / max;
       const grad: number[] = [];
       for (let i = 0; i < n; i++) {
@@ -160,6 +160,47 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
     expect(() => s.observedCounts()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
     fresh.dispose();
     partial.dispose();
+  });
+
+  it('cosine cost with dead (all-zero) latent rows: otLoss is finite with finite gradients, matching samples', async () => {
+    // A zero row is at cosine distance 1 from everything (sklearn's cosine_distances); it used to fail with
+    // "expected cost.values to be finite".
+    const x = tf.tensor2d([[0, 0, 0], [1, 0.5, 0], [0, 2, 1]]);
+    const y = tf.tensor2d([[1, 0, 0], [0, 0, 0], [0, 1, 1], [2, 1, 0]]);
+    const loss = otLoss(x, y, { cost: 'cosine' });
+    const g = tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x);
+    expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
+    for (const v of g.dataSync()) expect(Number.isFinite(v)).toBe(true);
+    // Reference: ⟨P, M⟩ with M the typed cosine cost (zero rows → 1), normalised, and the typed plan.
+    const M = cosine(x.arraySync(), y.arraySync());
+    const plan = sinkhorn(undefined, undefined, normaliseByMax(M), { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan;
+    const value = plan.reduce((s, row, i) => s + row.reduce((t, p, j) => t + p * (M.values[i * 4 + j] as number), 0), 0);
+    expectClose(loss, value, { rtol: 1e-4, atol: 1e-6 });
+    await expectNoLeak(() => tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x));
+    tf.dispose([x, y, loss, g]);
+
+    const s = new OtDistributionMatching({ numClasses: 3, cost: 'cosine', stepSize: 1, threshold: 0 });
+    const { x: xs, y: ys } = data();
+    // Dead latents: the first row of every class is all zeros.
+    for (const c of [0, 1, 2]) xs.fill(0, ys.indexOf(c) * d, (ys.indexOf(c) + 1) * d);
+    const batch = { features: tf.tensor2d(xs, [ys.length, d]), labels: tf.tensor1d(ys, 'int32') };
+    s.observe(batch);
+    const out = s.sampleWithReport({ perClass: [0, 3, 5], head }, createRng(3));
+    expect(out.report.map((r) => r.accepted)).toEqual([3, 5]);
+    for (const v of out.samples.features.dataSync()) expect(Number.isFinite(v)).toBe(true);
+    tf.dispose([batch.features, batch.labels, out.samples.features, out.samples.labels]);
+    s.dispose();
+  });
+
+  it('unknown option keys are rejected (otLoss, OtDistributionMatching)', () => {
+    const x = tf.tensor2d([[0, 1]]);
+    expect(() => otLoss(x, x, { iteration: 10 } as never)).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_OPTION', message: expect.stringContaining('Received: iteration (did you mean iterations?)') }),
+    );
+    expect(() => new OtDistributionMatching({ numClasses: 2, sinkhornIteration: 5 } as never)).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_OPTION', message: expect.stringContaining('(did you mean sinkhornIterations?)') }),
+    );
+    x.dispose();
   });
 
   it('reservoir memory is bounded and counts every observed row; config round-trips', () => {
