@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
 import { kNearest, pairwiseSquaredDistances } from '../../src/core/neighbors.js';
+import golden from '../golden/resample.json';
 
 /** Naive reference: every distance, then a full stable sort by (distance, index). */
 function naive(ref: Float32Array | Float64Array, n: number, d: number, q: ArrayLike<number>, k: number, skip: number): number[] {
@@ -58,6 +59,18 @@ describe('kNearest / pairwiseSquaredDistances', () => {
     const self = pairwiseSquaredDistances({ values: q, rows: m, cols: d });
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) expect(self[i * m + j]).toBe(self[j * m + i]);
     expect(self[0]).toBe(0);
+  });
+
+  it('matches scikit-learn NearestNeighbors (golden): self-search without the point itself, and queries', () => {
+    const g = golden.knn;
+    const [n, d] = g.shape as [number, number];
+    const ref = { values: Float64Array.from(g.x), rows: n, cols: d };
+    const self = kNearest(ref, { k: 5 });
+    expect(Array.from(self.indices)).toEqual(g.self.flat());
+    self.distances.forEach((s, i) => expect(Math.sqrt(s)).toBeCloseTo(g.selfDistances.flat()[i] as number, 10));
+    const q = kNearest(ref, { k: 4 }, { values: Float64Array.from(g.query), rows: 5, cols: d });
+    expect(Array.from(q.indices)).toEqual(g.queryIndices.flat());
+    q.distances.forEach((s, i) => expect(Math.sqrt(s)).toBeCloseTo(g.queryDistances.flat()[i] as number, 10));
   });
 
   it('rejects bad input', () => {
