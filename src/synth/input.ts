@@ -20,9 +20,11 @@ export interface HostBatch {
  * @throws LongTailError `SHAPE_MISMATCH`, `LABEL_OUT_OF_RANGE`, `NON_FINITE`, `INVALID_OPTION`.
  */
 export function readBatch(batch: FeatureBatch, numClasses: number, dim: number | undefined): HostBatch {
-  const hostLabels = batch?.labels instanceof Int32Array || Array.isArray(batch?.labels);
-  if (batch === null || typeof batch !== 'object' || !(batch.features instanceof tf.Tensor) || !(batch.labels instanceof tf.Tensor || hostLabels)) {
+  if (batch === null || typeof batch !== 'object' || !(batch.features instanceof tf.Tensor)) {
     throw invalid('INVALID_OPTION', 'a batch { features: Tensor2D, labels: Tensor1D | Int32Array }', 'batch', batch);
+  }
+  if (!(batch.labels instanceof tf.Tensor || batch.labels instanceof Int32Array || Array.isArray(batch.labels))) {
+    throw invalid('INVALID_OPTION', 'batch.labels to be a Tensor1D, an Int32Array or a number[]', 'batch.labels', batch.labels);
   }
   checkRank('features', batch.features.shape, 2);
   const labels = batch.labels;

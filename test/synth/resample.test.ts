@@ -134,6 +134,47 @@ describe('fitResample: over-sampling with synthesizers', () => {
     }
   });
 
+  it('observe takes host labels (Int32Array, number[]) like a labels tensor', async () => {
+    const f = tf.tensor2d(Float32Array.from(g.x), g.shape);
+    const t = tf.tensor1d(g.y, 'int32');
+    const draws = await Promise.all(
+      [t, Int32Array.from(g.y), g.y].map(async (labels) => {
+        const gauss = new ClassGaussian({ numClasses: 3 });
+        gauss.observe({ features: f, labels });
+        const out = gauss.sample({ perClass: [2, 2, 2] }, createRng(1));
+        const values = Array.from(out.features.dataSync());
+        tf.dispose([out.features, out.labels]);
+        gauss.dispose();
+        return values;
+      }),
+    );
+    expect(draws[1]).toEqual(draws[0]);
+    expect(draws[2]).toEqual(draws[0]);
+    const s = new LatentSmote({ numClasses: 3 });
+    expectError(() => s.observe({ features: f, labels: Int32Array.from([0, 1]) }), 'SHAPE_MISMATCH', 'expected labels.shape[0] = features.shape[0] = 55. Received: labels.shape[0]=2');
+    expectError(() => s.observe({ features: f, labels: new Float32Array(55) as never }), 'INVALID_OPTION', 'expected batch.labels to be a Tensor1D, an Int32Array or a number[]. Received: batch.labels=[0, 0, 0, 0, 0, 0, 0, 0, … (55 items)]');
+    s.dispose();
+    tf.dispose([f, t]);
+  });
+
+  it('a class absent from y: left alone by "auto", reported as skipped when asked for by count', () => {
+    const x = [[0, 0], [1, 0], [0, 1], [3, 3], [4, 3]];
+    const y = [0, 0, 0, 2, 2];
+    const auto = fitResample(x, y, { method: { kind: 'latentSmote' }, numClasses: 3 });
+    expect(auto.report.perClass.map((r) => [r.requested, r.status])).toEqual([[0, 'unchanged'], [0, 'unchanged'], [1, 'resampled']]);
+    const counted = fitResample(x, y, { method: { kind: 'latentSmote' }, numClasses: 3, target: { kind: 'toCount', count: 4 } });
+    expect(counted.report.perClass.map((r) => [r.requested, r.added, r.status, r.reason ?? ''])).toEqual([
+      [1, 1, 'resampled', ''],
+      [4, 0, 'skipped', 'no rows to synthesize from'],
+      [2, 2, 'resampled', ''],
+    ]);
+    expectError(
+      () => fitResample(x, y, { method: { kind: 'latentSmote' }, numClasses: 3, target: { kind: 'toCount', count: 4 }, smallClass: 'error' }),
+      'EMPTY_CLASS',
+      'expected class 1 to have at least 1 observed sample for resampling. Received: count=0',
+    );
+  });
+
   it('bad input is a LongTailError before any tensor, and failing calls leak nothing', async () => {
     const x = [[0, 1], [1, 0], [2, 2]];
     const method = { kind: 'latentSmote' };
@@ -150,7 +191,11 @@ describe('fitResample: over-sampling with synthesizers', () => {
       expectError(() => fitResample(x, [0, 1, 1], { method: { kind: 'latentSmote', config: { k: 0 } } }), 'INVALID_OPTION', 'expected k >= 1. Received: k=0');
       const t = tf.tensor1d([1, 2]);
       expectError(() => fitResample(t as never, [0], { method }), 'SHAPE_MISMATCH', 'expected x of rank 2. Received: x.shape=[2]');
-      t.dispose();
+      const t2 = tf.tensor2d([[1, 2], [3, 4]]);
+      const labels = tf.tensor1d([0, 5], 'int32');
+      expectError(() => fitResample(t2, labels, { method, numClasses: 2 }), 'LABEL_OUT_OF_RANGE', 'expected y in [0, 2). Received: y[1]=5');
+      expect(t2.isDisposed || labels.isDisposed).toBe(false);
+      tf.dispose([t, t2, labels]);
     });
   });
 });
