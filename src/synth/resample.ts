@@ -145,6 +145,12 @@ const UNDER_KEYS: Record<UnderSamplerSpec['kind'], Record<string, true>> = {
   nearMiss: { kind: true, k: true },
 };
 const SPEC_KEYS: OptionKeys<SynthesizerSpec> = { kind: true, config: true };
+const TARGET_KEYS = {
+  toMax: { kind: true },
+  toMin: { kind: true },
+  toCount: { kind: true, count: true },
+  perClass: { kind: true, counts: true },
+} as const;
 
 /** Host rows in float32. */
 type FloatRows = HostRows & { readonly values: Float32Array };
@@ -210,6 +216,8 @@ function targetSizes(target: ResampleTarget, counts: Int32Array, over: boolean):
     if (n > 0) nMin = Math.min(nMin, n);
   }
   if (target === 'auto') return targetSizes({ kind: over ? 'toMax' : 'toMin' }, counts, over);
+  const keys = TARGET_KEYS[(target as { kind?: string } | null)?.kind as keyof typeof TARGET_KEYS];
+  if (keys !== undefined) checkOptions(`target ${target.kind}`, target, keys as OptionKeys<typeof target>);
   switch (target?.kind) {
     case 'toMax':
       return counts.map(() => nMax);

@@ -188,6 +188,7 @@ describe('fitResample: over-sampling with synthesizers', () => {
       expectError(() => fitResample(x, [0, 1, 2], { method, numClasses: 2 }), 'LABEL_OUT_OF_RANGE', 'expected y in [0, 2). Received: y[2]=2');
       expectError(() => fitResample(x, [0, 1, 1], { method, smallClass: 'copy' as never }), 'INVALID_OPTION', 'expected smallClass to be one of "skip", "duplicate", "error". Received: smallClass="copy"');
       expectError(() => fitResample(x, [0, 1, 1], { method, target: { kind: 'toMean' } as never }), 'INVALID_OPTION', 'expected target to be "auto" or { kind: "toMax" | "toMin" | "toCount" | "perClass" }. Received: target={"kind":"toMean"}');
+      expectError(() => fitResample(x, [0, 1, 1], { method, target: { kind: 'toCount', count: 3, ratio: 1 } as never }), 'UNKNOWN_OPTION', 'expected target toCount to be among kind, count. Received: ratio');
       expectError(() => fitResample(x, [0, 1, 1], { method: { kind: 'latentSmote', config: { k: 0 } } }), 'INVALID_OPTION', 'expected k >= 1. Received: k=0');
       const t = tf.tensor1d([1, 2]);
       expectError(() => fitResample(t as never, [0], { method }), 'SHAPE_MISMATCH', 'expected x of rank 2. Received: x.shape=[2]');
