@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
 import { createRng } from '../src/core/rng.js';
 import { ClassGaussian } from '../src/synth/gaussian.js';
+import { fitResample } from '../src/synth/resample.js';
 import { cholesky } from '../src/synth/linalg.js';
 import { normaliseByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
@@ -155,6 +156,11 @@ function median(values: readonly number[]): number {
 
 async function main(): Promise<void> {
   console.log(environmentLine());
+  if (process.argv.includes('--smote')) {
+    await useBackend('wasm');
+    smoteSection();
+    return;
+  }
   const loadAtStart = loadavg()[0] ?? 0;
   await useBackend('wasm');
   // Other jobs share the 2 cores: alternate Python and ours in rounds and report medians over rounds, so
@@ -241,6 +247,93 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(md);
   writeBenchSection('synth', md);
+  await useBackend('wasm');
+  smoteSection();
+}
+
+// ---- SMOTE / resampling rows (`npm run bench:synth -- --smote` runs only these) ----
+
+const SMOTE_D = 256;
+const SMOTE_ADDED = 1000;
+const SMOTE_RUNS = 5;
+const INSTALL_HINT = 'install the reference with: sudo apt-get install -y python3-imblearn python3-sklearn python3-numpy (Debian/Ubuntu; /usr/bin/python3)';
+
+/** Two classes at 256-d: a tail class of `tail` rows and a head class of tail + 1000 rows, so SMOTE's default target adds exactly 1000 rows. */
+function smoteWorkload(tail: number): { x: Float32Array; y: Int32Array; n: number } {
+  const r = createRng(`bench-smote-${tail}`);
+  const n = 2 * tail + SMOTE_ADDED;
+  const x = Float32Array.from({ length: n * SMOTE_D }, (_, i) => r.normal() + (i < tail * SMOTE_D ? 0.5 : 0));
+  const y = Int32Array.from({ length: n }, (_, i) => (i < tail ? 0 : 1));
+  return { x, y, n };
+}
+
+function pythonSmote(workloads: readonly { name: string; x: Float32Array; y: Int32Array; n: number }[]): Record<string, unknown> | null {
+  const py = '/usr/bin/python3';
+  if (!existsSync(py)) {
+    console.log(`imbalanced-learn baseline skipped: ${py} not found; ${INSTALL_HINT}`);
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'longtail-smote-'));
+  try {
+    for (const w of workloads) {
+      writeFileSync(join(dir, `${w.name}.x.f64`), new Uint8Array(Float64Array.from(w.x).buffer));
+      writeFileSync(join(dir, `${w.name}.y.i32`), new Uint8Array(w.y.buffer));
+    }
+    const spec = { runs: SMOTE_RUNS, workloads: workloads.map((w) => ({ name: w.name, x: `${w.name}.x.f64`, y: `${w.name}.y.i32`, n: w.n, d: SMOTE_D })) };
+    writeFileSync(join(dir, 'smote.json'), JSON.stringify(spec));
+    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'smote_bench.py');
+    const out = execFileSync(py, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>;
+  } catch (e) {
+    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
+    console.log(`imbalanced-learn baseline skipped: ${msg.trim().split('\n').pop()}; ${INSTALL_HINT}`);
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** SMOTE through `fitResample` vs imbalanced-learn's `SMOTE().fit_resample`, alternating rounds in one run. */
+function smoteSection(): void {
+  const workloads = [100, 1000].map((tail) => ({ name: `tail${tail}`, tail, ...smoteWorkload(tail) }));
+  const loadStart = loadavg()[0] ?? 0;
+  const ours: Record<string, number[]> = {};
+  const pyRounds: Record<string, unknown>[] = [];
+  let counts = '';
+  for (let round = 0; round < ROUNDS; round++) {
+    const p = pythonSmote(workloads);
+    if (p !== null) pyRounds.push(p);
+    for (const w of workloads) {
+      const shape: [number, number] = [w.n, SMOTE_D];
+      const t = timeMedian(() => {
+        const out = fitResample({ values: w.x, shape }, w.y, { method: { kind: 'latentSmote', config: { k: 5 } }, seed: round });
+        counts = out.report.perClass.map((c) => c.after).join('/');
+      }, { warmup: 1, runs: SMOTE_RUNS });
+      (ours[w.name] ??= []).push(t);
+      console.log(`round ${round + 1} ${w.name}: ours ${ms(t)} ms${p ? `, imblearn ${ms(p[w.name] as number)} ms` : ''} (counts after ${counts})`);
+    }
+  }
+  const rows = workloads.map((w) => {
+    const o = median(ours[w.name] as number[]);
+    const p = pyRounds.length === 0 ? undefined : median(pyRounds.map((r) => r[w.name] as number));
+    return [
+      `SMOTE k = 5: ${SMOTE_ADDED.toLocaleString('en-US')} rows from a ${w.tail.toLocaleString('en-US')}-row class, 256-d (head class ${(w.tail + SMOTE_ADDED).toLocaleString('en-US')} rows)`,
+      ms(o),
+      p === undefined ? 'n/a' : ms(p),
+      p === undefined ? 'n/a' : `${(o / p).toFixed(2)}×`,
+    ];
+  });
+  const table = markdownTable(['workload (median ms)', 'ours: fitResample', 'imbalanced-learn SMOTE().fit_resample', 'ours / imblearn (target ≤ 1.5×)'], rows);
+  const md = [
+    `${environmentLine()}; 1-min load average ${loadStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end. ${ROUNDS} alternating rounds (imbalanced-learn in a child /usr/bin/python3, then ours); medians over rounds of ${SMOTE_RUNS}-run medians.`,
+    '',
+    table,
+    '',
+    'Both sides run the whole call on the same float32-representable data: validation, the per-class neighbour search (ours: exact blocked distances and partial selection over the distinct base rows, src/core/neighbors.ts; imbalanced-learn: scikit-learn NearestNeighbors, brute force on BLAS), interpolation and the concatenated output.' +
+      (pyRounds.length === 0 ? ` imbalanced-learn was not available: ${INSTALL_HINT}.` : ''),
+  ].join('\n');
+  console.log(md);
+  writeBenchSection('synth-smote', md);
 }
 
 void main();

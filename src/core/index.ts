@@ -5,3 +5,4 @@ export * from './validate.js';
 export * from './rng.js';
 export * from './tensors.js';
 export * from './registry.js';
+export * from './neighbors.js';

@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
-import type { Rng } from '../core/rng.js';
-import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { checkInteger, checkLabels, checkRange, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from './types.js';
 
 /** Numeric sample values in a flat typed array, sample-major (row-major [N, ...sampleShape]). */
@@ -330,5 +331,160 @@ export function* chunkArrays(data: LabeledArrays, options: { readonly chunkSize:
       data.synthetic?.subarray(s, e),
       data.auxiliary?.subarray(s, e),
     );
+  }
+}
+
+/** Checks row indices (integers in [0, n)) and returns them as an Int32Array copy. */
+function checkRowIndices(indices: ArrayLike<number>, n: number): Int32Array {
+  if (indices === null || indices === undefined || typeof indices.length !== 'number') {
+    throw invalid('INVALID_OPTION', 'indices to be an array of row indices', 'indices', indices);
+  }
+  const out = new Int32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k] as number;
+    if (!Number.isInteger(i) || i < 0 || i >= n) {
+      throw new LongTailError('LABEL_OUT_OF_RANGE', `expected indices in [0, ${n}). Received: indices[${k}]=${i}`, { name: 'indices', index: k });
+    }
+    out[k] = i;
+  }
+  return out;
+}
+
+function isLabeledData(data: LabeledData | LabeledArrays): data is LabeledData {
+  return data !== null && typeof data === 'object' && data.x instanceof tf.Tensor;
+}
+
+/**
+ * Rows `indices` of a dataset, in the given order (repeats allowed), as a new dataset of the same form:
+ * from a {@link LabeledData}, a new `x` tensor the caller owns (the input is not disposed); from
+ * {@link LabeledArrays}, new typed arrays. Labels and flags are copies. NumPy: `X[idx], y[idx]`.
+ *
+ * @throws LongTailError `LABEL_OUT_OF_RANGE` for an index outside [0, N), `SHAPE_MISMATCH` for malformed
+ *   data, before any tensor is made.
+ */
+export function selectRows(data: LabeledData, indices: ArrayLike<number>): LabeledData;
+export function selectRows(data: LabeledArrays, indices: ArrayLike<number>): LabeledArrays;
+export function selectRows(data: LabeledData | LabeledArrays, indices: ArrayLike<number>): LabeledData | LabeledArrays {
+  if (isLabeledData(data)) {
+    const n = data.y.length;
+    checkSameSize('data.x.shape[0] = data.y.length', n, 'data.x.shape[0]', data.x.shape[0] ?? 0);
+    const picked = gatherBatch(data, checkRowIndices(indices, n));
+    return withOptionalFlags({ x: picked.x, y: Int32Array.from(picked.y) }, copyFlag(picked.synthetic), copyFlag(picked.auxiliary));
+  }
+  if (data === null || typeof data !== 'object' || !(data.y instanceof Int32Array) || !ArrayBuffer.isView(data.x)) {
+    throw invalid('INVALID_OPTION', 'data to be a LabeledData { x: Tensor, y } or LabeledArrays { x, sampleShape, y }', 'data', data);
+  }
+  const n = checkLabeledArrays(data);
+  const rows = checkRowIndices(indices, n);
+  const size = data.sampleShape.reduce((a, b) => a * b, 1);
+  const x = new (data.x.constructor as new (len: number) => SampleValues)(rows.length * size);
+  rows.forEach((r, k) => x.set(data.x.subarray(r * size, (r + 1) * size), k * size));
+  const pick = (f: Uint8Array | undefined): Uint8Array | undefined => (f === undefined ? undefined : Uint8Array.from(rows, (r) => f[r] as number));
+  return withOptionalFlags({ x, sampleShape: [...data.sampleShape], y: Int32Array.from(rows, (r) => data.y[r] as number) }, pick(data.synthetic), pick(data.auxiliary));
+}
+
+function copyFlag(f: Uint8Array | undefined): Uint8Array | undefined {
+  return f === undefined ? undefined : Uint8Array.from(f);
+}
+
+/** Options of {@link trainValidationIndices} and {@link trainValidationSplit}. */
+export interface TrainValidationOptions {
+  /** Share of the rows that go to validation, in (0, 1). */
+  readonly validationFraction: number;
+  /** Seed of the shuffle. @defaultValue 0 */
+  readonly seed?: number | string;
+  /**
+   * Split each class on its own: class c with n_c ≥ 2 rows puts clamp(round(f · n_c), 1, n_c − 1) rows in
+   * validation, so it appears on both sides; a class with one row stays in training.
+   * `false`: round(f · N) rows (at least 1 and at most N − 1) drawn from all rows. @defaultValue true
+   */
+  readonly stratify?: boolean;
+}
+
+const SPLIT_KEYS: OptionKeys<TrainValidationOptions> = { validationFraction: true, seed: true, stratify: true };
+
+/** Row indices of the two sides of a split, each ascending. */
+export interface SplitIndices {
+  readonly train: Int32Array;
+  readonly validation: Int32Array;
+}
+
+/**
+ * Seeded (stratified) train/validation split of row indices, from the labels alone. Deterministic: the
+ * same labels, fraction and seed give the same split. Each side lists its rows in ascending order.
+ * scikit-learn: `train_test_split(np.arange(N), test_size=f, stratify=y, random_state=seed)` (the same
+ * sizes up to rounding, not the same rows: the generators differ).
+ *
+ * @throws LongTailError `UNKNOWN_OPTION`, `INVALID_OPTION` (fraction outside (0, 1), fewer than 2 rows),
+ *   `LABEL_OUT_OF_RANGE`.
+ */
+export function trainValidationIndices(y: ArrayLike<number>, options: TrainValidationOptions): SplitIndices {
+  const o = checkOptions('trainValidationSplit options', options, SPLIT_KEYS);
+  if (options === undefined) throw invalid('MISSING_INPUT', 'options with validationFraction', 'options', options);
+  const f = checkRange('validationFraction', o.validationFraction, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
+  const labels = checkLabels('y', y);
+  const n = labels.length;
+  if (n < 2) throw invalid('INVALID_OPTION', 'at least 2 rows to split', 'y.length', n);
+  const rng = createRng(o.seed ?? 0).fork('trainValidationSplit');
+  const isValidation = new Uint8Array(n);
+  const clampTake = (count: number) => Math.min(Math.max(Math.round(f * count), 1), count - 1);
+  if (o.stratify ?? true) {
+    let numClasses = 0;
+    for (const c of labels) numClasses = Math.max(numClasses, c + 1);
+    const groups: number[][] = Array.from({ length: numClasses }, () => []);
+    labels.forEach((c, i) => (groups[c] as number[]).push(i));
+    for (const rows of groups) {
+      if (rows.length < 2) continue;
+      const order = rng.shuffle(Int32Array.from(rows));
+      const take = clampTake(rows.length);
+      for (let k = 0; k < take; k++) isValidation[order[k] as number] = 1;
+    }
+  } else {
+    const order = rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+    const take = clampTake(n);
+    for (let k = 0; k < take; k++) isValidation[order[k] as number] = 1;
+  }
+  const train: number[] = [];
+  const validation: number[] = [];
+  isValidation.forEach((v, i) => (v === 1 ? validation : train).push(i));
+  return { train: Int32Array.from(train), validation: Int32Array.from(validation) };
+}
+
+/** The two sides of {@link trainValidationSplit}, in the input's form, with their row indices. */
+export interface TrainValidationSplit<T> {
+  readonly train: T;
+  readonly validation: T;
+  readonly indices: SplitIndices;
+}
+
+/**
+ * Seeded (stratified by default) train/validation split of a {@link LabeledData} or {@link LabeledArrays}
+ * (see {@link trainValidationIndices}). From a LabeledData, both sides hold new `x` tensors the caller
+ * owns (dispose both); the input is not disposed. Keras: `validation_split` (which takes the last rows,
+ * unshuffled); scikit-learn: `train_test_split(X, y, test_size=f, stratify=y, random_state=seed)`.
+ *
+ * @example
+ * ```ts
+ * const { train, validation } = trainValidationSplit(data, { validationFraction: 0.2, seed: 1 });
+ * ```
+ */
+export function trainValidationSplit(data: LabeledData, options: TrainValidationOptions): TrainValidationSplit<LabeledData>;
+export function trainValidationSplit(data: LabeledArrays, options: TrainValidationOptions): TrainValidationSplit<LabeledArrays>;
+export function trainValidationSplit(
+  data: LabeledData | LabeledArrays,
+  options: TrainValidationOptions,
+): TrainValidationSplit<LabeledData> | TrainValidationSplit<LabeledArrays> {
+  if (data === null || typeof data !== 'object') throw invalid('INVALID_OPTION', 'data to be a LabeledData or LabeledArrays', 'data', data);
+  if (isLabeledData(data)) {
+    checkSameSize('data.x.shape[0] = data.y.length', data.y.length, 'data.x.shape[0]', data.x.shape[0] ?? 0);
+  } else checkLabeledArrays(data);
+  const indices = trainValidationIndices(data.y, options);
+  if (!isLabeledData(data)) return { train: selectRows(data, indices.train), validation: selectRows(data, indices.validation), indices };
+  const train = selectRows(data, indices.train);
+  try {
+    return { train, validation: selectRows(data, indices.validation), indices };
+  } catch (e) {
+    train.x.dispose();
+    throw e;
   }
 }

@@ -3,6 +3,7 @@
  * count, M2 = Σ (x−μ)(x−μ)ᵀ, S = M2 / n (maximum-likelihood), Ŝ = M2 / (n − 1) (unbiased).
  */
 import { LongTailError } from '../core/errors.js';
+import { kNearest } from '../core/neighbors.js';
 import type { ClassMomentState } from './moments.js';
 
 /** Which covariance each class's Gaussian uses. */
@@ -110,23 +111,20 @@ export function calibratedMoments(
   options: CalibrationOptions,
 ): { mean: Float64Array; covariance: Float64Array; donors: number[] } {
   const own = states[c] as ClassMomentState;
-  const candidates = heads.filter((h) => h !== c);
+  const candidates = [...new Set(heads)].filter((h) => h !== c).sort((x, y) => x - y);
   if (candidates.length === 0) {
     throw new LongTailError('EMPTY_CLASS', `expected at least one head class to calibrate class ${c} from. Received: heads=0`, {
       classIndex: c,
     });
   }
-  const dist = candidates.map((h) => {
-    const m = (states[h] as ClassMomentState).mean;
-    let s = 0;
-    for (let i = 0; i < d; i++) {
-      const v = (m[i] as number) - (own.mean[i] as number);
-      s += v * v;
-    }
-    return { h, s };
-  });
-  dist.sort((x, y) => x.s - y.s || x.h - y.h);
-  const donors = dist.slice(0, options.k).map((e) => e.h);
+  const means = new Float64Array(candidates.length * d);
+  candidates.forEach((h, i) => means.set((states[h] as ClassMomentState).mean.subarray(0, d), i * d));
+  const nearest = kNearest(
+    { values: means, rows: candidates.length, cols: d },
+    { k: Math.min(options.k, candidates.length) },
+    { values: Float64Array.from(own.mean.subarray(0, d)), rows: 1, cols: d },
+  );
+  const donors = Array.from(nearest.indices, (i) => candidates[i] as number);
   const k = donors.length;
   const covariance = new Float64Array(d * d);
   const mean = new Float64Array(own.mean);

@@ -21,7 +21,7 @@ import {
 import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
 import { affineLowerRows, choleskyWithRepair, fillStandardNormal, type PsdRepair } from './linalg.js';
 import { ClassMoments, type ClassMomentState } from './moments.js';
-import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
 
 /** How the L·z product is computed: tfjs matMul, typed-array loops, or `auto` (matMul unless on cpu). */
 export type GaussianProduct = 'auto' | 'tensor' | 'typed';
@@ -141,7 +141,7 @@ export class ClassGaussian implements Synthesizer {
   }
 
   /** Adds a batch to the per-class moments. Reads the tensors; does not take ownership. */
-  observe(batch: LabeledFeatures): void {
+  observe(batch: FeatureBatch): void {
     this.guard.check();
     const { x, y, d } = readBatch(batch, this.numClasses, this.moments?.dim);
     if (this.moments === null) this.moments = new ClassMoments(this.numClasses, d, this.options.covariance !== 'diagonal');

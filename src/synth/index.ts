@@ -27,3 +27,17 @@ export type { AcceptanceEntry, MatchingResult, OtMatchingOptions } from './ot-ma
 export { LatentSmote } from './smote.js';
 export type { LatentSmoteOptions } from './smote.js';
 export { synthRegistry } from './registry.js';
+export { fitResample } from './resample.js';
+export type {
+  FeaturesInput,
+  FitResampleOptions,
+  LabelsInput,
+  ResampleClassReport,
+  ResampleMethod,
+  ResampleReport,
+  ResampleResult,
+  ResampleTarget,
+  SmallClassPolicy,
+  SynthesizerSpec,
+  UnderSamplerSpec,
+} from './resample.js';

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
 import { checkAllFinite, checkInteger, checkLabels, checkRank, checkSameSize } from '../core/validate.js';
-import type { LabeledFeatures } from './types.js';
+import type { FeatureBatch } from './types.js';
 
 /** A batch read back into typed arrays. */
 export interface HostBatch {
@@ -14,24 +14,29 @@ export interface HostBatch {
 }
 
 /**
- * Reads and validates a {@link LabeledFeatures} batch: features [N, d] (d = `dim` when given), labels [N]
+ * Reads and validates a {@link FeatureBatch}: features [N, d] (d = `dim` when given), labels [N] (tensor or host)
  * in [0, numClasses), every feature finite. Does not take ownership of the tensors.
  *
  * @throws LongTailError `SHAPE_MISMATCH`, `LABEL_OUT_OF_RANGE`, `NON_FINITE`, `INVALID_OPTION`.
  */
-export function readBatch(batch: LabeledFeatures, numClasses: number, dim: number | undefined): HostBatch {
-  if (batch === null || typeof batch !== 'object' || !(batch.features instanceof tf.Tensor) || !(batch.labels instanceof tf.Tensor)) {
-    throw invalid('INVALID_OPTION', 'a batch { features: Tensor2D, labels: Tensor1D }', 'batch', batch);
+export function readBatch(batch: FeatureBatch, numClasses: number, dim: number | undefined): HostBatch {
+  if (batch === null || typeof batch !== 'object' || !(batch.features instanceof tf.Tensor)) {
+    throw invalid('INVALID_OPTION', 'a batch { features: Tensor2D, labels: Tensor1D | Int32Array }', 'batch', batch);
+  }
+  if (!(batch.labels instanceof tf.Tensor || batch.labels instanceof Int32Array || Array.isArray(batch.labels))) {
+    throw invalid('INVALID_OPTION', 'batch.labels to be a Tensor1D, an Int32Array or a number[]', 'batch.labels', batch.labels);
   }
   checkRank('features', batch.features.shape, 2);
-  checkRank('labels', batch.labels.shape, 1);
+  const labels = batch.labels;
+  if (labels instanceof tf.Tensor) checkRank('labels', labels.shape, 1);
   const [n, d] = batch.features.shape as [number, number];
-  checkSameSize('labels.shape[0] = features.shape[0]', n, 'labels.shape[0]', batch.labels.shape[0] as number);
+  const numLabels = labels instanceof tf.Tensor ? (labels.shape[0] as number) : labels.length;
+  checkSameSize('labels.shape[0] = features.shape[0]', n, 'labels.shape[0]', numLabels);
   if (dim !== undefined) checkSameSize('feature dimension', dim, 'features.shape[1]', d);
   const raw = batch.features.dataSync();
   const x = raw instanceof Float32Array ? raw : Float32Array.from(raw);
   checkAllFinite('features', x);
-  const y = checkLabels('labels', batch.labels.dataSync(), numClasses);
+  const y = checkLabels('labels', labels instanceof tf.Tensor ? labels.dataSync() : labels, numClasses);
   return { x, y, n, d };
 }
 

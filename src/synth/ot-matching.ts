@@ -14,7 +14,7 @@ import { checkAllFinite, checkInteger, checkNonNegative, checkOneOf, checkPositi
 import { checkPerClass, tooFew } from './input.js';
 import { otLoss } from './ot-loss.js';
 import { ClassReservoir, observeIntoReservoir } from './reservoir.js';
-import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
 
 /** Options of {@link OtDistributionMatching} (plain JSON). Defaults are the paper's seed hyperparameters. */
 export interface OtMatchingOptions {
@@ -150,7 +150,7 @@ export class OtDistributionMatching implements Synthesizer {
     return this.lastReportValue;
   }
 
-  observe(batch: LabeledFeatures): void {
+  observe(batch: FeatureBatch): void {
     this.guard.check();
     this.reservoir = observeIntoReservoir(this.reservoir, batch, {
       numClasses: this.numClasses,

@@ -1,7 +1,7 @@
 /** Bounded per-class memory of real features: reservoir sampling (Vitter's Algorithm R) per class. */
 import { createRng, type Rng } from '../core/rng.js';
 import { groupByClass, readBatch } from './input.js';
-import type { LabeledFeatures } from './types.js';
+import type { FeatureBatch } from './types.js';
 
 /** Keeps at most `capacity` feature rows per class, each a uniform sample of the rows seen so far. */
 export class ClassReservoir {
@@ -67,7 +67,7 @@ export class ClassReservoir {
  */
 export function observeIntoReservoir(
   reservoir: ClassReservoir | null,
-  batch: LabeledFeatures,
+  batch: FeatureBatch,
   options: { readonly numClasses: number; readonly capacity: number; readonly seed: number },
 ): ClassReservoir {
   const { x, y, d } = readBatch(batch, options.numClasses, reservoir?.dim);

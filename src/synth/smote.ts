@@ -4,13 +4,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
+import { kNearest } from '../core/neighbors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { JsonObject } from '../core/json.js';
 import type { Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkOneOf } from '../core/validate.js';
 import { checkPerClass, tooFew } from './input.js';
 import { ClassReservoir, observeIntoReservoir } from './reservoir.js';
-import type { LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
+import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
 
 /** Options of {@link LatentSmote} (plain JSON). */
 export interface LatentSmoteOptions {
@@ -28,10 +30,13 @@ export interface LatentSmoteOptions {
   readonly reservoirSeed?: number;
 }
 
+const SMOTE_KEYS: OptionKeys<LatentSmoteOptions> = { numClasses: true, k: true, singleSample: true, reservoirSize: true, reservoirSeed: true };
+
 /**
  * SMOTE over stored latent features. Each synthetic sample of class c: a base row x_i uniform over the
  * class's stored rows, a neighbour x_nn uniform over its k′ = min(k, n_c − 1) nearest other rows of the
- * class (Euclidean; ties by index), u ~ U(0, 1), and x = x_i + u·(x_nn − x_i). Classes with fewer than
+ * class (Euclidean; ties by index; one batched search per class over the distinct base rows, see
+ * {@link kNearest}), u ~ U(0, 1), and x = x_i + u·(x_nn − x_i). Classes with fewer than
  * k + 1 rows use all their n_c − 1 neighbours; a class with one row follows `singleSample`; a class
  * with none throws `EMPTY_CLASS` when samples are requested for it.
  */
@@ -44,6 +49,7 @@ export class LatentSmote implements Synthesizer {
 
   constructor(options: LatentSmoteOptions) {
     if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+    checkOptions('LatentSmote options', options, SMOTE_KEYS);
     this.options = {
       numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
       k: checkInteger('k', options.k ?? 5, { min: 1 }),
@@ -58,7 +64,7 @@ export class LatentSmote implements Synthesizer {
     return { ...this.options };
   }
 
-  observe(batch: LabeledFeatures): void {
+  observe(batch: FeatureBatch): void {
     this.guard.check();
     this.reservoir = observeIntoReservoir(this.reservoir, batch, {
       numClasses: this.numClasses,
@@ -101,30 +107,9 @@ export class LatentSmote implements Synthesizer {
     for (let c = 0; c < this.numClasses; c++) {
       const want = perClass[c] as number;
       if (want === 0) continue;
-      const rows = reservoir.get(c);
-      const n = reservoir.size(c);
-      const kk = Math.min(this.options.k, n - 1);
-      const neighbours = new Map<number, Int32Array>();
-      for (let s = 0; s < want; s++, at++) {
-        labels[at] = c;
-        const i = rng.int(n);
-        const o = at * d;
-        if (kk === 0) {
-          out.set(rows.subarray(i * d, (i + 1) * d), o);
-          continue;
-        }
-        let nn = neighbours.get(i);
-        if (nn === undefined) {
-          nn = nearest(rows, n, d, i, kk);
-          neighbours.set(i, nn);
-        }
-        const j = nn[rng.int(kk)] as number;
-        const u = rng.next();
-        for (let q = 0; q < d; q++) {
-          const xi = rows[i * d + q] as number;
-          out[o + q] = xi + u * ((rows[j * d + q] as number) - xi);
-        }
-      }
+      labels.fill(c, at, at + want);
+      smoteClass(reservoir.get(c), reservoir.size(c), d, { want, k: this.options.k }, rng, out.subarray(at * d, (at + want) * d));
+      at += want;
     }
     return { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') };
   }
@@ -136,18 +121,46 @@ export class LatentSmote implements Synthesizer {
   }
 }
 
-/** Indices of the k nearest rows to row i (excluding i), by squared Euclidean distance, ties by index. */
-export function nearest(rows: Float32Array, n: number, d: number, i: number, k: number): Int32Array {
-  const dist: { j: number; s: number }[] = [];
-  for (let j = 0; j < n; j++) {
-    if (j === i) continue;
-    let s = 0;
-    for (let q = 0; q < d; q++) {
-      const t = (rows[i * d + q] as number) - (rows[j * d + q] as number);
-      s += t * t;
-    }
-    dist.push({ j, s });
+/**
+ * Fills `out` (want × d) with SMOTE samples of one class: draws every (base, neighbour slot, u) triple from
+ * `rng` first (in sample order: base = rng.int(n), then, when n > 1, slot = rng.int(k′) and u = rng.next()),
+ * then finds the k′ nearest neighbours of the distinct base rows in one batched self-search, then
+ * interpolates. With n = 1 the samples are copies of the row.
+ */
+function smoteClass(rows: Float32Array, n: number, d: number, options: { readonly want: number; readonly k: number }, rng: Rng, out: Float32Array): void {
+  const { want } = options;
+  const kk = Math.min(options.k, n - 1);
+  const base = new Int32Array(want);
+  const slot = new Int32Array(want);
+  const u = new Float64Array(want);
+  for (let s = 0; s < want; s++) {
+    base[s] = rng.int(n);
+    if (kk === 0) continue;
+    slot[s] = rng.int(kk);
+    u[s] = rng.next();
   }
-  dist.sort((a, b) => a.s - b.s || a.j - b.j);
-  return Int32Array.from(dist.slice(0, k), (e) => e.j);
+  if (kk === 0) {
+    for (let s = 0; s < want; s++) out.set(rows.subarray((base[s] as number) * d, ((base[s] as number) + 1) * d), s * d);
+    return;
+  }
+  const position = new Int32Array(n).fill(-1);
+  const queries: number[] = [];
+  for (let s = 0; s < want; s++) {
+    const i = base[s] as number;
+    if (position[i] === -1) {
+      position[i] = queries.length;
+      queries.push(i);
+    }
+  }
+  const { indices } = kNearest({ values: rows, rows: n, cols: d }, { k: kk, rows: queries });
+  for (let s = 0; s < want; s++) {
+    const i = base[s] as number;
+    const j = indices[(position[i] as number) * kk + (slot[s] as number)] as number;
+    const w = u[s] as number;
+    const o = s * d;
+    for (let q = 0; q < d; q++) {
+      const xi = rows[i * d + q] as number;
+      out[o + q] = xi + w * ((rows[j * d + q] as number) - xi);
+    }
+  }
 }

@@ -11,6 +11,17 @@ export interface LabeledFeatures {
   readonly labels: tf.Tensor1D;
 }
 
+/**
+ * What `observe` reads: features [N, d] and their labels, as an int32 tensor or host integers (e.g.
+ * `LabeledData.y`). A {@link LabeledFeatures} is one.
+ */
+export interface FeatureBatch {
+  /** [N, d] float32. */
+  readonly features: tf.Tensor2D;
+  /** [N] int32 tensor, or N integer labels on the host. */
+  readonly labels: tf.Tensor1D | Int32Array | readonly number[];
+}
+
 /** How many synthetic samples to draw per class, plus what some synthesizers need. */
 export interface SynthesisRequest {
   /** Length C: samples to draw for each class (0 for none). */
@@ -26,7 +37,7 @@ export interface SynthesisRequest {
 export interface Synthesizer extends Configurable, Disposable {
   readonly numClasses: number;
   /** Accumulates statistics from detached features. Does not take ownership of `batch`. */
-  observe(batch: LabeledFeatures): void;
+  observe(batch: FeatureBatch): void;
   /** New tensors owned by the caller. */
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures;
   /** Real samples observed per class so far. */

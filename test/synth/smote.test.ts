@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { toConfig } from '../../src/core/registry.js';
 import { createRng } from '../../src/core/rng.js';
 import { synthRegistry } from '../../src/synth/registry.js';
-import { LatentSmote, nearest } from '../../src/synth/smote.js';
+import { LatentSmote } from '../../src/synth/smote.js';
 import { expectNoLeak } from '../../src/testing/index.js';
 
 const d = 2;
@@ -64,12 +64,6 @@ describe('LatentSmote', () => {
     for (const r of big.features.arraySync() as number[][]) expect(onSomeSegment(r, byClass(1), 2)).toBe(true);
     tf.dispose([out.features, out.labels, k1.features, k1.labels, big.features, big.labels]);
     s.dispose();
-  });
-
-  it('nearest: k nearest other rows, ties by index', () => {
-    const rows = Float32Array.from([0, 0, 1, 0, -1, 0, 3, 0]);
-    expect(Array.from(nearest(rows, 4, 2, 0, 2))).toEqual([1, 2]);
-    expect(Array.from(nearest(rows, 4, 2, 3, 3))).toEqual([1, 0, 2]);
   });
 
   it('one-sample classes: EMPTY_CLASS by default, copies with singleSample "duplicate"; empty classes throw', () => {
