@@ -3,6 +3,7 @@
  * count, M2 = Σ (x−μ)(x−μ)ᵀ, S = M2 / n (maximum-likelihood), Ŝ = M2 / (n − 1) (unbiased).
  */
 import { LongTailError } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { ClassMomentState } from './moments.js';
 
 /** Which covariance each class's Gaussian uses. */
@@ -96,6 +97,8 @@ export interface CalibrationOptions {
   readonly calibrateMean: boolean;
 }
 
+const CALIBRATION_KEYS: OptionKeys<CalibrationOptions> = { k: true, alpha: true, alphaOn: true, calibrateMean: true };
+
 /**
  * Distribution Calibration (Yang, Liu & Xu, ICLR 2021, "Free Lunch for Few-shot Learning"), at class
  * level: for a tail class c with mean μ_c and the set H of the k head classes whose means are nearest
@@ -109,6 +112,7 @@ export function calibratedMoments(
   d: number,
   options: CalibrationOptions,
 ): { mean: Float64Array; covariance: Float64Array; donors: number[] } {
+  checkOptions('calibratedMoments options', options, CALIBRATION_KEYS);
   const own = states[c] as ClassMomentState;
   const candidates = heads.filter((h) => h !== c);
   if (candidates.length === 0) {

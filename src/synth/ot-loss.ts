@@ -1,6 +1,7 @@
 /** A differentiable entropic OT loss between two point sets, for distribution matching. */
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import { sinkhorn, type SinkhornWarning } from './sinkhorn.js';
 
@@ -21,6 +22,8 @@ export interface OtLossOptions {
   /** Called when the inner Sinkhorn run does not converge. */
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
+
+const OT_LOSS_KEYS: OptionKeys<OtLossOptions> = { epsilon: true, iterations: true, tolerance: true, method: true, cost: true, normalise: true, onWarning: true };
 
 /** Pairwise cost tensor [n, m] between rows of x and y. */
 export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEuclidean' | 'cosine'): tf.Tensor2D {
@@ -45,6 +48,7 @@ export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEucli
  * @see Cuturi 2013; Feydy et al. 2019 (gradients of Sinkhorn divergences).
  */
 export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options: OtLossOptions = {}): tf.Scalar {
+  checkOptions('otLoss options', options, OT_LOSS_KEYS);
   checkRank('x', x.shape, 2);
   checkRank('y', y.shape, 2);
   checkSameSize('y.shape[1] = x.shape[1]', x.shape[1], 'y.shape[1]', y.shape[1]);
