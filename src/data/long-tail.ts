@@ -3,6 +3,7 @@
  * Number of Samples"; Cao et al. 2019, "Learning Imbalanced Datasets with Label-Distribution-Aware Margin
  * Loss"), and the split files of `../shared/data/fashion-mnist-lt/`.
  */
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkOneOf, checkRange } from '../core/validate.js';
@@ -24,6 +25,8 @@ export interface LongTailCountsOptions {
   readonly headClasses?: number;
 }
 
+const COUNTS_KEYS: OptionKeys<LongTailCountsOptions> = { profile: true, numClasses: true, maxCount: true, imbalanceFactor: true, headClasses: true };
+
 /**
  * Per-class counts of a long-tailed profile, class 0 largest.
  *
@@ -37,6 +40,7 @@ export interface LongTailCountsOptions {
  *   → [6000, 3596, 2156, 1292, 774, 464, 278, 166, 100, 60]
  */
 export function longTailCounts(options: LongTailCountsOptions): Int32Array {
+  checkOptions('longTailCounts options', options, COUNTS_KEYS);
   const { profile, numClasses, maxCount, imbalanceFactor } = options;
   checkOneOf('profile', profile, ['exponential', 'step']);
   checkInteger('numClasses', numClasses, { min: 2 });
@@ -69,6 +73,8 @@ export interface LongTailIndicesOptions {
   readonly rng: Rng;
 }
 
+const INDICES_KEYS: OptionKeys<LongTailIndicesOptions> = { counts: true, rng: true };
+
 /**
  * Picks a long-tailed subset of a labelled set: for each class j, `counts[j]` distinct indices drawn
  * uniformly without replacement from the samples of class j. Indices are grouped by class (0 first) and
@@ -78,6 +84,7 @@ export interface LongTailIndicesOptions {
  *   for labels outside [0, counts.length).
  */
 export function longTailIndices(labels: ArrayLike<number>, options: LongTailIndicesOptions): Int32Array {
+  checkOptions('longTailIndices options', options, INDICES_KEYS);
   const { counts, rng } = options;
   const numClasses = counts.length;
   checkInteger('counts.length', numClasses, { min: 1 });

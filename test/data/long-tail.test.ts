@@ -34,7 +34,8 @@ describe('longTailCounts', () => {
 
   it('matches the reference formula (LDAM-DRW code, numpy) over a grid and a plain loop', () => {
     for (const g of golden.exponential) {
-      const counts = longTailCounts({ profile: 'exponential', ...g });
+      const { counts: _expected, ...options } = g; // the golden row also holds the expected counts
+      const counts = longTailCounts({ profile: 'exponential', ...options });
       expect(Array.from(counts), JSON.stringify(g)).toEqual(g.counts);
       const loop = Array.from({ length: g.numClasses }, (_, i) =>
         Math.floor(g.maxCount * Math.pow(g.imbalanceFactor, -i / (g.numClasses - 1)) + 1e-7),
