@@ -87,3 +87,31 @@ export function checkOptions<T extends object>(where: string, options: T | undef
   }
   return options;
 }
+
+/** The spec member of the discriminated union `S` whose `kind` is `K` (a member may list several kinds). */
+export type SpecOf<S extends { readonly kind: string }, K extends string> = S extends { readonly kind: infer Kind } ? (K extends Kind ? S : never) : never;
+
+/** Per kind of a discriminated spec union `S`, every key that kind's spec may have (`kind` included). */
+export type SpecKeys<S extends { readonly kind: string }> = { readonly [K in S['kind']]: OptionKeys<SpecOf<S, K>> };
+
+/**
+ * {@link checkOptions} for a discriminated spec (`{ kind: 'squareRoot', q: 0.5 }`): the keys valid for
+ * its own kind, named `sampler { kind: "squareRoot" }` in messages. A kind the table does not list (a
+ * user-registered one) and anything that is not an object with a string `kind` are left to the caller,
+ * which reports them with its own code (`UNKNOWN_KIND`, `INVALID_OPTION`).
+ *
+ * @param where - what the spec is, as users write it (e.g. `'sampler'`, `'ltls options.optimizer'`).
+ * @example
+ * ```ts
+ * checkSpec('sampler', { kind: 'classBalanced', numSample: 10 }, SAMPLER_KEYS);
+ * // UNKNOWN_OPTION: expected sampler { kind: "classBalanced" } to be among kind, numSamples.
+ * //                 Received: numSample (did you mean numSamples?)
+ * ```
+ */
+export function checkSpec<S extends { readonly kind: string }>(where: string, spec: S, keysByKind: SpecKeys<S>): S {
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return spec;
+  const kind: unknown = (spec as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || !Object.prototype.hasOwnProperty.call(keysByKind, kind)) return spec;
+  const keys = (keysByKind as Readonly<Record<string, OptionKeys<S>>>)[kind] as OptionKeys<S>;
+  return checkOptions(`${where} { kind: ${JSON.stringify(kind)} }`, spec, keys);
+}

@@ -3,6 +3,7 @@
  * with the message `expected <constraint>. Received: <name>=<value>`.
  */
 import { invalid, LongTailError } from './errors.js';
+import { checkOptions, type OptionKeys } from './options.js';
 
 /** `value` is a finite number. */
 export function checkFinite(name: string, value: number): number {
@@ -34,8 +35,12 @@ export interface RangeOptions {
   readonly maxExclusive?: boolean;
 }
 
+const RANGE_KEYS: OptionKeys<RangeOptions> = { min: true, max: true, minExclusive: true, maxExclusive: true };
+const MIN_KEYS: OptionKeys<{ readonly min?: number }> = { min: true };
+
 /** `value` lies in the given interval, e.g. `{ min: 0, max: 1, maxExclusive: true }` for β ∈ [0, 1). */
 export function checkRange(name: string, value: number, range: RangeOptions): number {
+  checkOptions('checkRange range', range, RANGE_KEYS);
   checkFinite(name, value);
   const { min, max, minExclusive = false, maxExclusive = false } = range;
   const lowOk = min === undefined || (minExclusive ? value > min : value >= min);
@@ -50,6 +55,7 @@ export function checkRange(name: string, value: number, range: RangeOptions): nu
 
 /** `value` is an integer ≥ `min` (default 0). */
 export function checkInteger(name: string, value: number, options: { readonly min?: number } = {}): number {
+  checkOptions('checkInteger options', options, MIN_KEYS);
   const min = options.min ?? 0;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw invalid('INVALID_OPTION', `${name} to be an integer`, name, value);

@@ -4,6 +4,7 @@
  * and returns new tensors the caller owns; randomness comes only from the `rng` passed in.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { permutation, sampleBeta } from '../core/rng.js';
 import type { Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkPositive, checkRange, checkRank, checkSameSize } from '../core/validate.js';
@@ -15,11 +16,14 @@ export interface RandomCropOptions {
   readonly rng: Rng;
 }
 
+const CROP_KEYS: OptionKeys<RandomCropOptions> = { padding: true, rng: true };
+
 /**
  * Pads each image by `padding` zeros on every side and crops an H × W window at a uniformly random offset
  * (oy, ox) ∈ {0..2p}² per image — the standard CIFAR augmentation.
  */
 export function randomCrop(images: tf.Tensor4D, options: RandomCropOptions): tf.Tensor4D {
+  checkOptions('randomCrop options', options, CROP_KEYS);
   checkRank('images', images.shape, 4);
   const p = checkInteger('padding', options.padding);
   const [n, h, w, c] = images.shape;
@@ -53,8 +57,11 @@ export interface RandomFlipOptions {
   readonly probability?: number;
 }
 
+const FLIP_KEYS: OptionKeys<RandomFlipOptions> = { rng: true, probability: true };
+
 /** Mirrors each image left–right (along W) with probability `probability`. */
 export function randomFlip(images: tf.Tensor4D, options: RandomFlipOptions): tf.Tensor4D {
+  checkOptions('randomFlip options', options, FLIP_KEYS);
   checkRank('images', images.shape, 4);
   const prob = checkRange('probability', options.probability ?? 0.5, { min: 0, max: 1 });
   const n = images.shape[0];
@@ -107,11 +114,14 @@ function softTargets(labels: Int32Array, perm: Int32Array, lambda: number, numCl
   return tf.tensor2d(t, [n, numClasses]);
 }
 
+const MIX_KEYS: OptionKeys<MixOptions> = { numClasses: true, rng: true, alpha: true };
+
 /**
  * MixUp (Zhang et al. 2018, "mixup: Beyond Empirical Risk Minimization"): one λ ~ Beta(α, α) per batch and
  * a random permutation π; x̃_i = λ x_i + (1 − λ) x_π(i), ỹ_i = λ e_{y_i} + (1 − λ) e_{y_π(i)}.
  */
 export function mixup(images: tf.Tensor4D, labels: Int32Array, options: MixOptions): MixResult {
+  checkOptions('mixup options', options, MIX_KEYS);
   const alpha = checkMixInputs(images, labels, options);
   const lambda = sampleBeta(options.rng, alpha, alpha);
   const perm = permutation(options.rng, labels.length);
@@ -138,6 +148,8 @@ export interface CutMixResult extends MixResult {
   readonly sampledLambda: number;
 }
 
+const CUTMIX_KEYS: OptionKeys<CutMixOptions> = { ...MIX_KEYS, adjustLambda: true };
+
 /**
  * CutMix (Yun et al. 2019, "CutMix: Regularization Strategy to Train Strong Classifiers with Localizable
  * Features"): λ ~ Beta(α, α); a box of ⌊H√(1−λ)⌋ × ⌊W√(1−λ)⌋ centred at a uniform pixel (clipped to the
@@ -145,6 +157,7 @@ export interface CutMixResult extends MixResult {
  * `adjustLambda: false`).
  */
 export function cutmix(images: tf.Tensor4D, labels: Int32Array, options: CutMixOptions): CutMixResult {
+  checkOptions('cutmix options', options, CUTMIX_KEYS);
   const alpha = checkMixInputs(images, labels, options);
   const [n, h, w] = images.shape;
   const sampledLambda = sampleBeta(options.rng, alpha, alpha);

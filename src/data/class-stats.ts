@@ -4,6 +4,7 @@
  * Recognition in an Open World"; Kang et al. 2020).
  */
 import { LongTailError, invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkClassCounts, checkInteger, checkLabels } from '../core/validate.js';
 
 /** The shot group of a class: many (n > manyAbove), few (n < fewBelow) or medium (otherwise). */
@@ -26,8 +27,17 @@ export interface ClassStatsOptions extends ShotThresholds {
   readonly numClasses?: number;
 }
 
+const THRESHOLD_KEYS: OptionKeys<ShotThresholds> = { manyAbove: true, fewBelow: true };
+const STATS_KEYS: OptionKeys<ClassStatsOptions> = { ...THRESHOLD_KEYS, numClasses: true };
+
+/** The threshold fields of a larger options object (whose own keys its owner has checked). */
+function thresholdsOf(o: ShotThresholds): ShotThresholds {
+  return { ...(o.manyAbove === undefined ? {} : { manyAbove: o.manyAbove }), ...(o.fewBelow === undefined ? {} : { fewBelow: o.fewBelow }) };
+}
+
 /** Resolves and validates shot thresholds (shared with the metrics). */
 export function resolveShotThresholds(options: ShotThresholds = {}): { manyAbove: number; fewBelow: number } {
+  checkOptions('shot thresholds', options, THRESHOLD_KEYS);
   const manyAbove = options.manyAbove ?? 100;
   const fewBelow = options.fewBelow ?? 20;
   checkInteger('manyAbove', manyAbove);
@@ -105,7 +115,8 @@ export class ClassStats {
    *   `INVALID_OPTION` for bad thresholds; `EMPTY_CLASS` for an empty label array.
    */
   static fromLabels(labels: ArrayLike<number>, options: ClassStatsOptions = {}): ClassStats {
-    const thresholds = resolveShotThresholds(options);
+    checkOptions('ClassStats.fromLabels options', options, STATS_KEYS);
+    const thresholds = resolveShotThresholds(thresholdsOf(options));
     const y = checkLabels('labels', labels, options.numClasses);
     if (y.length === 0) throw invalid('EMPTY_CLASS', 'at least one label', 'labels.length', 0);
     let numClasses = options.numClasses ?? 0;
@@ -117,6 +128,7 @@ export class ClassStats {
 
   /** Statistics from per-class counts n_j (non-negative integers, at least one positive). */
   static fromCounts(counts: ArrayLike<number>, options: ShotThresholds = {}): ClassStats {
+    checkOptions('ClassStats.fromCounts options', options, THRESHOLD_KEYS);
     const thresholds = resolveShotThresholds(options);
     const checked = checkClassCounts('counts', counts);
     checked.forEach((n, j) => {

@@ -1,5 +1,6 @@
 /** Loss objects over logits: each pairs a functional kernel with a reducer (default `meanReducer()`). */
 import type * as tf from '@tensorflow/tfjs';
+import { checkOptions } from '../core/options.js';
 import { checkClassCounts, checkFinite, checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
 import { defineLoss } from './define.js';
 import { crossEntropy } from './functional/crossEntropy.js';
@@ -7,6 +8,7 @@ import { focalCrossEntropy } from './functional/focal.js';
 import { ldamCrossEntropy } from './functional/ldam.js';
 import { logitAdjustedCrossEntropy } from './functional/logitAdjusted.js';
 import { checkSilencingMask, neighborSilencingCrossEntropy } from './functional/neighborSilencing.js';
+import { BALANCED_SOFTMAX_LOSS_KEYS, CROSS_ENTROPY_LOSS_KEYS, FOCAL_LOSS_KEYS, LDAM_LOSS_KEYS, LOGIT_ADJUSTED_LOSS_KEYS, NEIGHBOR_SILENCING_LOSS_KEYS } from './option-keys.js';
 import { resolveCounts } from './validation.js';
 import type { Loss, Reducer } from './types.js';
 
@@ -34,6 +36,7 @@ export interface CrossEntropyLossOptions extends LossObjectOptions {
  * ```
  */
 export function crossEntropyLoss(options: CrossEntropyLossOptions = {}): Loss<'logits'> {
+  checkOptions('crossEntropyLoss options', options, CROSS_ENTROPY_LOSS_KEYS);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const validate = options.validate ?? true;
   return defineLoss({
@@ -88,6 +91,7 @@ function withTargets(targets: tf.Tensor2D | undefined): { targets?: tf.Tensor2D 
  * ```
  */
 export function logitAdjustedLoss(options: LogitAdjustedLossOptions = {}): Loss<'logits'> {
+  checkOptions('logitAdjustedLoss options', options, LOGIT_ADJUSTED_LOSS_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const validate = options.validate ?? true;
@@ -127,6 +131,7 @@ export interface BalancedSoftmaxLossOptions extends LossObjectOptions {
  * @see {@link balancedSoftmaxCrossEntropy}
  */
 export function balancedSoftmaxLoss(options: BalancedSoftmaxLossOptions = {}): Loss<'logits'> {
+  checkOptions('balancedSoftmaxLoss options', options, BALANCED_SOFTMAX_LOSS_KEYS);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const validate = options.validate ?? true;
   const { counts, json } = countsOption(options.classCounts);
@@ -173,6 +178,7 @@ export interface LdamLossOptions extends LossObjectOptions {
  * ```
  */
 export function ldamLoss(options: LdamLossOptions = {}): Loss<'logits'> {
+  checkOptions('ldamLoss options', options, LDAM_LOSS_KEYS);
   const maxMargin = checkPositive('maxMargin', options.maxMargin ?? 0.5);
   const scale = checkPositive('scale', options.scale ?? 30);
   const validate = options.validate ?? true;
@@ -203,6 +209,7 @@ export interface FocalLossOptions extends LossObjectOptions {
  * @see {@link focalCrossEntropy}
  */
 export function focalLoss(options: FocalLossOptions = {}): Loss<'logits'> {
+  checkOptions('focalLoss options', options, FOCAL_LOSS_KEYS);
   const gamma = checkNonNegative('gamma', options.gamma ?? 2);
   const validate = options.validate ?? true;
   return defineLoss({
@@ -230,6 +237,7 @@ export interface NeighborSilencingLossOptions extends LossObjectOptions {
  * @see {@link neighborSilencingCrossEntropy}
  */
 export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Loss<'logits'> {
+  checkOptions('neighborSilencingLoss options', options, NEIGHBOR_SILENCING_LOSS_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   const validate = options.validate ?? true;
   const mask = checkSilencingMask(options.mask, Array.isArray(options.mask) ? options.mask.length : 0);

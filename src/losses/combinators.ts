@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { toConfig } from '../core/registry.js';
 import { checkFinite, checkInteger } from '../core/validate.js';
 import type { Requirement } from '../models/types.js';
@@ -32,7 +33,21 @@ export interface LossPart<R extends Requirement> {
   readonly name?: string;
 }
 
+type StepSpec = Extract<WeightScheduleSpec, { kind: 'step' }>;
+type LinearSpec = Extract<WeightScheduleSpec, { kind: 'linear' }>;
+const STEP_KEYS: OptionKeys<StepSpec> = { kind: true, epoch: true, before: true, after: true };
+const LINEAR_KEYS: OptionKeys<LinearSpec> = { kind: true, startEpoch: true, endEpoch: true, from: true, to: true };
+const PART_KEYS: OptionKeys<LossPart<Requirement>> = { loss: true, weight: true, name: true };
+
+/** Unknown keys of a `step` / `linear` weight schedule spec (other kinds are left to the caller). */
+function checkSpecKeys(spec: WeightScheduleSpec, name: string): void {
+  if (spec === null || typeof spec !== 'object') return;
+  if (spec.kind === 'step') checkOptions(`${name} { kind: "step" }`, spec, STEP_KEYS);
+  else if (spec.kind === 'linear') checkOptions(`${name} { kind: "linear" }`, spec, LINEAR_KEYS);
+}
+
 function checkSpec(spec: WeightScheduleSpec, name: string): WeightScheduleSpec {
+  checkSpecKeys(spec, name);
   if (spec.kind === 'step') {
     checkInteger(`${name}.epoch`, spec.epoch);
     checkFinite(`${name}.before`, spec.before);
@@ -52,6 +67,7 @@ function checkSpec(spec: WeightScheduleSpec, name: string): WeightScheduleSpec {
 
 /** Evaluates a schedule spec at an epoch (fractional epochs allowed for `linear`). */
 export function evaluateWeightSchedule(spec: WeightScheduleSpec, epoch: number): number {
+  checkSpecKeys(spec, 'weight schedule');
   if (spec.kind === 'step') return epoch < spec.epoch ? spec.before : spec.after;
   const t = Math.min(1, Math.max(0, (epoch - spec.startEpoch) / (spec.endEpoch - spec.startEpoch)));
   return spec.from + (spec.to - spec.from) * t;
@@ -86,6 +102,7 @@ export function sumLosses<R extends Requirement>(parts: readonly LossPart<R>[]):
     if (part === null || typeof part !== 'object' || typeof part.loss?.compute !== 'function') {
       throw invalid('INVALID_OPTION', `parts[${i}].loss to be a Loss`, `parts[${i}].loss`, part?.loss);
     }
+    checkOptions(`sumLosses parts[${i}]`, part, PART_KEYS);
     const w = part.weight ?? 1;
     const weight: number | WeightScheduleSpec | WeightSchedule =
       typeof w === 'number' ? checkFinite(`parts[${i}].weight`, w) : typeof w === 'function' ? w : checkSpec(w, `parts[${i}].weight`);

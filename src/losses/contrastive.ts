@@ -1,4 +1,6 @@
 
+import { checkOptions } from '../core/options.js';
+import { SUPCON_LOSS_KEYS } from './option-keys.js';
 import { checkOneOf, checkPositive } from '../core/validate.js';
 import { defineLoss } from './define.js';
 import { supervisedContrastive, viewMajorLabels } from './functional/supCon.js';
@@ -31,6 +33,7 @@ export interface SupConLossOptions extends LossObjectOptions {
  * ```
  */
 export function supConLoss(options: SupConLossOptions = {}): Loss<'projections'> {
+  checkOptions('supConLoss options', options, SUPCON_LOSS_KEYS);
   const temperature = checkPositive('temperature', options.temperature ?? 0.07);
   const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? 0.07);
   const mode = checkOneOf('mode', options.mode ?? 'supervised', ['supervised', 'simclr']);

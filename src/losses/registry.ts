@@ -4,21 +4,43 @@
  */
 import { invalid } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { Registry, type SerializedComponent } from '../core/registry.js';
 import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss } from './classification.js';
 import { sumLosses, type LossPart, type WeightScheduleSpec } from './combinators.js';
 import { supConLoss, type SupConMode } from './contrastive.js';
 import { meanReducer, sumReducer } from './reducers/basic.js';
-import { classWeighted } from './reducers/classWeighted.js';
+import { CLASS_WEIGHTED_KEYS, classWeighted } from './reducers/classWeighted.js';
+import {
+  BALANCED_SOFTMAX_LOSS_KEYS,
+  CROSS_ENTROPY_LOSS_KEYS,
+  FOCAL_LOSS_KEYS,
+  LDAM_LOSS_KEYS,
+  LOGIT_ADJUSTED_LOSS_KEYS,
+  NEIGHBOR_SILENCING_LOSS_KEYS,
+  SUPCON_LOSS_KEYS,
+} from './option-keys.js';
 import type { Loss, Reducer } from './types.js';
 import type { Requirement } from '../models/types.js';
 
+const NO_KEYS: OptionKeys<Record<never, never>> = {};
+
+/**
+ * A registered component's JSON config may hold only the keys of its options (it is user input too):
+ * `UNKNOWN_OPTION` otherwise, named `loss { kind: "focal" } config`. Returns an empty object to spread.
+ */
+function checkConfig(family: string, kind: string, config: JsonObject, keys: object): Record<string, never> {
+  checkOptions(`${family} { kind: "${kind}" } config`, config, keys as OptionKeys<JsonObject>);
+  return {};
+}
+
 /** Reducers by kind: `mean`, `sum`, `classWeighted`. */
 export const reducerRegistry = new Registry<Reducer>('reducer')
-  .register('mean', () => meanReducer())
-  .register('sum', () => sumReducer())
+  .register('mean', (c) => (checkOptions('reducer { kind: "mean" } config', c, NO_KEYS), meanReducer()))
+  .register('sum', (c) => (checkOptions('reducer { kind: "sum" } config', c, NO_KEYS), sumReducer()))
   .register('classWeighted', (c) =>
     classWeighted({
+      ...checkConfig('reducer', 'classWeighted', c, CLASS_WEIGHTED_KEYS),
       ...(c['beta'] === undefined ? {} : { beta: c['beta'] as number }),
       ...(c['startEpoch'] === undefined ? {} : { startEpoch: c['startEpoch'] as number }),
       ...(c['classCounts'] === undefined ? {} : { classCounts: c['classCounts'] as number[] }),
@@ -43,15 +65,16 @@ function pick(config: JsonObject, keys: readonly string[]): Record<string, Json>
 export const lossRegistry: Registry<Loss> = new Registry<Loss>('loss');
 
 lossRegistry
-  .register('crossEntropy', (c) => crossEntropyLoss({ ...pick(c, ['labelSmoothing', 'validate']), ...reducerFromConfig(c) }))
+  .register('crossEntropy', (c) => crossEntropyLoss({ ...checkConfig('loss', 'crossEntropy', c, CROSS_ENTROPY_LOSS_KEYS), ...pick(c, ['labelSmoothing', 'validate']), ...reducerFromConfig(c) }))
   .register('logitAdjusted', (c) =>
-    logitAdjustedLoss({ ...pick(c, ['tau', 'labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }),
+    logitAdjustedLoss({ ...checkConfig('loss', 'logitAdjusted', c, LOGIT_ADJUSTED_LOSS_KEYS), ...pick(c, ['tau', 'labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }),
   )
-  .register('balancedSoftmax', (c) => balancedSoftmaxLoss({ ...pick(c, ['labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
-  .register('ldam', (c) => ldamLoss({ ...pick(c, ['maxMargin', 'scale', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
-  .register('focal', (c) => focalLoss({ ...pick(c, ['gamma', 'validate']), ...reducerFromConfig(c) }))
+  .register('balancedSoftmax', (c) => balancedSoftmaxLoss({ ...checkConfig('loss', 'balancedSoftmax', c, BALANCED_SOFTMAX_LOSS_KEYS), ...pick(c, ['labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
+  .register('ldam', (c) => ldamLoss({ ...checkConfig('loss', 'ldam', c, LDAM_LOSS_KEYS), ...pick(c, ['maxMargin', 'scale', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
+  .register('focal', (c) => focalLoss({ ...checkConfig('loss', 'focal', c, FOCAL_LOSS_KEYS), ...pick(c, ['gamma', 'validate']), ...reducerFromConfig(c) }))
   .register('supCon', (c) =>
     supConLoss({
+      ...checkConfig('loss', 'supCon', c, SUPCON_LOSS_KEYS),
       ...pick(c, ['temperature', 'baseTemperature', 'validate']),
       ...(c['mode'] === undefined ? {} : { mode: c['mode'] as SupConMode }),
       ...reducerFromConfig(c),
@@ -59,6 +82,7 @@ lossRegistry
   )
   .register('neighborSilencing', (c) =>
     neighborSilencingLoss({
+      ...checkConfig('loss', 'neighborSilencing', c, NEIGHBOR_SILENCING_LOSS_KEYS),
       mask: (c['mask'] ?? []) as boolean[][],
       ...pick(c, ['tau', 'validate']),
       ...countsFrom(c),
@@ -66,11 +90,13 @@ lossRegistry
     }),
   )
   .register('sum', (c) => {
+    checkConfig('loss', 'sum', c, SUM_KEYS);
     const parts = c['parts'];
     if (!Array.isArray(parts)) throw invalid('INVALID_OPTION', 'config.parts to be an array', 'config.parts', parts);
     return sumLosses(
       parts.map((p, i): LossPart<Requirement> => {
         const part = p as JsonObject;
+        checkOptions(`loss { kind: "sum" } config.parts[${i}]`, part, PART_KEYS);
         const weight = part['weight'];
         if (weight !== null && typeof weight === 'object' && (weight as JsonObject)['kind'] === 'function') {
           throw invalid('INVALID_OPTION', `parts[${i}].weight to be serialisable (a schedule function cannot be rebuilt from config)`, `parts[${i}].weight`, weight);
@@ -83,6 +109,10 @@ lossRegistry
       }),
     );
   });
+
+// `reducer` is recorded by defineLoss (always mean for a sum) and ignored when rebuilding.
+const SUM_KEYS: OptionKeys<{ parts: unknown; reducer: unknown }> = { parts: true, reducer: true };
+const PART_KEYS: OptionKeys<{ loss: unknown; weight: unknown; name: unknown }> = { loss: true, weight: true, name: true };
 
 function countsFrom(c: JsonObject): { classCounts?: number[] } {
   return c['classCounts'] === undefined ? {} : { classCounts: c['classCounts'] as number[] };

@@ -4,6 +4,7 @@
  * the confusion matrix or the calibration bins, which is what {@link ClassificationMetrics} accumulates.
  */
 import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkAllFinite, checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import { resolveShotThresholds, shotGroupOf, SHOT_GROUPS } from '../data/class-stats.js';
 import type { ShotGroup, ShotThresholds } from '../data/class-stats.js';
@@ -16,8 +17,15 @@ export interface PredictionInputs {
   readonly numClasses: number;
 }
 
+const PREDICTION_KEYS: OptionKeys<PredictionInputs> = { predictions: true, labels: true, numClasses: true };
+
 /** Row-major C × C counts: entry [t · C + p] counts samples of true class t predicted as p (sklearn's layout). */
 export function confusionMatrix(inputs: PredictionInputs): Int32Array {
+  checkOptions('confusionMatrix inputs', inputs, PREDICTION_KEYS);
+  return confusion(inputs);
+}
+
+function confusion(inputs: PredictionInputs): Int32Array {
   const { labels, predictions } = checkPredictions(inputs);
   const c = inputs.numClasses;
   const m = new Int32Array(c * c);
@@ -74,12 +82,14 @@ export function nanMean(values: ArrayLike<number>): number {
 
 /** Top-1 accuracy: (1/N) Σ_i [ŷ_i = y_i]. NaN for N = 0. */
 export function accuracy(inputs: PredictionInputs): number {
-  return accuracyFromConfusion(confusionMatrix(inputs), inputs.numClasses);
+  checkOptions('accuracy inputs', inputs, PREDICTION_KEYS);
+  return accuracyFromConfusion(confusion(inputs), inputs.numClasses);
 }
 
 /** Per-class accuracy (recall) acc_j = #{i : y_i = j, ŷ_i = j} / #{i : y_i = j}; NaN for a class absent from `labels`. */
 export function perClassAccuracy(inputs: PredictionInputs): Float64Array {
-  return perClassFromConfusion(confusionMatrix(inputs), inputs.numClasses);
+  checkOptions('perClassAccuracy inputs', inputs, PREDICTION_KEYS);
+  return perClassFromConfusion(confusion(inputs), inputs.numClasses);
 }
 
 /**
@@ -87,7 +97,8 @@ export function perClassAccuracy(inputs: PredictionInputs): Float64Array {
  * `balanced_accuracy_score`; Brodersen et al. 2010). Equals top-1 on a balanced test set.
  */
 export function balancedAccuracy(inputs: PredictionInputs): number {
-  return nanMean(perClassAccuracy(inputs));
+  checkOptions('balancedAccuracy inputs', inputs, PREDICTION_KEYS);
+  return nanMean(perClassFromConfusion(confusion(inputs), inputs.numClasses));
 }
 
 /** Accuracy of one shot group: the mean per-class accuracy over its classes, and how many classes it has. */
@@ -103,6 +114,9 @@ export interface ShotGroupOptions extends ShotThresholds {
   readonly trainCounts: ArrayLike<number>;
 }
 
+const SHOT_GROUP_KEYS: OptionKeys<ShotGroupOptions> = { trainCounts: true, manyAbove: true, fewBelow: true };
+const SHOT_INPUT_KEYS: OptionKeys<PredictionInputs & ShotGroupOptions> = { ...PREDICTION_KEYS, ...SHOT_GROUP_KEYS };
+
 /**
  * Many / medium / few-shot accuracy (Liu et al. 2019; Kang et al. 2020): classes are grouped by training
  * count (n > manyAbove, n < fewBelow, otherwise medium; defaults 100 and 20) and each group reports the
@@ -112,7 +126,15 @@ export function groupAccuracyFromPerClass(
   perClass: ArrayLike<number>,
   options: ShotGroupOptions,
 ): Readonly<Record<ShotGroup, ShotGroupResult>> {
-  const thresholds = resolveShotThresholds(options);
+  checkOptions('groupAccuracyFromPerClass options', options, SHOT_GROUP_KEYS);
+  return groupAccuracy(perClass, options);
+}
+
+function groupAccuracy(perClass: ArrayLike<number>, options: ShotGroupOptions): Readonly<Record<ShotGroup, ShotGroupResult>> {
+  const thresholds = resolveShotThresholds({
+    ...(options.manyAbove === undefined ? {} : { manyAbove: options.manyAbove }),
+    ...(options.fewBelow === undefined ? {} : { fewBelow: options.fewBelow }),
+  });
   const c = perClass.length;
   checkSameSize('trainCounts.length = numClasses', c, 'trainCounts.length', options.trainCounts.length);
   const acc: Record<ShotGroup, number[]> = { many: [], medium: [], few: [] };
@@ -127,7 +149,8 @@ export function groupAccuracyFromPerClass(
 
 /** {@link groupAccuracyFromPerClass} of predictions. */
 export function shotGroupAccuracy(inputs: PredictionInputs & ShotGroupOptions): Readonly<Record<ShotGroup, ShotGroupResult>> {
-  return groupAccuracyFromPerClass(perClassAccuracy(inputs), inputs);
+  checkOptions('shotGroupAccuracy inputs', inputs, SHOT_INPUT_KEYS);
+  return groupAccuracy(perClassFromConfusion(confusion(inputs), inputs.numClasses), inputs);
 }
 
 /** Class probabilities of N samples, row-major [N, C], with their true labels. */
@@ -180,12 +203,15 @@ export function confidenceBin(c: number, bins: number): number {
   return b;
 }
 
+const PROBABILITY_KEYS: OptionKeys<ProbabilityInputs> = { probabilities: true, labels: true, numClasses: true, bins: true };
+
 /**
  * Expected calibration error (Naeini et al. 2015; Guo et al. 2017, "On Calibration of Modern Neural
  * Networks"): with confidence c_i = max_j p_ij, prediction ŷ_i = argmax_j p_ij and B equal-width bins
  * (default 15) over (0, 1], ECE = Σ_b (|B_b| / N) · |acc(B_b) − conf(B_b)|.
  */
 export function expectedCalibrationError(inputs: ProbabilityInputs): number {
+  checkOptions('expectedCalibrationError inputs', inputs, PROBABILITY_KEYS);
   const bins = checkInteger('bins', inputs.bins ?? 15, { min: 1 });
   const { predictions, confidences } = argmaxRows(inputs.probabilities, inputs.numClasses);
   const labels = checkLabels('labels', inputs.labels, inputs.numClasses);

@@ -4,6 +4,7 @@
  * ({@link evaluatePredictions}), and its console table ({@link formatReport}).
  */
 import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkClassCounts, checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import { ClassStats, resolveShotThresholds, SHOT_GROUPS, shotGroupOf } from '../data/class-stats.js';
 import type { ShotGroup, ShotThresholds } from '../data/class-stats.js';
@@ -53,6 +54,15 @@ export type MetricsBatch =
   | { readonly labels: ArrayLike<number>; readonly predictions: ArrayLike<number>; readonly probabilities?: undefined }
   | { readonly labels: ArrayLike<number>; readonly probabilities: ArrayLike<number>; readonly predictions?: undefined };
 
+const METRICS_KEYS: OptionKeys<MetricsOptions> = { numClasses: true, trainCounts: true, bins: true, manyAbove: true, fewBelow: true };
+const EVALUATE_KEYS: OptionKeys<MetricsOptions & { labels: unknown; predictions: unknown; probabilities: unknown }> = {
+  ...METRICS_KEYS,
+  labels: true,
+  predictions: true,
+  probabilities: true,
+};
+const FORMAT_KEYS: OptionKeys<FormatReportOptions> = { classNames: true, perClass: true, title: true };
+
 /**
  * Streaming classification metrics (torchmetrics-style update / compute / reset): holds a C × C confusion
  * matrix and calibration bins, so evaluation over many batches needs no stored predictions.
@@ -73,9 +83,10 @@ export class ClassificationMetrics {
   private sawProbabilities = false;
 
   constructor(options: MetricsOptions) {
+    checkOptions('ClassificationMetrics options', options, METRICS_KEYS);
     this.numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
     this.thresholds = resolveShotThresholds(
-      options.trainCounts instanceof ClassStats ? { ...options.trainCounts.thresholds, ...definedThresholds(options) } : options,
+      options.trainCounts instanceof ClassStats ? { ...options.trainCounts.thresholds, ...definedThresholds(options) } : definedThresholds(options),
     );
     const counts = options.trainCounts instanceof ClassStats ? options.trainCounts.counts : options.trainCounts;
     if (counts !== undefined) {
@@ -166,7 +177,10 @@ function definedThresholds(o: ShotThresholds): ShotThresholds {
 
 /** {@link ClassificationMetrics} over one set of predictions or probabilities. */
 export function evaluatePredictions(options: MetricsOptions & MetricsBatch): EvaluationReport {
-  return new ClassificationMetrics(options).update(options).compute();
+  checkOptions('evaluatePredictions options', options, EVALUATE_KEYS);
+  const { labels, predictions, probabilities, ...metrics } = options;
+  const batch = (probabilities === undefined ? { labels, predictions } : { labels, probabilities }) as MetricsBatch;
+  return new ClassificationMetrics(metrics).update(batch).compute();
 }
 
 /** Options of {@link formatReport}. */
@@ -188,6 +202,7 @@ function pct(v: number): string {
  * then one row per class (training count, group, test count, accuracy) ordered by class index.
  */
 export function formatReport(report: EvaluationReport, options: FormatReportOptions = {}): string {
+  checkOptions('formatReport options', options, FORMAT_KEYS);
   const lines: string[] = [];
   if (options.title !== undefined) lines.push(options.title);
   const ece = report.ece === undefined ? '' : `   ECE ${report.ece.toFixed(4)}`;

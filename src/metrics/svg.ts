@@ -4,6 +4,7 @@
  * method gains (usually the tail).
  */
 import { LongTailError } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkSameSize } from '../core/validate.js';
 import type { EvaluationReport } from './report.js';
 
@@ -32,6 +33,8 @@ function fmt(v: number): string {
   return Number(v.toFixed(2)).toString();
 }
 
+const SVG_KEYS: OptionKeys<PerClassSvgOptions> = { classNames: true, title: true, width: true, height: true, label: true, baseline: true };
+
 /**
  * Renders the per-class accuracy chart of a report as an SVG document string. Bars: accuracy of each class
  * (left axis, 0–100%), ordered by training count descending (ties by class index); classes absent from the
@@ -40,6 +43,7 @@ function fmt(v: number): string {
  * @throws LongTailError `MISSING_INPUT` if the report has no `trainCounts`.
  */
 export function perClassAccuracySvg(report: EvaluationReport, options: PerClassSvgOptions = {}): string {
+  checkOptions('perClassAccuracySvg options', options, SVG_KEYS);
   const counts = report.trainCounts;
   if (counts === undefined) {
     throw new LongTailError(
@@ -135,6 +139,7 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
 
 /** Writes {@link perClassAccuracySvg} to a file (Node only). */
 export async function writePerClassAccuracySvg(path: string, report: EvaluationReport, options: PerClassSvgOptions = {}): Promise<void> {
+  checkOptions('writePerClassAccuracySvg options', options, SVG_KEYS);
   const svg = perClassAccuracySvg(report, options);
   const { writeFile } = await import('node:fs/promises');
   await writeFile(path, svg, 'utf8');

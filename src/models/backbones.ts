@@ -3,6 +3,7 @@
  * `tf.LayersModel` or user function.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { createRng, restoreRng, type Rng, type RngState } from '../core/rng.js';
@@ -101,11 +102,14 @@ class IdentityBackbone extends BackboneBase {
   }
 }
 
+const IDENTITY_KEYS: OptionKeys<IdentityBackboneOptions> = { inputDim: true };
+
 /**
  * The identity backbone: features = inputs [N, D]. A head on precomputed (frozen) features is
  * `createClassifier({ head })`, which uses this backbone.
  */
 export function identityBackbone(options: IdentityBackboneOptions): Backbone {
+  checkOptions('identityBackbone options', options, IDENTITY_KEYS);
   checkPresent('options', options);
   return new IdentityBackbone(checkSize('inputDim', options.inputDim));
 }
@@ -187,6 +191,8 @@ class MlpBackbone extends BackboneBase {
   }
 }
 
+const MLP_KEYS: OptionKeys<MlpBackboneOptions> = { inputDim: true, hiddenSizes: true, rng: true, dropout: true, batchNorm: true, init: true, batchNormMomentum: true, batchNormEpsilon: true };
+
 /**
  * Multi-layer perceptron backbone: for each hidden width h_k, x ← dropout(ReLU(BN?(x·W_k + b_k))) (BN only with `batchNorm: true`).
  * Features are the last hidden activations [N, hiddenSizes.at(-1)]. The Fashion-MNIST reference MLP is
@@ -199,6 +205,7 @@ class MlpBackbone extends BackboneBase {
  * ```
  */
 export function mlpBackbone(options: MlpBackboneOptions): Backbone {
+  checkOptions('mlpBackbone options', options, MLP_KEYS);
   checkPresent('options', options);
   const inputDim = checkSize('inputDim', options.inputDim);
   const hiddenSizes = checkSizes('hiddenSizes', options.hiddenSizes, { allowEmpty: false });
@@ -317,6 +324,21 @@ function pooledSize(size: number, blocks: number, pooling: CnnPooling): number {
   return s;
 }
 
+const CNN_KEYS: OptionKeys<CnnBackboneOptions> = {
+  inputShape: true,
+  channels: true,
+  rng: true,
+  kernelSize: true,
+  pooling: true,
+  features: true,
+  batchNorm: true,
+  denseSizes: true,
+  dropout: true,
+  init: true,
+  batchNormMomentum: true,
+  batchNormEpsilon: true,
+};
+
 /**
  * A small CNN backbone: blocks of conv k×k ('same') → BN → ReLU → 2×2 pooling, then global average
  * pooling or flattening, then optional dense ReLU layers. Inputs are NHWC [N, H, W, C]. Batch norm follows
@@ -331,6 +353,7 @@ function pooledSize(size: number, blocks: number, pooling: CnnPooling): number {
  * ```
  */
 export function cnnBackbone(options: CnnBackboneOptions): Backbone {
+  checkOptions('cnnBackbone options', options, CNN_KEYS);
   checkPresent('options', options);
   const shape = options.inputShape;
   if (!Array.isArray(shape) || shape.length !== 3) {
@@ -432,6 +455,8 @@ class LayersModelBackbone implements Backbone {
   }
 }
 
+const LAYERS_KEYS: OptionKeys<LayersModelBackboneOptions> = { model: true, owned: true };
+
 /**
  * Wraps a `tf.LayersModel` as a backbone. `mode` maps to tfjs' `training` flag, so its dropout and batch
  * norm behave as in `model.fit` (BN moving statistics update in 'train' mode only). Variables are the
@@ -441,6 +466,7 @@ class LayersModelBackbone implements Backbone {
  * @throws `INVALID_OPTION` for a model with several inputs/outputs or undefined input/output sizes.
  */
 export function layersModelBackbone(options: LayersModelBackboneOptions): Backbone {
+  checkOptions('layersModelBackbone options', options, LAYERS_KEYS);
   checkPresent('options', options);
   const model = checkPresent('model', options.model);
   if (!(model instanceof tf.LayersModel)) {
@@ -527,6 +553,8 @@ class FunctionBackbone implements Backbone {
   }
 }
 
+const FUNCTION_KEYS: OptionKeys<FunctionBackboneOptions> = { fn: true, outputDim: true, inputShape: true, trainableVariables: true, stateVariables: true, onDispose: true, name: true };
+
 /**
  * Wraps a function `(x, mode) => features` as a backbone, e.g. a pretrained feature extractor or a
  * custom architecture on raw tfjs variables.
@@ -543,6 +571,7 @@ class FunctionBackbone implements Backbone {
  * ```
  */
 export function functionBackbone(options: FunctionBackboneOptions): Backbone {
+  checkOptions('functionBackbone options', options, FUNCTION_KEYS);
   checkPresent('options', options);
   if (typeof options.fn !== 'function') throw invalid('INVALID_OPTION', 'fn to be a function (x, mode) => features', 'fn', typeof options.fn);
   const outputDim = checkSize('outputDim', options.outputDim);

@@ -1,5 +1,6 @@
 /** `createClassifier`: a backbone and a head composed into a {@link Model}. */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { RngState } from '../core/rng.js';
@@ -147,6 +148,8 @@ class ClassifierImpl extends BackboneHeadModel implements Classifier {
   }
 }
 
+const CLASSIFIER_KEYS: OptionKeys<ClassifierOptions> = { backbone: true, head: true };
+
 /**
  * Composes a backbone and a head into a {@link Model}: `forward(x, mode)` returns
  * `{ logits: head(backbone(x)), embeddings: backbone(x) }`, and `head(features)` classifies latent
@@ -164,6 +167,7 @@ class ClassifierImpl extends BackboneHeadModel implements Classifier {
  * ```
  */
 export function createClassifier(options: ClassifierOptions): Classifier {
+  checkOptions('createClassifier options', options, CLASSIFIER_KEYS);
   checkPresent('options', options);
   checkComponent('head', options.head, 'head');
   if (options.backbone !== undefined) checkComponent('backbone', options.backbone, 'backbone');

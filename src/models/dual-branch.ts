@@ -1,5 +1,6 @@
 /** The SAU dual-branch model: one backbone, a linear classifier head and a contrastive projection MLP. */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { Rng, RngState } from '../core/rng.js';
@@ -153,6 +154,19 @@ class DualBranchImpl extends BackboneHeadModel implements DualBranch {
   }
 }
 
+const DUAL_KEYS: OptionKeys<DualBranchOptions> = {
+  backbone: true,
+  numClasses: true,
+  rng: true,
+  head: true,
+  projectionHiddenSizes: true,
+  projectionDim: true,
+  projectionBatchNorm: true,
+  projectionInit: true,
+  batchNormMomentum: true,
+  batchNormEpsilon: true,
+};
+
 /**
  * SAU dual-branch model (Li, Song, Zheng 2024; official code lgX1123/gm4lt): a shared backbone f, a
  * classifier head g giving `logits` = g(f(x)) for the synthetic-unaware (MixUp/CutMix CE) branch, and a
@@ -174,6 +188,7 @@ class DualBranchImpl extends BackboneHeadModel implements DualBranch {
  * ```
  */
 export function createDualBranch(options: DualBranchOptions): DualBranch {
+  checkOptions('createDualBranch options', options, DUAL_KEYS);
   checkPresent('options', options);
   checkComponent('backbone', options.backbone, 'backbone');
   if (options.head !== undefined) checkComponent('head', options.head, 'head');

@@ -3,6 +3,7 @@
  * (frozen, or synthesized in latent space) or inside {@link createClassifier}.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { Rng } from '../core/rng.js';
@@ -94,6 +95,8 @@ class LinearHeadImpl extends HeadBase implements LinearHead {
   }
 }
 
+const LINEAR_KEYS: OptionKeys<LinearHeadOptions> = { inputDim: true, numClasses: true, rng: true, init: true, bias: true };
+
 /**
  * Linear classifier head: logits = x·W + b, W ∈ ℝ^{D×C}.
  *
@@ -105,6 +108,7 @@ class LinearHeadImpl extends HeadBase implements LinearHead {
  * ```
  */
 export function linearHead(options: LinearHeadOptions): LinearHead {
+  checkOptions('linearHead options', options, LINEAR_KEYS);
   checkPresent('options', options);
   const inputDim = checkSize('inputDim', options.inputDim);
   const numClasses = checkSize('numClasses', options.numClasses);
@@ -182,6 +186,8 @@ class CosineHeadImpl extends HeadBase implements CosineHead {
   }
 }
 
+const COSINE_KEYS: OptionKeys<CosineHeadOptions> = { inputDim: true, numClasses: true, rng: true, scale: true, init: true };
+
 /**
  * Cosine classifier head (no bias): logits_ij = s · (x_i/‖x_i‖) · (w_j/‖w_j‖), so every logit lies in
  * [−s, s]. Norms use max(‖·‖, 1e-12) like PyTorch's `F.normalize`, so zero features give zero logits and
@@ -195,6 +201,7 @@ class CosineHeadImpl extends HeadBase implements CosineHead {
  * ```
  */
 export function cosineHead(options: CosineHeadOptions): CosineHead {
+  checkOptions('cosineHead options', options, COSINE_KEYS);
   checkPresent('options', options);
   const inputDim = checkSize('inputDim', options.inputDim);
   const numClasses = checkSize('numClasses', options.numClasses);
@@ -272,6 +279,8 @@ class AuxiliaryHeadImpl implements AuxiliaryHead {
   }
 }
 
+const AUXILIARY_KEYS: OptionKeys<AuxiliaryHeadOptions> = { head: true, numAuxiliaryClasses: true };
+
 /**
  * Auxiliary-class head (Granularity): in `'train'` mode it scores all C + A classes, so the loss can
  * train the auxiliary rows (e.g. with neighbor silencing); in `'eval'` mode (and prediction) it returns
@@ -288,6 +297,7 @@ class AuxiliaryHeadImpl implements AuxiliaryHead {
  * ```
  */
 export function auxiliaryHead(options: AuxiliaryHeadOptions): AuxiliaryHead {
+  checkOptions('auxiliaryHead options', options, AUXILIARY_KEYS);
   checkPresent('options', options);
   const inner = checkPresent('head', options.head);
   if (typeof inner.apply !== 'function' || typeof inner.numClasses !== 'number') {

@@ -11,7 +11,10 @@ import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import type { Backbone } from '../models/types.js';
+import { checkSpec } from '../core/options.js';
 import { createSampler, type SamplerSpec } from '../samplers/index.js';
+import { SAMPLER_SPEC_KEYS } from '../samplers/spec-keys.js';
+import { LR_SCHEDULE_SPEC_KEYS, OPTIMIZER_SPEC_KEYS } from '../train/spec-keys.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
 import type { FitOptions, History, Trainer } from '../train/trainer.js';
@@ -71,9 +74,13 @@ export function stageSpecs(o: StageInput, defaults: StageSpecs): StageSpecs {
 
 /**
  * Builds the optimizer, schedule and sampler once so bad specs fail before the recipe's model exists (the
- * trainer checks them too, but only after; none of them makes a tensor). Returns `specs`.
+ * trainer checks them too, but only after; none of them makes a tensor). Unknown keys are named under
+ * `where` (`ltls options.sampler { kind: "classBalanced" }`). Returns `specs`.
  */
-export function checkStageSpecs(specs: StageSpecs): StageSpecs {
+export function checkStageSpecs(specs: StageSpecs, where: string): StageSpecs {
+  checkSpec(`${where}.optimizer`, specs.optimizer, OPTIMIZER_SPEC_KEYS);
+  checkSpec(`${where}.learningRate`, specs.learningRate, LR_SCHEDULE_SPEC_KEYS);
+  checkSpec(`${where}.sampler`, specs.sampler, SAMPLER_SPEC_KEYS);
   createOptimizer(specs.optimizer).dispose();
   lrSchedule(specs.learningRate, specs.optimizer.learningRate);
   createSampler(specs.sampler);
@@ -82,9 +89,9 @@ export function checkStageSpecs(specs: StageSpecs): StageSpecs {
 
 /**
  * Validates a stage's training options without making tensors. `prefix` names the options in messages,
- * e.g. `stage2.`.
+ * e.g. `stage2.`; `where` names the options object for unknown keys of its specs (`decoupled options.stage2`).
  */
-export function resolveStage(prefix: string, o: StageInput, defaults: StageOptions): StageOptions {
+export function resolveStage(prefix: string, o: StageInput, defaults: StageOptions, where: string): StageOptions {
   const epochs = checkInteger(`${prefix}epochs`, o.epochs ?? defaults.epochs, { min: 1 });
   const batchSize = checkInteger(`${prefix}batchSize`, o.batchSize ?? defaults.batchSize, { min: 1 });
   const specs = stageSpecs(o, defaults);
@@ -93,7 +100,7 @@ export function resolveStage(prefix: string, o: StageInput, defaults: StageOptio
   if (learningRate === null || typeof learningRate !== 'object') {
     throw invalid('INVALID_OPTION', `${prefix}learningRate to be a schedule spec`, `${prefix}learningRate`, learningRate);
   }
-  return { epochs, batchSize, ...checkStageSpecs(specs) };
+  return { epochs, batchSize, ...checkStageSpecs(specs, where) };
 }
 
 /** `progress` is 'auto' or 'none'. */

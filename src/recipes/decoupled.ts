@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { createRng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkAllFinite, checkInteger, checkOneOf } from '../core/validate.js';
@@ -228,14 +229,33 @@ export function decoupled(options: DecoupledOptions): DecoupledRun {
   return new DecoupledRunImpl(resolved, options.backbone);
 }
 
+const STAGE_KEYS: OptionKeys<DecoupledStage2Options> = { epochs: true, batchSize: true, optimizer: true, learningRate: true, sampler: true };
+const DECOUPLED_KEYS: OptionKeys<DecoupledOptions> = {
+  ...STAGE_KEYS,
+  seed: true,
+  numClasses: true,
+  method: true,
+  inputDim: true,
+  hiddenSizes: true,
+  backbone: true,
+  stage2: true,
+  tau: true,
+  tauGrid: true,
+  tauNormBias: true,
+  progress: true,
+  evalBatchSize: true,
+};
+
 function resolveOptions(options: DecoupledOptions): Resolved {
+  checkOptions('decoupled options', options, DECOUPLED_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws'] as const);
   const input = resolveModelInput(options, [256]);
-  const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } });
+  const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } }, 'decoupled options');
   const s2 = options.stage2 ?? {};
   if (s2 === null || typeof s2 !== 'object') throw invalid('INVALID_OPTION', 'stage2 to be an options object', 'stage2', s2);
-  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: 'classBalanced' } });
+  checkOptions('decoupled options.stage2', s2, STAGE_KEYS);
+  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: 'classBalanced' } }, 'decoupled options.stage2');
   let tau: number | null = null;
   if (options.tau !== undefined) {
     if (typeof options.tau !== 'number' || !Number.isFinite(options.tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', options.tau);

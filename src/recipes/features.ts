@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger } from '../core/validate.js';
 import type { Backbone, Model } from '../models/types.js';
 
@@ -47,6 +48,8 @@ export function encoderDim(encoder: FeatureEncoder): number | null {
   return encoder.outputDim;
 }
 
+const EXTRACT_KEYS: OptionKeys<ExtractFeaturesOptions> = { batchSize: true };
+
 /**
  * Frozen features of `x` under `encoder`, computed in eval mode (batch norm uses its moving statistics,
  * no dropout) in batches of `batchSize` rows, each inside `tf.tidy`:
@@ -69,6 +72,7 @@ export function encoderDim(encoder: FeatureEncoder): number | null {
  * ```
  */
 export function extractFeatures(encoder: FeatureEncoder, x: tf.Tensor, options: ExtractFeaturesOptions = {}): tf.Tensor2D {
+  checkOptions('extractFeatures options', options, EXTRACT_KEYS);
   checkEncoder('encoder', encoder);
   if (!(x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', 'x to be a tf.Tensor', 'x', typeof x);
   if (x.isDisposed) throw new LongTailError('DISPOSED', 'expected a live tensor x. Received: a disposed tensor', { name: 'x' });

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { createRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
@@ -180,7 +181,33 @@ export function granularity(options: GranularityOptions): GranularityRun {
   return new GranularityRunImpl(resolved, options.auxiliary, options.backbone, options.progress ?? 'auto');
 }
 
+const GRANULARITY_KEYS: OptionKeys<GranularityOptions> = {
+  seed: true,
+  numClasses: true,
+  auxiliary: true,
+  numAuxiliaryClasses: true,
+  neighbors: true,
+  neighborSelection: true,
+  auxiliaryIgnoresAuxiliary: true,
+  tau: true,
+  backbone: true,
+  hiddenSizes: true,
+  epochs: true,
+  batchSize: true,
+  optimizer: true,
+  learningRate: true,
+  sampler: true,
+  progress: true,
+  evalBatchSize: true,
+};
+const SELECTION_KEYS: OptionKeys<NeighborSelection> = { encoder: true, warmupEpochs: true, k: true, kMax: true };
+const PROTOTYPE_KEYS: OptionKeys<ClassPrototypeOptions> = { numClasses: true, encode: true, batchSize: true };
+
 function resolveOptions(options: GranularityOptions): Resolved {
+  checkOptions('granularity options', options, GRANULARITY_KEYS);
+  if (options !== null && typeof options === 'object' && options.neighborSelection !== undefined) {
+    checkOptions('granularity options.neighborSelection', options.neighborSelection, SELECTION_KEYS);
+  }
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const aux = options.auxiliary;
   if (aux === null || typeof aux !== 'object' || !(aux.x instanceof tf.Tensor)) {
@@ -226,7 +253,7 @@ function resolveOptions(options: GranularityOptions): Resolved {
   if (typeof tau !== 'number' || !Number.isFinite(tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', tau);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 1 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage())) };
+  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'granularity options') };
   if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
     throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
   }
@@ -486,6 +513,7 @@ export interface ClassPrototypeOptions {
  * @throws LongTailError `LABEL_OUT_OF_RANGE`, `SHAPE_MISMATCH` (before any tensor is made).
  */
 export function classPrototypes(data: LabeledData, options: ClassPrototypeOptions): number[][] {
+  checkOptions('classPrototypes options', options, PROTOTYPE_KEYS);
   const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 512, { min: 1 });
   if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', 'data as { x: Tensor, y: Int32Array }', 'data', data);

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
 import { createRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger } from '../core/validate.js';
@@ -15,8 +16,8 @@ import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import type { SamplerSpec } from '../samplers/index.js';
-import { ClassGaussian, type ClassGaussianOptions } from '../synth/gaussian.js';
-import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { CLASS_GAUSSIAN_KEYS, ClassGaussian, type ClassGaussianOptions } from '../synth/gaussian.js';
+import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
@@ -134,7 +135,27 @@ export function ltls(options: LtlsOptions): LtlsRun {
   return new LtlsRunImpl(resolved, options.encoder);
 }
 
+const LTLS_KEYS: OptionKeys<LtlsOptions> = {
+  seed: true,
+  numClasses: true,
+  featureDim: true,
+  encoder: true,
+  gaussian: true,
+  topUp: true,
+  bias: true,
+  epochs: true,
+  batchSize: true,
+  optimizer: true,
+  learningRate: true,
+  sampler: true,
+  progress: true,
+  evalBatchSize: true,
+};
+const { numClasses: _numClasses, ...GAUSSIAN_KEYS } = CLASS_GAUSSIAN_KEYS;
+const LTLS_GAUSSIAN_KEYS: OptionKeys<LtlsGaussianOptions> = GAUSSIAN_KEYS;
+
 function resolveOptions(options: LtlsOptions): Resolved {
+  checkOptions('ltls options', options, LTLS_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   if (options.encoder !== undefined) checkEncoder('encoder', options.encoder);
   const declared = options.encoder === undefined ? null : encoderDim(options.encoder);
@@ -147,13 +168,15 @@ function resolveOptions(options: LtlsOptions): Resolved {
   }
   const gaussian = options.gaussian ?? {};
   if (gaussian === null || typeof gaussian !== 'object') throw invalid('INVALID_OPTION', 'gaussian to be a ClassGaussian options object', 'gaussian', gaussian);
+  checkOptions('ltls options.gaussian', gaussian, LTLS_GAUSSIAN_KEYS);
   // Validates every Gaussian option (ClassGaussian makes no tensors).
   new ClassGaussian({ ...gaussian, numClasses }).dispose();
   const topUp = options.topUp ?? { kind: 'toMax' };
+  checkSpec('ltls options.topUp', topUp, TOP_UP_KEYS);
   topUpRequest([1], topUp);
   const bias = options.bias ?? true;
   if (typeof bias !== 'boolean') throw invalid('INVALID_OPTION', 'bias to be a boolean', 'bias', bias);
-  const stage = resolveStage('', options, protocolStage());
+  const stage = resolveStage('', options, protocolStage(), 'ltls options');
   return { seed, numClasses, featureDim, gaussian, topUp, bias, stage, ...resolveRunSettings(options) };
 }
 

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkLabels, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import { supervisedContrastive } from '../losses/functional/supCon.js';
 
@@ -51,6 +52,8 @@ export interface LabelCorrectionInput {
 /** Norm floor of the cosine similarity (a zero prototype is similar to nothing, never NaN). */
 const NORM_FLOOR = 1e-12;
 
+const CORRECTION_KEYS: OptionKeys<LabelCorrectionInput> = { dim: true, reference: true, referenceLabels: true, candidates: true, candidateLabels: true, metric: true };
+
 /**
  * SAU's label correction: synthetic sample s is clean iff, in every view v, its nearest reference point
  * (1-NN among the batch's real samples and the class prototypes, by `metric`) carries s's label:
@@ -68,6 +71,7 @@ const NORM_FLOOR = 1e-12;
  * ```
  */
 export function correctSyntheticLabels(input: LabelCorrectionInput): Uint8Array {
+  checkOptions('correctSyntheticLabels input', input, CORRECTION_KEYS);
   const { dim, reference, candidates, referenceLabels, candidateLabels } = input;
   const metric = checkOneOf('metric', input.metric ?? 'cosine', ['cosine', 'euclidean']);
   if (!Number.isInteger(dim) || dim < 1) throw invalid('INVALID_OPTION', 'dim to be a positive integer', 'dim', dim);
@@ -168,6 +172,17 @@ export interface SauContrastiveOutput {
   readonly anchors: number;
 }
 
+const CONTRASTIVE_KEYS: OptionKeys<SauContrastiveOptions> = {
+  labels: true,
+  synthetic: true,
+  prototypes: true,
+  strategy: true,
+  metric: true,
+  temperature: true,
+  baseTemperature: true,
+};
+const PROTOTYPE_KEYS: OptionKeys<SauPrototypes> = { features: true, labels: true };
+
 /**
  * SAU's synthetic-aware contrastive loss on one batch of L2-normalised projections P [N, V, d]:
  *
@@ -195,6 +210,8 @@ export interface SauContrastiveOutput {
  * ```
  */
 export function sauContrastiveLoss(projections: tf.Tensor3D, options: SauContrastiveOptions): SauContrastiveOutput {
+  checkOptions('sauContrastiveLoss options', options, CONTRASTIVE_KEYS);
+  if (options.prototypes !== undefined && options.prototypes !== null) checkOptions('sauContrastiveLoss options.prototypes', options.prototypes, PROTOTYPE_KEYS);
   if (!(projections instanceof tf.Tensor)) throw invalid('INVALID_OPTION', 'projections to be a Tensor3D [N, V, d]', 'projections', projections);
   checkRank('projections', projections.shape, 3);
   const [n, views, dim] = projections.shape;

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
 import type { SerializedComponent } from '../core/registry.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
@@ -20,7 +21,8 @@ import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import { synthRegistry } from '../synth/registry.js';
-import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { SYNTH_CONFIG_KEYS } from '../synth/config-keys.js';
+import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import type { Callback } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
@@ -220,7 +222,41 @@ function checkShape(name: string, shape: unknown): number[] {
   return [...(shape as number[])];
 }
 
+const SAU_KEYS: OptionKeys<SauOptions> = {
+  seed: true,
+  numClasses: true,
+  inputShape: true,
+  imageShape: true,
+  synthetic: true,
+  synthesizer: true,
+  topUp: true,
+  noisyStrategy: true,
+  neighborMetric: true,
+  temperature: true,
+  baseTemperature: true,
+  mixAlpha: true,
+  lossWeights: true,
+  augmentation: true,
+  cropPadding: true,
+  backbone: true,
+  hiddenSizes: true,
+  projectionHiddenSizes: true,
+  projectionDim: true,
+  epochs: true,
+  batchSize: true,
+  optimizer: true,
+  learningRate: true,
+  sampler: true,
+  progress: true,
+  evalBatchSize: true,
+};
+const LOSS_WEIGHT_KEYS: OptionKeys<SauLossWeights> = { mix: true, contrastive: true };
+const VIEW_KEYS: OptionKeys<SauViews> = { mix: true, contrast: true };
+const SPEC_KEYS: OptionKeys<SerializedComponent> = { kind: true, config: true };
+const MIX_KEYS: OptionKeys<SauMixOptions> = { images: true, labels: true, numClasses: true, rng: true, logitsOf: true, alpha: true };
+
 function resolveOptions(options: SauOptions): Resolved {
+  checkOptions('sau options', options, SAU_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const syn = options.synthetic;
   if (syn !== undefined && options.synthesizer !== undefined) {
@@ -261,6 +297,7 @@ function resolveOptions(options: SauOptions): Resolved {
   const projectionDim = checkInteger('projectionDim', options.projectionDim ?? 128, { min: 1 });
   const synthesizerSpec = resolveSynthesizer(options.synthesizer, numClasses);
   const topUp = options.topUp ?? { kind: 'toMax' };
+  checkSpec('sau options.topUp', topUp, TOP_UP_KEYS);
   topUpRequest([1], topUp); // validates the policy
   const noisyStrategy = checkOneOf('noisyStrategy', options.noisyStrategy ?? 'drop', NOISY_STRATEGIES);
   const neighborMetric = checkOneOf('neighborMetric', options.neighborMetric ?? 'cosine', ['cosine', 'euclidean']);
@@ -268,11 +305,13 @@ function resolveOptions(options: SauOptions): Resolved {
   const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? temperature);
   const mixAlpha = checkPositive('mixAlpha', options.mixAlpha ?? 1);
   const weights = options.lossWeights ?? {};
+  checkOptions('sau options.lossWeights', weights, LOSS_WEIGHT_KEYS);
   const mixWeight = checkNonNegative('lossWeights.mix', weights.mix ?? 1);
   const contrastiveWeight = checkNonNegative('lossWeights.contrastive', weights.contrastive ?? 1);
   const aug = options.augmentation ?? 'cropFlip';
   let augmentation: Resolved['augmentation'];
   if (typeof aug === 'object' && aug !== null) {
+    checkOptions('sau options.augmentation', aug, VIEW_KEYS);
     const ok = typeof aug.mix === 'function' && Array.isArray(aug.contrast) && aug.contrast.length === 2 && aug.contrast.every((f) => typeof f === 'function');
     if (!ok) throw invalid('INVALID_OPTION', 'augmentation { mix, contrast: [view, view] } of functions', 'augmentation', Object.keys(aug));
     augmentation = 'custom';
@@ -283,7 +322,7 @@ function resolveOptions(options: SauOptions): Resolved {
   const epochs = checkInteger('epochs', options.epochs ?? 30, { min: 1 });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 2 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage())) };
+  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'sau options') };
   if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
     throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
   }
@@ -343,6 +382,11 @@ function resolveSynthesizer(spec: SauOptions['synthesizer'], numClasses: number)
   if (isSynthesizer(spec)) {
     checkSameSize('synthesizer.numClasses = numClasses', numClasses, 'synthesizer.numClasses', spec.numClasses);
     return null;
+  }
+  checkOptions('sau options.synthesizer', spec, SPEC_KEYS);
+  const configKeys = typeof spec.kind === 'string' && Object.prototype.hasOwnProperty.call(SYNTH_CONFIG_KEYS, spec.kind) ? SYNTH_CONFIG_KEYS[spec.kind] : undefined;
+  if (configKeys !== undefined && spec.config !== undefined) {
+    checkOptions(`sau options.synthesizer { kind: ${JSON.stringify(spec.kind)} }.config`, spec.config, configKeys as OptionKeys<JsonObject>);
   }
   const resolved: SerializedComponent = { kind: spec.kind, config: { numClasses, ...(spec.config ?? {}) } };
   // Built once here so a bad spec fails before any tensor exists (synthesizers make none when built).
@@ -404,6 +448,7 @@ export interface SauMixOptions {
  * ```
  */
 export function sauMixLoss(options: SauMixOptions): { readonly mixup: tf.Scalar; readonly cutmix: tf.Scalar } {
+  checkOptions('sauMixLoss options', options, MIX_KEYS);
   const { images, labels, numClasses, rng, logitsOf } = options;
   const alpha = options.alpha ?? 1;
   return tf.tidy(() => {

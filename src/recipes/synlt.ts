@@ -5,6 +5,7 @@
  * (shared/methods.md): the paper's algorithm text was not available.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { createRng, type Rng } from '../core/rng.js';
@@ -18,7 +19,7 @@ import { linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import { OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
-import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
 import type { Callback } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
@@ -153,17 +154,54 @@ export function synLT(options: SynLtOptions): SynLtRun {
   return new SynLtRunImpl(resolved, options.backbone);
 }
 
+const SYNLT_KEYS: OptionKeys<SynLtOptions> = {
+  seed: true,
+  numClasses: true,
+  inputDim: true,
+  hiddenSizes: true,
+  backbone: true,
+  epochs: true,
+  synthesisStart: true,
+  refreshEvery: true,
+  topUp: true,
+  matching: true,
+  batchSize: true,
+  optimizer: true,
+  learningRate: true,
+  sampler: true,
+  progress: true,
+  evalBatchSize: true,
+};
+const MATCHING_KEYS: OptionKeys<SynLtMatchingOptions> = {
+  mode: true,
+  steps: true,
+  stepSize: true,
+  epsilon: true,
+  sinkhornIterations: true,
+  otWeight: true,
+  ceWeight: true,
+  beta: true,
+  threshold: true,
+  cost: true,
+  reservoirSize: true,
+  reservoirSeed: true,
+  maxRounds: true,
+};
+
 function resolveOptions(options: SynLtOptions): Resolved {
+  checkOptions('synLT options', options, SYNLT_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const input = resolveModelInput(options, [256]);
-  const stage = resolveStage('', options, protocolStage());
+  const stage = resolveStage('', options, protocolStage(), 'synLT options');
   const synthesisStart = checkInteger('synthesisStart', options.synthesisStart ?? Math.floor(0.75 * stage.epochs));
   if (synthesisStart >= stage.epochs) throw invalid('INVALID_OPTION', `synthesisStart < epochs (${stage.epochs})`, 'synthesisStart', synthesisStart);
   const refreshEvery = checkInteger('refreshEvery', options.refreshEvery ?? 1);
   const topUp = options.topUp ?? { kind: 'toMax' };
+  checkSpec('synLT options.topUp', topUp, TOP_UP_KEYS);
   topUpRequest([1], topUp);
   const matching = options.matching ?? {};
   if (matching === null || typeof matching !== 'object') throw invalid('INVALID_OPTION', 'matching to be an OT matching options object', 'matching', matching);
+  checkOptions('synLT options.matching', matching, MATCHING_KEYS);
   // Validates every matching option (the synthesizer makes no tensors until it samples).
   new OtDistributionMatching({ ...matching, numClasses }).dispose();
   return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options) };

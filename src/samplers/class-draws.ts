@@ -2,17 +2,22 @@
  * Building blocks of the class-aware samplers: per-class probabilities p_j ∝ n_j^q, categorical draws,
  * and per-class queues that walk a shuffled copy of each class and reshuffle when exhausted.
  */
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkClassCounts, checkFinite, checkInteger, checkLabels } from '../core/validate.js';
 import { poolsByClass } from '../data/long-tail.js';
 import type { SamplerContext } from './types.js';
 
+const Q_KEYS: OptionKeys<{ readonly q: number }> = { q: true };
+const PROGRESS_KEYS: OptionKeys<{ readonly epoch: number; readonly totalEpochs: number }> = { epoch: true, totalEpochs: true };
+
 /**
  * p_j = n_j^q / Σ_k n_k^q over classes with n_j > 0 (absent classes get 0): q = 1 instance-balanced,
  * q = 0 class-balanced, q = 1/2 square-root sampling (Mahajan et al. 2018; Kang et al. 2020, eq. 1).
  */
 export function classSamplingProbabilities(counts: ArrayLike<number>, options: { readonly q: number }): Float64Array {
+  checkOptions('classSamplingProbabilities options', options, Q_KEYS);
   const n = checkClassCounts('counts', counts);
   const q = checkFinite('q', options.q);
   const p = n.map((v) => (v > 0 ? Math.pow(v, q) : 0));
@@ -29,6 +34,7 @@ export function progressiveProbabilities(
   counts: ArrayLike<number>,
   options: { readonly epoch: number; readonly totalEpochs: number },
 ): Float64Array {
+  checkOptions('progressiveProbabilities options', options, PROGRESS_KEYS);
   const { epoch, totalEpochs } = options;
   checkInteger('totalEpochs', totalEpochs, { min: 1 });
   checkInteger('epoch', epoch);

@@ -4,7 +4,9 @@
  */
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkSpec } from '../core/options.js';
 import { Registry } from '../core/registry.js';
+import { SAMPLER_SPEC_KEYS } from './spec-keys.js';
 import {
   classBalancedSampler,
   instanceSampler,
@@ -33,6 +35,12 @@ function num(config: JsonObject, key: string): number | undefined {
   return v;
 }
 
+/** A registered sampler's config (its spec without `kind`) holds only the keys of its kind. */
+function checked(kind: SamplerKind, config: JsonObject): JsonObject {
+  checkSpec('sampler', { ...config, kind } as unknown as SamplerSpec, SAMPLER_SPEC_KEYS);
+  return config;
+}
+
 function epochOptions(config: JsonObject): EpochOptions {
   const numSamples = num(config, 'numSamples');
   return numSamples === undefined ? {} : { numSamples };
@@ -40,19 +48,21 @@ function epochOptions(config: JsonObject): EpochOptions {
 
 /** Registry of sampler factories by kind; register your own with `samplerRegistry.register(kind, factory)`. */
 export const samplerRegistry = new Registry<Sampler>('sampler')
-  .register('instance', (c) => instanceSampler(epochOptions(c)))
-  .register('classBalanced', (c) => classBalancedSampler(epochOptions(c)))
+  .register('instance', (c) => instanceSampler(epochOptions(checked('instance', c))))
+  .register('classBalanced', (c) => classBalancedSampler(epochOptions(checked('classBalanced', c))))
   .register('squareRoot', (c) => {
+    checked('squareRoot', c);
     const q = num(c, 'q');
     return powerSampler({ ...epochOptions(c), ...(q === undefined ? {} : { q }) });
   })
-  .register('progressive', (c) => progressiveSampler(epochOptions(c)))
-  .register('mPerClass', (c) => mPerClassSampler({ ...epochOptions(c), m: num(c, 'm') as number }));
+  .register('progressive', (c) => progressiveSampler(epochOptions(checked('progressive', c))))
+  .register('mPerClass', (c) => mPerClassSampler({ ...epochOptions(checked('mPerClass', c)), m: num(c, 'm') as number }));
 
 /**
  * Builds a sampler from a spec (or returns a Sampler object unchanged).
  *
- * @throws LongTailError `UNKNOWN_KIND` for an unregistered kind, `INVALID_OPTION` for bad options.
+ * @throws LongTailError `UNKNOWN_KIND` for an unregistered kind, `INVALID_OPTION` for bad options,
+ *   `UNKNOWN_OPTION` for a key the spec's kind does not take (`sampler { kind: "classBalanced" }` in the message).
  */
 export function createSampler(spec: SamplerSpec | Sampler): Sampler {
   if (spec !== null && typeof spec === 'object' && typeof (spec as Sampler).batches === 'function') return spec as Sampler;

@@ -5,6 +5,7 @@
  */
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { permutation } from '../core/rng.js';
 import { checkFinite, checkInteger } from '../core/validate.js';
 import {
@@ -22,6 +23,10 @@ export interface EpochOptions {
   /** Samples per epoch. Default N, the number of labels. */
   readonly numSamples?: number;
 }
+
+const EPOCH_KEYS: OptionKeys<EpochOptions> = { numSamples: true };
+const POWER_KEYS: OptionKeys<PowerSamplerOptions> = { numSamples: true, q: true };
+const M_PER_CLASS_KEYS: OptionKeys<MPerClassOptions> = { numSamples: true, m: true };
 
 function epochConfig(options: EpochOptions): JsonObject {
   if (options.numSamples === undefined) return {};
@@ -44,6 +49,7 @@ function classAwareEpoch(labels: Int32Array, ctx: SamplerContext, numSamples: nu
  * permutations, when numSamples > N), so class j appears with frequency n_j / N.
  */
 export function instanceSampler(options: EpochOptions = {}): Sampler {
+  checkOptions('instanceSampler options', options, EPOCH_KEYS);
   const config = epochConfig(options);
   return {
     kind: 'instance',
@@ -73,6 +79,7 @@ export interface PowerSamplerOptions extends EpochOptions {
  * square-root, q = 1 matches instance sampling in expectation.
  */
 export function powerSampler(options: PowerSamplerOptions = {}): Sampler {
+  checkOptions('powerSampler options', options, POWER_KEYS);
   const q = checkFinite('q', options.q ?? 0.5);
   const config = { ...epochConfig(options), q };
   return {
@@ -90,6 +97,7 @@ export const squareRootSampler = powerSampler;
 
 /** Class-balanced sampling, p_j = 1 / C over the classes present (Shen et al. 2016; Kang et al. 2020). */
 export function classBalancedSampler(options: EpochOptions = {}): Sampler {
+  checkOptions('classBalancedSampler options', options, EPOCH_KEYS);
   const config = epochConfig(options);
   return {
     kind: 'classBalanced',
@@ -107,6 +115,7 @@ export function classBalancedSampler(options: EpochOptions = {}): Sampler {
  * towards class-balanced.
  */
 export function progressiveSampler(options: EpochOptions = {}): Sampler {
+  checkOptions('progressiveSampler options', options, EPOCH_KEYS);
   const config = epochConfig(options);
   return {
     kind: 'progressive',
@@ -135,6 +144,7 @@ export interface MPerClassOptions extends EpochOptions {
  *   per batch than are present.
  */
 export function mPerClassSampler(options: MPerClassOptions): Sampler {
+  checkOptions('mPerClassSampler options', options, M_PER_CLASS_KEYS);
   const m = checkInteger('m', options.m, { min: 1 });
   const config = { ...epochConfig(options), m };
   return {

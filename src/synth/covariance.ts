@@ -4,6 +4,7 @@
  */
 import { LongTailError } from '../core/errors.js';
 import { kNearest } from '../core/neighbors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { ClassMomentState } from './moments.js';
 
 /** Which covariance each class's Gaussian uses. */
@@ -97,6 +98,8 @@ export interface CalibrationOptions {
   readonly calibrateMean: boolean;
 }
 
+const CALIBRATION_KEYS: OptionKeys<CalibrationOptions> = { k: true, alpha: true, alphaOn: true, calibrateMean: true };
+
 /**
  * Distribution Calibration (Yang, Liu & Xu, ICLR 2021, "Free Lunch for Few-shot Learning"), at class
  * level: for a tail class c with mean μ_c and the set H of the k head classes whose means are nearest
@@ -110,6 +113,7 @@ export function calibratedMoments(
   d: number,
   options: CalibrationOptions,
 ): { mean: Float64Array; covariance: Float64Array; donors: number[] } {
+  checkOptions('calibratedMoments options', options, CALIBRATION_KEYS);
   const own = states[c] as ClassMomentState;
   const candidates = [...new Set(heads)].filter((h) => h !== c).sort((x, y) => x - y);
   if (candidates.length === 0) {

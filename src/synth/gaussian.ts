@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkOneOf, checkPositive, checkRange, checkNonNegative } from '../core/validate.js';
@@ -79,8 +80,24 @@ interface ResolvedOptions {
   readonly product: GaussianProduct;
 }
 
+/** The keys of {@link ClassGaussianOptions} (also the keys of a ClassGaussian's config). */
+export const CLASS_GAUSSIAN_KEYS: OptionKeys<ClassGaussianOptions> = {
+  numClasses: true,
+  covariance: true,
+  shrinkage: true,
+  calibrationK: true,
+  calibrationAlpha: true,
+  calibrationAlphaOn: true,
+  calibrateMean: true,
+  headMinCount: true,
+  psdRepair: true,
+  eigenFloor: true,
+  product: true,
+};
+
 function resolve(options: ClassGaussianOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+  checkOptions('ClassGaussian options', options, CLASS_GAUSSIAN_KEYS);
   const r: ResolvedOptions = {
     numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
     covariance: checkOneOf('covariance', options.covariance ?? 'ledoitWolf', COVARIANCE_KINDS),

@@ -5,6 +5,7 @@
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { LongTailError } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { getKernel, type DotKernel } from './wasm-kernel.js';
 
 /**
@@ -90,6 +91,7 @@ export interface RepairedFactor {
 }
 
 const MAX_JITTER_STEPS = 16;
+const REPAIR_KEYS: OptionKeys<RepairOptions> = { method: true, eigenFloor: true };
 
 /**
  * Cholesky of a symmetric matrix after repairing it to positive definite. With `'jitter'` the result is
@@ -100,6 +102,7 @@ const MAX_JITTER_STEPS = 16;
  * @throws LongTailError `NON_FINITE` when the matrix has NaN/Inf or no repair succeeds.
  */
 export function choleskyWithRepair(a: Float64Array, d: number, options: RepairOptions = {}): RepairedFactor {
+  checkOptions('choleskyWithRepair options', options, REPAIR_KEYS);
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i] as number)) {
       throw new LongTailError('NON_FINITE', `expected a finite covariance. Received: covariance[${i}]=${a[i]}`);

@@ -1,5 +1,6 @@
 /** Top-up policies: how many synthetic samples each class gets, from the observed class counts. */
 import { invalid } from '../core/errors.js';
+import { checkSpec, type SpecKeys } from '../core/options.js';
 import { checkClassCounts, checkInteger, checkNonNegative } from '../core/validate.js';
 
 /**
@@ -14,6 +15,9 @@ export type TopUpPolicy =
   | { readonly kind: 'toCount'; readonly count: number }
   | { readonly kind: 'ratio'; readonly ratio: number };
 
+/** The keys of each top-up policy kind. */
+export const TOP_UP_KEYS: SpecKeys<TopUpPolicy> = { toMax: { kind: true }, toCount: { kind: true, count: true }, ratio: { kind: true, ratio: true } };
+
 /**
  * The `perClass` request of a top-up policy: max(target − n_c, 0) for classes with n_c ≥ 1; classes never
  * observed get 0 (there is nothing to synthesize them from).
@@ -21,6 +25,7 @@ export type TopUpPolicy =
  * @example topUpRequest([100, 10, 0], { kind: 'toMax' }) → Int32Array [0, 90, 0]
  */
 export function topUpRequest(observed: ArrayLike<number>, policy: TopUpPolicy = { kind: 'toMax' }): Int32Array {
+  checkSpec('topUp', policy, TOP_UP_KEYS);
   const counts = checkClassCounts('observed', observed);
   let nMax = 0;
   for (const c of counts) nMax = Math.max(nMax, c);

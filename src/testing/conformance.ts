@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../backends/index.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { disposeAll } from '../core/tensors.js';
 import { toConfig, type SerializedComponent } from '../core/registry.js';
 import { lossRegistry } from '../losses/registry.js';
@@ -70,6 +71,8 @@ export interface LossConformanceOptions<R extends Requirement> {
   /** Checks to leave out (e.g. `configRoundTrip` for a loss with a schedule function). */
   readonly skip?: readonly LossCheckName[];
 }
+
+const CONFORMANCE_KEYS: OptionKeys<LossConformanceOptions<Requirement>> = { inputs: true, registry: true, backends: true, rtol: true, atol: true, skip: true };
 
 type AnyInputs = Record<string, unknown> & { labels: tf.Tensor1D };
 
@@ -224,6 +227,7 @@ export async function checkLossConformance<R extends Requirement>(
   loss: Loss<R>,
   options: LossConformanceOptions<R>,
 ): Promise<LossCheckResult[]> {
+  checkOptions('checkLossConformance options', options, CONFORMANCE_KEYS as OptionKeys<LossConformanceOptions<R>>);
   const skip = new Set(options.skip ?? []);
   const rtol = options.rtol ?? 1e-4;
   const atol = options.atol ?? 1e-5;
@@ -395,6 +399,7 @@ export async function checkLossConformance<R extends Requirement>(
  * ```
  */
 export async function expectLossConformance<R extends Requirement>(loss: Loss<R>, options: LossConformanceOptions<R>): Promise<void> {
+  checkOptions('expectLossConformance options', options, CONFORMANCE_KEYS as OptionKeys<LossConformanceOptions<R>>);
   const results = await checkLossConformance(loss, options);
   const failed = results.filter((r) => !r.ok);
   if (failed.length > 0) {

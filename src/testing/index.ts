@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backends/index.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 
 /** Options of {@link expectNoLeak}. */
 export interface NoLeakOptions {
@@ -11,11 +12,14 @@ export interface NoLeakOptions {
   readonly allowed?: number;
 }
 
+const NO_LEAK_KEYS: OptionKeys<NoLeakOptions> = { allowed: true };
+
 /**
  * Runs `fn` and throws if `tf.memory().numTensors` differs afterwards by more than `allowed`.
  * Tensors returned by `fn` are disposed before counting, so returning a result is not a leak.
  */
 export async function expectNoLeak(fn: () => unknown, options: NoLeakOptions = {}): Promise<void> {
+  checkOptions('expectNoLeak options', options, NO_LEAK_KEYS);
   const before = tf.memory().numTensors;
   const result = await fn();
   disposeResult(result);
@@ -50,11 +54,14 @@ export interface CloseOptions {
   readonly name?: string;
 }
 
+const CLOSE_KEYS: OptionKeys<CloseOptions> = { rtol: true, atol: true, name: true };
+
 /**
  * Throws unless every |actual − expected| ≤ atol + rtol·|expected| (numpy `allclose`). Accepts tensors,
  * typed arrays, nested arrays or numbers; shapes must have the same number of elements.
  */
 export function expectClose(actual: unknown, expected: unknown, options: CloseOptions = {}): void {
+  checkOptions('expectClose options', options, CLOSE_KEYS);
   const tol = defaultTolerance();
   const rtol = options.rtol ?? tol.rtol;
   const atol = options.atol ?? tol.atol;

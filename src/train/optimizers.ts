@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { checkSpec } from '../core/options.js';
 import type { Disposable } from '../core/tensors.js';
+import { OPTIMIZER_SPEC_KEYS } from './spec-keys.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
 
@@ -58,9 +60,13 @@ export interface OptimizerState {
   readonly slots: readonly { readonly name: string; readonly shape: readonly number[]; readonly values: Float32Array }[];
 }
 
-/** Validates a spec and returns a fresh optimizer. */
+/**
+ * Validates a spec and returns a fresh optimizer. A key the spec's kind does not take is `UNKNOWN_OPTION`
+ * (`expected optimizer { kind: "adam" } to be among kind, learningRate, … Received: weightDecy (did you mean weightDecay?)`).
+ */
 export function createOptimizer(spec: OptimizerSpec): Optimizer {
   if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', 'optimizer', spec);
+  checkSpec('optimizer', spec, OPTIMIZER_SPEC_KEYS);
   checkPositive('learningRate', spec.learningRate);
   checkNonNegative('weightDecay', spec.weightDecay ?? 0);
   if (spec.kind === 'sgd') {

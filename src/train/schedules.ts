@@ -1,5 +1,7 @@
 /** Learning-rate and weight schedules: plain functions of training progress. */
 import { invalid } from '../core/errors.js';
+import { checkSpec } from '../core/options.js';
+import { LR_SCHEDULE_SPEC_KEYS } from './spec-keys.js';
 import { checkInteger, checkNonNegative, checkPositive } from '../core/validate.js';
 
 /** Where training is: 0-based epoch, fraction of the epoch done, global step. */
@@ -26,8 +28,13 @@ export type LrScheduleSpec =
   | { readonly kind: 'step'; readonly milestones: readonly number[]; readonly gamma?: number; readonly warmupEpochs?: number }
   | { readonly kind: 'cosine'; readonly minLearningRate?: number; readonly warmupEpochs?: number };
 
-/** Validates a spec and returns the schedule lr(progress) for base rate `base`. */
+/**
+ * Validates a spec and returns the schedule lr(progress) for base rate `base`. A key the spec's kind does
+ * not take is `UNKNOWN_OPTION` (`learningRate { kind: "cosine" }` in the message).
+ */
 export function lrSchedule(spec: LrScheduleSpec, base: number): Schedule {
+  if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'a schedule spec object', 'learningRate', spec);
+  checkSpec('learningRate', spec, LR_SCHEDULE_SPEC_KEYS);
   checkPositive('learningRate', base);
   const warmup = checkNonNegative('warmupEpochs', spec.warmupEpochs ?? 0);
   const warm = (p: Progress, lr: number): number =>

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkRange } from '../../core/validate.js';
 import { checkClassification, type ValidateOption } from '../validation.js';
 import { crossEntropyRows } from './common.js';
@@ -15,6 +16,8 @@ export interface CrossEntropyOptions extends ValidateOption {
   readonly labelSmoothing?: number;
 }
 
+const CROSS_ENTROPY_KEYS: OptionKeys<CrossEntropyOptions> = { targets: true, labelSmoothing: true, validate: true, labelValues: true };
+
 /**
  * Per-sample softmax cross-entropy, computed with log-sum-exp (no reduction).
  *
@@ -30,6 +33,7 @@ export interface CrossEntropyOptions extends ValidateOption {
  * ```
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: CrossEntropyOptions = {}): tf.Tensor1D {
+  checkOptions('crossEntropy options', options, CROSS_ENTROPY_KEYS);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   return tf.tidy(() => crossEntropyRows(logits, labels, { targets: options.targets, labelSmoothing }));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkNonNegative } from '../../core/validate.js';
 import { checkClassification, type ValidateOption } from '../validation.js';
 
@@ -7,6 +8,8 @@ export interface FocalOptions extends ValidateOption {
   /** Focusing parameter γ ≥ 0; 0 gives plain cross-entropy. @defaultValue 2 */
   readonly gamma?: number;
 }
+
+const FOCAL_KEYS: OptionKeys<FocalOptions> = { gamma: true, validate: true, labelValues: true };
 
 /**
  * Floor for 1 − p_y before the power. Below it the factor (1 − p)^γ is treated as a constant: for
@@ -28,6 +31,7 @@ const ONE_MINUS_P_FLOOR = 1e-30;
  * ```
  */
 export function focalCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: FocalOptions = {}): tf.Tensor1D {
+  checkOptions('focalCrossEntropy options', options, FOCAL_KEYS);
   const gamma = checkNonNegative('gamma', options.gamma ?? 2);
   const { numClasses } = checkClassification(logits, labels, { validate: options.validate, labelValues: options.labelValues });
   return tf.tidy(() => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../../core/errors.js';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkPositive } from '../../core/validate.js';
 import { checkClassification, checkCountsFor, type ValidateOption } from '../validation.js';
 import { crossEntropyRows } from './common.js';
@@ -10,6 +11,8 @@ export interface LdamMarginOptions {
   readonly maxMargin?: number;
 }
 
+const MARGIN_KEYS: OptionKeys<LdamMarginOptions> = { maxMargin: true };
+
 /**
  * LDAM margins m_j = C / n_j^{1/4}, with C chosen so the largest margin equals `maxMargin` (Cao et al.,
  * "Learning Imbalanced Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019; official code
@@ -19,6 +22,7 @@ export interface LdamMarginOptions {
  * @throws LongTailError `INVALID_OPTION` when every count is zero or maxMargin ≤ 0.
  */
 export function ldamMargins(classCounts: ArrayLike<number>, options: LdamMarginOptions = {}): Float64Array {
+  checkOptions('ldamMargins options', options, MARGIN_KEYS);
   const maxMargin = checkPositive('maxMargin', options.maxMargin ?? 0.5);
   const raw = new Float64Array(classCounts.length);
   let largest = 0;
@@ -42,6 +46,8 @@ export interface LdamOptions extends ValidateOption, LdamMarginOptions {
   readonly scale?: number;
 }
 
+const LDAM_KEYS: OptionKeys<LdamOptions> = { classCounts: true, maxMargin: true, scale: true, validate: true, labelValues: true };
+
 /**
  * Per-sample LDAM loss: ℓ_i = CE(s · (z_i − m_{y_i} · e_{y_i}), y_i): the true-class logit loses its
  * margin, then all logits are scaled by s. Pair it with the DRW schedule through
@@ -54,9 +60,10 @@ export interface LdamOptions extends ValidateOption, LdamMarginOptions {
  * ```
  */
 export function ldamCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: LdamOptions): tf.Tensor1D {
+  checkOptions('ldamCrossEntropy options', options, LDAM_KEYS);
   const scale = checkPositive('scale', options.scale ?? 30);
   const { numClasses } = checkClassification(logits, labels, { validate: options.validate, labelValues: options.labelValues });
-  const margins = ldamMargins(checkCountsFor('classCounts', options.classCounts, numClasses), options);
+  const margins = ldamMargins(checkCountsFor('classCounts', options.classCounts, numClasses), options.maxMargin === undefined ? {} : { maxMargin: options.maxMargin });
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels, numClasses).asType('float32');
     const shifted = tf.sub(logits, tf.mul(oneHot, tf.tensor1d(Float32Array.from(margins))));

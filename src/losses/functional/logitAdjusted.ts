@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkFinite, checkRange } from '../../core/validate.js';
 import { checkClassification, checkCountsFor, checkFloat32, checkTensor, type ValidateOption } from '../validation.js';
 import { checkRank } from '../../core/validate.js';
@@ -19,6 +20,8 @@ export interface LogitAdjustedOptions extends ValidateOption {
   readonly labelSmoothing?: number;
 }
 
+const LOGIT_ADJUSTED_KEYS: OptionKeys<LogitAdjustedOptions> = { classCounts: true, tau: true, targets: true, labelSmoothing: true, validate: true, labelValues: true };
+
 /**
  * Per-sample logit-adjusted cross-entropy (Menon et al., "Long-tail learning via logit adjustment",
  * ICLR 2021): ℓ_i = CE(z_i + τ·log(π + 1e-12), y_i). A uniform prior or τ = 0 gives plain CE.
@@ -32,6 +35,7 @@ export interface LogitAdjustedOptions extends ValidateOption {
  * ```
  */
 export function logitAdjustedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: LogitAdjustedOptions): tf.Tensor1D {
+  checkOptions('logitAdjustedCrossEntropy options', options, LOGIT_ADJUSTED_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
@@ -52,6 +56,8 @@ export interface BalancedSoftmaxOptions extends ValidateOption {
   readonly labelSmoothing?: number;
 }
 
+const BALANCED_SOFTMAX_KEYS: OptionKeys<BalancedSoftmaxOptions> = { classCounts: true, targets: true, labelSmoothing: true, validate: true, labelValues: true };
+
 /**
  * Per-sample balanced softmax cross-entropy (Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
  * Recognition", NeurIPS 2020): ℓ_i = CE(z_i + log n, y_i). Softmax ignores constant shifts, so this is
@@ -65,6 +71,7 @@ export interface BalancedSoftmaxOptions extends ValidateOption {
  * ```
  */
 export function balancedSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: BalancedSoftmaxOptions): tf.Tensor1D {
+  checkOptions('balancedSoftmaxCrossEntropy options', options, BALANCED_SOFTMAX_KEYS);
   return logitAdjustedCrossEntropy(logits, labels, { ...options, tau: 1 });
 }
 
@@ -75,6 +82,8 @@ export interface PostHocAdjustOptions {
   /** @defaultValue 1 */
   readonly tau?: number;
 }
+
+const POST_HOC_KEYS: OptionKeys<PostHocAdjustOptions> = { classCounts: true, tau: true };
 
 /**
  * Post-hoc logit adjustment for inference (Menon et al. 2021): z − τ·log(π + 1e-12). Predict with
@@ -88,6 +97,7 @@ export interface PostHocAdjustOptions {
  * ```
  */
 export function postHocAdjust(logits: tf.Tensor2D, options: PostHocAdjustOptions): tf.Tensor2D {
+  checkOptions('postHocAdjust options', options, POST_HOC_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   checkTensor('logits', logits);
   checkRank('logits', logits.shape, 2);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../../core/errors.js';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkFinite, checkInteger, checkRank } from '../../core/validate.js';
 import { checkClassification, checkCountsFor, checkFloat32, checkTensor, type ValidateOption } from '../validation.js';
 import { crossEntropyRows, logPriorOffsets } from './common.js';
@@ -50,6 +51,8 @@ export interface NeighborSilencingOptions extends ValidateOption {
   readonly targets?: tf.Tensor2D;
 }
 
+const SILENCING_KEYS: OptionKeys<NeighborSilencingOptions> = { classCounts: true, mask: true, tau: true, targets: true, validate: true, labelValues: true };
+
 /**
  * Per-sample neighbor-silencing balanced cross-entropy (Zhao et al., "Granularity Matters / Learning
  * from Neighbors"; official code Shizhen-ZHAO/Gran_LT `Bal_CE_loss`):
@@ -65,6 +68,7 @@ export interface NeighborSilencingOptions extends ValidateOption {
  * ```
  */
 export function neighborSilencingCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: NeighborSilencingOptions): tf.Tensor1D {
+  checkOptions('neighborSilencingCrossEntropy options', options, SILENCING_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   const counts = checkCountsFor('classCounts', options.classCounts, numClasses);
@@ -104,6 +108,8 @@ export interface SilencingMaskOptions {
   readonly auxiliaryIgnoresAuxiliary?: boolean;
 }
 
+const MASK_KEYS: OptionKeys<SilencingMaskOptions> = { numClasses: true, neighbors: true, auxiliaryIgnoresAuxiliary: true };
+
 /**
  * The default neighbor-silencing mask (methods.md): everything competes, except that a target class
  * ignores its own auxiliary neighbours, an auxiliary class ignores its parent target class(es), and
@@ -113,6 +119,7 @@ export interface SilencingMaskOptions {
  * @throws LongTailError `INVALID_OPTION` for a neighbour that is not an auxiliary class index.
  */
 export function silencingMask(options: SilencingMaskOptions): boolean[][] {
+  checkOptions('silencingMask options', options, MASK_KEYS);
   const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
   const numTargets = options.neighbors.length;
   if (numTargets > numClasses) throw invalid('INVALID_OPTION', `neighbors.length <= numClasses (${numClasses})`, 'neighbors.length', numTargets);
@@ -144,6 +151,8 @@ export interface NeighborSelectionOptions {
   readonly kMax?: number;
 }
 
+const SELECTION_KEYS: OptionKeys<NeighborSelectionOptions> = { numTargets: true, classCounts: true, k: true, kMax: true };
+
 /**
  * Picks auxiliary neighbours of each target class by cosine similarity of class prototypes (e.g. the
  * mean feature of each class). Rule for "more neighbours for rarer classes": with r_t =
@@ -158,6 +167,7 @@ export function selectNeighborsByPrototype(
   prototypes: tf.Tensor2D | readonly (readonly number[])[],
   options: NeighborSelectionOptions,
 ): number[][] {
+  checkOptions('selectNeighborsByPrototype options', options, SELECTION_KEYS);
   let rows: number;
   let dim: number;
   let data: ArrayLike<number>;

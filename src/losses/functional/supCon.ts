@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../../core/errors.js';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkLabels, checkPositive, checkRank, checkSameSize } from '../../core/validate.js';
 import { checkFloat32, checkInt32, checkTensor, type ValidateOption } from '../validation.js';
 
@@ -35,6 +36,9 @@ export interface SupConOutput {
   /** float32 [N·V]: 1 for anchors with at least one positive, 0 otherwise (exclude them from the mean). */
   readonly weights: tf.Tensor1D;
 }
+
+const SUPCON_KEYS: OptionKeys<SupConOptions> = { labels: true, temperature: true, baseTemperature: true, contrast: true, normalize: true, validate: true, labelValues: true };
+const CONTRAST_KEYS: OptionKeys<ContrastSet> = { features: true, labels: true };
 
 /**
  * Additive mask that removes an anchor's own similarity from its softmax. Finite (not −∞) so a row with
@@ -223,6 +227,8 @@ function planSupCon(features: tf.Tensor, options: SupConOptions): SupConPlan {
  * ```
  */
 export function supervisedContrastive(features: tf.Tensor2D | tf.Tensor3D, options: SupConOptions = {}): SupConOutput {
+  checkOptions('supervisedContrastive options', options, SUPCON_KEYS);
+  if (options.contrast !== undefined) checkOptions('supervisedContrastive options.contrast', options.contrast, CONTRAST_KEYS);
   const temperature = checkPositive('temperature', options.temperature ?? 0.07);
   const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? 0.07);
   const plan = planSupCon(features, options);

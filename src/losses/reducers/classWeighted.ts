@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../../core/errors.js';
+import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkClassCounts, checkInteger, checkLabels, checkRange } from '../../core/validate.js';
 import type { LossTerm, ReduceContext, Reducer } from '../types.js';
 import { checkTermShapes, weightedMean } from './basic.js';
@@ -9,6 +10,8 @@ export interface EffectiveNumberOptions {
   /** β ∈ [0, 1); 0 gives equal weights. @defaultValue 0.9999 */
   readonly beta?: number;
 }
+
+const EFFECTIVE_KEYS: OptionKeys<EffectiveNumberOptions> = { beta: true };
 
 /**
  * Class-balanced weights from the effective number of samples (Cui et al., "Class-Balanced Loss Based
@@ -21,6 +24,7 @@ export interface EffectiveNumberOptions {
  * @example `effectiveNumberWeights([100, 10, 1], { beta: 0.99 })`
  */
 export function effectiveNumberWeights(classCounts: ArrayLike<number>, options: EffectiveNumberOptions = {}): Float64Array {
+  checkOptions('effectiveNumberWeights options', options, EFFECTIVE_KEYS);
   const beta = checkRange('beta', options.beta ?? 0.9999, { min: 0, max: 1, maxExclusive: true });
   const counts = checkClassCounts('classCounts', classCounts);
   const c = counts.length;
@@ -49,6 +53,9 @@ export interface ClassWeightedOptions extends EffectiveNumberOptions {
   readonly startEpoch?: number;
 }
 
+/** The keys of {@link ClassWeightedOptions} (also the keys of a classWeighted reducer's config). */
+export const CLASS_WEIGHTED_KEYS: OptionKeys<ClassWeightedOptions> = { beta: true, classCounts: true, startEpoch: true };
+
 /**
  * Class-weighted mean with effective-number weights, PyTorch semantics:
  * Σ_i w_{y_i} a_i ℓ_i / Σ_i w_{y_i} a_i, where a_i is the term's optional anchor weight. (tfjs's
@@ -64,6 +71,7 @@ export interface ClassWeightedOptions extends EffectiveNumberOptions {
  * ```
  */
 export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
+  checkOptions('classWeighted options', options, CLASS_WEIGHTED_KEYS);
   const beta = checkRange('beta', options.beta ?? 0.9999, { min: 0, max: 1, maxExclusive: true });
   const startEpoch = checkInteger('startEpoch', options.startEpoch ?? 0);
   const fixed = options.classCounts === undefined ? undefined : effectiveNumberWeights(options.classCounts, { beta });

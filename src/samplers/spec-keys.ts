@@ -1,0 +1,14 @@
+/**
+ * The keys of each sampler spec kind (internal: `createSampler` and the recipes check specs with them,
+ * the recipes under their own option path).
+ */
+import type { SpecKeys } from '../core/options.js';
+import type { SamplerSpec } from './registry.js';
+
+export const SAMPLER_SPEC_KEYS: SpecKeys<SamplerSpec> = {
+  instance: { kind: true, numSamples: true },
+  classBalanced: { kind: true, numSamples: true },
+  squareRoot: { kind: true, q: true, numSamples: true },
+  progressive: { kind: true, numSamples: true },
+  mPerClass: { kind: true, m: true, numSamples: true },
+};
