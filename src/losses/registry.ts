@@ -5,9 +5,9 @@
 import { invalid } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { Registry, type SerializedComponent } from '../core/registry.js';
-import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss } from './classification.js';
+import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss, type FocalClassWeights } from './classification.js';
 import { sumLosses, type LossPart, type WeightScheduleSpec } from './combinators.js';
-import { supConLoss, type SupConMode } from './contrastive.js';
+import { supConLoss, type ContrastiveFeatures, type NoPositivePolicy, type SupConMode } from './contrastive.js';
 import { meanReducer, sumReducer } from './reducers/basic.js';
 import { classWeighted } from './reducers/classWeighted.js';
 import type { Loss, Reducer } from './types.js';
@@ -49,18 +49,27 @@ lossRegistry
   )
   .register('balancedSoftmax', (c) => balancedSoftmaxLoss({ ...pick(c, ['labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
   .register('ldam', (c) => ldamLoss({ ...pick(c, ['maxMargin', 'scale', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
-  .register('focal', (c) => focalLoss({ ...pick(c, ['gamma', 'validate']), ...reducerFromConfig(c) }))
+  .register('focal', (c) =>
+    focalLoss({
+      ...pick(c, ['gamma', 'validate']),
+      ...(c['classWeights'] === undefined ? {} : { classWeights: c['classWeights'] as FocalClassWeights }),
+      ...countsFrom(c),
+      ...reducerFromConfig(c),
+    }),
+  )
   .register('supCon', (c) =>
     supConLoss({
       ...pick(c, ['temperature', 'baseTemperature', 'validate']),
       ...(c['mode'] === undefined ? {} : { mode: c['mode'] as SupConMode }),
+      ...(c['features'] === undefined ? {} : { features: c['features'] as ContrastiveFeatures }),
+      ...(c['noPositive'] === undefined ? {} : { noPositive: c['noPositive'] as NoPositivePolicy }),
       ...reducerFromConfig(c),
     }),
   )
   .register('neighborSilencing', (c) =>
     neighborSilencingLoss({
       mask: (c['mask'] ?? []) as boolean[][],
-      ...pick(c, ['tau', 'validate']),
+      ...pick(c, ['tau', 'labelSmoothing', 'validate']),
       ...countsFrom(c),
       ...reducerFromConfig(c),
     }),
