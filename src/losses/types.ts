@@ -31,6 +31,11 @@ export type LossInputs<R extends Requirement = Requirement> = Pick<ForwardFields
   readonly labelValues?: Int32Array;
   /** Optional soft targets [N, C] (MixUp/CutMix, label smoothing); rows sum to 1. */
   readonly targets?: tf.Tensor2D;
+  /**
+   * Per sample, 1 where it is synthetic (e.g. a generated image), else 0. Read by SAU's contrastive loss
+   * (`sauContrastiveLoss`); absent means every sample is real.
+   */
+  readonly synthetic?: ArrayLike<number>;
   readonly ctx?: LossContext;
 };
 
