@@ -17,7 +17,7 @@ import { createRng } from '../src/core/rng.js';
 import { concatRealSynthetic, featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../src/data/index.js';
 import { crossEntropyLoss, supervisedContrastive } from '../src/losses/index.js';
 import { createClassifier, linearHead, mlpBackbone } from '../src/models/index.js';
-import { sau, sauContrastiveLoss, type NoisyStrategy, type SauOptions } from '../src/recipes/sau.js';
+import { sau, sauContrastive, type NoisyStrategy, type SauOptions } from '../src/recipes/sau.js';
 import { LatentSmote, topUpRequest } from '../src/synth/index.js';
 import { createTrainer } from '../src/train/trainer.js';
 import { environmentLine, markdownTable, ms, timeMedian, writeBenchSection } from './util.js';
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   const tSauLoss: Record<NoisyStrategy, number> = { drop: 0, posNeg: 0, negOnly: 0 };
   for (const strategy of ['drop', 'posNeg', 'negOnly'] as const) {
     tSauLoss[strategy] = timeMedian(() => {
-      const out = sauContrastiveLoss(projections, { labels, synthetic: flags, prototypes, strategy });
+      const out = sauContrastive(projections, { labels: labelTensor, labelValues: labels, synthetic: flags, prototypes, strategy });
       out.loss.dataSync();
       out.loss.dispose();
     }, runs);

@@ -25,6 +25,7 @@ import {
   logitAdjustedCrossEntropy,
   lossRegistry,
   reducerFromConfig,
+  requireLabels,
   useBackend,
   type Loss,
   type Reducer,
@@ -81,7 +82,7 @@ function logitAdjustedFocalLoss(options: LaFocalOptions & { readonly reducer?: R
     classCounts,
     ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
     terms: ({ logits, labels }) => ({
-      laFocal: { kind: 'perSample', values: logitAdjustedFocal(logits, labels, { classCounts, tau, gamma }) },
+      laFocal: { kind: 'perSample', values: logitAdjustedFocal(logits, requireLabels(labels, 'logitAdjustedFocalLoss'), { classCounts, tau, gamma }) },
     }),
   });
 }

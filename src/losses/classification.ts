@@ -1,7 +1,8 @@
 /** Loss objects over logits: each pairs a functional kernel with a reducer (default `meanReducer()`). */
 import type * as tf from '@tensorflow/tfjs';
-import { checkOptions } from '../core/options.js';
-import { checkClassCounts, checkFinite, checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
+import { LongTailError } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { checkClassCounts, checkFinite, checkInteger, checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
 import { defineLoss } from './define.js';
 import { crossEntropy } from './functional/crossEntropy.js';
 import { focalCrossEntropy } from './functional/focal.js';
@@ -9,8 +10,9 @@ import { ldamCrossEntropy } from './functional/ldam.js';
 import { logitAdjustedCrossEntropy } from './functional/logitAdjusted.js';
 import { checkSilencingMask, neighborSilencingCrossEntropy } from './functional/neighborSilencing.js';
 import { BALANCED_SOFTMAX_LOSS_KEYS, CROSS_ENTROPY_LOSS_KEYS, FOCAL_LOSS_KEYS, LDAM_LOSS_KEYS, LOGIT_ADJUSTED_LOSS_KEYS, NEIGHBOR_SILENCING_LOSS_KEYS } from './option-keys.js';
-import { resolveCounts } from './validation.js';
-import type { Loss, Reducer } from './types.js';
+import { effectiveNumberWeights } from './reducers/classWeighted.js';
+import { requireLabels, resolveCounts } from './validation.js';
+import type { Loss, LossContext, Reducer } from './types.js';
 
 /** Options every loss object accepts. */
 export interface LossObjectOptions {
@@ -192,34 +194,111 @@ export function ldamLoss(options: LdamLossOptions = {}): Loss<'logits'> {
     terms: ({ logits, labels, labelValues, ctx }) => ({
       ldam: {
         kind: 'perSample',
-        values: ldamCrossEntropy(logits, labels, { classCounts: resolveCounts(counts, ctx, 'ldam'), maxMargin, scale, validate, ...hostLabels(labelValues) }),
+        values: ldamCrossEntropy(logits, requireLabels(labels, 'ldamLoss'), { classCounts: resolveCounts(counts, ctx, 'ldam'), maxMargin, scale, validate, ...hostLabels(labelValues) }),
       },
     }),
   });
 }
 
+/**
+ * LDAM-DRW's focal weighting ({@link FocalLossOptions.classWeights}): explicit per-class weights, or
+ * effective-number weights (Cui et al. 2019) of the class counts with β, switched on at `startEpoch`
+ * (the DRW schedule; before it every weight is 1, as LDAM-DRW's β = 0 stage).
+ */
+export type FocalClassWeights = ArrayLike<number> | { readonly beta?: number; readonly startEpoch?: number };
+
 /** Options of {@link focalLoss}. */
 export interface FocalLossOptions extends LossObjectOptions {
   /** γ ≥ 0. @defaultValue 2 */
   readonly gamma?: number;
+  /**
+   * Class weights inside the focal term, as LDAM-DRW's `FocalLoss(weight=w)` (kaidic/LDAM-DRW `losses.py`):
+   * ℓ_i = (1 − e^{−w_{y_i}·CE_i})^γ · w_{y_i}·CE_i, averaged over samples with the plain mean (keep the
+   * default reducer). This is not `reducer: classWeighted(...)`, which weights the focal values and
+   * divides by Σ w. Effective-number weights read `classCounts` (or `ctx.classCounts`), and `ctx.epoch`
+   * when `startEpoch > 0`. @defaultValue none (γ-focal loss without class weights)
+   */
+  readonly classWeights?: FocalClassWeights;
+  /** Training count per class for effective-number `classWeights`; default `ctx.classCounts`. */
+  readonly classCounts?: ArrayLike<number>;
+}
+
+/** The focal class weights at one call: explicit, from counts (DRW schedule), or none. */
+function focalWeightsAt(
+  spec: Float64Array | { beta: number; startEpoch: number } | undefined,
+  counts: Float64Array | undefined,
+  ctx: LossContext | undefined,
+): Float64Array | undefined {
+  if (spec === undefined || spec instanceof Float64Array) return spec;
+  if (spec.startEpoch > 0) {
+    const epoch = ctx?.epoch;
+    if (epoch === undefined) {
+      throw new LongTailError('MISSING_INPUT', `expected ctx.epoch for focal class weights with startEpoch=${spec.startEpoch}. Received: ctx.epoch=undefined`, {
+        name: 'ctx.epoch',
+      });
+    }
+    if (epoch < spec.startEpoch) return undefined;
+  }
+  return effectiveNumberWeights(resolveCounts(counts, ctx, 'focalLoss'), { beta: spec.beta });
 }
 
 /**
- * Focal loss object (Lin et al. 2017), −(1 − p_y)^γ log p_y.
+ * Focal loss object (Lin et al. 2017), −(1 − p_y)^γ log p_y; with `classWeights`, LDAM-DRW's weighted
+ * focal loss.
  * @see {@link focalCrossEntropy}
+ * @example
+ * ```ts
+ * focalLoss({ gamma: 2 });
+ * // LDAM-DRW's FocalLoss(weight=per_cls_weights) with its DRW schedule (β = 0.9999 from epoch 160):
+ * focalLoss({ gamma: 1, classCounts, classWeights: { beta: 0.9999, startEpoch: 160 } });
+ * ```
  */
 export function focalLoss(options: FocalLossOptions = {}): Loss<'logits'> {
   checkOptions('focalLoss options', options, FOCAL_LOSS_KEYS);
   const gamma = checkNonNegative('gamma', options.gamma ?? 2);
   const validate = options.validate ?? true;
+  const { counts, json } = countsOption(options.classCounts);
+  const { spec, specJson } = focalWeightsOption(options.classWeights);
   return defineLoss({
     kind: 'focal',
-    config: { gamma, validate },
+    config: { gamma, validate, ...specJson, ...json },
     requires: ['logits'],
     ...withReducer(options),
-    terms: ({ logits, labels, labelValues }) => ({ focal: { kind: 'perSample', values: focalCrossEntropy(logits, labels, { gamma, validate, ...hostLabels(labelValues) }) } }),
+    ...(counts === undefined ? {} : { classCounts: counts }),
+    terms: ({ logits, labels, labelValues, ctx }) => {
+      const classWeights = focalWeightsAt(spec, counts, ctx);
+      return {
+        focal: {
+          kind: 'perSample',
+          values: focalCrossEntropy(logits, requireLabels(labels, 'focalLoss'), {
+            gamma,
+            validate,
+            ...hostLabels(labelValues),
+            ...(classWeights === undefined ? {} : { classWeights }),
+          }),
+        },
+      };
+    },
   });
 }
+
+function focalWeightsOption(w: FocalClassWeights | undefined): {
+  spec: Float64Array | { beta: number; startEpoch: number } | undefined;
+  specJson: { classWeights?: number[] | { beta: number; startEpoch: number } };
+} {
+  if (w === undefined) return { spec: undefined, specJson: {} };
+  if (w !== null && typeof w === 'object' && !('length' in w)) {
+    checkOptions('focalLoss options.classWeights', w, FOCAL_SCHEDULE_KEYS);
+    const beta = checkRange('classWeights.beta', w.beta ?? 0.9999, { min: 0, max: 1, maxExclusive: true });
+    const startEpoch = checkInteger('classWeights.startEpoch', w.startEpoch ?? 0, { min: 0 });
+    return { spec: { beta, startEpoch }, specJson: { classWeights: { beta, startEpoch } } };
+  }
+  // Same rules as counts: finite, ≥ 0, one per class (the kernel checks the length).
+  const weights = checkClassCounts('classWeights', w);
+  return { spec: weights, specJson: { classWeights: Array.from(weights) } };
+}
+
+const FOCAL_SCHEDULE_KEYS: OptionKeys<{ readonly beta?: number; readonly startEpoch?: number }> = { beta: true, startEpoch: true };
 
 /** Options of {@link neighborSilencingLoss}. */
 export interface NeighborSilencingLossOptions extends LossObjectOptions {
@@ -229,32 +308,40 @@ export interface NeighborSilencingLossOptions extends LossObjectOptions {
   readonly classCounts?: ArrayLike<number>;
   /** @defaultValue 1 */
   readonly tau?: number;
+  /**
+   * Label smoothing ε ∈ [0, 1), applied before the silencing mask as Gran_LT does (timm's smoothed
+   * targets times the mask row): q = M[y] ⊙ ((1 − ε)·q₀ + ε/C), not renormalised. Gran_LT's recipe uses 0.1.
+   * @defaultValue 0
+   */
+  readonly labelSmoothing?: number;
 }
 
 /**
  * Neighbor-silencing balanced CE loss object (Zhao et al., Gran_LT `Bal_CE_loss`); soft
- * `inputs.targets` are zeroed on silenced classes.
+ * `inputs.targets` (and label smoothing) are zeroed on silenced classes.
  * @see {@link neighborSilencingCrossEntropy}
  */
 export function neighborSilencingLoss(options: NeighborSilencingLossOptions): Loss<'logits'> {
   checkOptions('neighborSilencingLoss options', options, NEIGHBOR_SILENCING_LOSS_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const validate = options.validate ?? true;
   const mask = checkSilencingMask(options.mask, Array.isArray(options.mask) ? options.mask.length : 0);
   const { counts, json } = countsOption(options.classCounts);
   return defineLoss({
     kind: 'neighborSilencing',
-    config: { tau, validate, mask, ...json },
+    config: { tau, labelSmoothing, validate, mask, ...json },
     requires: ['logits'],
     ...withReducer(options),
     ...(counts === undefined ? {} : { classCounts: counts }),
     terms: ({ logits, labels, labelValues, targets, ctx }) => ({
       neighborSilencing: {
         kind: 'perSample',
-        values: neighborSilencingCrossEntropy(logits, labels, {
+        values: neighborSilencingCrossEntropy(logits, requireLabels(labels, 'neighborSilencingLoss'), {
           classCounts: resolveCounts(counts, ctx, 'neighborSilencing'),
           mask,
           tau,
+          labelSmoothing,
           validate,
           ...hostLabels(labelValues),
           ...withTargets(targets),

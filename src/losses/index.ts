@@ -30,4 +30,4 @@ export * from './classification.js';
 export * from './contrastive.js';
 export * from './combinators.js';
 export { lossRegistry, reducerRegistry, reducerFromConfig } from './registry.js';
-export type { ValidateOption } from './validation.js';
+export { requireLabels, type ValidateOption } from './validation.js';

@@ -6,9 +6,9 @@ import { invalid } from '../core/errors.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { Registry, type SerializedComponent } from '../core/registry.js';
-import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss } from './classification.js';
+import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss, type FocalClassWeights } from './classification.js';
 import { sumLosses, type LossPart, type WeightScheduleSpec } from './combinators.js';
-import { supConLoss, type SupConMode } from './contrastive.js';
+import { supConLoss, type ContrastiveFeatures, type NoPositivePolicy, type SupConMode } from './contrastive.js';
 import { meanReducer, sumReducer } from './reducers/basic.js';
 import { CLASS_WEIGHTED_KEYS, classWeighted } from './reducers/classWeighted.js';
 import {
@@ -71,12 +71,22 @@ lossRegistry
   )
   .register('balancedSoftmax', (c) => balancedSoftmaxLoss({ ...checkConfig('loss', 'balancedSoftmax', c, BALANCED_SOFTMAX_LOSS_KEYS), ...pick(c, ['labelSmoothing', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
   .register('ldam', (c) => ldamLoss({ ...checkConfig('loss', 'ldam', c, LDAM_LOSS_KEYS), ...pick(c, ['maxMargin', 'scale', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }))
-  .register('focal', (c) => focalLoss({ ...checkConfig('loss', 'focal', c, FOCAL_LOSS_KEYS), ...pick(c, ['gamma', 'validate']), ...reducerFromConfig(c) }))
+  .register('focal', (c) =>
+    focalLoss({
+      ...checkConfig('loss', 'focal', c, FOCAL_LOSS_KEYS),
+      ...pick(c, ['gamma', 'validate']),
+      ...(c['classWeights'] === undefined ? {} : { classWeights: c['classWeights'] as FocalClassWeights }),
+      ...countsFrom(c),
+      ...reducerFromConfig(c),
+    }),
+  )
   .register('supCon', (c) =>
     supConLoss({
       ...checkConfig('loss', 'supCon', c, SUPCON_LOSS_KEYS),
       ...pick(c, ['temperature', 'baseTemperature', 'validate']),
       ...(c['mode'] === undefined ? {} : { mode: c['mode'] as SupConMode }),
+      ...(c['features'] === undefined ? {} : { features: c['features'] as ContrastiveFeatures }),
+      ...(c['noPositive'] === undefined ? {} : { noPositive: c['noPositive'] as NoPositivePolicy }),
       ...reducerFromConfig(c),
     }),
   )
@@ -84,7 +94,7 @@ lossRegistry
     neighborSilencingLoss({
       ...checkConfig('loss', 'neighborSilencing', c, NEIGHBOR_SILENCING_LOSS_KEYS),
       mask: (c['mask'] ?? []) as boolean[][],
-      ...pick(c, ['tau', 'validate']),
+      ...pick(c, ['tau', 'labelSmoothing', 'validate']),
       ...countsFrom(c),
       ...reducerFromConfig(c),
     }),

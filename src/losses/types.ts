@@ -18,8 +18,11 @@ export interface LossContext {
 
 /** What a loss receives: the model outputs it requires, integer labels, optional soft targets, context. */
 export type LossInputs<R extends Requirement = Requirement> = Pick<ForwardFields, R> & {
-  /** int32 class labels, shape [N]. */
-  readonly labels: tf.Tensor1D;
+  /**
+   * int32 class labels, shape [N]. Optional only for losses that need no classes: SimCLR mode of
+   * {@link supConLoss}, and cross-entropy on soft `targets`; every other loss throws `MISSING_INPUT` without them.
+   */
+  readonly labels?: tf.Tensor1D | undefined;
   /**
    * The same labels as host integers. The trainer always passes them, so no kernel, mask or reducer has to
    * read `labels` back with `dataSync` inside a gradient tape; {@link evaluateLoss} reads them once when a
@@ -28,6 +31,11 @@ export type LossInputs<R extends Requirement = Requirement> = Pick<ForwardFields
   readonly labelValues?: Int32Array;
   /** Optional soft targets [N, C] (MixUp/CutMix, label smoothing); rows sum to 1. */
   readonly targets?: tf.Tensor2D;
+  /**
+   * Per sample, 1 where it is synthetic (e.g. a generated image), else 0. Read by SAU's contrastive loss
+   * (`sauContrastiveLoss`); absent means every sample is real.
+   */
+  readonly synthetic?: ArrayLike<number>;
   readonly ctx?: LossContext;
 };
 
@@ -53,7 +61,8 @@ export type LossTerms = Readonly<Record<string, LossTerm>>;
 
 /** What a reducer sees besides the term. */
 export interface ReduceContext {
-  readonly labels: tf.Tensor1D;
+  /** The batch labels; absent only for label-free losses (SimCLR, soft-target CE). */
+  readonly labels?: tf.Tensor1D | undefined;
   /** Host copy of `labels` (always given by {@link evaluateLoss}). */
   readonly labelValues?: Int32Array;
   readonly ctx?: LossContext;

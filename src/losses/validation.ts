@@ -72,22 +72,26 @@ export function checkLabelValues(labels: tf.Tensor, numClasses: number, name = '
 
 /**
  * Logits [N, C] float32, labels [N] int32 with values in range (unless `validate` is false), optional
- * soft targets [N, C]. Returns `{ n, numClasses }`.
+ * soft targets [N, C]; labels may be absent when targets are given (`MISSING_INPUT` when both are).
+ * Returns `{ n, numClasses }`.
  */
 export function checkClassification(
   logits: tf.Tensor,
-  labels: tf.Tensor,
+  labels: tf.Tensor | undefined,
   options: { readonly targets?: tf.Tensor | undefined; readonly validate?: boolean | undefined; readonly labelValues?: Int32Array | undefined },
 ): { n: number; numClasses: number } {
   checkTensor('logits', logits);
-  checkTensor('labels', labels);
+  if (labels === undefined && options.targets === undefined) {
+    throw new LongTailError('MISSING_INPUT', 'expected labels (int32 [N]) or soft targets ([N, C]). Received: labels=undefined', { name: 'labels' });
+  }
+  if (labels !== undefined) checkTensor('labels', labels);
   checkRank('logits', logits.shape, 2);
-  checkRank('labels', labels.shape, 1);
+  if (labels !== undefined) checkRank('labels', labels.shape, 1);
   checkFloat32('logits', logits);
-  checkInt32('labels', labels);
+  if (labels !== undefined) checkInt32('labels', labels);
   const n = logits.shape[0] as number;
   const numClasses = logits.shape[1] as number;
-  checkSameSize('labels.shape[0] equal to logits.shape[0]', n, 'labels.shape[0]', labels.shape[0] as number);
+  if (labels !== undefined) checkSameSize('labels.shape[0] equal to logits.shape[0]', n, 'labels.shape[0]', labels.shape[0] as number);
   if (numClasses < 1) throw invalid('SHAPE_MISMATCH', 'logits with at least one class', 'logits.shape[1]', numClasses);
   const targets = options.targets;
   if (targets !== undefined) {
@@ -101,8 +105,19 @@ export function checkClassification(
       );
     }
   }
-  if (options.validate !== false) checkLabelValues(labels, numClasses, 'labels', options.labelValues);
+  if (labels !== undefined && options.validate !== false) checkLabelValues(labels, numClasses, 'labels', options.labelValues);
   return { n, numClasses };
+}
+
+/**
+ * The labels a loss needs, or `MISSING_INPUT` naming the loss (labels are optional in `LossInputs`
+ * only for label-free losses).
+ */
+export function requireLabels(labels: tf.Tensor1D | undefined, owner: string): tf.Tensor1D {
+  if (labels === undefined) {
+    throw new LongTailError('MISSING_INPUT', `expected labels (int32 [N]) for ${owner}. Received: labels=undefined`, { name: 'labels' });
+  }
+  return labels;
 }
 
 /** Class counts as a plain array matching the number of classes. */

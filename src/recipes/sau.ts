@@ -29,11 +29,11 @@ import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
 import { checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
-import { NOISY_STRATEGIES, sauContrastiveLoss, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
+import { NOISY_STRATEGIES, sauContrastive, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
-export { NOISY_STRATEGIES, correctSyntheticLabels, sauContrastiveLoss } from './sau-contrastive.js';
-export type { LabelCorrectionInput, NeighborMetric, NoisyStrategy, SauContrastiveOptions, SauContrastiveOutput, SauPrototypes } from './sau-contrastive.js';
+export { NOISY_STRATEGIES, correctSyntheticLabels, sauContrastive, sauContrastiveLoss } from './sau-contrastive.js';
+export type { LabelCorrectionInput, NeighborMetric, NoisyStrategy, SauContrastiveLossOptions, SauContrastiveOptions, SauContrastiveOutput, SauContrastiveSettings, SauPrototypes } from './sau-contrastive.js';
 
 /** An augmentation of an image batch [B, H, W, C] drawing its randomness from `rng`; returns a new tensor. */
 export type ViewTransform = (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
@@ -185,7 +185,7 @@ interface Resolved {
  *
  * where the synthetic-unaware branch mixes the batch with itself (λ ~ Beta(1, 1), each with its own λ
  * and partner permutation; CutMix keeps the sampled λ for the soft targets, as the official code), and
- * the synthetic-aware branch is {@link sauContrastiveLoss} over two augmented views of the batch:
+ * the synthetic-aware branch is {@link sauContrastive} over two augmented views of the batch:
  * SupCon at T = 0.1 (T/T_base = 1) over real samples, per-class prototypes and synthetic samples whose
  * label survives the nearest-neighbour check in both views; noisy ones are dropped, kept with labels of
  * their own (`'posNeg'`) or kept as negatives only (`'negOnly'`). The prototypes are recomputed at the
@@ -575,8 +575,9 @@ class SauRunImpl implements SauRun {
       1,
     ) as tf.Tensor3D;
     const prototypes = this.protoFeatures === null || this.protoLabels === null ? null : { features: this.protoFeatures, labels: this.protoLabels };
-    const con = sauContrastiveLoss(projections, {
-      labels: labelValues,
+    const con = sauContrastive(projections, {
+      labels: inputs.labels,
+      labelValues,
       synthetic: syntheticFlags,
       prototypes,
       strategy: o.noisyStrategy,

@@ -222,7 +222,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   ldamLoss: { typo: { key: 'maxMargn', suggest: 'maxMargin', call: () => lt.ldamLoss(anyOptions({ maxMargn: 0.5 })) } },
   focalLoss: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.focalLoss(anyOptions({ gama: 0 })) } },
   neighborSilencingLoss: { typo: { key: 'tua', suggest: 'tau', call: () => lt.neighborSilencingLoss(anyOptions({ mask: [[true]], tua: 1 })) } },
-  supConLoss: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.supConLoss(anyOptions({ temprature: 0.5 })) } },
+  supConLoss: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.supConLoss(anyOptions<lt.SupConLossOptions>({ temprature: 0.5 })) } },
   sumLosses: { typo: { key: 'wieght', suggest: 'weight', call: () => lt.sumLosses([anyOptions<lt.LossPart<'logits'>>({ loss: ce(), wieght: 2 })]) } },
   evaluateWeightSchedule: {
     typo: { key: 'afer', suggest: 'after', call: () => lt.evaluateWeightSchedule(anyOptions({ kind: 'step', epoch: 1, before: 0, afer: 1 }), 0) },
@@ -301,13 +301,14 @@ const TABLE: Readonly<Record<string, Entry>> = {
       call: () => lt.correctSyntheticLabels(anyOptions({ dim: 2, reference: [], referenceLabels: new Int32Array(0), candidates: [], candidateLabels: new Int32Array(0), metrc: 'cosine' })),
     },
   },
-  sauContrastiveLoss: {
+  sauContrastive: {
     typo: {
       key: 'temprature',
       suggest: 'temperature',
-      call: (f) => lt.sauContrastiveLoss(f.projections, anyOptions({ labels: Int32Array.from([0, 1]), synthetic: new Uint8Array(2), temprature: 0.1 })),
+      call: (f) => lt.sauContrastive(f.projections, anyOptions({ labels: f.labels, synthetic: new Uint8Array(2), temprature: 0.1 })),
     },
   },
+  sauContrastiveLoss: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.sauContrastiveLoss(anyOptions({ temprature: 0.1 })) } },
   extractFeatures: { typo: { key: 'batchSzie', suggest: 'batchSize', call: (f) => lt.extractFeatures(anyOptions(null), f.features, anyOptions({ batchSzie: 4 })) } },
 
   // longtail/testing

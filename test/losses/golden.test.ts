@@ -148,13 +148,16 @@ describe.each(backendsUnderTest())('golden values from PyTorch (%s)', (backend) 
     expectClose(grads[0] as tf.Tensor, c.grad, { ...TOL, name: 'grad' });
     if (c.contrastGrad) expectClose(grads[1] as tf.Tensor, c.contrastGrad, { ...TOL, name: 'contrast grad' });
     if (!c.contrast) {
-      // The loss object (mean reducer over weighted anchors) gives the same value and gradient.
-      const loss = supConLoss({ temperature: c.temperature, baseTemperature: c.baseTemperature, mode: labels ? 'supervised' : 'simclr' });
-      const y = labels ?? tf.zeros([features.shape[0]], 'int32');
-      const r = tf.valueAndGrad((f: tf.Tensor) => loss.compute({ projections: f as tf.Tensor3D, labels: y as tf.Tensor1D }))(features);
+      // The loss object with noPositive: 'exclude' (mean over the anchors that have a positive) gives the
+      // same value and gradient; its default 'zero' (SupContrast since 72fd989) is the mean over all anchors.
+      const mode = labels ? 'supervised' : 'simclr';
+      const loss = supConLoss({ temperature: c.temperature, baseTemperature: c.baseTemperature, mode, noPositive: 'exclude' });
+      const r = tf.valueAndGrad((f: tf.Tensor) => loss.compute({ projections: f as tf.Tensor3D, ...(labels ? { labels } : {}) }))(features);
       expectClose(r.value, c.loss, { ...TOL, name: 'object loss' });
       expectClose(r.grad, c.grad, { ...TOL, name: 'object grad' });
-      tf.dispose([r.value, r.grad, labels ? [] : y]);
+      const all = tf.tidy(() => supConLoss({ temperature: c.temperature, baseTemperature: c.baseTemperature, mode }).compute({ projections: features as tf.Tensor3D, ...(labels ? { labels } : {}) }));
+      expectClose(all, c.values.reduce((a, b) => a + b, 0) / c.values.length, { ...TOL, name: "object loss, noPositive 'zero'" });
+      tf.dispose([r.value, r.grad, all]);
     }
     tf.dispose([features, labels, contrastFeatures, contrastLabels, out.values, out.weights, value, grads]);
   });

@@ -10,7 +10,7 @@ import { createClassifier, linearHead, mlpBackbone } from '../../src/models/inde
 import {
   correctSyntheticLabels,
   sau,
-  sauContrastiveLoss,
+  sauContrastive,
   sauMixLoss,
   type NeighborMetric,
   type NoisyStrategy,
@@ -202,8 +202,9 @@ for (const backend of backendsUnderTest()) {
           const projections = tf.tensor3d(golden.features);
           const protoFeatures = tf.tensor3d(golden.prototypes);
           const prototypes = c.prototypes ? { features: protoFeatures, labels: Int32Array.from(golden.prototypeLabels) } : null;
-          const out = sauContrastiveLoss(projections, {
-            labels: Int32Array.from(golden.labels),
+          const labels = tf.tensor1d(golden.labels, 'int32');
+          const out = sauContrastive(projections, {
+            labels,
             synthetic: Uint8Array.from(golden.synthetic),
             prototypes,
             strategy,
@@ -218,6 +219,7 @@ for (const backend of backendsUnderTest()) {
           out.loss.dispose();
           projections.dispose();
           protoFeatures.dispose();
+          labels.dispose();
         });
       });
     }
@@ -228,8 +230,8 @@ for (const backend of backendsUnderTest()) {
       for (const strategy of ['drop', 'posNeg', 'negOnly'] as const) {
         const projections = tf.tensor3d(golden.features);
         const protos = { features: tf.tensor3d(golden.prototypes), labels: Int32Array.from(golden.prototypeLabels) };
-        const opts = { labels: Int32Array.from(golden.labels), synthetic: Uint8Array.from(golden.synthetic), prototypes: protos, strategy };
-        const grad = tf.grad((p: tf.Tensor) => sauContrastiveLoss(p as tf.Tensor3D, opts).loss)(projections);
+        const opts = { labels: tf.tensor1d(golden.labels, 'int32'), synthetic: Uint8Array.from(golden.synthetic), prototypes: protos, strategy };
+        const grad = tf.grad((p: tf.Tensor) => sauContrastive(p as tf.Tensor3D, opts).loss)(projections);
         const g = grad.arraySync() as number[][][];
         const rowNorm = g.map((r) => Math.hypot(...r.flat()));
         noisyRows.forEach((i) => {
@@ -240,9 +242,9 @@ for (const backend of backendsUnderTest()) {
         golden.labels.forEach((_, i) => {
           if (!noisyRows.includes(i)) expect(rowNorm[i]).toBeGreaterThan(1e-4);
         });
-        const loss = sauContrastiveLoss(projections, opts).loss;
+        const loss = sauContrastive(projections, opts).loss;
         losses.set(strategy, loss.dataSync()[0] as number);
-        tf.dispose([projections, protos.features, grad, loss]);
+        tf.dispose([projections, protos.features, grad, loss, opts.labels]);
       }
       expect(new Set(losses.values()).size).toBe(3);
       // Without synthetic samples the three coincide, and equal plain SupCon over [real; prototypes].
@@ -250,7 +252,7 @@ for (const backend of backendsUnderTest()) {
       const values = (['drop', 'posNeg', 'negOnly'] as const).map((strategy) =>
         tf.tidy(() => {
           const protos = { features: tf.tensor3d(golden.prototypes), labels: Int32Array.from(golden.prototypeLabels) };
-          return sauContrastiveLoss(tf.tensor3d(golden.features), { labels: Int32Array.from(golden.labels), synthetic: realOnly, prototypes: protos, strategy }).loss.dataSync()[0] as number;
+          return sauContrastive(tf.tensor3d(golden.features), { labels: tf.tensor1d(golden.labels, 'int32'), synthetic: realOnly, prototypes: protos, strategy }).loss.dataSync()[0] as number;
         }),
       );
       const naive = naiveSau({ ...goldenInput('cosine', 'drop', true), synthetic: Array.from(realOnly) }).loss;
@@ -285,13 +287,14 @@ for (const backend of backendsUnderTest()) {
 
     it('bad input: pinned errors before any tensor is made', () => {
       const p = tf.tensor3d(golden.features);
-      const base = { labels: Int32Array.from(golden.labels), synthetic: Uint8Array.from(golden.synthetic) };
-      expectError(() => sauContrastiveLoss(p, { ...base, labels: Int32Array.from([0, 1]) }), 'SHAPE_MISMATCH', 'expected labels.length = projections.shape[0] = 8. Received: labels.length=2');
-      expectError(() => sauContrastiveLoss(p, { ...base, strategy: 'pos_neg' as NoisyStrategy }), 'INVALID_OPTION', 'expected strategy to be one of "drop", "posNeg", "negOnly". Received: strategy="pos_neg"');
-      expectError(() => sauContrastiveLoss(p, { ...base, temperature: 0 }), 'INVALID_OPTION', 'expected temperature > 0. Received: temperature=0');
+      const two = tf.tensor1d([0, 1], 'int32');
+      const base = { labels: tf.tensor1d(golden.labels, 'int32'), synthetic: Uint8Array.from(golden.synthetic) };
+      expectError(() => sauContrastive(p, { ...base, labels: two }), 'SHAPE_MISMATCH', 'expected labels.shape[0] = projections.shape[0] = 8. Received: labels.shape[0]=2');
+      expectError(() => sauContrastive(p, { ...base, strategy: 'pos_neg' as NoisyStrategy }), 'INVALID_OPTION', 'expected strategy to be one of "drop", "posNeg", "negOnly". Received: strategy="pos_neg"');
+      expectError(() => sauContrastive(p, { ...base, temperature: 0 }), 'INVALID_OPTION', 'expected temperature > 0. Received: temperature=0');
       const narrow = tf.zeros([3, 2, 2]) as tf.Tensor3D;
       expectError(
-        () => sauContrastiveLoss(p, { ...base, prototypes: { features: narrow, labels: Int32Array.from([0, 1, 2]) } }),
+        () => sauContrastive(p, { ...base, prototypes: { features: narrow, labels: Int32Array.from([0, 1, 2]) } }),
         'SHAPE_MISMATCH',
         'expected prototypes width = projections width = 3. Received: prototypes.features.shape[2]=2',
       );
@@ -300,7 +303,7 @@ for (const backend of backendsUnderTest()) {
         'SHAPE_MISMATCH',
         'expected candidates.length (views) = reference.length = 1. Received: candidates.length=0',
       );
-      tf.dispose([p, narrow]);
+      tf.dispose([p, narrow, two, base.labels]);
     });
   });
 }

@@ -24,7 +24,8 @@ const LOGIT_ADJUSTED_KEYS: OptionKeys<LogitAdjustedOptions> = { classCounts: tru
 
 /**
  * Per-sample logit-adjusted cross-entropy (Menon et al., "Long-tail learning via logit adjustment",
- * ICLR 2021): ℓ_i = CE(z_i + τ·log(π + 1e-12), y_i). A uniform prior or τ = 0 gives plain CE.
+ * ICLR 2021): ℓ_i = CE(z_i + τ·log(π + 1e-12), y_i). A uniform prior or τ = 0 gives plain CE. A −∞
+ * logit masks its class as in {@link crossEntropy}; `labels` may be `undefined` when `targets` are given.
  *
  * @returns float32 [N], owned by the caller.
  * @throws LongTailError `INVALID_OPTION` (τ not finite, negative counts, zero total), `SHAPE_MISMATCH`,
@@ -34,7 +35,7 @@ const LOGIT_ADJUSTED_KEYS: OptionKeys<LogitAdjustedOptions> = { classCounts: tru
  * const l = logitAdjustedCrossEntropy(logits, labels, { classCounts: [500, 50, 5], tau: 1 });
  * ```
  */
-export function logitAdjustedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: LogitAdjustedOptions): tf.Tensor1D {
+export function logitAdjustedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | undefined, options: LogitAdjustedOptions): tf.Tensor1D {
   checkOptions('logitAdjustedCrossEntropy options', options, LOGIT_ADJUSTED_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
@@ -70,7 +71,7 @@ const BALANCED_SOFTMAX_KEYS: OptionKeys<BalancedSoftmaxOptions> = { classCounts:
  * const l = balancedSoftmaxCrossEntropy(logits, labels, { classCounts: [500, 50, 5] });
  * ```
  */
-export function balancedSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: BalancedSoftmaxOptions): tf.Tensor1D {
+export function balancedSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | undefined, options: BalancedSoftmaxOptions): tf.Tensor1D {
   checkOptions('balancedSoftmaxCrossEntropy options', options, BALANCED_SOFTMAX_KEYS);
   return logitAdjustedCrossEntropy(logits, labels, { ...options, tau: 1 });
 }

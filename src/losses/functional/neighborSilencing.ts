@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../../core/errors.js';
 import { checkOptions, type OptionKeys } from '../../core/options.js';
-import { checkFinite, checkInteger, checkRank } from '../../core/validate.js';
+import { checkFinite, checkInteger, checkRange, checkRank } from '../../core/validate.js';
 import { checkClassification, checkCountsFor, checkFloat32, checkTensor, type ValidateOption } from '../validation.js';
 import { crossEntropyRows, logPriorOffsets } from './common.js';
 
@@ -49,15 +49,22 @@ export interface NeighborSilencingOptions extends ValidateOption {
   readonly tau?: number;
   /** Soft targets [N, C]; entries on classes silenced for the sample's label are zeroed, not renormalised. */
   readonly targets?: tf.Tensor2D;
+  /**
+   * Label smoothing ε ∈ [0, 1), applied before the mask as Gran_LT does (timm `Mixup(label_smoothing=ε)`
+   * targets, then `target * mask[y]`): q = M[y_i] ⊙ ((1 − ε)·q₀ + ε/C), not renormalised.
+   * @defaultValue 0
+   */
+  readonly labelSmoothing?: number;
 }
 
-const SILENCING_KEYS: OptionKeys<NeighborSilencingOptions> = { classCounts: true, mask: true, tau: true, targets: true, validate: true, labelValues: true };
+const SILENCING_KEYS: OptionKeys<NeighborSilencingOptions> = { classCounts: true, mask: true, tau: true, targets: true, labelSmoothing: true, validate: true, labelValues: true };
 
 /**
  * Per-sample neighbor-silencing balanced cross-entropy (Zhao et al., "Granularity Matters / Learning
  * from Neighbors"; official code Shizhen-ZHAO/Gran_LT `Bal_CE_loss`):
  *   ℓ_i = −Σ_j q_ij · log softmax(z_i + τ·log(π + 1e-12) + (1 − M[y_i]) · (−3e4))_j,
- * with q = one-hot(y) or soft targets multiplied by M[y_i]. Silenced classes leave the softmax entirely
+ * with q = one-hot(y) or soft targets, smoothed by ε (q ← (1 − ε)·q + ε/C) and multiplied by M[y_i].
+ * Silenced classes leave the softmax entirely
  * (their gradient is exactly 0). An all-true mask gives the balanced softmax / logit-adjusted loss.
  *
  * @returns float32 [N], owned by the caller.
@@ -70,6 +77,7 @@ const SILENCING_KEYS: OptionKeys<NeighborSilencingOptions> = { classCounts: true
 export function neighborSilencingCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, options: NeighborSilencingOptions): tf.Tensor1D {
   checkOptions('neighborSilencingCrossEntropy options', options, SILENCING_KEYS);
   const tau = checkFinite('tau', options.tau ?? 1);
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const { numClasses } = checkClassification(logits, labels, { targets: options.targets, validate: options.validate, labelValues: options.labelValues });
   const counts = checkCountsFor('classCounts', options.classCounts, numClasses);
   const mask = checkSilencingMask(options.mask, numClasses);
@@ -87,10 +95,10 @@ export function neighborSilencingCrossEntropy(logits: tf.Tensor2D, labels: tf.Te
     // Gathering rows of a constant needs no gradient, so stock wasm's missing UnsortedSegmentSum is not hit.
     const rowAdd = tf.gather(tf.tensor2d(additive, [numClasses, numClasses]), labels);
     const z = tf.add(tf.add(logits, tf.tensor1d(offsets)), rowAdd) as tf.Tensor2D;
-    const targets =
-      options.targets === undefined
-        ? undefined
-        : (tf.mul(options.targets, tf.gather(tf.tensor2d(keep, [numClasses, numClasses]), labels)) as tf.Tensor2D);
+    if (options.targets === undefined && labelSmoothing === 0) return crossEntropyRows(z, labels, {});
+    let q: tf.Tensor2D = options.targets ?? (tf.oneHot(labels, numClasses).asType('float32') as tf.Tensor2D);
+    if (labelSmoothing > 0) q = tf.add(tf.mul(q, 1 - labelSmoothing), labelSmoothing / numClasses);
+    const targets = tf.mul(q, tf.gather(tf.tensor2d(keep, [numClasses, numClasses]), labels)) as tf.Tensor2D;
     return crossEntropyRows(z, labels, { targets });
   });
 }

@@ -18,10 +18,13 @@ export interface ContrastSet {
 /** Options of {@link supervisedContrastive}. */
 export interface SupConOptions extends ValidateOption {
   /** int32 [N]. Omitted: SimCLR mode, where the positives of an anchor are the other views of its sample. */
-  readonly labels?: tf.Tensor1D;
+  readonly labels?: tf.Tensor1D | undefined;
   /** Temperature T > 0. @defaultValue 0.07 */
   readonly temperature?: number;
-  /** Base temperature T_base > 0; the loss is scaled by T / T_base. @defaultValue 0.07 */
+  /**
+   * Base temperature T_base > 0; the loss is scaled by T / T_base. SupContrast's pair is 0.07 / 0.07.
+   * @defaultValue the temperature (scale 1, as pytorch-metric-learning's `SupConLoss`)
+   */
   readonly baseTemperature?: number;
   /** Extra contrast-only entries. */
   readonly contrast?: ContrastSet;
@@ -40,12 +43,6 @@ export interface SupConOutput {
 const SUPCON_KEYS: OptionKeys<SupConOptions> = { labels: true, temperature: true, baseTemperature: true, contrast: true, normalize: true, validate: true, labelValues: true };
 const CONTRAST_KEYS: OptionKeys<ContrastSet> = { features: true, labels: true };
 
-/**
- * Additive mask that removes an anchor's own similarity from its softmax. Finite (not −∞) so a row with
- * no other entry (one sample, one view, no contrast set) still has a finite log-sum-exp.
- */
-const SELF_MASK = -1e9;
-
 /** Normalisation floor on the squared norm (PyTorch F.normalize uses max(‖x‖, 1e-12)). */
 const NORM_FLOOR_SQ = 1e-24;
 
@@ -57,8 +54,8 @@ export function l2Normalize<T extends tf.Tensor>(x: T): T {
 interface Masks {
   /** M × (M+K): 1/n_a on the positives of anchor a (self excluded), 0 elsewhere. */
   readonly positive: Float32Array;
-  /** M × (M+K): SELF_MASK on the diagonal, 0 elsewhere. */
-  readonly self: Float32Array;
+  /** M × (M+K): 1 on the diagonal (the anchor itself), 0 elsewhere. */
+  readonly self: Uint8Array;
   /** M: −(T/T_base) where the anchor has a positive, 0 otherwise. */
   readonly coefficient: Float32Array;
   /** M: 1 where the anchor has a positive. */
@@ -70,7 +67,7 @@ function buildMasks(ids: Int32Array, contrastIds: Int32Array, scale: number): Ma
   const m = ids.length;
   const width = m + contrastIds.length;
   const positive = new Float32Array(m * width);
-  const self = new Float32Array(m * width);
+  const self = new Uint8Array(m * width);
   const coefficient = new Float32Array(m);
   const hasPositive = new Float32Array(m);
   for (let a = 0; a < m; a++) {
@@ -79,7 +76,7 @@ function buildMasks(ids: Int32Array, contrastIds: Int32Array, scale: number): Ma
     let count = 0;
     for (let b = 0; b < m; b++) if (b !== a && ids[b] === id) count++;
     for (let k = 0; k < contrastIds.length; k++) if (contrastIds[k] === id) count++;
-    self[row + a] = SELF_MASK;
+    self[row + a] = 1;
     if (count === 0) continue;
     const w = 1 / count;
     for (let b = 0; b < m; b++) if (b !== a && ids[b] === id) positive[row + b] = w;
@@ -94,24 +91,29 @@ function buildMasks(ids: Int32Array, contrastIds: Int32Array, scale: number): Ma
  * Per-anchor loss from normalised anchors A [M, d] and extra contrast entries P [K, d] (K may be 0),
  * with an analytic gradient. With S = A·[A; P]ᵀ / T, self masked out of the softmax:
  *   ℓ_a = −(T/T_base)·h_a·(Σ_b P̃_ab S_ab − logsumexp_{b≠a} S_ab),
- * where P̃ holds 1/n_a on the positives. The log-sum-exp subtracts each row's max; because the
- * gradient is written by hand below, the max is a constant for backpropagation — the same as
- * SupContrast's `logits_max.detach()` (tfjs has no stopGradient op). One forward matmul, one or two
- * backward matmuls, no transposed-matmul kernels (slow on stock tfjs-wasm).
+ * where P̃ holds 1/n_a on the positives. The self entry is excluded exactly (set to −∞ before the
+ * log-sum-exp, so exp gives 0 at any temperature), as SupContrast's multiplicative `logits_mask`.
+ * The log-sum-exp subtracts the row's max over the non-self entries; SupContrast subtracts the max over
+ * all entries, self included. Either constant cancels in log_prob (the values agree wherever the
+ * official float computation does not underflow), and, as the gradient is written by hand below, it is a
+ * constant for backpropagation, like SupContrast's `logits_max.detach()` (tfjs has no stopGradient op).
+ * One forward matmul, one or two backward matmuls, no transposed-matmul kernels (slow on stock tfjs-wasm).
+ * A row with no other entry (one anchor, no contrast set) has no positive: its loss is 0, gradient 0.
  */
 function anchorLoss(a: tf.Tensor2D, p: tf.Tensor2D | null, masks: Masks, temperature: number): tf.Tensor1D {
   const m = a.shape[0];
   const k = p === null ? 0 : p.shape[0];
   const width = m + k;
   const positive = tf.tensor2d(masks.positive, [m, width]);
-  const self = tf.tensor2d(masks.self, [m, width]);
+  const self = tf.tensor2d(masks.self, [m, width], 'bool');
   const coefficient = tf.tensor2d(masks.coefficient, [m, 1]);
   const invT = 1 / temperature;
 
+  if (width === 1) return tf.mul(tf.sum(a, 1), 0) as tf.Tensor1D;
   const forward = (anchors: tf.Tensor2D, extra: tf.Tensor2D | null, save: tf.GradSaveFunc) => {
     const all = extra === null ? anchors : tf.concat([anchors, extra], 0);
     const sim = tf.matMul(tf.mul(anchors, invT), tf.transpose(all)) as tf.Tensor2D;
-    const masked = tf.add(sim, self);
+    const masked = tf.where(self, tf.fill([m, width], -Infinity), sim);
     const rowMax = tf.max(masked, 1, true);
     const e = tf.exp(tf.sub(masked, rowMax));
     const z = tf.sum(e, 1, true);
@@ -213,9 +215,10 @@ function planSupCon(features: tf.Tensor, options: SupConOptions): SupConPlan {
  * anchors. For anchor a with positives P(a) (other anchors — and labelled contrast entries — with the
  * same label; the other views of the same sample in SimCLR mode):
  *   ℓ_a = −(T / T_base) · (1/|P(a)|) Σ_{p∈P(a)} log( exp(s_ap / T) / Σ_{b≠a} exp(s_ab / T) ),
- * the denominator running over all other anchors and the contrast set. Anchors without a positive get
- * ℓ_a = 0 and weight 0; reduce with Σ w ℓ / Σ w (the `mean` reducer does), which is 0 — never NaN —
- * when no anchor has a positive.
+ * the denominator running over all other anchors and the contrast set (the anchor itself is excluded
+ * exactly, at any temperature). Anchors without a positive get ℓ_a = 0 and weight 0. SupContrast (since
+ * its fix 72fd989) averages over all anchors, those counting 0: `mean(values)`; Σ w ℓ / Σ w instead
+ * excludes them (0 — never NaN — when no anchor has a positive).
  *
  * @param features - float32 [N, V, d] or [N, d].
  * @returns `{ values, weights }`, float32 [N·V] each, owned by the caller.
@@ -230,7 +233,7 @@ export function supervisedContrastive(features: tf.Tensor2D | tf.Tensor3D, optio
   checkOptions('supervisedContrastive options', options, SUPCON_KEYS);
   if (options.contrast !== undefined) checkOptions('supervisedContrastive options.contrast', options.contrast, CONTRAST_KEYS);
   const temperature = checkPositive('temperature', options.temperature ?? 0.07);
-  const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? 0.07);
+  const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? temperature);
   const plan = planSupCon(features, options);
   const masks = buildMasks(plan.ids, plan.contrastIds, temperature / baseTemperature);
   const normalize = options.normalize ?? true;

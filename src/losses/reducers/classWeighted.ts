@@ -106,6 +106,11 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
         weights = effectiveNumberWeights(fromCtx, { beta });
       }
       const labels = term.labels ?? rc.labels;
+      if (labels === undefined) {
+        throw new LongTailError('MISSING_INPUT', 'expected labels for the classWeighted reducer (it weights samples by class). Received: labels=undefined', {
+          name: 'labels',
+        });
+      }
       if (labels.shape[0] !== term.values.shape[0]) {
         throw new LongTailError('SHAPE_MISMATCH', `expected labels.shape[0] = ${term.values.shape[0]} (one label per anchor). Received: labels.shape[0]=${labels.shape[0]}`, {
           name: 'labels',
