@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../core/errors.js';
 import { resolveSpec, type BackendName, type BackendSpec, type ResolvedSpec } from './spec.js';
 import { activeWasmFixes, isSupportedTfjsVersion, registerWasmFixes, SUPPORTED_TFJS, unregisterWasmFixes, type WasmFixName } from './wasm-fixes.js';
-import { createThreadedWasmBackend, importHidden, isNode } from './wasm-threads.js';
+import { importHidden, isNode } from '../core/node.js';
+import { createThreadedWasmBackend } from './wasm-threads.js';
 
 /** What the active backend can do, as reported by {@link capabilities} and returned by {@link useBackend}. */
 export interface BackendCapabilities {

@@ -6,6 +6,7 @@
 import { LongTailError } from '../core/errors.js';
 import { checkInteger, checkSameSize } from '../core/validate.js';
 import type { EvaluationReport } from './report.js';
+import { importNode } from '../core/node.js';
 
 /** Options of {@link perClassAccuracySvg}. */
 export interface PerClassSvgOptions {
@@ -136,6 +137,6 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
 /** Writes {@link perClassAccuracySvg} to a file (Node only). */
 export async function writePerClassAccuracySvg(path: string, report: EvaluationReport, options: PerClassSvgOptions = {}): Promise<void> {
   const svg = perClassAccuracySvg(report, options);
-  const { writeFile } = await import('node:fs/promises');
+  const { writeFile } = await importNode('node:fs/promises');
   await writeFile(path, svg, 'utf8');
 }
