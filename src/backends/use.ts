@@ -4,6 +4,7 @@ import { LongTailError } from '../core/errors.js';
 import { resolveSpec, type BackendName, type BackendSpec, type ResolvedSpec } from './spec.js';
 import { activeWasmFixes, isSupportedTfjsVersion, registerWasmFixes, SUPPORTED_TFJS, unregisterWasmFixes, type WasmFixName } from './wasm-fixes.js';
 import { importHidden, isNode } from '../core/node.js';
+import { withoutAddedProcessHandlers } from './process-handlers.js';
 import { createThreadedWasmBackend } from './wasm-threads.js';
 
 /** What the active backend can do, as reported by {@link capabilities} and returned by {@link useBackend}. */
@@ -138,10 +139,14 @@ async function activateWasm(spec: Extract<ResolvedSpec, { name: 'wasm' }>, warn:
     }
   }
   const threads = spec.threads ?? wasmThreads;
-  if (threads !== wasmThreads) await setWasmThreads(threads, wasmPkg, warn);
-  if (spec.fixes) registerWasmFixes();
-  else unregisterWasmFixes();
-  await activate('wasm', 'wasm');
+  // Starting the Emscripten module (here or in setWasmThreads) adds process handlers that would turn
+  // every later uncaught error of the user's into 39 KB of minified code and exit code 7; they go.
+  await withoutAddedProcessHandlers(async () => {
+    if (threads !== wasmThreads) await setWasmThreads(threads, wasmPkg, warn);
+    if (spec.fixes) registerWasmFixes();
+    else unregisterWasmFixes();
+    await activate('wasm', 'wasm');
+  });
 }
 
 type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm');
