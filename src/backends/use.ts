@@ -4,6 +4,7 @@ import { LongTailError } from '../core/errors.js';
 import { resolveSpec, type BackendName, type BackendSpec, type ResolvedSpec } from './spec.js';
 import { activeWasmFixes, isSupportedTfjsVersion, registerWasmFixes, SUPPORTED_TFJS, unregisterWasmFixes, type WasmFixName } from './wasm-fixes.js';
 import { importHidden, isNode } from '../core/node.js';
+import { ensureTfjsNodeUtilFunctions } from './node-util.js';
 import { withoutAddedProcessHandlers } from './process-handlers.js';
 import { createThreadedWasmBackend } from './wasm-threads.js';
 
@@ -50,7 +51,8 @@ let lastWarnings: string[] = [];
  *   library's training-kernel fixes unless `fixes: false` (which restores the stock kernels);
  *   `threads: n` opts into multi-threading (falls back to one thread with a warning when it cannot start).
  * - 'tensorflow' / 'tensorflow-gpu': the optional peers `@tensorflow/tfjs-node` / `-node-gpu`, loaded on
- *   demand; a missing one throws `BACKEND_UNAVAILABLE` naming the package to install.
+ *   demand; a missing one throws `BACKEND_UNAVAILABLE` naming the package to install. On Node ≥ 23 the
+ *   `util` functions tfjs-node 4.22 still calls are put back first (only where absent).
  * - 'webgl': browsers only.
  *
  * Specs are validated before anything loads (`INVALID_OPTION`).
@@ -217,7 +219,8 @@ export function missingNativePeerError(name: 'tensorflow' | 'tensorflow-gpu'): L
     'BACKEND_UNAVAILABLE',
     `expected the optional peer package ${pkg} for backend '${name}'. Received: name="${name}", but ${pkg} is not installed. ` +
       `Install it with \`npm install ${pkg}\`; its install step downloads a native libtensorflow binary from the internet, ` +
-      `so it fails offline. The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
+      `so it fails offline (behind a proxy, point TFJS_NODE_CDN_STORAGE or TFJS_NODE_BASE_URI at a mirror). ` +
+      `The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
     { name, package: pkg },
   );
 }
@@ -234,6 +237,8 @@ async function activateNative(name: 'tensorflow' | 'tensorflow-gpu', warn: (m: s
   if (nativeLoaded !== null && nativeLoaded !== pkg) {
     warn(`${nativeLoaded} is already loaded and only one native TensorFlow fits in a process; '${name}' uses it`);
   } else if (tf.engine().registryFactory['tensorflow'] === undefined) {
+    // tfjs-node 4.22 calls util functions that Node 23 removed; they must be back before its first op.
+    await ensureTfjsNodeUtilFunctions();
     try {
       await importHidden(pkg);
     } catch (e) {

@@ -70,7 +70,8 @@ describe('BACKEND_UNAVAILABLE', () => {
     expect(e.message).toBe(
       `expected the optional peer package @tensorflow/tfjs-node for backend 'tensorflow'. Received: name="tensorflow", but @tensorflow/tfjs-node is not installed. ` +
         'Install it with `npm install @tensorflow/tfjs-node`; its install step downloads a native libtensorflow binary from the internet, ' +
-        `so it fails offline. The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
+        'so it fails offline (behind a proxy, point TFJS_NODE_CDN_STORAGE or TFJS_NODE_BASE_URI at a mirror). ' +
+        `The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
     );
     expect(e.details).toEqual({ name: 'tensorflow', package: '@tensorflow/tfjs-node' });
     expect(tf.getBackend()).toBe('cpu');
