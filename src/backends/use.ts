@@ -47,7 +47,8 @@ let lastWarnings: string[] = [];
  * Activates a backend and waits until it is ready; returns its {@link capabilities}.
  *
  * - 'cpu': plain JavaScript; the correctness reference.
- * - 'wasm': WebAssembly (XNNPACK, SIMD). Finds its .wasm files by itself under Node. Registers the
+ * - 'wasm': WebAssembly (XNNPACK, SIMD). Finds its .wasm files by itself under Node; in browsers and
+ *   bundles `wasmPaths` says where they are served. Registers the
  *   library's training-kernel fixes unless `fixes: false` (which restores the stock kernels);
  *   `threads: n` opts into multi-threading (falls back to one thread with a warning when it cannot start).
  * - 'tensorflow' / 'tensorflow-gpu': the optional peers `@tensorflow/tfjs-node` / `-node-gpu`, loaded on
@@ -61,6 +62,7 @@ let lastWarnings: string[] = [];
  * ```ts
  * await useBackend('wasm');
  * await useBackend({ name: 'wasm', threads: 2, onWarning: (m) => log(m) });
+ * await useBackend({ name: 'wasm', wasmPaths: '/assets/tfjs-wasm/' }); // browser: where the .wasm files are served
  * ```
  */
 export async function useBackend(spec: BackendSpec): Promise<BackendCapabilities> {
@@ -140,6 +142,7 @@ async function activateWasm(spec: Extract<ResolvedSpec, { name: 'wasm' }>, warn:
       warn(`the wasm kernel fixes are tested with tfjs ${SUPPORTED_TFJS}; ${what} is ${version}, so check them with the backends test suite`);
     }
   }
+  if (spec.wasmPaths !== undefined) setWasmPaths(spec.wasmPaths, wasmPkg, warn);
   const threads = spec.threads ?? wasmThreads;
   // Starting the Emscripten module (here or in setWasmThreads) adds process handlers that would turn
   // every later uncaught error of the user's into 39 KB of minified code and exit code 7; they go.
@@ -152,6 +155,20 @@ async function activateWasm(spec: Extract<ResolvedSpec, { name: 'wasm' }>, warn:
 }
 
 type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm');
+
+/** The `wasmPaths` the wasm backend was started with (null: the package's default location). */
+let wasmPathsInUse: string | null = null;
+
+/** Tells tfjs-backend-wasm where its binaries are served; only possible before the backend first starts. */
+function setWasmPaths(prefix: string, wasmPkg: WasmPackage, warn: (m: string) => void): void {
+  if (prefix === wasmPathsInUse) return;
+  if (tf.engine().registry['wasm'] !== undefined) {
+    warn(`wasmPaths="${prefix}" ignored: the wasm backend already started with its binaries from ${wasmPathsInUse === null ? 'the default location' : `"${wasmPathsInUse}"`}`);
+    return;
+  }
+  wasmPkg.setWasmPaths(prefix);
+  wasmPathsInUse = prefix;
+}
 
 /** Re-creates the wasm backend with `threads` threads (the stock module for 1). */
 async function setWasmThreads(threads: number, wasmPkg: WasmPackage, warn: (m: string) => void): Promise<void> {
