@@ -48,7 +48,7 @@ describe('tfjs-node util functions', () => {
       expect(typeof fn).toBe('function');
       const reference = node20[name];
       if (reference === undefined) continue; // this Node has already dropped it (≥ 23): nothing to compare with
-      const quiet = process.noDeprecation;
+      const quiet = process.noDeprecation === true;
       process.noDeprecation = true; // Node 22 warns on each deprecated call
       try {
         expect(SAMPLES.map((v) => fn(v))).toEqual(SAMPLES.map((v) => reference(v)));
