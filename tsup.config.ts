@@ -1,9 +1,10 @@
 import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Options } from 'tsup';
 
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
-const TESTING_DIR = resolve('src/testing');
+const TESTING_DIR = fileURLToPath(new URL('./src/testing', import.meta.url));
 
 /**
  * `longtail/testing` imports the rest of the library from the package by its own name ('longtail'), so
