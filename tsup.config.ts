@@ -1,8 +1,33 @@
-import { defineConfig } from 'tsup';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Options } from 'tsup';
+
+type Plugin = NonNullable<Options['esbuildPlugins']>[number];
+
+const TESTING_DIR = fileURLToPath(new URL('./src/testing', import.meta.url));
+
+/**
+ * `longtail/testing` imports the rest of the library from the package by its own name ('longtail'), so
+ * with `import` and with `require` alike it shares the root entry's single instance (registries, backend
+ * state, classes) instead of carrying a copy. Every module it imports from outside src/testing is
+ * re-exported by src/index.ts (the packaging test checks the shared state).
+ */
+const testingImportsRoot: Plugin = {
+  name: 'testing-imports-root',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (!args.importer.startsWith(TESTING_DIR + sep)) return undefined;
+      const target = resolve(dirname(args.importer), args.path);
+      const inside = !relative(TESTING_DIR, target).startsWith('..');
+      return inside ? undefined : { path: 'longtail', external: true };
+    });
+  },
+};
 
 export default defineConfig({
   entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
+  esbuildPlugins: [testingImportsRoot],
   dts: true,
   sourcemap: true,
   clean: true,

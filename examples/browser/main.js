@@ -35,11 +35,18 @@ async function loadSplit(prefix) {
   return fromArrays({ x: images.data, sampleShape: [784], y: Int32Array.from(labels.data) }, { scale: 1 / 255 });
 }
 
-/** WebGL when the browser has it, else the CPU backend; says which one runs and why. */
+/**
+ * Where the page serves tfjs-backend-wasm's three .wasm binaries (tfjs-backend-wasm.wasm, -simd.wasm,
+ * -threaded-simd.wasm): here straight from the package's dist/ folder; with a bundler, copy them to your
+ * public folder and point wasmPaths there.
+ */
+const WASM_PATHS = new URL('/node_modules/@tensorflow/tfjs-backend-wasm/dist/', location.href).href;
+
+/** The requested backend (?backend=webgl|wasm|cpu, default webgl), else the CPU backend; says which one runs and why. */
 async function chooseBackend() {
   const wanted = params.get('backend') ?? 'webgl';
   try {
-    await useBackend(wanted);
+    await useBackend(wanted === 'wasm' ? { name: 'wasm', wasmPaths: WASM_PATHS } : wanted);
     return { name: tf.getBackend(), note: '' };
   } catch (e) {
     await useBackend('cpu');

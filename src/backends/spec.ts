@@ -35,6 +35,13 @@ export interface WasmSpec extends BackendOptionsBase {
   readonly threads?: number;
   /** Register the library's kernel fixes (default true). `false` restores the stock tfjs-wasm kernels. */
   readonly fixes?: boolean;
+  /**
+   * Where the `.wasm` binaries are served, as a URL or path prefix ending in '/' (passed to
+   * tfjs-backend-wasm's `setWasmPaths` before the backend first starts). Needed in browsers and bundles:
+   * serve the three files of `node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm` there. Not needed
+   * under Node, where the package finds its own files.
+   */
+  readonly wasmPaths?: string;
 }
 
 /** TensorFlow's native C library through `@tensorflow/tfjs-node` (or `-gpu` for CUDA). */
@@ -53,11 +60,17 @@ export type BackendSpec = BackendName | CpuSpec | WasmSpec | NativeSpec | WebglS
 /** A validated spec with defaults filled in. */
 export type ResolvedSpec =
   | { readonly name: 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgl'; readonly warn: (m: string) => void }
-  | { readonly name: 'wasm'; readonly threads: number | undefined; readonly fixes: boolean; readonly warn: (m: string) => void };
+  | {
+      readonly name: 'wasm';
+      readonly threads: number | undefined;
+      readonly fixes: boolean;
+      readonly wasmPaths: string | undefined;
+      readonly warn: (m: string) => void;
+    };
 
 const ALLOWED_KEYS: Record<BackendName, readonly string[]> = {
   cpu: ['name', 'onWarning'],
-  wasm: ['name', 'threads', 'fixes', 'onWarning'],
+  wasm: ['name', 'threads', 'fixes', 'wasmPaths', 'onWarning'],
   tensorflow: ['name', 'onWarning'],
   'tensorflow-gpu': ['name', 'onWarning'],
   webgl: ['name', 'onWarning'],
@@ -72,13 +85,13 @@ function checkName(name: unknown): BackendName {
 
 /**
  * Validates a spec before anything is loaded: the name, unknown keys (typos such as `thread`), `threads`
- * (integer 1–8), `fixes` (boolean) and `onWarning` (function).
+ * (integer 1–8), `fixes` (boolean), `wasmPaths` (prefix ending in '/') and `onWarning` (function).
  */
 export function resolveSpec(spec: BackendSpec): ResolvedSpec {
   if (typeof spec === 'string') {
     const name = checkName(spec);
     const warn = () => undefined;
-    return name === 'wasm' ? { name, threads: undefined, fixes: true, warn } : { name, warn };
+    return name === 'wasm' ? { name, threads: undefined, fixes: true, wasmPaths: undefined, warn } : { name, warn };
   }
   if (spec === null || typeof spec !== 'object') {
     throw invalid('INVALID_OPTION', 'a backend name or an options object { name, ... }', 'spec', spec);
@@ -95,11 +108,14 @@ export function resolveSpec(spec: BackendSpec): ResolvedSpec {
   }
   const warn = (m: string) => onWarning?.(m);
   if (name !== 'wasm') return { name, warn };
-  const { threads, fixes } = spec as WasmSpec;
+  const { threads, fixes, wasmPaths } = spec as WasmSpec;
   if (threads !== undefined) {
     checkInteger('threads', threads, { min: 1 });
     if (threads > MAX_WASM_THREADS) throw invalid('INVALID_OPTION', `threads <= ${MAX_WASM_THREADS}`, 'threads', threads);
   }
   if (fixes !== undefined && typeof fixes !== 'boolean') throw invalid('INVALID_OPTION', 'fixes to be a boolean', 'fixes', fixes);
-  return { name, threads, fixes: fixes ?? true, warn };
+  if (wasmPaths !== undefined && (typeof wasmPaths !== 'string' || !wasmPaths.endsWith('/'))) {
+    throw invalid('INVALID_OPTION', "wasmPaths to be a URL or path prefix ending in '/'", 'wasmPaths', wasmPaths);
+  }
+  return { name, threads, fixes: fixes ?? true, wasmPaths, warn };
 }

@@ -3,7 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../core/errors.js';
 import { resolveSpec, type BackendName, type BackendSpec, type ResolvedSpec } from './spec.js';
 import { activeWasmFixes, isSupportedTfjsVersion, registerWasmFixes, SUPPORTED_TFJS, unregisterWasmFixes, type WasmFixName } from './wasm-fixes.js';
-import { createThreadedWasmBackend, importHidden, isNode } from './wasm-threads.js';
+import { importHidden, isNode } from '../core/node.js';
+import { ensureTfjsNodeUtilFunctions } from './node-util.js';
+import { withoutAddedProcessHandlers } from './process-handlers.js';
+import { createThreadedWasmBackend } from './wasm-threads.js';
 
 /** What the active backend can do, as reported by {@link capabilities} and returned by {@link useBackend}. */
 export interface BackendCapabilities {
@@ -44,11 +47,13 @@ let lastWarnings: string[] = [];
  * Activates a backend and waits until it is ready; returns its {@link capabilities}.
  *
  * - 'cpu': plain JavaScript; the correctness reference.
- * - 'wasm': WebAssembly (XNNPACK, SIMD). Finds its .wasm files by itself under Node. Registers the
+ * - 'wasm': WebAssembly (XNNPACK, SIMD). Finds its .wasm files by itself under Node; in browsers and
+ *   bundles `wasmPaths` says where they are served. Registers the
  *   library's training-kernel fixes unless `fixes: false` (which restores the stock kernels);
  *   `threads: n` opts into multi-threading (falls back to one thread with a warning when it cannot start).
  * - 'tensorflow' / 'tensorflow-gpu': the optional peers `@tensorflow/tfjs-node` / `-node-gpu`, loaded on
- *   demand; a missing one throws `BACKEND_UNAVAILABLE` naming the package to install.
+ *   demand; a missing one throws `BACKEND_UNAVAILABLE` naming the package to install. On Node ≥ 23 the
+ *   `util` functions tfjs-node 4.22 still calls are put back first (only where absent).
  * - 'webgl': browsers only.
  *
  * Specs are validated before anything loads (`INVALID_OPTION`).
@@ -57,6 +62,7 @@ let lastWarnings: string[] = [];
  * ```ts
  * await useBackend('wasm');
  * await useBackend({ name: 'wasm', threads: 2, onWarning: (m) => log(m) });
+ * await useBackend({ name: 'wasm', wasmPaths: '/assets/tfjs-wasm/' }); // browser: where the .wasm files are served
  * ```
  */
 export async function useBackend(spec: BackendSpec): Promise<BackendCapabilities> {
@@ -136,14 +142,33 @@ async function activateWasm(spec: Extract<ResolvedSpec, { name: 'wasm' }>, warn:
       warn(`the wasm kernel fixes are tested with tfjs ${SUPPORTED_TFJS}; ${what} is ${version}, so check them with the backends test suite`);
     }
   }
+  if (spec.wasmPaths !== undefined) setWasmPaths(spec.wasmPaths, wasmPkg, warn);
   const threads = spec.threads ?? wasmThreads;
-  if (threads !== wasmThreads) await setWasmThreads(threads, wasmPkg, warn);
-  if (spec.fixes) registerWasmFixes();
-  else unregisterWasmFixes();
-  await activate('wasm', 'wasm');
+  // Starting the Emscripten module (here or in setWasmThreads) adds process handlers that would turn
+  // every later uncaught error of the user's into 39 KB of minified code and exit code 7; they go.
+  await withoutAddedProcessHandlers(async () => {
+    if (threads !== wasmThreads) await setWasmThreads(threads, wasmPkg, warn);
+    if (spec.fixes) registerWasmFixes();
+    else unregisterWasmFixes();
+    await activate('wasm', 'wasm');
+  });
 }
 
 type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm');
+
+/** The `wasmPaths` the wasm backend was started with (null: the package's default location). */
+let wasmPathsInUse: string | null = null;
+
+/** Tells tfjs-backend-wasm where its binaries are served; only possible before the backend first starts. */
+function setWasmPaths(prefix: string, wasmPkg: WasmPackage, warn: (m: string) => void): void {
+  if (prefix === wasmPathsInUse) return;
+  if (tf.engine().registry['wasm'] !== undefined) {
+    warn(`wasmPaths="${prefix}" ignored: the wasm backend already started with its binaries from ${wasmPathsInUse === null ? 'the default location' : `"${wasmPathsInUse}"`}`);
+    return;
+  }
+  wasmPkg.setWasmPaths(prefix);
+  wasmPathsInUse = prefix;
+}
 
 /** Re-creates the wasm backend with `threads` threads (the stock module for 1). */
 async function setWasmThreads(threads: number, wasmPkg: WasmPackage, warn: (m: string) => void): Promise<void> {
@@ -211,7 +236,8 @@ export function missingNativePeerError(name: 'tensorflow' | 'tensorflow-gpu'): L
     'BACKEND_UNAVAILABLE',
     `expected the optional peer package ${pkg} for backend '${name}'. Received: name="${name}", but ${pkg} is not installed. ` +
       `Install it with \`npm install ${pkg}\`; its install step downloads a native libtensorflow binary from the internet, ` +
-      `so it fails offline. The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
+      `so it fails offline (behind a proxy, point TFJS_NODE_CDN_STORAGE or TFJS_NODE_BASE_URI at a mirror). ` +
+      `The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
     { name, package: pkg },
   );
 }
@@ -228,6 +254,8 @@ async function activateNative(name: 'tensorflow' | 'tensorflow-gpu', warn: (m: s
   if (nativeLoaded !== null && nativeLoaded !== pkg) {
     warn(`${nativeLoaded} is already loaded and only one native TensorFlow fits in a process; '${name}' uses it`);
   } else if (tf.engine().registryFactory['tensorflow'] === undefined) {
+    // tfjs-node 4.22 calls util functions that Node 23 removed; they must be back before its first op.
+    await ensureTfjsNodeUtilFunctions();
     try {
       await importHidden(pkg);
     } catch (e) {

@@ -12,6 +12,7 @@
  * Everything else (kernels, `BackendWasm`) is the stock package.
  */
 import * as tf from '@tensorflow/tfjs';
+import { importHidden, importNode, isNode } from '../core/node.js';
 
 /** Most threads the C++ side accepts (it pre-creates 8 pthread workers). */
 export const MAX_WASM_THREADS = 8;
@@ -22,15 +23,6 @@ const START_TIMEOUT_MS = 20_000;
 const FACTORY_SPEC = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
 const WORKER_SPEC = '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 
-/** Imports a module whose name bundlers and tsc must not resolve (Node-only or optional). */
-export function importHidden(specifier: string): Promise<unknown> {
-  return import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
-}
-
-/** True under Node.js (not a browser or a web worker). */
-export function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-}
 
 interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: unknown[]) => unknown;
@@ -58,9 +50,9 @@ async function loadThreadedSources(): Promise<{ factory: Factory; worker: string
 
 /** Writes the worker and main scripts to a fresh temporary directory, removed when the process exits. */
 async function writeScripts(factory: Factory, worker: string): Promise<{ workerPath: string; mainPath: string }> {
-  const fs = (await importHidden('node:fs')) as typeof import('node:fs');
-  const os = (await importHidden('node:os')) as typeof import('node:os');
-  const path = (await importHidden('node:path')) as typeof import('node:path');
+  const fs = await importNode('node:fs');
+  const os = await importNode('node:os');
+  const path = await importNode('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'longtail-wasm-'));
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const workerPath = path.join(dir, 'worker.cjs');
@@ -97,7 +89,7 @@ export async function createThreadedWasmBackend(threads: number): Promise<tf.Ker
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   if (simd !== true) throw new Error('WebAssembly SIMD is not available, and tfjs ships threads only in its SIMD build');
   const wasmPkg = await import('@tensorflow/tfjs-backend-wasm');
-  const fs = (await importHidden('node:fs')) as typeof import('node:fs');
+  const fs = await importNode('node:fs');
   const { factory, worker } = await loadThreadedSources();
   const { workerPath, mainPath } = await writeScripts(factory, worker);
   let wasmBinaryPath = '';

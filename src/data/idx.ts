@@ -9,6 +9,7 @@ import { gunzipLimited } from './gzip-limit.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { LabeledArrays } from './labeled-data.js';
 import { readInputFile } from './node-io.js';
+import { importNode } from '../core/node.js';
 
 /** A decoded IDX file of unsigned bytes. */
 export interface IdxArray {
@@ -112,7 +113,7 @@ export async function readIdxFile(path: string, options: ReadIdxOptions): Promis
   const raw = await readInputFile(path, 'IDX file');
   let bytes = raw;
   if (isGzip(raw)) {
-    const { gunzipSync } = await import('node:zlib');
+    const { gunzipSync } = await importNode('node:zlib');
     try {
       bytes = gunzipLimited(raw, { gunzip: gunzipSync, headerLength: 4 + 4 * rank, totalLength: (head) => claimedLength(head, rank, maxBytes, path), source: path });
     } catch (e) {
@@ -161,7 +162,7 @@ function checkIdxArray(array: IdxArray): number {
  *   would reject (nothing is written).
  */
 export async function writeIdxFile(path: string, array: IdxArray): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
+  const { writeFile } = await importNode('node:fs/promises');
   const rank = checkIdxArray(array);
   const header = new Uint8Array(4 + 4 * rank);
   const view = new DataView(header.buffer);
@@ -171,7 +172,7 @@ export async function writeIdxFile(path: string, array: IdxArray): Promise<void>
   body.set(header, 0);
   body.set(array.data, header.length);
   if (path.endsWith('.gz')) {
-    const { gzipSync } = await import('node:zlib');
+    const { gzipSync } = await importNode('node:zlib');
     await writeFile(path, gzipSync(body, { level: 9 }));
   } else {
     await writeFile(path, body);
@@ -249,8 +250,8 @@ export async function loadFashionMnist(options: LoadMnistOptions): Promise<Label
       name: 'split',
     });
   }
-  const { join } = await import('node:path');
-  const { access } = await import('node:fs/promises');
+  const { join } = await importNode('node:path');
+  const { access } = await importNode('node:fs/promises');
   const paths = { images: join(dir, `${prefix}-images-idx3-ubyte.gz`), labels: join(dir, `${prefix}-labels-idx1-ubyte.gz`) };
   for (const p of [paths.images, paths.labels]) {
     try {

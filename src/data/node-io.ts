@@ -1,5 +1,6 @@
 /** File reading shared by the Node-only loaders; `node:fs` is imported lazily so browsers never load it. */
 import { LongTailError } from '../core/errors.js';
+import { importNode } from '../core/node.js';
 
 /**
  * The bytes of a file (or its text with `encoding: 'utf8'`).
@@ -9,7 +10,7 @@ import { LongTailError } from '../core/errors.js';
 export async function readInputFile(path: string, what: string): Promise<Uint8Array>;
 export async function readInputFile(path: string, what: string, encoding: 'utf8'): Promise<string>;
 export async function readInputFile(path: string, what: string, encoding?: 'utf8'): Promise<Uint8Array | string> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = await importNode('node:fs/promises');
   try {
     return encoding === undefined ? await readFile(path) : await readFile(path, encoding);
   } catch (e) {

@@ -5,6 +5,7 @@
 import { LongTailError } from '../core/errors.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from './idx.js';
 import type { LabeledArrays } from './labeled-data.js';
+import { importNode } from '../core/node.js';
 
 /** Directory name of the subset inside `data/`. */
 export const FASHION_MNIST_LT_SUBSET_DIR = 'fashion-mnist-lt-600';
@@ -35,9 +36,9 @@ export async function loadFashionMnistLTSubset(options: { readonly dir?: string 
 }
 
 async function findSubsetDir(): Promise<string> {
-  const { dirname, join } = await import('node:path');
-  const { existsSync } = await import('node:fs');
-  const { fileURLToPath } = await import('node:url');
+  const { dirname, join } = await importNode('node:path');
+  const { existsSync } = await importNode('node:fs');
+  const { fileURLToPath } = await importNode('node:url');
   const starts: string[] = [];
   // ESM exposes import.meta.url; the CJS build has __dirname instead.
   const metaUrl = (import.meta as { url?: string }).url;

@@ -7,6 +7,7 @@ import { LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkSameSize } from '../core/validate.js';
 import type { EvaluationReport } from './report.js';
+import { importNode } from '../core/node.js';
 
 /** Options of {@link perClassAccuracySvg}. */
 export interface PerClassSvgOptions {
@@ -141,6 +142,6 @@ export function perClassAccuracySvg(report: EvaluationReport, options: PerClassS
 export async function writePerClassAccuracySvg(path: string, report: EvaluationReport, options: PerClassSvgOptions = {}): Promise<void> {
   checkOptions('writePerClassAccuracySvg options', options, SVG_KEYS);
   const svg = perClassAccuracySvg(report, options);
-  const { writeFile } = await import('node:fs/promises');
+  const { writeFile } = await importNode('node:fs/promises');
   await writeFile(path, svg, 'utf8');
 }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { formatValue, invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { importNode } from '../core/node.js';
 import { createRng } from '../core/rng.js';
 import { cnnBackbone, identityBackbone, mlpBackbone } from './backbones.js';
 import { createClassifier, type Classifier } from './classifier.js';
@@ -148,8 +149,8 @@ export function importModel(artifact: ModelArtifact): Model {
 export async function saveModel(model: Model, path: string): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('INVALID_OPTION', 'a directory path', 'path', path);
   const artifact = exportModel(model);
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const fs = await importNode('node:fs/promises');
+  const { join } = await importNode('node:path');
   await fs.mkdir(path, { recursive: true });
   const bytes = new Uint8Array(artifact.weights.reduce((n, w) => n + w.values.byteLength, 0));
   let at = 0;
@@ -165,8 +166,8 @@ export async function saveModel(model: Model, path: string): Promise<void> {
 /** Reads a directory written by {@link saveModel} and rebuilds the model (the caller owns it). Node only. */
 export async function loadModel(path: string): Promise<Model> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('INVALID_OPTION', 'a directory path', 'path', path);
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const fs = await importNode('node:fs/promises');
+  const { join } = await importNode('node:path');
   let text: string;
   let bin: Uint8Array;
   try {

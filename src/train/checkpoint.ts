@@ -9,6 +9,7 @@
  * `{ offset, length }` (offsets relative to the data section).
  */
 import { LongTailError } from '../core/errors.js';
+import { importNode } from '../core/node.js';
 import type { Logs } from './callbacks.js';
 import type { RngState } from '../core/rng.js';
 import { badState, checkStateStructure, type EpochPosition, type TrainerState } from './state.js';
@@ -208,8 +209,8 @@ let tempCounter = 0;
 export async function writeCheckpoint(path: string, state: TrainerState): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) badState('a checkpoint directory path', 'path', path);
   const bytes = encodeCheckpoint(state);
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const fs = await importNode('node:fs/promises');
+  const { join } = await importNode('node:path');
   await fs.mkdir(path, { recursive: true });
   let handle: Awaited<ReturnType<typeof fs.open>> | null = null;
   let tmp = '';
@@ -253,8 +254,8 @@ export async function writeCheckpoint(path: string, state: TrainerState): Promis
  */
 export async function readCheckpoint(path: string): Promise<TrainerState> {
   if (typeof path !== 'string' || path.length === 0) badState('a checkpoint directory path', 'path', path);
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const fs = await importNode('node:fs/promises');
+  const { join } = await importNode('node:path');
   let bytes: Uint8Array;
   try {
     bytes = await fs.readFile(join(path, CHECKPOINT_FILE));
@@ -272,8 +273,8 @@ export async function readCheckpoint(path: string): Promise<TrainerState> {
 
 /** Version 1 (state.json + tensors.bin), or null when those files are absent. */
 async function readLegacy(path: string): Promise<TrainerState | null> {
-  const fs = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const fs = await importNode('node:fs/promises');
+  const { join } = await importNode('node:path');
   let text: string;
   let bin: Uint8Array;
   try {

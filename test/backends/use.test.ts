@@ -45,13 +45,15 @@ describe('bad specs: INVALID_OPTION before anything loads', () => {
     [{ name: 'WASM' }, `expected backend name to be one of 'cpu', 'wasm', 'tensorflow', 'tensorflow-gpu', 'webgl'. Received: name="WASM"`],
     [{}, `expected backend name to be one of 'cpu', 'wasm', 'tensorflow', 'tensorflow-gpu', 'webgl'. Received: name=undefined`],
     [null, 'expected a backend name or an options object { name, ... }. Received: spec=null'],
-    [{ name: 'wasm', thread: 2 }, `expected options of backend 'wasm' to be among name, threads, fixes, onWarning. Received: key="thread"`],
+    [{ name: 'wasm', thread: 2 }, `expected options of backend 'wasm' to be among name, threads, fixes, wasmPaths, onWarning. Received: key="thread"`],
     [{ name: 'cpu', threads: 2 }, `expected options of backend 'cpu' to be among name, onWarning. Received: key="threads"`],
     [{ name: 'wasm', threads: 0 }, 'expected threads >= 1. Received: threads=0'],
     [{ name: 'wasm', threads: 1.5 }, 'expected threads to be an integer. Received: threads=1.5'],
     [{ name: 'wasm', threads: 9 }, 'expected threads <= 8. Received: threads=9'],
     [{ name: 'wasm', fixes: 'yes' }, 'expected fixes to be a boolean. Received: fixes="yes"'],
     [{ name: 'wasm', onWarning: 3 }, 'expected onWarning to be a function. Received: onWarning=3'],
+    [{ name: 'wasm', wasmPaths: '/wasm' }, `expected wasmPaths to be a URL or path prefix ending in '/'. Received: wasmPaths="/wasm"`],
+    [{ name: 'wasm', wasmPaths: 3 }, `expected wasmPaths to be a URL or path prefix ending in '/'. Received: wasmPaths=3`],
   ];
   it.each(cases)('%j', async (spec, message) => {
     const before = tf.memory().numTensors;
@@ -70,7 +72,8 @@ describe('BACKEND_UNAVAILABLE', () => {
     expect(e.message).toBe(
       `expected the optional peer package @tensorflow/tfjs-node for backend 'tensorflow'. Received: name="tensorflow", but @tensorflow/tfjs-node is not installed. ` +
         'Install it with `npm install @tensorflow/tfjs-node`; its install step downloads a native libtensorflow binary from the internet, ' +
-        `so it fails offline. The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
+        'so it fails offline (behind a proxy, point TFJS_NODE_CDN_STORAGE or TFJS_NODE_BASE_URI at a mirror). ' +
+        `The 'wasm' backend needs no download and works offline: useBackend('wasm').`,
     );
     expect(e.details).toEqual({ name: 'tensorflow', package: '@tensorflow/tfjs-node' });
     expect(tf.getBackend()).toBe('cpu');
@@ -172,5 +175,17 @@ describe('wasm in Node needs no path set-up', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('wasmPaths', () => {
+  it('is ignored with a warning once the wasm backend has started (tfjs reads it only at start)', async () => {
+    await useBackend('wasm');
+    const warnings: string[] = [];
+    const caps = await useBackend({ name: 'wasm', wasmPaths: '/elsewhere/', onWarning: (m) => warnings.push(m) });
+    expect(warnings).toEqual(['wasmPaths="/elsewhere/" ignored: the wasm backend already started with its binaries from the default location']);
+    expect(caps.warnings).toEqual(warnings);
+    expect(caps.backend).toBe('wasm');
+    await useBackend('cpu');
   });
 });
