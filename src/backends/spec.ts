@@ -1,4 +1,5 @@
 /** Backend specs: the names and options objects {@link useBackend} accepts, and their validation. */
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import { checkInteger } from '../core/validate.js';
 import { MAX_WASM_THREADS } from './wasm-threads.js';
@@ -97,11 +98,7 @@ export function resolveSpec(spec: BackendSpec): ResolvedSpec {
     throw invalid('INVALID_OPTION', 'a backend name or an options object { name, ... }', 'spec', spec);
   }
   const name = checkName((spec as { name?: unknown }).name);
-  for (const key of Object.keys(spec)) {
-    if (!ALLOWED_KEYS[name].includes(key)) {
-      throw invalid('INVALID_OPTION', `options of backend '${name}' to be among ${ALLOWED_KEYS[name].join(', ')}`, 'key', key);
-    }
-  }
+  checkOptions(`useBackend { name: "${name}" }`, spec as object, Object.fromEntries(ALLOWED_KEYS[name].map((k) => [k, true])) as OptionKeys<object>);
   const onWarning = (spec as BackendOptionsBase).onWarning;
   if (onWarning !== undefined && typeof onWarning !== 'function') {
     throw invalid('INVALID_OPTION', 'onWarning to be a function', 'onWarning', onWarning);

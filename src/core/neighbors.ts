@@ -8,6 +8,7 @@
  * 2 × 2 register tiles (four independent sums per pass over the features), and each query keeps its k best
  * candidates in a bounded sorted buffer (partial selection, O(n·k) worst case, no full sort).
  */
+import { checkOptions } from './options.js';
 import { invalid } from './errors.js';
 import { checkInteger } from './validate.js';
 
@@ -210,6 +211,7 @@ export function pairwiseSquaredDistances(a: HostRows, b?: HostRows): Float64Arra
 export function kNearest(reference: HostRows, options: KNearestOptions, query?: HostRows): NeighborResult {
   checkHostRows('reference', reference);
   if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object { k }', 'options', options);
+  checkOptions('kNearest options', options, { k: true, rows: true });
   const n = reference.rows;
   const d = reference.cols;
   if (query !== undefined) {

@@ -52,6 +52,7 @@ export function checkLabeledArrays(data: LabeledArrays, name = 'data'): number {
  * owns it and disposes it); y and the flags are shared, not copied.
  */
 export function fromArrays(data: LabeledArrays, options: FromArraysOptions = {}): LabeledData {
+  checkOptions('fromArrays options', options, { scale: true });
   const n = checkLabeledArrays(data);
   const scale = options.scale ?? 1;
   if (typeof scale !== 'number' || !Number.isFinite(scale) || !(scale > 0)) throw invalid('INVALID_OPTION', 'scale to be a finite number > 0', 'scale', scale);
@@ -88,6 +89,7 @@ export interface FlagOptions {
  * The same data with its flags set. The result shares `data.x` (no new tensor): dispose only one of them.
  */
 export function withFlags(data: LabeledData, flags: FlagOptions): LabeledData {
+  checkOptions('withFlags flags', flags, { synthetic: true, auxiliary: true });
   const n = data.y.length;
   const make = (name: string, v: boolean | Uint8Array | undefined, old: Uint8Array | undefined): Uint8Array | undefined => {
     if (v === undefined) return old;
@@ -207,6 +209,7 @@ export interface RealSyntheticOptions {
  * real rows and 1 for the synthetic ones. Other flags are carried over.
  */
 export function concatRealSynthetic(options: RealSyntheticOptions): LabeledData {
+  checkOptions('concatRealSynthetic options', options, { real: true, synthetic: true });
   return concatData([withFlags(options.real, { synthetic: false }), withFlags(options.synthetic, { synthetic: true })]);
 }
 
@@ -236,6 +239,7 @@ export async function* streamBatches(
   chunks: AsyncIterable<LabeledArrays> | Iterable<LabeledArrays>,
   options: StreamBatchesOptions,
 ): AsyncGenerator<LabeledData, void, undefined> {
+  checkOptions('streamBatches options', options, { batchSize: true, rng: true, dropRemainder: true, scale: true });
   const { batchSize, rng, dropRemainder = false } = options;
   checkInteger('batchSize', batchSize, { min: 1 });
   if (options.scale !== undefined && !(Number.isFinite(options.scale) && options.scale > 0)) throw invalid('INVALID_OPTION', 'scale to be a finite number > 0', 'scale', options.scale);
@@ -321,6 +325,7 @@ function takeArrays(queue: LabeledArrays[], count: number): { batch: LabeledArra
 
 /** Splits typed arrays into chunks of `chunkSize` samples (views, no copies): a stream source for tests and demos. */
 export function* chunkArrays(data: LabeledArrays, options: { readonly chunkSize: number }): Generator<LabeledArrays> {
+  checkOptions('chunkArrays options', options, { chunkSize: true });
   const n = checkLabeledArrays(data);
   checkInteger('chunkSize', options.chunkSize, { min: 1 });
   const size = data.sampleShape.reduce((p, d) => p * d, 1);

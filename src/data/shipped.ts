@@ -2,6 +2,7 @@
  * The small real long-tailed Fashion-MNIST subset kept in the repository's `data/` directory (not in the
  * npm package) for the demo and the tests. See data/README.md for provenance and license.
  */
+import { checkOptions } from '../core/options.js';
 import { LongTailError } from '../core/errors.js';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from './idx.js';
 import type { LabeledArrays } from './labeled-data.js';
@@ -30,6 +31,7 @@ export interface FashionMnistLTSubset {
  * @throws LongTailError `MISSING_INPUT` when the directory cannot be found; `INVALID_DATA` for corrupt files.
  */
 export async function loadFashionMnistLTSubset(options: { readonly dir?: string } = {}): Promise<FashionMnistLTSubset> {
+  checkOptions('loadFashionMnistLTSubset options', options, { dir: true });
   const dir = options.dir ?? (await findSubsetDir());
   const [train, test] = await Promise.all([loadFashionMnist({ split: 'train', dir }), loadFashionMnist({ split: 'test', dir })]);
   return { train, test, classNames: FASHION_MNIST_CLASSES, dir };

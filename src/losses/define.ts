@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { JsonObject } from '../core/json.js';
 import { toConfig } from '../core/registry.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkClassCounts } from '../core/validate.js';
 import { evaluateLoss } from './evaluate.js';
 import type { Requirement } from '../models/types.js';
@@ -25,6 +26,8 @@ export interface LossDefinition<R extends Requirement> {
   terms(inputs: LossInputs<R>): LossTerms;
 }
 
+const DEFINITION_KEYS: OptionKeys<LossDefinition<Requirement>> = { kind: true, config: true, requires: true, reducer: true, classCounts: true, terms: true };
+
 /**
  * Builds a {@link Loss}: `compute(inputs)` = {@link evaluateLoss}(loss, inputs).total, i.e. Σ over terms
  * of reducer.reduce(term), `reduced` terms taken as they are. Every library
@@ -39,6 +42,7 @@ export interface LossDefinition<R extends Requirement> {
  * ```
  */
 export function defineLoss<R extends Requirement>(definition: LossDefinition<R>): Loss<R> {
+  checkOptions('defineLoss definition', definition, DEFINITION_KEYS as OptionKeys<LossDefinition<R>>);
   const reducer = definition.reducer ?? meanReducer();
   const config: JsonObject = { ...definition.config, reducer: toConfig(reducer) as unknown as JsonObject };
   const terms = (inputs: LossInputs<R>): LossTerms => definition.terms(inputs);
