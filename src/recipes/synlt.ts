@@ -20,7 +20,7 @@ import type { SamplerSpec } from '../samplers/index.js';
 import { OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
-import type { Callback } from '../train/callbacks.js';
+import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
@@ -75,8 +75,8 @@ export interface SynLtOptions {
   readonly learningRate?: LrScheduleSpec;
   /** Sampler over real + synthetic samples. @defaultValue `{ kind: 'instance' }` */
   readonly sampler?: SamplerSpec;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Rows per embedding / evaluation pass. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }
