@@ -37,7 +37,7 @@ export interface StageInput {
   readonly sampler?: SamplerSpec;
 }
 
-/** The Fashion-MNIST-LT protocol of shared/benchmarks.md: Adam 1e-3 with L2 5e-4. */
+/** The Fashion-MNIST-LT protocol of the PyTorch references (docs/benchmarks.md): Adam 1e-3 with L2 5e-4. */
 export const PROTOCOL_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
 
 /** The single-stage defaults of the protocol: 30 epochs, batch 256, Adam, constant rate, instance sampling. */
