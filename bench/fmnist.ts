@@ -120,7 +120,7 @@ function header(options: { readonly seeds: readonly number[]; readonly epochs: s
   return [
     `${environmentLine()}, backend ${options.backend}; seeds ${options.seeds.join(', ')}; epochs ${options.epochs}.`,
     '',
-    'Protocol of ../shared/benchmarks.md: training on the shared Fashion-MNIST-LT splits (exponential, IF 100 = 14,886',
+    'Protocol (the PyTorch references\'): training on fixed Fashion-MNIST-LT index splits (exponential, IF 100 = 14,886',
     'images, IF 10 = 24,516) or on all 60,000 training images; test on the balanced 10,000-image test set; pixels / 255',
     'standardised per pixel with the mean and std (+1e-3) of the 60,000 training images; Adam lr 1e-3 with L2 weight',
     'decay 5e-4 added to the gradient, batch 256; PyTorch `nn.Linear` initialisation; the final model is evaluated.',

@@ -45,7 +45,7 @@ async function ltlsRow(ctx: DemoContext): Promise<DemoRow> {
   const trainer = createTrainer({ model: encoder, loss: crossEntropyLoss(), seed: ctx.seed, epochs: ctx.epochs, batchSize: 128, optimizer: ADAM, progress: 'none' });
   try {
     await trainer.fit(ctx.train);
-    const row = await runRecipe('ltls (Gaussian latent top-up)', ctx, () =>
+    const row = await runRecipe('ltls (Gaussian latent top-up on a frozen CE encoder)', ctx, () =>
       ltls({ seed: ctx.seed, numClasses: 10, encoder: encoder.backbone, epochs: ctx.epochs, batchSize: 128, progress: 'none' }),
     );
     return { ...row, seconds: (performance.now() - t0) / 1000 };
@@ -59,12 +59,12 @@ async function ltlsRow(ctx: DemoContext): Promise<DemoRow> {
 export async function demoRecipeRows(ctx: DemoContext): Promise<DemoRow[]> {
   const rows: DemoRow[] = [await ltlsRow(ctx)];
   rows.push(
-    await runRecipe('decoupled cRT', ctx, () =>
+    await runRecipe("decoupled cRT (Kang's SGD; +10 classifier epochs)", ctx, () =>
       decoupled({ seed: ctx.seed, numClasses: 10, method: 'cRT', inputDim: 784, hiddenSizes: [256], epochs: ctx.epochs, batchSize: 128, progress: 'none' }),
     ),
   );
   rows.push(
-    await runRecipe('SAU (real + SMOTE, dual branch)', ctx, () =>
+    await runRecipe('SAU (real + SMOTE, dual branch, 8 epochs)', ctx, () =>
       sau({
         seed: ctx.seed,
         numClasses: 10,

@@ -2,11 +2,16 @@
  * The main job (`npm run demo`): long-tailed Fashion-MNIST, shipped in data/ (1,485 training images,
  * IF 100; 2,000 balanced test images). Trains plain cross-entropy and the library's long-tail methods with
  * one Trainer API on the same MLP, then prints a table, writes demo-results.json and a per-class accuracy
- * chart (demo-per-class.svg) comparing the best method with cross-entropy.
+ * chart (demo-per-class.svg) comparing the best method with cross-entropy. Prints one block per method as it
+ * finishes (training itself is silent: `progress: 'none'`).
  *
- * Runs on the wasm backend (no native install) in well under 3 minutes on 2 cores.
+ * `npm run demo -- --write` also stores the results in docs/demo-results.json and rewrites README.md's
+ * results table and docs/getting-started.md's summary from them (scripts/readme-demo-table.ts).
+ *
+ * Runs on the wasm backend (no native install); the time of the last `--write` run is in README.md.
  */
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   classWeighted,
@@ -33,6 +38,7 @@ import {
   type Model,
   type SamplerSpec,
 } from '../src/index.js';
+import { RESULTS_PATH, writeDocs, type DemoResults } from '../scripts/readme-demo-table.js';
 import { demoRecipeRows } from './demo-recipes.js';
 
 const EPOCHS = 30;
@@ -79,6 +85,7 @@ async function trainerRow(
     epochs: ctx.epochs,
     batchSize: BATCH,
     optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 },
+    progress: 'none',
     ...(spec.sampler === undefined ? {} : { sampler: spec.sampler }),
   });
   try {
@@ -103,17 +110,29 @@ function pct(v: number | undefined): string {
   return v === undefined || Number.isNaN(v) ? '   -  ' : (100 * v).toFixed(2).padStart(6);
 }
 
+/** What the demo prints when a method finishes: its name and time, then its accuracies. */
+function block(index: number, method: string, report: EvaluationReport, seconds: number): string {
+  const g = report.groups;
+  const acc = (v: number | undefined) => pct(v).trim();
+  return [
+    `[${index}] ${method}  (${seconds.toFixed(1)} s)`,
+    `    balanced ${acc(report.balancedAccuracy)}  many ${acc(g?.many.accuracy)}  medium ${acc(g?.medium.accuracy)}  few ${acc(g?.few.accuracy)}`,
+  ].join('\n');
+}
+
 function table(rows: readonly DemoRow[]): string {
-  const head = `${'method'.padEnd(34)} ${'top-1'.padStart(6)} ${'bal.'.padStart(6)} ${'many'.padStart(6)} ${'medium'.padStart(6)} ${'few'.padStart(6)} ${'time s'.padStart(7)}`;
+  const head = `${'method'.padEnd(52)} ${'top-1'.padStart(6)} ${'bal.'.padStart(6)} ${'many'.padStart(6)} ${'medium'.padStart(6)} ${'few'.padStart(6)} ${'time s'.padStart(7)}`;
   const lines = rows.map((r) => {
     const g = r.report.groups;
-    return `${r.method.padEnd(34)} ${pct(r.report.top1)} ${pct(r.report.balancedAccuracy)} ${pct(g?.many.accuracy)} ${pct(g?.medium.accuracy)} ${pct(g?.few.accuracy)} ${r.seconds.toFixed(1).padStart(7)}`;
+    return `${r.method.padEnd(52)} ${pct(r.report.top1)} ${pct(r.report.balancedAccuracy)} ${pct(g?.many.accuracy)} ${pct(g?.medium.accuracy)} ${pct(g?.few.accuracy)} ${r.seconds.toFixed(1).padStart(7)}`;
   });
   return [head, '-'.repeat(head.length), ...lines].join('\n');
 }
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const load0 = loadavg()[0] as number;
   const info = await useBackend('wasm');
   const subset = await loadFashionMnistLTSubset();
   // Standardise with the statistics of the (shipped) training set, as the reference protocol does with its own.
@@ -128,7 +147,7 @@ async function main(): Promise<void> {
   const rows: DemoRow[] = [];
   const add = (method: string, report: EvaluationReport, seconds: number) => {
     rows.push({ method, report, seconds });
-    console.log(`  ${method.padEnd(34)} balanced ${pct(report.balancedAccuracy)}  (${seconds.toFixed(1)} s)`);
+    console.log(block(rows.length, method, report, seconds));
   };
 
   const ce = await timed(() => trainerRow(ctx, { loss: crossEntropyLoss(), postHoc: true }));
@@ -150,10 +169,20 @@ async function main(): Promise<void> {
 
   console.log(`\n${table(rows)}\n`);
   const best = rows.slice(1).reduce((a, b) => (b.report.balancedAccuracy > a.report.balancedAccuracy ? b : a));
-  await writeFile(
-    'demo-results.json',
-    `${JSON.stringify({ dataset: 'fashion-mnist-lt-600', trainCounts: Array.from(counts), epochs: EPOCHS, seed: SEED, rows }, null, 2)}\n`,
-  );
+  const results: DemoResults = {
+    dataset: 'fashion-mnist-lt-600',
+    trainCounts: Array.from(counts),
+    testSize: test.y.length,
+    epochs: EPOCHS,
+    seed: SEED,
+    backend: info.backend,
+    cpus: cpus().length,
+    totalSeconds: Math.round((performance.now() - t0) / 100) / 10,
+    cpuSeconds: Math.round((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e5) / 10,
+    loadAverage: [load0, loadavg()[0] as number].map((l) => Math.round(l * 10) / 10),
+    rows,
+  };
+  await writeFile('demo-results.json', `${JSON.stringify(results, null, 2)}\n`);
   const svg = perClassAccuracySvg(best.report, {
     classNames: subset.classNames,
     title: `Per-class accuracy on long-tailed Fashion-MNIST: ${best.method} vs cross-entropy`,
@@ -162,7 +191,12 @@ async function main(): Promise<void> {
   });
   await writeFile('demo-per-class.svg', svg);
   console.log(`best method: ${best.method} (balanced ${pct(best.report.balancedAccuracy).trim()}% vs cross-entropy ${pct(ce.value.report.balancedAccuracy).trim()}%)`);
-  console.log(`wrote demo-results.json and demo-per-class.svg (best method vs cross-entropy) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`wrote demo-results.json and demo-per-class.svg (best method vs cross-entropy); ${rows.length} methods in ${results.totalSeconds.toFixed(0)} s`);
+  if (process.argv.includes('--write')) {
+    await copyFile('demo-results.json', RESULTS_PATH);
+    writeDocs(results);
+    console.log(`wrote ${RESULTS_PATH}, README.md's results table and docs/getting-started.md's summary`);
+  }
   train.x.dispose();
   test.x.dispose();
   if (tf.memory().numTensors !== 0) console.warn(`warning: ${tf.memory().numTensors} tensors still alive at exit`);

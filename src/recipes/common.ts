@@ -15,6 +15,7 @@ import { checkSpec } from '../core/options.js';
 import { createSampler, type SamplerSpec } from '../samplers/index.js';
 import { SAMPLER_SPEC_KEYS } from '../samplers/spec-keys.js';
 import { LR_SCHEDULE_SPEC_KEYS, OPTIMIZER_SPEC_KEYS } from '../train/spec-keys.js';
+import { PROGRESS_MODES, type ProgressMode } from '../train/callbacks.js';
 import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
 import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
 import type { FitOptions, History, Trainer } from '../train/trainer.js';
@@ -40,7 +41,7 @@ export interface StageInput {
   readonly sampler?: SamplerSpec;
 }
 
-/** The Fashion-MNIST-LT protocol of shared/benchmarks.md: Adam 1e-3 with L2 5e-4. */
+/** The Fashion-MNIST-LT protocol of the PyTorch references (docs/benchmarks.md): Adam 1e-3 with L2 5e-4. */
 export const PROTOCOL_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
 
 /** The single-stage defaults of the protocol: 30 epochs, batch 256, Adam, constant rate, instance sampling. */
@@ -103,21 +104,31 @@ export function resolveStage(prefix: string, o: StageInput, defaults: StageOptio
   return { epochs, batchSize, ...checkStageSpecs(specs, where) };
 }
 
-/** `progress` is 'auto' or 'none'. */
-export function checkProgress(progress: unknown): 'auto' | 'none' {
+/** `progress` is one of 'auto' (default), 'bar', 'epoch', 'none' (see `progressLogger`). */
+export function checkProgress(progress: unknown): ProgressMode {
   const p = progress ?? 'auto';
-  if (p !== 'auto' && p !== 'none') throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', p);
-  return p;
+  if (typeof p !== 'string' || !(PROGRESS_MODES as readonly string[]).includes(p)) {
+    throw invalid('INVALID_OPTION', `progress to be one of ${PROGRESS_MODES.map((m) => JSON.stringify(m)).join(', ')}`, 'progress', p);
+  }
+  return p as ProgressMode;
+}
+
+/**
+ * The trainer's `progress` for stage `index` (1-based) of `count`: lines prefixed `stage 1/2` when a
+ * recipe trains in more than one stage.
+ */
+export function stageProgress(mode: ProgressMode, index: number, count: number): ProgressMode | { readonly mode: ProgressMode; readonly label: string } {
+  return count > 1 ? { mode, label: `stage ${index}/${count}` } : mode;
 }
 
 /** Progress output and rows per evaluation pass, as ltls, synLT and decoupled resolve them (last). */
 export interface RunSettings {
-  readonly progress: 'auto' | 'none';
+  readonly progress: ProgressMode;
   readonly evalBatchSize: number;
 }
 
 /** `progress` ('auto' by default) and `evalBatchSize` (≥ 1, 512 by default). */
-export function resolveRunSettings(o: { readonly progress?: 'auto' | 'none'; readonly evalBatchSize?: number }): RunSettings {
+export function resolveRunSettings(o: { readonly progress?: ProgressMode; readonly evalBatchSize?: number }): RunSettings {
   const progress = checkProgress(o.progress);
   const evalBatchSize = checkInteger('evalBatchSize', o.evalBatchSize ?? 512, { min: 1 });
   return { progress, evalBatchSize };

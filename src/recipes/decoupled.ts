@@ -20,7 +20,7 @@ import { linearHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
 import type { Backbone, ForwardMode, Model, Requirement } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
-import type { Logs } from '../train/callbacks.js';
+import type { Logs, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
@@ -33,6 +33,7 @@ import {
   resolveSeedAndClasses,
   resolveStage,
   stageJson,
+  stageProgress,
   type ModelInput,
   type RunSettings,
   type SeedAndClasses,
@@ -97,8 +98,8 @@ export interface DecoupledOptions {
   readonly tauGrid?: readonly number[];
   /** τ-norm: 'drop' (the official code: logits = f·w̃_j, no bias) or 'keep' b unchanged. @defaultValue 'drop' */
   readonly tauNormBias?: TauNormBias;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Rows per evaluation / feature pass. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }
@@ -355,11 +356,12 @@ class DecoupledRunImpl implements DecoupledRun {
     const classifier = createClassifier({ backbone: bb, head });
     const scale = o.method === 'lws' ? makeVariable<tf.Rank.R1>(new Float32Array(o.numClasses).fill(1), [o.numClasses], true) : null;
     this.model = new DecoupledModelImpl(classifier, head, scale);
-    const common = { model: this.model, loss: crossEntropyLoss(), progress: o.progress, evalBatchSize: o.evalBatchSize };
+    const common = { model: this.model, loss: crossEntropyLoss(), evalBatchSize: o.evalBatchSize };
     this.representationTrainer = createTrainer({
       ...common,
       seed: o.seed,
       ...o.stage1,
+      progress: stageProgress(o.progress, 1, 2),
       trainable: classifier.trainableVariables,
     });
     if (o.method === 'tauNorm') {
@@ -370,6 +372,7 @@ class DecoupledRunImpl implements DecoupledRun {
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
+        progress: stageProgress(o.progress, 2, 2),
         trainable: o.method === 'cRT' ? head.trainableVariables : [scale as tf.Variable],
       });
     }

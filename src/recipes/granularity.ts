@@ -23,11 +23,11 @@ import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import { ClassMoments } from '../synth/moments.js';
-import type { Callback } from '../train/callbacks.js';
+import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
-import { checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -95,8 +95,8 @@ export interface GranularityOptions {
   readonly learningRate?: LrScheduleSpec;
   /** Sampler over target + auxiliary samples. @defaultValue `{ kind: 'instance' }` */
   readonly sampler?: SamplerSpec;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Batch size of evaluation and prototype passes. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }
@@ -254,9 +254,7 @@ function resolveOptions(options: GranularityOptions): Resolved {
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 1 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
   const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'granularity options') };
-  if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
-    throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
-  }
+  checkProgress(options.progress);
   return {
     seed,
     numClasses,
@@ -335,7 +333,7 @@ class GranularityRunImpl implements GranularityRun {
     private readonly o: Resolved,
     private readonly auxiliary: LabeledData,
     backbone: Backbone | undefined,
-    progress: 'auto' | 'none',
+    progress: ProgressMode,
   ) {
     this.numClasses = o.numClasses;
     this.numAuxiliaryClasses = o.numAuxiliaryClasses;

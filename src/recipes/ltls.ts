@@ -20,6 +20,7 @@ import { CLASS_GAUSSIAN_KEYS, ClassGaussian, type ClassGaussianOptions } from '.
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
+import type { ProgressMode } from '../train/callbacks.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   checkRecipeData,
@@ -71,8 +72,8 @@ export interface LtlsOptions {
   readonly learningRate?: LrScheduleSpec;
   /** Sampler over real + synthetic features. @defaultValue `{ kind: 'instance' }` */
   readonly sampler?: SamplerSpec;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Rows per pass when extracting features and evaluating. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }

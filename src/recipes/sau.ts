@@ -24,11 +24,11 @@ import { synthRegistry } from '../synth/registry.js';
 import { SYNTH_CONFIG_KEYS } from '../synth/config-keys.js';
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
-import type { Callback } from '../train/callbacks.js';
+import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
-import { checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
 import { NOISY_STRATEGIES, sauContrastive, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
@@ -126,8 +126,8 @@ export interface SauOptions {
   readonly learningRate?: LrScheduleSpec;
   /** Sampler over real + synthetic samples. @defaultValue `{ kind: 'instance' }` */
   readonly sampler?: SamplerSpec;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Batch size of evaluation and prototype passes. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }
@@ -323,9 +323,7 @@ function resolveOptions(options: SauOptions): Resolved {
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 2 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
   const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'sau options') };
-  if (options.progress !== undefined && options.progress !== 'auto' && options.progress !== 'none') {
-    throw invalid('INVALID_OPTION', 'progress to be "auto" or "none"', 'progress', options.progress);
-  }
+  checkProgress(options.progress);
   return {
     seed,
     numClasses,
@@ -480,7 +478,7 @@ class SauRunImpl implements SauRun {
     private readonly o: Resolved,
     private readonly views: SauViews,
     options: SauOptions,
-    progress: 'auto' | 'none',
+    progress: ProgressMode,
   ) {
     this.synthetic = options.synthetic;
     this.synthesizer = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;

@@ -21,7 +21,7 @@ import type { SamplerSpec } from '../samplers/index.js';
 import { OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
-import type { Callback } from '../train/callbacks.js';
+import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
@@ -76,8 +76,8 @@ export interface SynLtOptions {
   readonly learningRate?: LrScheduleSpec;
   /** Sampler over real + synthetic samples. @defaultValue `{ kind: 'instance' }` */
   readonly sampler?: SamplerSpec;
-  /** @defaultValue 'auto' */
-  readonly progress?: 'auto' | 'none';
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
   /** Rows per embedding / evaluation pass. @defaultValue 512 */
   readonly evalBatchSize?: number;
 }
@@ -218,7 +218,6 @@ class RoundSynthesizer implements Synthesizer {
   readonly numClasses: number;
   private current: OtDistributionMatching;
   private sampled = false;
-  epoch = -1;
   readonly rounds: SynthesisRound[] = [];
 
   constructor(private readonly options: OtMatchingOptions) {
@@ -248,7 +247,7 @@ class RoundSynthesizer implements Synthesizer {
       proposed += e.proposed;
       accepted += e.accepted;
     }
-    this.rounds.push({ epoch: this.epoch, proposed, accepted, acceptanceRate: proposed > 0 ? accepted / proposed : Number.NaN, perClass: report.map((e) => ({ ...e })) });
+    this.rounds.push({ epoch: request.epoch ?? -1, proposed, accepted, acceptanceRate: proposed > 0 ? accepted / proposed : Number.NaN, perClass: report.map((e) => ({ ...e })) });
     return samples;
   }
 
@@ -284,18 +283,12 @@ class SynLtRunImpl implements SynLtRun {
     this.model = createClassifier({ backbone: bb, head: linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') }) });
     this.synthesizer = new RoundSynthesizer({ ...o.matching, numClasses: o.numClasses });
     const syn = this.synthesizer;
-    const track: Callback = {
-      onEpochBegin: (epoch) => {
-        syn.epoch = epoch;
-      },
-    };
     this.trainer = createTrainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage,
       synthesis: { synthesizer: syn, source: 'embeddings', startEpoch: o.synthesisStart, refreshEvery: o.refreshEvery, topUp: o.topUp },
-      callbacks: [track],
       progress: o.progress,
       evalBatchSize: o.evalBatchSize,
     });

@@ -1,5 +1,7 @@
 /** Training callbacks: hooks the trainer calls, plus the built-in progress bar and early stopping. */
-import { checkInteger, checkNonNegative } from '../core/validate.js';
+import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { checkInteger, checkNonNegative, checkOneOf } from '../core/validate.js';
 
 /** Numbers logged for a batch or an epoch (loss, named loss terms, learning rate, validation metrics). */
 export interface Logs {
@@ -16,8 +18,11 @@ export interface TrainingControl {
 export interface Callback {
   /** Before the first epoch of `fit` (or of a resumed run). */
   onTrainBegin?(info: { readonly epochs: number; readonly startEpoch: number; readonly stepsPerEpoch: number }): void | Promise<void>;
-  /** Before each epoch (0-based). */
-  onEpochBegin?(epoch: number): void | Promise<void>;
+  /**
+   * Before each epoch (0-based). `info.steps`, when the trainer passes it, is that epoch's step count
+   * (it can differ from `stepsPerEpoch` when the synthetic pool changes size).
+   */
+  onEpochBegin?(epoch: number, info?: { readonly steps?: number }): void | Promise<void>;
   /** Called after every step, synchronously: keep it cheap. */
   onBatchEnd?(step: number, logs: Logs): void;
   /** After each epoch, with its logs (loss, terms, learning rate, validation metrics). */
@@ -74,35 +79,159 @@ export interface TextSink {
 }
 
 /**
- * A one-line progress bar redrawn on a TTY (epoch, step, loss). Silent when `stream` is not a TTY, so logs
- * and CI output stay clean.
+ * How training reports progress: `'bar'` redraws one line per epoch in place (epoch, step of steps, ETA,
+ * running mean loss; validation metrics when the epoch ends), `'epoch'` writes one line per epoch (Keras'
+ * `verbose=2`), `'auto'` picks `'bar'` on a TTY and `'epoch'` otherwise, `'none'` writes nothing.
  */
-export function progressBar(options: { readonly stream?: TextSink; readonly width?: number } = {}): Callback {
-  const stream = options.stream ?? (typeof process !== 'undefined' ? (process.stderr as TextSink) : undefined);
-  const width = options.width ?? 24;
+export type ProgressMode = 'auto' | 'bar' | 'epoch' | 'none';
+
+/** Every {@link ProgressMode}. */
+export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'epoch', 'none'];
+
+/** Options of {@link progressLogger}. */
+export interface ProgressOptions {
+  /** @defaultValue `'auto'` */
+  readonly mode?: ProgressMode;
+  /** Prefix of every line, e.g. `'stage 1/2'`. @defaultValue none */
+  readonly label?: string;
+  /** Where to write. @defaultValue `process.stderr` in Node; `console.log` line by line elsewhere */
+  readonly stream?: TextSink;
+  /** Characters of the bar. @defaultValue 20 */
+  readonly width?: number;
+  /** Clock in milliseconds, for the epoch time and the ETA (inject a fake one in tests). @defaultValue `performance.now` */
+  readonly now?: () => number;
+}
+
+const PROGRESS_KEYS: OptionKeys<ProgressOptions> = { mode: true, label: true, stream: true, width: true, now: true };
+
+/** Minimum time between two redraws of the bar (the last step of an epoch is always drawn). */
+const REDRAW_MS = 100;
+
+function defaultSink(): TextSink {
+  if (typeof process !== 'undefined' && process.stderr !== undefined) return process.stderr as TextSink;
+  // No process (browsers): only whole lines reach the console, so 'auto' writes epoch lines there.
+  let pending = '';
+  return {
+    isTTY: false,
+    write(text: string) {
+      pending += text;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) console.log(line);
+    },
+  };
+}
+
+/** Seconds as `0.4s`, `12s`, `3m05s`, `2h01m`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * `loss` then the validation metrics (`val*`) of an epoch's logs, as ` - name value` pairs; a NaN
+ * validation metric (a shot group without classes) is left out.
+ */
+function epochMetrics(logs: Logs): string {
+  const keys = Object.keys(logs).filter((k) => k === 'loss' || (k.startsWith('val') && !Number.isNaN(logs[k])));
+  return keys.map((k) => ` - ${k} ${(logs[k] as number).toFixed(4)}`).join('');
+}
+
+/**
+ * Writes training progress (Keras' `ProgbarLogger`): with `mode: 'bar'` one line per epoch redrawn in
+ * place with `\r` — `epoch 3/30 [███████░░░] 28/40 ETA 1.4s - loss 0.8123` (loss is the running mean of
+ * the epoch's step losses) — and completed at the end of the epoch with its time, mean loss and validation
+ * metrics; with `mode: 'epoch'` only that completed line, one per epoch
+ * (`epoch 3/30 - 1.2s - loss 0.8123 - valBalancedAccuracy 0.7012`); `'auto'` (default) draws the bar when
+ * the stream is a TTY and epoch lines otherwise; `'none'` writes nothing. Accepts a mode or an options
+ * object. The trainer adds one from its `progress` option; recipes label their stages with `label`.
+ *
+ * @throws LongTailError `INVALID_OPTION` for an unknown mode, a non-string label or a bad width;
+ *   `UNKNOWN_OPTION` for an unknown key.
+ * @example
+ * ```ts
+ * createTrainer({ ...config, progress: 'epoch' });                      // one line per epoch
+ * createTrainer({ ...config, progress: 'none', callbacks: [progressLogger({ mode: 'bar', label: 'warm-up' })] });
+ * ```
+ */
+export function progressLogger(options: ProgressMode | ProgressOptions = {}): Callback {
+  const o = typeof options === 'string' ? { mode: options } : checkOptions('progressLogger options', options, PROGRESS_KEYS);
+  const requested = checkOneOf('progress', o.mode ?? 'auto', PROGRESS_MODES);
+  if (o.label !== undefined && typeof o.label !== 'string') throw invalid('INVALID_OPTION', 'label to be a string', 'label', o.label);
+  const width = checkInteger('width', o.width ?? 20, { min: 1 });
+  if (requested === 'none') return {};
+  const stream = o.stream ?? defaultSink();
+  const now = o.now ?? (() => performance.now());
+  const mode = requested === 'auto' ? (stream.isTTY === true ? 'bar' : 'epoch') : requested;
+  const prefix = o.label === undefined || o.label === '' ? '' : `${o.label} · `;
   let epochs = 0;
-  let perEpoch = 1;
+  let announced = 1;
+  let steps = 1;
   let epoch = 0;
-  let inEpoch = 0;
-  const active = stream !== undefined && stream.isTTY === true;
+  let done = 0;
+  let lossSum = 0;
+  let started = 0;
+  let lastDraw = -Infinity;
+  let drawnLength = 0;
+  let open = false;
+
+  const head = () => `${prefix}epoch ${epoch + 1}/${epochs}`;
+  const draw = (line: string, end: string) => {
+    // Pad over the previous, longer line: \r returns the cursor but does not clear.
+    stream.write(`\r${line}${' '.repeat(Math.max(0, drawnLength - line.length))}${end}`);
+    drawnLength = end === '' ? line.length : 0;
+    open = end === '';
+  };
   return {
     onTrainBegin(info) {
       epochs = info.epochs;
-      perEpoch = Math.max(1, info.stepsPerEpoch);
+      announced = Math.max(1, info.stepsPerEpoch);
     },
-    onEpochBegin(e) {
+    onEpochBegin(e, info) {
       epoch = e;
-      inEpoch = 0;
+      steps = info?.steps !== undefined && info.steps > 0 ? info.steps : announced;
+      done = 0;
+      lossSum = 0;
+      started = now();
+      lastDraw = -Infinity;
     },
     onBatchEnd(_step, logs) {
-      if (!active) return;
-      inEpoch += 1;
-      const filled = Math.round((width * Math.min(inEpoch, perEpoch)) / perEpoch);
-      const bar = `${'█'.repeat(filled)}${'░'.repeat(Math.max(0, width - filled))}`;
-      stream.write(`\repoch ${epoch + 1}/${epochs} ${bar} loss ${(logs['loss'] ?? NaN).toFixed(4)}`);
+      done += 1;
+      lossSum += logs['loss'] ?? NaN;
+      // More steps than announced (e.g. a grown synthetic pool): the total follows the count.
+      if (done > steps) steps = done;
+      if (mode !== 'bar') return;
+      const t = now();
+      if (t - lastDraw < REDRAW_MS && done < steps) return;
+      lastDraw = t;
+      const filled = Math.round((width * done) / steps);
+      const bar = `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
+      const eta = ((t - started) / 1000 / done) * (steps - done);
+      const digits = String(steps).length;
+      draw(`${head()} ${bar} ${String(done).padStart(digits)}/${steps} ETA ${formatDuration(eta)} - loss ${(lossSum / done).toFixed(4)}`, '');
     },
-    onEpochEnd() {
-      if (active) stream.write('\n');
+    onEpochEnd(_e, logs) {
+      const line = `${head()} - ${formatDuration((now() - started) / 1000)}${epochMetrics(logs)}`;
+      if (mode === 'bar') draw(line, '\n');
+      else stream.write(`${line}\n`);
+    },
+    onTrainEnd() {
+      // An abort mid-epoch leaves the bar open: end its line.
+      if (open) stream.write('\n');
+      open = false;
+      drawnLength = 0;
     },
   };
+}
+
+/**
+ * The progress bar of earlier versions: {@link progressLogger} in `'auto'` mode.
+ * @deprecated Use `progressLogger({ mode: 'bar' })`, or the trainer's `progress` option.
+ */
+export function progressBar(options: { readonly stream?: TextSink; readonly width?: number } = {}): Callback {
+  return progressLogger({ ...options, mode: 'auto' });
 }

@@ -18,7 +18,7 @@ import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.
 import { createSampler } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
-import { progressBar, type Callback, type Logs, type TrainingControl } from './callbacks.js';
+import { progressLogger, type Callback, type Logs, type TrainingControl } from './callbacks.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import {
   EVALUATE_KEYS,
@@ -302,7 +302,7 @@ class LoopTrainer implements Trainer {
       );
     }
     if (this.live !== null) checkPositionFits(this.positionOf(this.live), data.y.length + (this.pool?.labels.length ?? 0));
-    const callbacks = [...(this.config.callbacks ?? []), ...(this.config.progress === 'none' ? [] : [progressBar()])];
+    const callbacks = [...(this.config.callbacks ?? []), progressLogger(this.config.progress)];
     this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
     let stopReason: History['stopReason'] = 'completed';
     let message: string | undefined;
@@ -319,11 +319,10 @@ class LoopTrainer implements Trainer {
         stopReason = 'aborted';
         break;
       }
-      // Callbacks see the epoch begin before its synthesis round runs (synLT tags its rounds there).
-      for (const cb of callbacks) await cb.onEpochBegin?.(this.nextEpoch);
       const live = this.live ?? this.beginEpoch(data, this.nextEpoch);
       this.live = live;
       const epoch = live.epoch;
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, { steps: live.batches.length });
       while (live.batch < live.batches.length) {
         if (aborted()) {
           stopReason = 'aborted';
@@ -469,7 +468,7 @@ class LoopTrainer implements Trainer {
     }
     const perClass = topUpRequest(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
     const head = (f: tf.Tensor2D): tf.Tensor2D => this.model.head(f);
-    const drawn = syn.synthesizer.sample({ perClass, head }, rng);
+    const drawn = syn.synthesizer.sample({ perClass, head, epoch }, rng);
     let labels: Int32Array;
     try {
       labels = Int32Array.from(drawn.labels.dataSync());

@@ -21,6 +21,16 @@ describe('README', () => {
     const snippet = /```ts\n(import \{[\s\S]*?)```/.exec(readme)?.[1] ?? '';
     const file = readFileSync(join(root, 'examples', 'readme-example.ts'), 'utf8');
     expect(file.endsWith(snippet.replace("from 'longtail'", "from '../src/index.js'"))).toBe(true);
-    expect(snippet.split('\n').filter((l) => l.trim().length > 0).length).toBeLessThanOrEqual(16);
+    const lines = snippet.split('\n').filter((l) => l.trim().length > 0).length;
+    expect(lines).toBeLessThanOrEqual(16);
+    // The heading says how many lines it is.
+    expect(readme).toContain(`## A long-tail run in ${lines} lines`);
+  });
+
+  it('its example trains on a long-tailed subset it makes from the balanced set (IF 100), not on the balanced set', () => {
+    const snippet = /```ts\n(import \{[\s\S]*?)```/.exec(readFileSync(join(root, 'README.md'), 'utf8'))?.[1] ?? '';
+    expect(snippet).toMatch(/longTailCounts\(\{ profile: 'exponential', numClasses: 10, maxCount: 6000, imbalanceFactor: 100 \}\)/);
+    expect(snippet).toMatch(/const train = gatherBatch\(balanced, longTailIndices\(balanced\.y, \{ counts, rng: [^}]+\}\)\)/);
+    expect(snippet).toMatch(/await trainer\.fit\(train\)/);
   });
 });

@@ -268,7 +268,7 @@ describe('ltls bad input', () => {
     expectError(() => ltls({ ...base, gaussian: { shrinkage: 2 } }), 'INVALID_OPTION', 'expected shrinkage in [0, 1]. Received: shrinkage=2');
     expectError(() => ltls({ ...base, topUp: { kind: 'ratio', ratio: -1 } }), 'INVALID_OPTION', 'expected ratio >= 0. Received: ratio=-1');
     expectError(() => ltls({ ...base, epochs: 0 }), 'INVALID_OPTION', 'expected epochs >= 1. Received: epochs=0');
-    expectError(() => ltls({ ...base, progress: 'bar' as 'auto' }), 'INVALID_OPTION', 'expected progress to be "auto" or "none". Received: progress="bar"');
+    expectError(() => ltls({ ...base, progress: 'bars' as 'bar' }), 'INVALID_OPTION', 'expected progress to be one of "auto", "bar", "epoch", "none". Received: progress="bars"');
     const backbone = mlpBackbone({ inputDim: 6, hiddenSizes: [5], rng: createRng(0) });
     expectError(() => ltls({ ...base, encoder: backbone }), 'SHAPE_MISMATCH', 'expected featureDim = encoder width = 5. Received: featureDim=4');
     backbone.dispose();
