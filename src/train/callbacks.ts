@@ -1,7 +1,9 @@
 /** Training callbacks: hooks the trainer calls, plus the built-in progress bar and early stopping. */
-import { invalid } from '../core/errors.js';
+import * as tf from '@tensorflow/tfjs';
+import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkNonNegative, checkOneOf } from '../core/validate.js';
+import type { Model } from '../models/types.js';
 
 /** Numbers logged for a batch or an epoch (loss, named loss terms, learning rate, validation metrics). */
 export interface Logs {
@@ -14,10 +16,20 @@ export interface TrainingControl {
   stop(reason: string): void;
 }
 
+/** What `onTrainBegin` receives. */
+export interface TrainBeginInfo {
+  readonly epochs: number;
+  readonly startEpoch: number;
+  /** Steps per epoch over real and synthetic samples (an epoch's own count comes with `onEpochBegin`). */
+  readonly stepsPerEpoch: number;
+  /** The model being trained, when the trainer passes it (for callbacks that read or restore weights). */
+  readonly model?: Model;
+}
+
 /** Hooks called by `Trainer.fit`. Every hook is optional; async hooks are awaited (batch hooks are sync). */
 export interface Callback {
   /** Before the first epoch of `fit` (or of a resumed run). */
-  onTrainBegin?(info: { readonly epochs: number; readonly startEpoch: number; readonly stepsPerEpoch: number }): void | Promise<void>;
+  onTrainBegin?(info: TrainBeginInfo): void | Promise<void>;
   /**
    * Before each epoch (0-based). `info.steps`, when the trainer passes it, is that epoch's step count
    * (it can differ from `stepsPerEpoch` when the synthetic pool changes size).
@@ -41,21 +53,46 @@ export interface EarlyStoppingOptions {
   readonly patience?: number;
   /** Smallest change that counts as improvement. Default 0. */
   readonly minDelta?: number;
+  /**
+   * When it stops training, put back the model weights (batch-norm statistics included) of the epoch with
+   * the best `monitor` value, as Keras' `restore_best_weights`. Default false.
+   */
+  readonly restoreBestWeights?: boolean;
 }
+
+const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = { monitor: true, mode: true, patience: true, minDelta: true, restoreBestWeights: true };
 
 /**
  * Stops training when `monitor` has not improved by `minDelta` for `patience` epochs (Keras EarlyStopping).
- * A missing metric is ignored for that epoch.
+ * A missing metric is ignored for that epoch. With `restoreBestWeights`, the weights of the best epoch are
+ * kept (as host copies, taken when an epoch improves) and assigned back when it stops training.
+ *
+ * @example
+ * ```ts
+ * const trainer = createTrainer({ ..., callbacks: [earlyStopping({ monitor: 'valBalancedAccuracy', mode: 'max', patience: 3, restoreBestWeights: true })] });
+ * ```
  */
 export function earlyStopping(options: EarlyStoppingOptions): Callback {
+  checkOptions('earlyStopping options', options, EARLY_STOPPING_KEYS);
+  if (typeof options.monitor !== 'string' || options.monitor.length === 0) throw invalid('INVALID_OPTION', 'monitor to be a logged metric name', 'monitor', options.monitor);
+  checkOneOf('mode', options.mode, ['min', 'max']);
   const patience = checkInteger('patience', options.patience ?? 5, { min: 0 });
   const minDelta = checkNonNegative('minDelta', options.minDelta ?? 0);
+  const restore = options.restoreBestWeights ?? false;
+  if (typeof restore !== 'boolean') throw invalid('INVALID_OPTION', 'restoreBestWeights to be a boolean', 'restoreBestWeights', restore);
   let best = options.mode === 'max' ? -Infinity : Infinity;
   let wait = 0;
+  let model: Model | undefined;
+  let bestWeights: Float32Array[] | null = null;
   return {
-    onTrainBegin() {
+    onTrainBegin(info) {
       best = options.mode === 'max' ? -Infinity : Infinity;
       wait = 0;
+      bestWeights = null;
+      model = info.model;
+      if (restore && model === undefined) {
+        throw new LongTailError('MISSING_INPUT', 'expected a trainer that passes its model to callbacks for restoreBestWeights. Received: onTrainBegin info without model');
+      }
     },
     onEpochEnd(_epoch, logs, control) {
       const value = logs[options.monitor];
@@ -64,8 +101,13 @@ export function earlyStopping(options: EarlyStoppingOptions): Callback {
       if (improved) {
         best = value;
         wait = 0;
+        if (restore && model !== undefined) bestWeights = model.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
       } else if (++wait > patience) {
         control.stop(`early stopping: ${options.monitor} did not improve for ${patience} epochs`);
+        if (bestWeights !== null && model !== undefined) {
+          const saved = bestWeights;
+          tf.tidy(() => model?.variables.forEach((v, i) => v.assign(tf.tensor(saved[i] as Float32Array, v.shape, 'float32'))));
+        }
       }
     },
   };

@@ -146,6 +146,13 @@ export interface FitOptions {
   /** Evaluated after each epoch; its metrics are logged as `val*`. Checked when `fit` starts. */
   readonly validation?: LabeledData;
   /**
+   * Hold out this fraction of `data` (in (0, 1)) as the validation set, stratified by class and seeded
+   * by the run's seed (Keras' `validation_split`, but stratified and shuffled): every class with at least
+   * two samples appears on both sides. The same fraction gives the same split on every call, so a resumed
+   * run sees the same training rows. Not together with `validation`.
+   */
+  readonly validationSplit?: number;
+  /**
    * Aborting stops before the next step (checked before every step); `fit` resolves with
    * `stopReason: 'aborted'` and the trainer keeps its position inside the epoch, so `fit` again (or
    * `save` → `load` → `fit`) continues exactly where it stopped.
@@ -244,7 +251,7 @@ const CONFIG_KEYS: OptionKeys<TrainerBaseConfig & { loss: unknown; objective: un
   classCounts: true,
 };
 /** Keys of {@link FitOptions}. */
-export const FIT_KEYS: OptionKeys<FitOptions> = { validation: true, signal: true };
+export const FIT_KEYS: OptionKeys<FitOptions> = { validation: true, validationSplit: true, signal: true };
 /** Keys of {@link StepOptions}. */
 export const STEP_KEYS: OptionKeys<StepOptions> = { targets: true };
 /** Keys of {@link PredictOptions}. */

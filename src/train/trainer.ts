@@ -8,7 +8,8 @@ import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { createRng, restoreRng, type Rng } from '../core/rng.js';
 import { DisposeGuard, valueAndGrads } from '../core/tensors.js';
-import { checkLabels, checkSameSize } from '../core/validate.js';
+import { checkLabels, checkRange, checkSameSize } from '../core/validate.js';
+import { trainValidationSplit } from '../data/labeled-data.js';
 import type { LabeledData } from '../data/types.js';
 import { evaluateLoss } from '../losses/evaluate.js';
 import type { Loss, LossContext, LossInputs } from '../losses/types.js';
@@ -287,6 +288,20 @@ class LoopTrainer implements Trainer {
     this.guard.check();
     const o = checkOptions('fit options', options, FIT_KEYS);
     validateData(data, 'data', trainClasses(this.model));
+    if (o.validationSplit === undefined) return this.fitOn(data, o);
+    if (o.validation !== undefined) throw new LongTailError('INVALID_OPTION', 'expected one of validation and validationSplit. Received: both');
+    checkRange('validationSplit', o.validationSplit, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
+    const split = trainValidationSplit(data, { validationFraction: o.validationSplit, seed: `${this.config.seed}:validationSplit`, stratify: true });
+    try {
+      const { validationSplit: _split, ...rest } = o;
+      return await this.fitOn(split.train, { ...rest, validation: split.validation });
+    } finally {
+      split.train.x.dispose();
+      split.validation.x.dispose();
+    }
+  }
+
+  private async fitOn(data: LabeledData, o: FitOptions): Promise<History> {
     if (o.validation !== undefined) {
       validateData(o.validation, 'validation', this.model.numClasses);
       checkSampleShape('validation', data.x.shape, o.validation.x.shape);
@@ -313,7 +328,7 @@ class LoopTrainer implements Trainer {
       },
     };
     const aborted = (): boolean => o.signal?.aborted === true;
-    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, startEpoch: this.nextEpoch, stepsPerEpoch: this.expectedSteps(data) });
+    for (const cb of callbacks) await cb.onTrainBegin?.({ epochs, startEpoch: this.nextEpoch, stepsPerEpoch: this.expectedSteps(data), model: this.model });
     while (this.nextEpoch < epochs && stopReason === 'completed') {
       if (aborted()) {
         stopReason = 'aborted';

@@ -69,6 +69,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   trainValidationSplit: { typo: { key: 'stratfy', suggest: 'stratify', call: (f) => lt.trainValidationSplit({ x: f.features, y: Int32Array.from([0, 1]) }, anyOptions({ validationFraction: 0.5, stratfy: true })) } },
   kNearest: { typo: { key: 'kk', suggest: 'k', call: () => lt.kNearest({ values: new Float64Array(4), rows: 2, cols: 2 } as never, anyOptions({ k: 1, kk: 1 })) } },
   pairwiseSquaredDistances: { noOptions: 'host row blocks (values)' },
+  progressLogger: { typo: { key: 'lable', suggest: 'label', call: () => lt.progressLogger(anyOptions({ mode: 'none', lable: 'x' })) } },
+  formatDuration: { noOptions: POSITIONAL },
   // core
   checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
   checkSpec: {
@@ -108,7 +110,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   nearestName: { noOptions: POSITIONAL },
 
   // backends (src/backends/* is owned elsewhere)
-  useBackend: { typo: { key: 'thread', suggest: 'threads', call: () => lt.useBackend(anyOptions({ name: 'cpu', thread: 1 })) } },
+  useBackend: { typo: { key: 'thread', suggest: 'threads', call: () => lt.useBackend(anyOptions({ name: 'wasm', thread: 1 })) } },
   capabilities: { noOptions: 'no arguments' },
   activeWasmFixes: { noOptions: 'no arguments' },
   registerWasmFixes: { noOptions: 'no arguments' },
@@ -159,7 +161,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   withFlags: { typo: { key: 'synthetc', suggest: 'synthetic', call: (f) => lt.withFlags({ x: f.features, y: Int32Array.from([0, 1]) }, anyOptions({ synthetc: true })) } },
   gatherBatch: { noOptions: POSITIONAL },
   concatData: { noOptions: VALUE },
-  concatRealSynthetic: { typo: { key: 'batchSise', suggest: 'batchSize', call: (f) => lt.concatRealSynthetic(anyOptions({ real: { x: f.features, y: Int32Array.from([0, 1]) }, synthetic: { x: f.features, y: Int32Array.from([0, 1]) }, batchSise: 2 })) } },
+  concatRealSynthetic: { typo: { key: 'synthetc', suggest: 'synthetic', call: (f) => lt.concatRealSynthetic(anyOptions({ real: { x: f.features, y: Int32Array.from([0, 1]) }, synthetc: { x: f.features, y: Int32Array.from([0, 1]) } })) } },
   streamBatches: { typo: { key: 'batchSise', suggest: 'batchSize', call: async () => { for await (const b of lt.streamBatches([{ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }], anyOptions({ batchSise: 2 }))) b.x.dispose(); } } },
   chunkArrays: { typo: { key: 'chunkSise', suggest: 'chunkSize', call: () => [...lt.chunkArrays({ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }, anyOptions({ chunkSise: 1 }))] } },
 
