@@ -1,6 +1,6 @@
 /**
  * Data of the Fashion-MNIST-LT benchmark, prepared exactly as the PyTorch reference runs
- * (../shared/benchmarks.md): Debian's `dataset-fashion-mnist`, the shared long-tailed index splits, and
+ * (docs/benchmarks.md, PyTorch reference rows): Debian's `dataset-fashion-mnist`, the shared long-tailed index splits, and
  * x' = (x / 255 − μ) / (σ + 1e-3) with the per-pixel μ, σ of the full 60,000-image training set.
  */
 import { existsSync } from 'node:fs';
@@ -52,7 +52,7 @@ export const DATA_ENV = 'LONGTAIL_FMNIST_DIR';
 
 /**
  * The split directory: the CLI flag, else the environment variable, else the repository's copies in
- * `test/fixtures/fashion-mnist-lt` (byte-identical to the project's `shared/data/fashion-mnist-lt`).
+ * `test/fixtures/fashion-mnist-lt` (the reference long-tailed index splits).
  */
 export function splitsDir(flag: string | undefined): string {
   if (flag !== undefined) return resolve(flag);

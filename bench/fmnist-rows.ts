@@ -146,7 +146,7 @@ function sharedRun(key: string, split: BenchSplit, seed: number, spec: RecipeSpe
   return run;
 }
 
-/** Top-1 of the PyTorch reference (../shared/benchmarks.md), per model and method. */
+/** Top-1 of the PyTorch reference (docs/benchmarks.md, PyTorch reference rows), per model and method. */
 const REFERENCE: Readonly<Record<ReferenceModel, Readonly<Record<string, Partial<Record<SplitName, number>>>>>> = {
   linear: {
     ce: { ir100: 77.46, ir10: 82.16, full: 84.38 },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fmnist`: the Fashion-MNIST-LT benchmark of ../shared/benchmarks.md on the library's
+ * `npm run bench:fmnist`: the Fashion-MNIST-LT benchmark (protocol in docs/benchmarks.md) on the library's
  * Trainer and the wasm backend — the reference recipes (parity with PyTorch), the balanced upper bound,
  * and any row registered in bench/fmnist-rows.ts or bench/fmnist-recipes.ts (the library's recipes) — a
  * row that throws is reported and skipped, the others still run — 3 seeds, mean ± std, into docs/benchmarks.md.

@@ -2,7 +2,7 @@
  * The `synLT` recipe: cross-entropy training in which, late in training, synthetic minority latents made
  * by OT distribution matching (Li et al., TMLR 2025, "Synthesizing Minority Samples via Distribution
  * Matching") join the batches through the classifier head. The matching is OUR stated formulation
- * (shared/methods.md): the paper's algorithm text was not available.
+ * (docs/methods.md): the paper's algorithm text was not available.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
@@ -65,7 +65,7 @@ export interface SynLtOptions {
   readonly topUp?: TopUpPolicy;
   /**
    * OT distribution matching: steps T = 5, step size η = 0.1, ε = 0.1, 200 Sinkhorn iterations,
-   * λ1 = λ2 = 0.5, β = 0.999, acceptance τ = 0.9, reservoir of 512 rows per class (shared/methods.md).
+   * λ1 = λ2 = 0.5, β = 0.999, acceptance τ = 0.9, reservoir of 512 rows per class (docs/methods.md).
    */
   readonly matching?: SynLtMatchingOptions;
   /** @defaultValue 256 */
@@ -136,7 +136,7 @@ interface Resolved extends SeedAndClasses, RunSettings {
  * acceptance of every round is in `run.acceptance`.
  *
  * Paper: Li et al., "Synthesizing Minority Samples via Distribution Matching", TMLR 2025. The matching
- * is the library's stated formulation (shared/methods.md), not a reproduction of the paper's code.
+ * is the library's stated formulation (docs/methods.md), not a reproduction of the paper's code.
  *
  * @throws LongTailError before any tensor is made: `INVALID_OPTION` (bad option, synthesisStart ≥
  *   epochs), `MISSING_INPUT` (neither inputDim nor backbone).

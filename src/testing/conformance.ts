@@ -118,7 +118,7 @@ function gradients<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs): { v
  * `compute` sees.
  */
 function fixedOutputsModel<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs, numClasses: number): Model {
-  const v = tf.variable(tf.scalar(0), true);
+  const v = tf.tidy(() => tf.variable(tf.scalar(0), true));
   const fields = loss.requires.filter((r) => inputs[r] instanceof tf.Tensor);
   return {
     kind: 'fixedOutputs',
@@ -370,7 +370,10 @@ export async function checkLossConformance<R extends Requirement>(
 
       run('trainerStep', () =>
         withInputs((inputs) => {
+          const before = tf.memory().numTensors;
           const { step, compute } = stepAndCompute(loss, inputs);
+          const after = tf.memory().numTensors;
+          if (after !== before) return `expected a trainer step to leave tf.memory().numTensors at ${before}. Received: numTensors=${after}`;
           return close(step, compute, rtol, atol) ? null : `expected trainer.step to report compute's ${compute} on the same batch. Received: ${step}`;
         }),
       );

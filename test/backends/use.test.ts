@@ -45,8 +45,6 @@ describe('bad specs: INVALID_OPTION before anything loads', () => {
     [{ name: 'WASM' }, `expected backend name to be one of 'cpu', 'wasm', 'tensorflow', 'tensorflow-gpu', 'webgl'. Received: name="WASM"`],
     [{}, `expected backend name to be one of 'cpu', 'wasm', 'tensorflow', 'tensorflow-gpu', 'webgl'. Received: name=undefined`],
     [null, 'expected a backend name or an options object { name, ... }. Received: spec=null'],
-    [{ name: 'wasm', thread: 2 }, `expected options of backend 'wasm' to be among name, threads, fixes, wasmPaths, onWarning. Received: key="thread"`],
-    [{ name: 'cpu', threads: 2 }, `expected options of backend 'cpu' to be among name, onWarning. Received: key="threads"`],
     [{ name: 'wasm', threads: 0 }, 'expected threads >= 1. Received: threads=0'],
     [{ name: 'wasm', threads: 1.5 }, 'expected threads to be an integer. Received: threads=1.5'],
     [{ name: 'wasm', threads: 9 }, 'expected threads <= 8. Received: threads=9'],
@@ -59,6 +57,21 @@ describe('bad specs: INVALID_OPTION before anything loads', () => {
     const before = tf.memory().numTensors;
     const e = await rejection(spec);
     expect(e.code).toBe('INVALID_OPTION');
+    expect(e.message).toBe(message);
+    expect(tf.getBackend()).toBe('cpu');
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('unknown keys: UNKNOWN_OPTION with the nearest valid key, before anything loads', () => {
+  const cases: [unknown, string][] = [
+    [{ name: 'wasm', thread: 2 }, 'expected useBackend { name: "wasm" } to be among name, threads, fixes, wasmPaths, onWarning. Received: thread (did you mean threads?)'],
+    [{ name: 'cpu', threads: 2 }, 'expected useBackend { name: "cpu" } to be among name, onWarning. Received: threads'],
+  ];
+  it.each(cases)('%j', async (spec, message) => {
+    const before = tf.memory().numTensors;
+    const e = await rejection(spec);
+    expect(e.code).toBe('UNKNOWN_OPTION');
     expect(e.message).toBe(message);
     expect(tf.getBackend()).toBe('cpu');
     expect(tf.memory().numTensors).toBe(before);

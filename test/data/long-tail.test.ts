@@ -12,7 +12,7 @@ import {
   parseLongTailSplit,
 } from '../../src/data/long-tail.js';
 
-// Copies of shared/data/fashion-mnist-lt, so the test needs nothing outside the repository.
+// The reference long-tailed splits, copied into the repository, so the test needs nothing outside the repository.
 const SHARED = join(__dirname, '..', 'fixtures', 'fashion-mnist-lt');
 const golden = JSON.parse(readFileSync(join(__dirname, '..', 'golden', 'data.json'), 'utf8')) as {
   exponential: { maxCount: number; imbalanceFactor: number; numClasses: number; counts: number[] }[];
