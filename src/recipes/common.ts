@@ -16,7 +16,7 @@ import { createSampler, type SamplerSpec } from '../samplers/index.js';
 import { SAMPLER_SPEC_KEYS } from '../samplers/spec-keys.js';
 import { LR_SCHEDULE_SPEC_KEYS, OPTIMIZER_SPEC_KEYS } from '../train/spec-keys.js';
 import { PROGRESS_MODES, type ProgressMode } from '../train/callbacks.js';
-import { createOptimizer, type OptimizerSpec } from '../train/optimizers.js';
+import { createOptimizer, DEFAULT_OPTIMIZER, type OptimizerSpec } from '../train/optimizers.js';
 import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
 import type { FitOptions, History, Trainer } from '../train/trainer.js';
 
@@ -42,7 +42,7 @@ export interface StageInput {
 }
 
 /** The Fashion-MNIST-LT protocol of the PyTorch references (docs/benchmarks.md): Adam 1e-3 with L2 5e-4. */
-export const PROTOCOL_OPTIMIZER: OptimizerSpec = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 };
+export const PROTOCOL_OPTIMIZER: OptimizerSpec = DEFAULT_OPTIMIZER;
 
 /** The single-stage defaults of the protocol: 30 epochs, batch 256, Adam, constant rate, instance sampling. */
 export function protocolStage(): StageOptions {

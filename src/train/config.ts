@@ -90,7 +90,7 @@ export interface TrainerBaseConfig {
   readonly batchSize: number;
   /** Default `{ kind: 'instance' }`. */
   readonly sampler?: Sampler | SamplerSpec;
-  /** Default `{ kind: 'adam', learningRate: 1e-3 }`. */
+  /** Default `DEFAULT_OPTIMIZER`: Adam 1e-3 with L2 weight decay 5e-4, as every recipe but `decoupled`. */
   readonly optimizer?: OptimizerSpec;
   /** A spec (JSON) or any function of progress giving the learning rate. Default constant. */
   readonly learningRate?: LrScheduleSpec | Schedule;

@@ -35,6 +35,14 @@ export type OptimizerSpec =
       readonly weightDecay?: number;
     };
 
+/**
+ * The one default optimizer of the trainer and of every recipe except `decoupled` (which follows its
+ * paper's SGD): Adam, learning rate 1e-3, L2 weight decay 5e-4 added to the gradient (PyTorch
+ * `Adam(lr=1e-3, weight_decay=5e-4)`, the reference protocol of the benchmarks), so default runs of a
+ * baseline and of a method are comparable.
+ */
+export const DEFAULT_OPTIMIZER: OptimizerSpec = Object.freeze({ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 });
+
 /** A stateful optimizer over an explicit variable list. */
 export interface Optimizer extends Disposable {
   readonly kind: OptimizerSpec['kind'];

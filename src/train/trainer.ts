@@ -39,7 +39,7 @@ import {
   type Trainer,
   type TrainerConfig,
 } from './config.js';
-import { createOptimizer, type Optimizer } from './optimizers.js';
+import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer } from './optimizers.js';
 import { lrSchedule, type Progress, type Schedule } from './schedules.js';
 import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, type TrainerState } from './state.js';
 
@@ -147,7 +147,7 @@ class LoopTrainer implements Trainer {
     validateConfig(config);
     this.config = config;
     this.model = config.model;
-    this.optimizer = createOptimizer(config.optimizer ?? { kind: 'adam', learningRate: 1e-3 });
+    this.optimizer = createOptimizer(config.optimizer ?? DEFAULT_OPTIMIZER);
     const schedule = config.learningRate ?? { kind: 'constant' };
     this.lr = typeof schedule === 'function' ? schedule : lrSchedule(schedule, this.optimizer.learningRate);
     this.sampler = isSampler(config.sampler) ? config.sampler : createSampler(config.sampler ?? { kind: 'instance' });
