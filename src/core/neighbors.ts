@@ -9,6 +9,7 @@
  * candidates in a bounded sorted buffer (partial selection, O(n·k) worst case, no full sort).
  */
 import { checkOptions } from './options.js';
+import { getKernel } from './wasm-kernel.js';
 import { invalid } from './errors.js';
 import { checkInteger } from './validate.js';
 
@@ -157,6 +158,55 @@ function forEachDistance(
   }
 }
 
+/** Below this many multiply-adds the plain loops win (copying into the kernel's memory costs more). */
+const SIMD_MIN_WORK = 1 << 16;
+
+/**
+ * The search as one SIMD mat-vec per query (the shared WebAssembly kernel): d²(q, j) = ‖q‖² + ‖x_j‖² −
+ * 2 q·x_j in float64, clamped at 0 — scikit-learn's `euclidean_distances` expansion. Offers every
+ * reference row except, in a self-search, the query itself. Returns false (nothing done) when the kernel
+ * is unavailable or the problem is too small to gain from it.
+ */
+function simdSearch(reference: HostRows, queryValues: Float32Array | Float64Array, queries: Int32Array, self: Int32Array | null, top: TopK): boolean {
+  const n = reference.rows;
+  const d = reference.cols;
+  if (d < 8 || queries.length * n * d < SIMD_MIN_WORK) return false;
+  const kernel = getKernel();
+  if (kernel === null) return false;
+  kernel.reset();
+  const pm = kernel.alloc(n * d);
+  const pv = kernel.alloc(d);
+  const po = kernel.alloc(n);
+  const mat = kernel.view(pm, n * d);
+  mat.set(reference.values);
+  const norms = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let t = 0;
+    for (let c = 0; c < d; c++) t += (mat[j * d + c] as number) ** 2;
+    norms[j] = t;
+  }
+  const vec = kernel.view(pv, d);
+  const out = kernel.view(po, n);
+  for (let qi = 0; qi < queries.length; qi++) {
+    const row = queries[qi] as number;
+    let qq = 0;
+    for (let c = 0; c < d; c++) {
+      const v = queryValues[row * d + c] as number;
+      vec[c] = v;
+      qq += v * v;
+    }
+    kernel.dotRows(pm, pv, po, n, d);
+    const skip = self === null ? -1 : row;
+    for (let j = 0; j < n; j++) {
+      if (j === skip) continue;
+      const s = qq + (norms[j] as number) - 2 * (out[j] as number);
+      top.offer(qi, j, s > 0 ? s : 0);
+    }
+  }
+  kernel.reset();
+  return true;
+}
+
 function range(n: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) out[i] = i;
@@ -221,7 +271,9 @@ export function kNearest(reference: HostRows, options: KNearestOptions, query?: 
     const k = checkInteger('k', options.k, { min: 1 });
     if (k > n) throw invalid('INVALID_OPTION', `k <= reference.rows = ${n}`, 'k', k);
     const top = new TopK(query.rows, k);
-    forEachDistance(query.values, range(query.rows), reference.values, range(n), d, false, (x, y, s) => top.offer(x, y, s));
+    if (!simdSearch(reference, query.values, range(query.rows), null, top)) {
+      forEachDistance(query.values, range(query.rows), reference.values, range(n), d, false, (x, y, s) => top.offer(x, y, s));
+    }
     return { k, indices: top.indices, distances: top.distances };
   }
   const k = checkInteger('k', options.k, { min: 1 });
@@ -240,6 +292,7 @@ export function kNearest(reference: HostRows, options: KNearestOptions, query?: 
     }
   }
   const top = new TopK(rows.length, k);
+  if (simdSearch(reference, reference.values, rows, rows, top)) return { k, indices: top.indices, distances: top.distances };
   // Position of each reference row in the query list (−1 when it is not a query).
   const position = new Int32Array(n).fill(-1);
   rows.forEach((r, i) => (position[r] = i));

@@ -6,7 +6,7 @@
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { getKernel, type DotKernel } from './wasm-kernel.js';
+import { getKernel, type DotKernel } from '../core/wasm-kernel.js';
 
 /**
  * Cholesky factor of a symmetric positive-definite `d×d` matrix: the lower-triangular `L` with

@@ -3,7 +3,7 @@
  * the fourth-order term Ledoit–Wolf needs). Features never need to be in memory at once, and two
  * accumulators fitted on two halves of the data merge into the one fitted on all of it.
  */
-import { getKernel } from './wasm-kernel.js';
+import { getKernel } from '../core/wasm-kernel.js';
 
 /** Moments of one class. `m2` is Σ (x−μ)(x−μ)ᵀ (d×d row-major, or its diagonal only). */
 export interface ClassMomentState {

@@ -7,7 +7,7 @@ import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
 import { asRows, type CostMatrix, type DenseMatrix, describeInput, type Histogram, readCost, readHistogram, restrict, support } from './ot-input.js';
-import { getKernel } from './wasm-kernel.js';
+import { getKernel } from '../core/wasm-kernel.js';
 
 export type { CostMatrix, DenseMatrix, Histogram } from './ot-input.js';
 

@@ -185,7 +185,7 @@ describe('sinkhorn input errors', () => {
 
 describe('WebAssembly SIMD mat-vec kernel', () => {
   it('sweep: u = a ⊘ Kv and col += Kᵀu equal JS loops for lengths around the 8-wide blocks', async () => {
-    const { getKernel } = await import('../../src/synth/wasm-kernel.js');
+    const { getKernel } = await import('../../src/core/wasm-kernel.js');
     const k = getKernel();
     expect(k).not.toBeNull();
     if (k === null) return;
@@ -219,7 +219,7 @@ describe('WebAssembly SIMD mat-vec kernel', () => {
   });
 
   it('dotRows equals a JS dot product for lengths around the 8-wide blocks; sinkhorn agrees with kernel "js"', async () => {
-    const { getKernel } = await import('../../src/synth/wasm-kernel.js');
+    const { getKernel } = await import('../../src/core/wasm-kernel.js');
     const k = getKernel();
     expect(k).not.toBeNull();
     if (k === null) return;
