@@ -104,7 +104,7 @@ function readNumber(name: string, v: unknown): number {
 
 /**
  * Parses bytes written by {@link encodeCheckpoint}, checking magic, checksum, header and every array
- * reference; the result passes {@link checkStateStructure}.
+ * reference; the result is a structurally valid state.
  *
  * @throws LongTailError `INVALID_CHECKPOINT` naming what is wrong.
  */
