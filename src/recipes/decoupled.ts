@@ -422,6 +422,9 @@ class DecoupledRunImpl implements DecoupledRun {
     if (this.o.method === 'tauNorm' && this.o.tau === null && options.validation === undefined && this.chosenTau === null) {
       throw new LongTailError('MISSING_INPUT', 'expected fit(train, { validation }) for the τ search (or a fixed tau option). Received: validation=undefined');
     }
+    if (this.stage2Done) {
+      throw new LongTailError('INVALID_OPTION', 'expected a run with epochs left to train. Received: both stages have run (build a new run to train again)');
+    }
     const first = await fitStage(this.representationTrainer, train, options);
     const logs1 = first.epochs.map((l) => ({ ...l, stage: 1 }));
     if (first.stopReason !== 'completed') return { ...first, epochs: logs1 };
