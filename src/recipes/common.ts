@@ -11,7 +11,7 @@ import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import type { Backbone } from '../models/types.js';
-import { checkSpec } from '../core/options.js';
+import { checkSpec, type OptionKeys } from '../core/options.js';
 import { createSampler, type SamplerSpec } from '../samplers/index.js';
 import { SAMPLER_SPEC_KEYS } from '../samplers/spec-keys.js';
 import { LR_SCHEDULE_SPEC_KEYS, OPTIMIZER_SPEC_KEYS } from '../train/spec-keys.js';
@@ -40,6 +40,17 @@ export interface StageInput {
   readonly learningRate?: LrScheduleSpec;
   readonly sampler?: SamplerSpec;
 }
+
+/** The option keys every recipe shares: its stage (epochs, batch size, optimizer, schedule, sampler) and run settings. */
+export const STAGE_OPTION_KEYS: OptionKeys<StageInput & { readonly progress?: unknown; readonly evalBatchSize?: number }> = {
+  epochs: true,
+  batchSize: true,
+  optimizer: true,
+  learningRate: true,
+  sampler: true,
+  progress: true,
+  evalBatchSize: true,
+};
 
 /** The Fashion-MNIST-LT protocol of the PyTorch references (docs/benchmarks.md): Adam 1e-3 with L2 5e-4. */
 export const PROTOCOL_OPTIMIZER: OptimizerSpec = DEFAULT_OPTIMIZER;

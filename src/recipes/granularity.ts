@@ -27,7 +27,7 @@ import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions } from './common.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -192,13 +192,7 @@ const GRANULARITY_KEYS: OptionKeys<GranularityOptions> = {
   tau: true,
   backbone: true,
   hiddenSizes: true,
-  epochs: true,
-  batchSize: true,
-  optimizer: true,
-  learningRate: true,
-  sampler: true,
-  progress: true,
-  evalBatchSize: true,
+  ...STAGE_OPTION_KEYS,
 };
 const SELECTION_KEYS: OptionKeys<NeighborSelection> = { encoder: true, warmupEpochs: true, k: true, kMax: true };
 const PROTOTYPE_KEYS: OptionKeys<ClassPrototypeOptions> = { numClasses: true, encode: true, batchSize: true };

@@ -32,6 +32,7 @@ import {
   type RunSettings,
   type SeedAndClasses,
   type StageOptions,
+  STAGE_OPTION_KEYS,
 } from './common.js';
 import { checkEncoder, encoderDim, extractFeatures, type FeatureEncoder } from './features.js';
 import type { RecipeRun } from './types.js';
@@ -144,13 +145,7 @@ const LTLS_KEYS: OptionKeys<LtlsOptions> = {
   gaussian: true,
   topUp: true,
   bias: true,
-  epochs: true,
-  batchSize: true,
-  optimizer: true,
-  learningRate: true,
-  sampler: true,
-  progress: true,
-  evalBatchSize: true,
+  ...STAGE_OPTION_KEYS,
 };
 const { numClasses: _numClasses, ...GAUSSIAN_KEYS } = CLASS_GAUSSIAN_KEYS;
 const LTLS_GAUSSIAN_KEYS: OptionKeys<LtlsGaussianOptions> = GAUSSIAN_KEYS;

@@ -28,7 +28,7 @@ import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions } from './common.js';
 import { NOISY_STRATEGIES, sauContrastive, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
@@ -242,13 +242,7 @@ const SAU_KEYS: OptionKeys<SauOptions> = {
   hiddenSizes: true,
   projectionHiddenSizes: true,
   projectionDim: true,
-  epochs: true,
-  batchSize: true,
-  optimizer: true,
-  learningRate: true,
-  sampler: true,
-  progress: true,
-  evalBatchSize: true,
+  ...STAGE_OPTION_KEYS,
 };
 const LOSS_WEIGHT_KEYS: OptionKeys<SauLossWeights> = { mix: true, contrastive: true };
 const VIEW_KEYS: OptionKeys<SauViews> = { mix: true, contrast: true };

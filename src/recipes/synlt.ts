@@ -18,7 +18,7 @@ import { createClassifier, type Classifier } from '../models/classifier.js';
 import { linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
-import { OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
+import { OT_MATCHING_KEYS, OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
 import type { Callback, ProgressMode } from '../train/callbacks.js';
@@ -38,6 +38,7 @@ import {
   type RunSettings,
   type SeedAndClasses,
   type StageOptions,
+  STAGE_OPTION_KEYS,
 } from './common.js';
 import type { RecipeRun } from './types.js';
 
@@ -160,33 +161,13 @@ const SYNLT_KEYS: OptionKeys<SynLtOptions> = {
   inputDim: true,
   hiddenSizes: true,
   backbone: true,
-  epochs: true,
+  ...STAGE_OPTION_KEYS,
   synthesisStart: true,
   refreshEvery: true,
   topUp: true,
   matching: true,
-  batchSize: true,
-  optimizer: true,
-  learningRate: true,
-  sampler: true,
-  progress: true,
-  evalBatchSize: true,
 };
-const MATCHING_KEYS: OptionKeys<SynLtMatchingOptions> = {
-  mode: true,
-  steps: true,
-  stepSize: true,
-  epsilon: true,
-  sinkhornIterations: true,
-  otWeight: true,
-  ceWeight: true,
-  beta: true,
-  threshold: true,
-  cost: true,
-  reservoirSize: true,
-  reservoirSeed: true,
-  maxRounds: true,
-};
+const { numClasses: _numClasses, ...MATCHING_KEYS }: OptionKeys<OtMatchingOptions> = OT_MATCHING_KEYS;
 
 function resolveOptions(options: SynLtOptions): Resolved {
   checkOptions('synLT options', options, SYNLT_KEYS);

@@ -3,6 +3,7 @@
  * them before it builds the synthesizer, and the SAU recipe checks its `synthesizer` spec under its own
  * option path). A config is the synthesizer's options, so the keys are its options' keys.
  */
+import { OT_MATCHING_KEYS } from './ot-matching.js';
 import type { OptionKeys } from '../core/options.js';
 import { CLASS_GAUSSIAN_KEYS } from './gaussian.js';
 import type { OtMatchingOptions } from './ot-matching.js';
@@ -10,22 +11,6 @@ import type { LatentSmoteOptions } from './smote.js';
 
 const LATENT_SMOTE_KEYS: OptionKeys<LatentSmoteOptions> = { numClasses: true, k: true, singleSample: true, reservoirSize: true, reservoirSeed: true };
 
-const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
-  numClasses: true,
-  mode: true,
-  steps: true,
-  stepSize: true,
-  epsilon: true,
-  sinkhornIterations: true,
-  otWeight: true,
-  ceWeight: true,
-  beta: true,
-  threshold: true,
-  cost: true,
-  reservoirSize: true,
-  reservoirSeed: true,
-  maxRounds: true,
-};
 
 /** Config keys by synthesizer kind. */
 export const SYNTH_CONFIG_KEYS: Readonly<Record<string, object>> = {

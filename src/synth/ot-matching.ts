@@ -65,7 +65,8 @@ export interface MatchingResult {
 
 type Resolved = Required<OtMatchingOptions>;
 
-const KEYS: OptionKeys<OtMatchingOptions> = {
+/** Every key of {@link OtMatchingOptions} (the one list the synthesizer registry and synLT reuse). */
+export const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
   numClasses: true,
   mode: true,
   steps: true,
@@ -84,7 +85,7 @@ const KEYS: OptionKeys<OtMatchingOptions> = {
 
 function resolve(options: OtMatchingOptions): Resolved {
   if (options === undefined) throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-  const o = checkOptions('OtDistributionMatching options', options, KEYS);
+  const o = checkOptions('OtDistributionMatching options', options, OT_MATCHING_KEYS);
   return {
     numClasses: checkInteger('numClasses', o.numClasses, { min: 1 }),
     mode: checkOneOf('mode', o.mode ?? 'inDistribution', ['inDistribution', 'outOfDistribution'] as const),
