@@ -135,7 +135,7 @@ async function loadRuntime(from: string | undefined): Promise<Runtime> {
   const binding = pick(native, 'binding') as { InferenceSession?: unknown } | undefined;
   const init = pick(native, 'initOrt');
   if (typeof Tensor !== 'function' || typeof binding?.InferenceSession !== 'function') {
-    throw new LongTailError('BACKEND_UNAVAILABLE', `expected ${PKG} ≥ 1.14 (a Tensor class and a native InferenceSession). Received: another layout; install a current version with \`${INSTALL}\``, { package: PKG });
+    throw new LongTailError('BACKEND_UNAVAILABLE', `expected ${PKG} ^1.31 (a Tensor class and a native InferenceSession). Received: another layout; install a current version with \`${INSTALL}\``, { package: PKG });
   }
   return {
     Tensor: Tensor as Runtime['Tensor'],
