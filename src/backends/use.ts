@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../core/errors.js';
 import { resolveSpec, type BackendName, type BackendSpec, type ResolvedSpec } from './spec.js';
 import { activeWasmFixes, isSupportedTfjsVersion, registerWasmFixes, SUPPORTED_TFJS, unregisterWasmFixes, type WasmFixName } from './wasm-fixes.js';
-import { importHidden, isNode } from '../core/node.js';
+import { importHidden, isMissingModule, isNode } from '../core/node.js';
 import { ensureTfjsNodeUtilFunctions } from './node-util.js';
 import { withoutAddedProcessHandlers } from './process-handlers.js';
 import { createThreadedWasmBackend } from './wasm-threads.js';
@@ -219,14 +219,6 @@ async function setWasmThreads(threads: number, wasmPkg: WasmPackage, warn: (m: s
 function replaceWasmFactory(factory: BackendFactory): void {
   if (tf.engine().registryFactory['wasm'] !== undefined) tf.removeBackend('wasm');
   tf.registerBackend('wasm', factory, WASM_PRIORITY);
-}
-
-function isMissingModule(e: unknown, pkg: string): boolean {
-  const err = e as { code?: unknown; message?: unknown } | null;
-  const message = String(err?.message ?? e);
-  const notFound =
-    err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Could not resolve|Failed to (load|resolve)/.test(message);
-  return notFound && message.includes(pkg);
 }
 
 /** The error for a missing optional native peer: which package, why its install needs the internet, the offline alternative. */

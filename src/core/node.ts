@@ -12,6 +12,7 @@ import { LongTailError } from './errors.js';
 export interface NodeModules {
   'node:fs': typeof import('node:fs');
   'node:fs/promises': typeof import('node:fs/promises');
+  'node:module': typeof import('node:module');
   'node:os': typeof import('node:os');
   'node:path': typeof import('node:path');
   'node:url': typeof import('node:url');
@@ -42,4 +43,13 @@ export async function importNode<K extends keyof NodeModules>(name: K): Promise<
 /** True under Node.js (not a browser or a web worker). */
 export function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/** True when `e` says that the module `pkg` (or one of its files) could not be found. */
+export function isMissingModule(e: unknown, pkg: string): boolean {
+  const err = e as { code?: unknown; message?: unknown } | null;
+  const message = String(err?.message ?? e);
+  const notFound =
+    err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Could not resolve|Failed to (load|resolve)/.test(message);
+  return notFound && message.includes(pkg);
 }

@@ -40,3 +40,4 @@ export {
   type ModelSpec,
   type ModelArtifact,
 } from './export.js';
+export { onnxEncoder, type OnnxEncoder, type OnnxEncoderOptions, type OnnxPooling } from './onnx-encoder.js';

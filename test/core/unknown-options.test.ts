@@ -301,6 +301,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   mlpBackbone: { typo: { key: 'dropuot', suggest: 'dropout', call: () => lt.mlpBackbone(anyOptions({ inputDim: 2, hiddenSizes: [2], rng, dropuot: 0.1 })) } },
   cnnBackbone: { typo: { key: 'kernelSzie', suggest: 'kernelSize', call: () => lt.cnnBackbone(anyOptions({ inputShape: [4, 4, 1], channels: [2], rng, kernelSzie: 3 })) } },
   layersModelBackbone: { typo: { key: 'owend', suggest: 'owned', call: () => lt.layersModelBackbone(anyOptions({ model: null, owend: true })) } },
+  onnxEncoder: { typo: { key: 'poolng', suggest: 'pooling', call: () => lt.onnxEncoder(anyOptions({ model: 'tiny.onnx', poolng: 'cls' })) } },
   functionBackbone: { typo: { key: 'inputShap', suggest: 'inputShape', call: () => lt.functionBackbone(anyOptions({ fn: null, outputDim: 2, inputShap: [2] })) } },
 
   // train
