@@ -40,3 +40,11 @@ export {
   type ModelSpec,
   type ModelArtifact,
 } from './export.js';
+export {
+  initFromClassMeans,
+  initFromLinearProbe,
+  type InitializableHead,
+  type ClassMeansInitOptions,
+  type LinearProbeInitOptions,
+  type LinearProbe,
+} from './head-init.js';
