@@ -41,3 +41,11 @@ export {
   type ModelArtifact,
 } from './export.js';
 export { onnxEncoder, type OnnxEncoder, type OnnxEncoderOptions, type OnnxPooling } from './onnx-encoder.js';
+export {
+  initFromClassMeans,
+  initFromLinearProbe,
+  type InitializableHead,
+  type ClassMeansInitOptions,
+  type LinearProbeInitOptions,
+  type LinearProbe,
+} from './head-init.js';

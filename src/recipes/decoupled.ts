@@ -2,7 +2,8 @@
  * The `decoupled` recipe (Kang et al., ICLR 2020, "Decoupling Representation and Classifier for
  * Long-Tailed Recognition"; official code facebookresearch/classifier-balancing): learn the
  * representation with instance sampling and cross-entropy, then rebalance the classifier alone by cRT,
- * τ-normalisation or LWS.
+ * τ-normalisation or LWS; or calibrate the frozen classifier's logits by DisAlign (Zhang et al. 2021) or
+ * MARC (Wang et al. 2022), trained with the generalised re-weighting (GRW) loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
@@ -10,9 +11,11 @@ import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { createRng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
-import { checkAllFinite, checkInteger, checkOneOf } from '../core/validate.js';
+import { checkAllFinite, checkClassCounts, checkInteger, checkLabels, checkNonNegative, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { crossEntropyLoss } from '../losses/classification.js';
+import { checkTermShapes, weightedMean } from '../losses/reducers/basic.js';
+import type { LossTerm, ReduceContext, Reducer } from '../losses/types.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
@@ -43,7 +46,19 @@ import { extractFeatures } from './features.js';
 import type { RecipeRun } from './types.js';
 
 /** The second-stage classifier method. */
-export type DecoupledMethod = 'cRT' | 'tauNorm' | 'lws';
+export type DecoupledMethod = 'cRT' | 'tauNorm' | 'lws' | 'disalign' | 'marc';
+
+/**
+ * The generalised re-weighting (GRW) of DisAlign and MARC's second stage (Zhang et al. 2021): class
+ * weights w_c ∝ (n_c / N)^(−ρ), normalised so Σ_c w_c = C, in a class-weighted mean of the
+ * cross-entropy (PyTorch `F.cross_entropy(weight=w)`: Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}).
+ */
+export interface GrwOptions {
+  /** ρ ≥ 0; 0 is plain cross-entropy. @defaultValue 1.2 (the official DisAlign ImageNet-LT and MARC configs) */
+  readonly exponent?: number;
+  /** Training count per class. @defaultValue the counts of the data given to `fit` */
+  readonly classCounts?: ArrayLike<number>;
+}
 
 /** What τ-normalisation does with the head's bias. */
 export type TauNormBias = 'drop' | 'keep';
@@ -58,7 +73,10 @@ export interface DecoupledStage2Options {
   readonly optimizer?: OptimizerSpec;
   /** Restarts for the stage. @defaultValue `{ kind: 'cosine' }` */
   readonly learningRate?: LrScheduleSpec;
-  /** @defaultValue `{ kind: 'classBalanced' }` */
+  /**
+   * @defaultValue `{ kind: 'classBalanced' }` for cRT and LWS; `{ kind: 'instance' }` for DisAlign and
+   * MARC (their official stage 2 samples instances and re-weights the loss instead)
+   */
   readonly sampler?: SamplerSpec;
 }
 
@@ -98,6 +116,8 @@ export interface DecoupledOptions {
   readonly tauGrid?: readonly number[];
   /** τ-norm: 'drop' (the official code: logits = f·w̃_j, no bias) or 'keep' b unchanged. @defaultValue 'drop' */
   readonly tauNormBias?: TauNormBias;
+  /** DisAlign and MARC: the GRW loss of stage 2. @defaultValue `{ exponent: 1.2 }`, counts from the training data */
+  readonly grw?: GrwOptions;
   /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
   readonly progress?: ProgressMode;
   /** Rows per evaluation / feature pass. @defaultValue 512 */
@@ -110,8 +130,12 @@ export interface DecoupledModel extends Model {
   /** The backbone + linear head (owned by this model). */
   readonly classifier: Classifier;
   readonly linearHead: LinearHead;
-  /** LWS scale f [C] (ones until trained); null for cRT and τ-norm. */
+  /** LWS scale f [C] (ones until trained); null for the other methods. */
   readonly scale: tf.Variable | null;
+  /** DisAlign's calibration (stage 2 only); null for the other methods. */
+  readonly disalign: DisAlignVariables | null;
+  /** MARC's calibration (stage 2 only); null for the other methods. */
+  readonly marc: MarcVariables | null;
   /** True in stage 2: the backbone runs in eval mode whatever the mode (frozen features). */
   readonly frozen: boolean;
   /** Frees the backbone, the head and the scale (idempotent). */
@@ -131,7 +155,7 @@ export interface DecoupledRun extends RecipeRun {
   readonly model: DecoupledModel;
   /** The representation stage's trainer. */
   readonly representationTrainer: Trainer;
-  /** The classifier stage's trainer (cRT, LWS); null for τ-norm, which does not train. */
+  /** The classifier stage's trainer (cRT, LWS, DisAlign, MARC); null for τ-norm, which does not train. */
   readonly classifierTrainer: Trainer | null;
   /** Stages completed: 0 before fit, 1 after representation learning, 2 when done. */
   readonly completedStages: 0 | 1 | 2;
@@ -141,6 +165,11 @@ export interface DecoupledRun extends RecipeRun {
   readonly tauSearch: readonly TauCandidate[];
   /** LWS: the learned scales f_j (null for other methods). */
   scales(): Float32Array | null;
+  /**
+   * DisAlign: α, β [C] and the confidence layer's v [D] and c; MARC: ω, β [C]; as host copies (null for
+   * the other methods).
+   */
+  calibration(): Readonly<Record<string, Float32Array>> | null;
   /** Eval-mode logits of inputs; the caller owns the result. */
   logits(x: tf.Tensor): tf.Tensor2D;
   /**
@@ -163,6 +192,8 @@ interface Resolved extends SeedAndClasses, RunSettings {
   readonly tau: number | null;
   readonly tauGrid: readonly number[];
   readonly tauNormBias: TauNormBias;
+  readonly grwExponent: number;
+  readonly grwCounts: Float64Array | null;
 }
 
 /** SGD as Kang et al. 2020 (momentum 0.9, weight decay 5e-4; lr 0.2 at batch 512, here 0.1 at batch 256). */
@@ -198,6 +229,162 @@ export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {
   });
 }
 
+/** DisAlign's learnable calibration: per-class scale α and bias β, and the confidence layer g(x) = x·v + c. */
+export interface DisAlignVariables {
+  /** α [C] (`logit_scale`, ones at start). */
+  readonly scale: tf.Variable;
+  /** β [C] (`logit_bias`, zeros at start). */
+  readonly bias: tf.Variable;
+  /** v [D, 1] (`confidence_layer.weight`, 0.1 everywhere at start). */
+  readonly confidenceKernel: tf.Variable;
+  /** c [1] (`confidence_layer.bias`, U(±1/√D) at start as `nn.Linear`). */
+  readonly confidenceBias: tf.Variable;
+}
+
+/** MARC's learnable margin calibration: per-class ω and β. */
+export interface MarcVariables {
+  /** ω [C] (`a`, ones at start). */
+  readonly omega: tf.Variable;
+  /** β [C] (`b`, zeros at start). */
+  readonly beta: tf.Variable;
+}
+
+/** What {@link disalignCalibrate} reads: tensors or the variables of {@link DisAlignVariables}. */
+export interface DisAlignParameters {
+  readonly scale: tf.Tensor;
+  readonly bias: tf.Tensor;
+  readonly confidenceKernel: tf.Tensor;
+  readonly confidenceBias: tf.Tensor;
+}
+
+/** What {@link marcCalibrate} reads. */
+export interface MarcParameters {
+  readonly omega: tf.Tensor;
+  readonly beta: tf.Tensor;
+}
+
+function checkMatrix(name: string, t: tf.Tensor, rows: number | null, cols: number | null): void {
+  const ok = t instanceof tf.Tensor && t.rank === 2 && (rows === null || t.shape[0] === rows) && (cols === null || t.shape[1] === cols);
+  if (!ok) {
+    const want = `[${rows ?? 'N'}, ${cols ?? 'C'}]`;
+    throw new LongTailError('SHAPE_MISMATCH', `expected ${name} of shape ${want}. Received: ${name}.shape=[${(t as tf.Tensor | undefined)?.shape?.join(', ') ?? ''}]`, { name });
+  }
+}
+
+function checkVector(name: string, t: tf.Tensor, size: number): void {
+  if (!(t instanceof tf.Tensor) || t.size !== size) {
+    throw new LongTailError('SHAPE_MISMATCH', `expected ${name} with ${size} entries. Received: ${name}.shape=[${(t as tf.Tensor | undefined)?.shape?.join(', ') ?? ''}]`, { name });
+  }
+}
+
+/**
+ * DisAlign's adaptive calibration (Zhang et al., CVPR 2021, "Distribution Alignment: A Unified Framework
+ * for Long-tail Visual Recognition"), as the official `DisAlignLinear.forward` (Megvii-BaseDetection/
+ * DisAlign, cvpods): with the frozen logits z [N, C] and features x [N, D],
+ *
+ *   σ_i = sigmoid(x_i·v + c),   z'_ic = (1 + σ_i·α_c)·z_ic + σ_i·β_c.
+ *
+ * (The paper writes z' = (1 − σ)·z + σ·(α ⊙ z + β); the code, reproduced here, adds σ·α·z to z instead.)
+ * Inside `tf.tidy`; the caller owns the result; differentiable in every argument.
+ *
+ * @throws LongTailError `SHAPE_MISMATCH` before any tensor is made.
+ * @example
+ * ```ts
+ * const calibrated = disalignCalibrate(logits, features, run.model.disalign!);
+ * ```
+ */
+export function disalignCalibrate(logits: tf.Tensor2D, features: tf.Tensor2D, params: DisAlignParameters): tf.Tensor2D {
+  checkMatrix('logits', logits, null, null);
+  const [n, c] = logits.shape;
+  checkMatrix('features', features, n, null);
+  if (params === null || typeof params !== 'object') throw invalid('INVALID_OPTION', 'params to be { scale, bias, confidenceKernel, confidenceBias }', 'params', params);
+  checkVector('params.scale', params.scale, c);
+  checkVector('params.bias', params.bias, c);
+  checkVector('params.confidenceKernel', params.confidenceKernel, features.shape[1]);
+  checkVector('params.confidenceBias', params.confidenceBias, 1);
+  return tf.tidy(() => {
+    const v = tf.reshape(params.confidenceKernel, [features.shape[1], 1]);
+    const confidence = tf.sigmoid(tf.add(tf.matMul(features, v), tf.reshape(params.confidenceBias, [1, 1])));
+    const alpha = tf.reshape(params.scale, [1, c]);
+    const beta = tf.reshape(params.bias, [1, c]);
+    return tf.add(tf.mul(tf.add(1, tf.mul(confidence, alpha)), logits), tf.mul(confidence, beta)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * MARC's margin calibration (Wang et al., ACML 2022, "Margin Calibration for Long-Tailed Visual
+ * Recognition"), as the official `MARCLinear.forward` (microsoft/robustlearn `marc/models/MARCClassifier.py`):
+ * with the frozen logits z = x·W + b [N, C] and the class vectors w_c (columns of `kernel` [D, C]),
+ *
+ *   z'_ic = ω_c·z_ic + β_c·‖w_c‖₂.
+ *
+ * The head's logits and norms carry no gradient in the official code (`torch.no_grad`); the recipe
+ * trains ω and β only, so the kernel (and its norms) stay fixed. Inside `tf.tidy`; the caller owns the
+ * result.
+ *
+ * @throws LongTailError `SHAPE_MISMATCH` before any tensor is made.
+ * @example
+ * ```ts
+ * const calibrated = marcCalibrate(logits, head.kernel, run.model.marc!);
+ * ```
+ */
+export function marcCalibrate(logits: tf.Tensor2D, kernel: tf.Tensor2D, params: MarcParameters): tf.Tensor2D {
+  checkMatrix('logits', logits, null, null);
+  const c = logits.shape[1];
+  checkMatrix('kernel', kernel, null, c);
+  if (params === null || typeof params !== 'object') throw invalid('INVALID_OPTION', 'params to be { omega, beta }', 'params', params);
+  checkVector('params.omega', params.omega, c);
+  checkVector('params.beta', params.beta, c);
+  return tf.tidy(() => {
+    const norms = tf.reshape(tf.norm(kernel, 'euclidean', 0), [1, c]);
+    return tf.add(tf.mul(tf.reshape(params.omega, [1, c]), logits), tf.mul(tf.reshape(params.beta, [1, c]), norms)) as tf.Tensor2D;
+  });
+}
+
+/**
+ * GRW class weights (the official `GRWCrossEntropyLoss._init_weights`): w_c = (n_c/N)^(−ρ), then
+ * w ← C·w / Σ w. A zero-count class is weighted as if it had one sample (the official code would divide
+ * by zero). Private to this recipe until the shared GRW reducer lands.
+ */
+function grwWeights(counts: ArrayLike<number>, exponent: number): Float64Array {
+  const c = counts.length;
+  let total = 0;
+  for (let j = 0; j < c; j++) total += Math.max(counts[j] as number, 1);
+  const w = new Float64Array(c);
+  let sum = 0;
+  for (let j = 0; j < c; j++) {
+    w[j] = Math.pow(Math.max(counts[j] as number, 1) / total, -exponent);
+    sum += w[j] as number;
+  }
+  for (let j = 0; j < c; j++) w[j] = ((w[j] as number) * c) / sum;
+  return w;
+}
+
+/** The GRW-weighted mean Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}, counts fixed or read from `ctx.classCounts`. */
+function grwReducer(exponent: number, fixed: Float64Array | null): Reducer {
+  return {
+    kind: 'grw',
+    config: { exponent, ...(fixed === null ? {} : { classCounts: Array.from(fixed) }) },
+    reduce(term: LossTerm, rc: ReduceContext): tf.Scalar {
+      if (term.kind === 'reduced') return tf.tidy(() => tf.clone(term.value));
+      checkTermShapes(term);
+      const counts = fixed ?? rc.ctx?.classCounts;
+      if (counts === undefined) {
+        throw new LongTailError('MISSING_INPUT', 'expected grw.classCounts or training counts (ctx.classCounts) for the GRW loss. Received: classCounts=undefined', { name: 'classCounts' });
+      }
+      const labels = term.labels ?? rc.labels;
+      if (labels === undefined) throw new LongTailError('MISSING_INPUT', 'expected labels for the GRW loss. Received: labels=undefined', { name: 'labels' });
+      const host = term.labels !== undefined ? term.labelValues : rc.labelValues;
+      if (host !== undefined) checkLabels('labels', host, counts.length);
+      const table = Float32Array.from(grwWeights(counts, exponent));
+      return tf.tidy(() => {
+        const w = tf.gather(tf.tensor1d(table), labels) as tf.Tensor1D;
+        return weightedMean(term.values, term.weights === undefined ? w : (tf.mul(w, term.weights) as tf.Tensor1D));
+      });
+    },
+  };
+}
+
 /**
  * Decoupled training as one call (Kang et al. 2020):
  * - stage 1 (representation): backbone + linear head trained jointly with cross-entropy and instance
@@ -209,7 +396,13 @@ export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {
  *     `tauGrid` by balanced accuracy (ties: the smaller τ); the bias is dropped as in the official code
  *     (logits = f·w̃_j), or kept with `tauNormBias: 'keep'`; no training;
  *   - `lws`: learn a per-class scale f_j on the frozen head's logits, z_j = f_j·(w_j·f + b_j) (f
- *     initialised to 1), with class-balanced sampling.
+ *     initialised to 1), with class-balanced sampling;
+ *   - `disalign` (Zhang et al., CVPR 2021): learn the adaptive calibration {@link disalignCalibrate}
+ *     (per-class α, β and a confidence layer on the features) on the frozen head's logits, with instance
+ *     sampling and the GRW loss (`grw`, ρ = 1.2);
+ *   - `marc` (Wang et al., ACML 2022): learn the margin calibration {@link marcCalibrate}, z'_c = ω_c·z_c +
+ *     β_c·‖w_c‖, with instance sampling and the GRW loss.
+ *   DisAlign's and MARC's calibration applies from stage 2 on (stage 1 trains the plain head).
  *
  * Paper: B. Kang, S. Xie, M. Rohrbach, Z. Yan, A. Gordo, J. Feng, Y. Kalantidis, "Decoupling
  * Representation and Classifier for Long-Tailed Recognition", ICLR 2020.
@@ -243,20 +436,27 @@ const DECOUPLED_KEYS: OptionKeys<DecoupledOptions> = {
   tau: true,
   tauGrid: true,
   tauNormBias: true,
+  grw: true,
   progress: true,
   evalBatchSize: true,
 };
 
+const GRW_KEYS: OptionKeys<GrwOptions> = { exponent: true, classCounts: true };
+
+/** The official GRW exponent ρ of DisAlign (ImageNet-LT config `GRW_SCALE=1.2`) and MARC (every config). */
+const DEFAULT_GRW_EXPONENT = 1.2;
+
 function resolveOptions(options: DecoupledOptions): Resolved {
   checkOptions('decoupled options', options, DECOUPLED_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
-  const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws'] as const);
+  const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws', 'disalign', 'marc'] as const);
+  const calibrating = method === 'disalign' || method === 'marc';
   const input = resolveModelInput(options, [256]);
   const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } }, 'decoupled options');
   const s2 = options.stage2 ?? {};
   if (s2 === null || typeof s2 !== 'object') throw invalid('INVALID_OPTION', 'stage2 to be an options object', 'stage2', s2);
   checkOptions('decoupled options.stage2', s2, STAGE_KEYS);
-  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: 'classBalanced' } }, 'decoupled options.stage2');
+  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: calibrating ? 'instance' : 'classBalanced' } }, 'decoupled options.stage2');
   let tau: number | null = null;
   if (options.tau !== undefined) {
     if (typeof options.tau !== 'number' || !Number.isFinite(options.tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', options.tau);
@@ -270,7 +470,19 @@ function resolveOptions(options: DecoupledOptions): Resolved {
     throw invalid('INVALID_OPTION', 'tau, tauGrid and tauNormBias only with method "tauNorm"', 'method', method);
   }
   const tauNormBias = checkOneOf('tauNormBias', options.tauNormBias ?? 'drop', ['drop', 'keep'] as const);
-  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, ...resolveRunSettings(options) };
+  if (!calibrating && options.grw !== undefined) throw invalid('INVALID_OPTION', 'grw only with method "disalign" or "marc"', 'method', method);
+  const grw = options.grw ?? {};
+  if (grw === null || typeof grw !== 'object') throw invalid('INVALID_OPTION', 'grw to be an options object', 'grw', grw);
+  checkOptions('decoupled options.grw', grw, GRW_KEYS);
+  const grwExponent = checkNonNegative('grw.exponent', grw.exponent ?? DEFAULT_GRW_EXPONENT);
+  let grwCounts: Float64Array | null = null;
+  if (grw.classCounts !== undefined) {
+    grwCounts = checkClassCounts('grw.classCounts', grw.classCounts);
+    if (grwCounts.length !== numClasses) {
+      throw new LongTailError('SHAPE_MISMATCH', `expected grw.classCounts of length numClasses = ${numClasses}. Received: grw.classCounts.length=${grwCounts.length}`, { name: 'grw.classCounts' });
+    }
+  }
+  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, grwExponent, grwCounts, ...resolveRunSettings(options) };
 }
 
 class DecoupledModelImpl implements DecoupledModel {
@@ -283,7 +495,16 @@ class DecoupledModelImpl implements DecoupledModel {
     readonly classifier: Classifier,
     readonly linearHead: LinearHead,
     readonly scale: tf.Variable | null,
+    readonly disalign: DisAlignVariables | null,
+    readonly marc: MarcVariables | null,
   ) {}
+
+  /** The stage-2 calibration variables (DisAlign, MARC), in a fixed order. */
+  get calibrationVariables(): tf.Variable[] {
+    const d = this.disalign;
+    if (d !== null) return [d.scale, d.bias, d.confidenceKernel, d.confidenceBias];
+    return this.marc === null ? [] : [this.marc.omega, this.marc.beta];
+  }
 
   get numClasses(): number {
     return this.classifier.numClasses;
@@ -292,13 +513,13 @@ class DecoupledModelImpl implements DecoupledModel {
     return this.classifier.featureDim;
   }
   get trainableVariables(): tf.Variable[] {
-    return [...this.classifier.trainableVariables, ...(this.scale === null ? [] : [this.scale])];
+    return [...this.classifier.trainableVariables, ...(this.scale === null ? [] : [this.scale]), ...this.calibrationVariables];
   }
   get variables(): tf.Variable[] {
-    return [...this.classifier.variables, ...(this.scale === null ? [] : [this.scale])];
+    return [...this.classifier.variables, ...(this.scale === null ? [] : [this.scale]), ...this.calibrationVariables];
   }
   get config(): JsonObject {
-    return { classifier: this.classifier.config, scale: this.scale !== null };
+    return { classifier: this.classifier.config, scale: this.scale !== null, calibration: this.disalign !== null ? 'disalign' : this.marc !== null ? 'marc' : null };
   }
 
   forward(x: tf.Tensor, mode: ForwardMode): { logits: tf.Tensor2D; embeddings: tf.Tensor2D } {
@@ -314,7 +535,13 @@ class DecoupledModelImpl implements DecoupledModel {
     const scale = this.scale;
     return tf.tidy(() => {
       const z = this.classifier.head(features, mode);
-      return scale === null ? z : (tf.mul(z, scale) as tf.Tensor2D);
+      if (scale !== null) return tf.mul(z, scale) as tf.Tensor2D;
+      // DisAlign and MARC calibrate the stage-1 classifier: stage 1 trains the plain head (as the official
+      // code, whose calibration layers only exist in stage 2).
+      if (!this.frozen) return z;
+      if (this.disalign !== null) return disalignCalibrate(z, features, this.disalign);
+      if (this.marc !== null) return marcCalibrate(z, this.linearHead.kernel as tf.Tensor2D, this.marc);
+      return z;
     });
   }
 
@@ -330,6 +557,7 @@ class DecoupledModelImpl implements DecoupledModel {
     if (!this.guard.markDisposed()) return;
     this.classifier.dispose();
     this.scale?.dispose();
+    for (const v of this.calibrationVariables) v.dispose();
   }
 }
 
@@ -354,11 +582,30 @@ class DecoupledRunImpl implements DecoupledRun {
     const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
     const head = linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') });
     const classifier = createClassifier({ backbone: bb, head });
-    const scale = o.method === 'lws' ? makeVariable<tf.Rank.R1>(new Float32Array(o.numClasses).fill(1), [o.numClasses], true) : null;
-    this.model = new DecoupledModelImpl(classifier, head, scale);
-    const common = { model: this.model, loss: crossEntropyLoss(), evalBatchSize: o.evalBatchSize };
+    const c = o.numClasses;
+    const ones = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c).fill(1), [c], true);
+    const zeros = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c), [c], true);
+    const scale = o.method === 'lws' ? ones() : null;
+    let disalign: DisAlignVariables | null = null;
+    if (o.method === 'disalign') {
+      const d = bb.outputDim;
+      // nn.Linear(D, 1) with the weight set to 0.1 (`torch.nn.init.constant_`) and the default bias U(±1/√D).
+      const bound = 1 / Math.sqrt(d);
+      const biasRng = rng.fork('disalign-confidence');
+      disalign = {
+        scale: ones(),
+        bias: zeros(),
+        confidenceKernel: makeVariable<tf.Rank.R2>(new Float32Array(d).fill(0.1), [d, 1], true),
+        confidenceBias: makeVariable<tf.Rank.R1>(Float32Array.of((2 * biasRng.next() - 1) * bound), [1], true),
+      };
+    }
+    const marc: MarcVariables | null = o.method === 'marc' ? { omega: ones(), beta: zeros() } : null;
+    this.model = new DecoupledModelImpl(classifier, head, scale, disalign, marc);
+    const common = { model: this.model, evalBatchSize: o.evalBatchSize };
+    const calibrating = o.method === 'disalign' || o.method === 'marc';
     this.representationTrainer = createTrainer({
       ...common,
+      loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage1,
       progress: stageProgress(o.progress, 1, 2),
@@ -369,11 +616,12 @@ class DecoupledRunImpl implements DecoupledRun {
     } else {
       this.classifierTrainer = createTrainer({
         ...common,
+        loss: calibrating ? crossEntropyLoss({ reducer: grwReducer(o.grwExponent, o.grwCounts) }) : crossEntropyLoss(),
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
         progress: stageProgress(o.progress, 2, 2),
-        trainable: o.method === 'cRT' ? head.trainableVariables : [scale as tf.Variable],
+        trainable: o.method === 'cRT' ? head.trainableVariables : calibrating ? this.model.calibrationVariables : [scale as tf.Variable],
       });
     }
   }
@@ -405,6 +653,7 @@ class DecoupledRunImpl implements DecoupledRun {
       ...stageJson(o.stage1),
       stage2: o.method === 'tauNorm' ? null : stageJson(o.stage2),
       ...(o.method === 'tauNorm' ? { tau: o.tau, tauGrid: o.tau === null ? [...o.tauGrid] : null, tauNormBias: o.tauNormBias } : {}),
+      ...(o.method === 'disalign' || o.method === 'marc' ? { grw: { exponent: o.grwExponent, classCounts: o.grwCounts === null ? null : Array.from(o.grwCounts) } } : {}),
       evalBatchSize: o.evalBatchSize,
     };
   }
@@ -412,6 +661,16 @@ class DecoupledRunImpl implements DecoupledRun {
   scales(): Float32Array | null {
     this.guard.check();
     return this.model.scale === null ? null : Float32Array.from(this.model.scale.dataSync());
+  }
+
+  calibration(): Readonly<Record<string, Float32Array>> | null {
+    this.guard.check();
+    const d = this.model.disalign;
+    const m = this.model.marc;
+    const read = (v: tf.Variable): Float32Array => Float32Array.from(v.dataSync());
+    if (d !== null) return { scale: read(d.scale), bias: read(d.bias), confidenceKernel: read(d.confidenceKernel), confidenceBias: read(d.confidenceBias) };
+    if (m !== null) return { omega: read(m.omega), beta: read(m.beta) };
+    return null;
   }
 
   async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {

@@ -9,11 +9,12 @@ import type { JsonObject } from '../core/json.js';
 import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
 import { createRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
-import { checkInteger } from '../core/validate.js';
+import { checkInteger, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { crossEntropyLoss } from '../losses/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
+import { initFromClassMeans, initFromLinearProbe } from '../models/head-init.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import { CLASS_GAUSSIAN_KEYS, ClassGaussian, type ClassGaussianOptions } from '../synth/gaussian.js';
@@ -40,6 +41,14 @@ import type { RecipeRun } from './types.js';
 /** The class-Gaussian options of {@link ltls} (every {@link ClassGaussianOptions} field but `numClasses`). */
 export type LtlsGaussianOptions = Omit<ClassGaussianOptions, 'numClasses'>;
 
+/**
+ * How {@link ltls} initialises its head: `'random'` (the seed's U(±1/√d) draw), `'classMeans'` (LIFT+'s
+ * `class_mean`: the nearest-class-mean classifier of the real training features, see
+ * `initFromClassMeans`) or `'linearProbe'` (LIFT+'s `linear_probing`: a class-balanced logistic
+ * regression fitted on the real training features first, see `initFromLinearProbe`).
+ */
+export type LtlsHeadInit = 'random' | 'classMeans' | 'linearProbe';
+
 /** Options of {@link ltls}. Only `seed`, `numClasses` and the feature width are required. */
 export interface LtlsOptions {
   /** One seed for the head's initial weights, the synthetic draws and the batch order. */
@@ -63,6 +72,8 @@ export interface LtlsOptions {
   readonly topUp?: TopUpPolicy;
   /** Whether the linear head has a bias. @defaultValue true */
   readonly bias?: boolean;
+  /** Head initialisation, from the real training features at the first `fit`. @defaultValue 'random' */
+  readonly headInit?: LtlsHeadInit;
   /** @defaultValue 30 */
   readonly epochs?: number;
   /** @defaultValue 256 */
@@ -106,6 +117,7 @@ interface Resolved extends SeedAndClasses, RunSettings {
   readonly gaussian: LtlsGaussianOptions;
   readonly topUp: TopUpPolicy;
   readonly bias: boolean;
+  readonly headInit: LtlsHeadInit;
   readonly stage: StageOptions;
 }
 
@@ -145,6 +157,7 @@ const LTLS_KEYS: OptionKeys<LtlsOptions> = {
   gaussian: true,
   topUp: true,
   bias: true,
+  headInit: true,
   ...STAGE_OPTION_KEYS,
 };
 const { numClasses: _numClasses, ...GAUSSIAN_KEYS } = CLASS_GAUSSIAN_KEYS;
@@ -172,8 +185,9 @@ function resolveOptions(options: LtlsOptions): Resolved {
   topUpRequest([1], topUp);
   const bias = options.bias ?? true;
   if (typeof bias !== 'boolean') throw invalid('INVALID_OPTION', 'bias to be a boolean', 'bias', bias);
+  const headInit = checkOneOf('headInit', options.headInit ?? 'random', ['random', 'classMeans', 'linearProbe'] as const);
   const stage = resolveStage('', options, protocolStage(), 'ltls options');
-  return { seed, numClasses, featureDim, gaussian, topUp, bias, stage, ...resolveRunSettings(options) };
+  return { seed, numClasses, featureDim, gaussian, topUp, bias, headInit, stage, ...resolveRunSettings(options) };
 }
 
 class LtlsRunImpl implements LtlsRun {
@@ -183,12 +197,13 @@ class LtlsRunImpl implements LtlsRun {
   readonly synthesizer: ClassGaussian;
   private readonly guard = new DisposeGuard('ltls run');
   private drawn: Int32Array | null = null;
+  private readonly head: LinearHead;
 
   constructor(
     private readonly o: Resolved,
     private readonly encoder: FeatureEncoder | undefined,
   ) {
-    const head: LinearHead = linearHead({ inputDim: o.featureDim, numClasses: o.numClasses, rng: createRng(o.seed).fork('ltls:head'), bias: o.bias });
+    const head: LinearHead = (this.head = linearHead({ inputDim: o.featureDim, numClasses: o.numClasses, rng: createRng(o.seed).fork('ltls:head'), bias: o.bias }));
     this.model = createClassifier({ head });
     this.synthesizer = new ClassGaussian({ ...o.gaussian, numClasses: o.numClasses });
     this.trainer = createTrainer({
@@ -212,6 +227,7 @@ class LtlsRunImpl implements LtlsRun {
       gaussian: this.synthesizer.config,
       topUp: o.topUp as unknown as JsonObject,
       bias: o.bias,
+      headInit: o.headInit,
       ...stageJson(o.stage),
       evalBatchSize: o.evalBatchSize,
     };
@@ -243,6 +259,11 @@ class LtlsRunImpl implements LtlsRun {
     let v: { data: LabeledData; owned: boolean } | null = null;
     try {
       v = options.validation === undefined ? null : this.features(options.validation, 'validation');
+      // Initialise once, before the first epoch (a resumed run keeps its trained head).
+      if (this.trainer.epoch === 0 && this.trainer.globalStep === 0) {
+        if (this.o.headInit === 'classMeans') initFromClassMeans(this.head, t.data);
+        else if (this.o.headInit === 'linearProbe') initFromLinearProbe(this.head, t.data);
+      }
       const history = await this.trainer.fit(t.data, { ...options, ...(v === null ? {} : { validation: v.data }) });
       this.drawn = topUpRequest(this.synthesizer.observedCounts(), this.o.topUp);
       return history;

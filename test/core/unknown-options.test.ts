@@ -320,6 +320,23 @@ const TABLE: Readonly<Record<string, Entry>> = {
   synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
   tauNormalize: { noOptions: POSITIONAL },
+  initFromClassMeans: {
+    typo: {
+      key: 'normalise',
+      suggest: 'normalize',
+      // Options are checked first, so a placeholder head is never touched.
+      call: (f) => lt.initFromClassMeans(anyOptions({ kind: 'linear' }), { x: f.features, y: new Int32Array(f.features.shape[0] as number) }, anyOptions({ normalise: true })),
+    },
+  },
+  initFromLinearProbe: {
+    typo: {
+      key: 'maxIteration',
+      suggest: 'maxIterations',
+      call: (f) => lt.initFromLinearProbe(anyOptions({ kind: 'linear' }), { x: f.features, y: new Int32Array(f.features.shape[0] as number) }, anyOptions({ maxIteration: 3 })),
+    },
+  },
+  disalignCalibrate: { noOptions: 'tensors and a parameter object of tensors (values, shape-checked)' },
+  marcCalibrate: { noOptions: 'tensors and a parameter object of tensors (values, shape-checked)' },
   classPrototypes: { typo: { key: 'batchSze', suggest: 'batchSize', call: () => lt.classPrototypes(anyOptions(null), anyOptions({ numClasses: 2, batchSze: 4 })) } },
   splitByClasses: { noOptions: 'takes data and a GranularitySplit (a data description)' },
   sauMixLoss: {

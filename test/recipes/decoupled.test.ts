@@ -277,7 +277,7 @@ describe('decoupled bad input', () => {
   const base = { seed: 0, numClasses: 3, inputDim: 4, progress: 'none' } as const;
 
   it('options', () => {
-    expectError(() => decoupled({ ...base, method: 'lsw' as 'lws' }), 'INVALID_OPTION', 'expected method to be one of "cRT", "tauNorm", "lws". Received: method="lsw"');
+    expectError(() => decoupled({ ...base, method: 'lsw' as 'lws' }), 'INVALID_OPTION', 'expected method to be one of "cRT", "tauNorm", "lws", "disalign", "marc". Received: method="lsw"');
     expectError(() => decoupled({ seed: 0, numClasses: 3 }), 'MISSING_INPUT', 'expected inputDim (for the default MLP) or a backbone. Received: neither');
     expectError(() => decoupled({ ...base, stage2: { epochs: 0 } }), 'INVALID_OPTION', 'expected stage2.epochs >= 1. Received: stage2.epochs=0');
     expectError(() => decoupled({ ...base, method: 'tauNorm', tau: Number.NaN }), 'INVALID_OPTION', 'expected tau to be a finite number. Received: tau=NaN');
