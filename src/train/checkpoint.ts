@@ -203,20 +203,18 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
 let tempCounter = 0;
 
 /**
- * Writes `state` to the directory `path` (created if needed) as one file, atomically. Node only. A stale
- * temporary file of an earlier, killed save is left alone and never read.
+ * Writes `bytes` to `dir/name` atomically (Node only): a unique temporary file opened with O_EXCL (so
+ * never through a symlink), fsync, one rename over the final name, fsync of the directory. A crash
+ * leaves the old file or the new one; a stale temporary file of a killed write is left alone.
  */
-export async function writeCheckpoint(path: string, state: TrainerState): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0) badState('a checkpoint directory path', 'path', path);
-  const bytes = encodeCheckpoint(state);
+export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
   const fs = await importNode('node:fs/promises');
   const { join } = await importNode('node:path');
-  await fs.mkdir(path, { recursive: true });
+  await fs.mkdir(dir, { recursive: true });
   let handle: Awaited<ReturnType<typeof fs.open>> | null = null;
   let tmp = '';
-  // O_EXCL ('wx') fails on any existing path, a symlink included, so nothing outside the folder is written.
   while (handle === null) {
-    tmp = join(path, `.${CHECKPOINT_FILE}.${process.pid}.${Date.now()}.${tempCounter++}.tmp`);
+    tmp = join(dir, `.${name}.${process.pid}.${Date.now()}.${tempCounter++}.tmp`);
     try {
       handle = await fs.open(tmp, 'wx', 0o644);
     } catch (e) {
@@ -230,20 +228,29 @@ export async function writeCheckpoint(path: string, state: TrainerState): Promis
     } finally {
       await handle.close();
     }
-    await fs.rename(tmp, join(path, CHECKPOINT_FILE));
+    await fs.rename(tmp, join(dir, name));
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
   }
   // Make the rename itself durable; some file systems refuse to fsync a directory, which is harmless.
-  const dir = await fs.open(path, 'r');
+  const handleDir = await fs.open(dir, 'r');
   try {
-    await dir.sync();
+    await handleDir.sync();
   } catch {
     /* not supported here */
   } finally {
-    await dir.close();
+    await handleDir.close();
   }
+}
+
+/**
+ * Writes `state` to the directory `path` (created if needed) as one file, `checkpoint.ltc`, atomically
+ * ({@link writeFileAtomic}). Node only.
+ */
+export async function writeCheckpoint(path: string, state: TrainerState): Promise<void> {
+  if (typeof path !== 'string' || path.length === 0) badState('a checkpoint directory path', 'path', path);
+  await writeFileAtomic(path, CHECKPOINT_FILE, encodeCheckpoint(state));
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Synthesizer } from '../synth/types.js';
 import { progressLogger, type Callback, type Logs, type ProgressMode, type ProgressOptions } from './callbacks.js';
 import type { OptimizerSpec } from './optimizers.js';
 import type { LrScheduleSpec, Schedule } from './schedules.js';
+import type { RunManifest } from './manifest.js';
 import type { TrainerState } from './state.js';
 
 /**
@@ -139,6 +140,8 @@ export interface History {
   readonly epochs: readonly Logs[];
   readonly stopReason: 'completed' | 'aborted' | 'callback';
   readonly message?: string;
+  /** What produced these numbers (versions, backend, seed, data fingerprint, full config); see `replayManifest`. */
+  readonly manifest?: RunManifest;
 }
 
 /** Options of `fit`. */
@@ -223,7 +226,9 @@ export interface Trainer extends Disposable {
    * same backend.
    */
   restore(state: TrainerState): void;
-  /** Writes `state()` atomically to the directory `path` (Node). */
+  /** The manifest of the last `fit` (also in its `History`), or null before any. */
+  readonly manifest: RunManifest | null;
+  /** Writes `state()` atomically to the directory `path` (Node), and the last run's manifest beside it. */
   save(path: string): Promise<void>;
   /** Reads and restores a checkpoint directory written by `save`. */
   load(path: string): Promise<void>;

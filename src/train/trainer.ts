@@ -20,7 +20,8 @@ import { createSampler } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
 import { progressLogger, type Callback, type Logs, type TrainingControl } from './callbacks.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { buildManifest, fingerprintData, weightsHash, type DataFingerprint, type RunManifest } from './manifest.js';
 import {
   EVALUATE_KEYS,
   FIT_KEYS,
@@ -142,6 +143,8 @@ class LoopTrainer implements Trainer {
   private counts: Float64Array | null = null;
   private epochLogs: Logs[] = [];
   private live: LiveEpoch | null = null;
+  private readonly initialWeights: string;
+  private lastManifest: RunManifest | null = null;
 
   constructor(config: TrainerConfig) {
     validateConfig(config);
@@ -158,6 +161,11 @@ class LoopTrainer implements Trainer {
     this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
     this.root = createRng(config.seed);
     if (config.classCounts !== undefined) this.counts = Float64Array.from(config.classCounts);
+    this.initialWeights = weightsHash(config.model.variables);
+  }
+
+  get manifest(): RunManifest | null {
+    return this.lastManifest;
   }
 
   get epoch(): number {
@@ -319,6 +327,7 @@ class LoopTrainer implements Trainer {
     if (this.live !== null) checkPositionFits(this.positionOf(this.live), data.y.length + (this.pool?.labels.length ?? 0));
     const callbacks = [...(this.config.callbacks ?? []), progressLogger(this.config.progress)];
     this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
+    const fingerprint: DataFingerprint = fingerprintData(data);
     let stopReason: History['stopReason'] = 'completed';
     let message: string | undefined;
     const control: TrainingControl = {
@@ -381,7 +390,8 @@ class LoopTrainer implements Trainer {
       const ck = this.config.checkpoint;
       if (ck !== undefined && ((epoch + 1) % (ck.every ?? 1) === 0 || this.nextEpoch === epochs)) await this.save(ck.path);
     }
-    const history: History = { epochs: [...this.epochLogs], stopReason, ...(message === undefined ? {} : { message }) };
+    this.lastManifest = buildManifest({ config: this.config, data: fingerprint, classCounts: this.counts, initialWeights: this.initialWeights, history: this.epochLogs, stopReason });
+    const history: History = { epochs: [...this.epochLogs], stopReason, ...(message === undefined ? {} : { message }), manifest: this.lastManifest };
     for (const cb of callbacks) await cb.onTrainEnd?.({ epochs: history.epochs, stopReason });
     return history;
   }
@@ -646,6 +656,7 @@ class LoopTrainer implements Trainer {
   async save(path: string): Promise<void> {
     this.guard.check();
     await writeCheckpoint(path, this.state());
+    if (this.lastManifest !== null) await writeFileAtomic(path, 'manifest.json', new TextEncoder().encode(`${JSON.stringify(this.lastManifest, null, 2)}\n`));
   }
 
   async load(path: string): Promise<void> {

@@ -1,0 +1,118 @@
+/** Run manifests: every fit says what produced its numbers, save writes it, and a replay reproduces them. */
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync as readPkg } from 'node:fs';
+import { useBackend } from '../../src/backends/index.js';
+import { createRng } from '../../src/core/rng.js';
+import type { LabeledData } from '../../src/data/types.js';
+import { classWeighted, ldamLoss } from '../../src/losses/index.js';
+import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { ClassGaussian } from '../../src/synth/index.js';
+import { LIBRARY_VERSION, createTrainer, replayManifest, type RunManifest } from '../../src/train/index.js';
+
+function model(seed: number) {
+  const rng = createRng(seed);
+  return createClassifier({
+    backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng: rng.fork('b'), dropout: 0.1 }),
+    head: linearHead({ inputDim: 6, numClasses: 3, rng: rng.fork('h') }),
+  });
+}
+
+describe('run manifests', () => {
+  let data: LabeledData;
+  let dir: string;
+  beforeAll(async () => {
+    await useBackend('cpu');
+    const rng = createRng(3);
+    data = { x: tf.tensor2d(Array.from({ length: 60 * 4 }, () => rng.normal()), [60, 4]), y: Int32Array.from({ length: 60 }, (_, i) => (i < 40 ? 0 : i < 52 ? 1 : 2)) };
+    dir = mkdtempSync(join(tmpdir(), 'longtail-manifest-'));
+  });
+  afterAll(() => {
+    data.x.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const build = () => {
+    const m = model(1);
+    const loss = ldamLoss({ reducer: classWeighted({ beta: 0.99, startEpoch: 1 }) });
+    const trainer = createTrainer({
+      model: m,
+      loss,
+      seed: 9,
+      epochs: 3,
+      batchSize: 8,
+      sampler: { kind: 'classBalanced' },
+      learningRate: { kind: 'cosine' },
+      synthesis: { synthesizer: new ClassGaussian({ numClasses: 3 }), startEpoch: 1 },
+      progress: 'none',
+    });
+    return { m, trainer };
+  };
+
+  it('fit returns a manifest (versions, backend, seed, data, config) and save writes it beside the checkpoint', async () => {
+    const { m, trainer } = build();
+    const h = await trainer.fit(data);
+    const manifest = h.manifest as RunManifest;
+    expect(manifest.format).toBe('longtail-run-manifest');
+    expect(manifest.library.version).toBe(JSON.parse(readPkg('package.json', 'utf8')).version);
+    expect(LIBRARY_VERSION).toBe(manifest.library.version);
+    expect(manifest.tfjs).toBe(tf.version_core);
+    expect(manifest.backend['backend']).toBe('cpu');
+    expect(manifest.seed).toBe(9);
+    expect(manifest.classCounts).toEqual([40, 12, 8]);
+    expect(manifest.data.rows).toBe(60);
+    expect(manifest.notReplayable).toEqual([]);
+    expect((manifest.config['loss'] as { kind: string }).kind).toBe('ldam');
+    expect((manifest.config['sampler'] as { kind: string }).kind).toBe('classBalanced');
+    expect(manifest.history).toEqual(h.epochs);
+    expect(JSON.parse(JSON.stringify(manifest))).toEqual(manifest);
+    await trainer.save(join(dir, 'run'));
+    expect(JSON.parse(readFileSync(join(dir, 'run', 'manifest.json'), 'utf8'))).toEqual(manifest);
+    trainer.dispose();
+    m.dispose();
+  });
+
+  it('replayManifest reproduces every logged number; another model or other data is refused', async () => {
+    const { m, trainer } = build();
+    const h = await trainer.fit(data);
+    trainer.dispose();
+    m.dispose();
+    const manifest = h.manifest as RunManifest;
+    const fresh = model(1);
+    const before = tf.memory().numTensors;
+    const again = await replayManifest(manifest, { model: fresh, data });
+    expect(again.differences).toEqual([]);
+    expect(again.reproduced).toBe(true);
+    expect(tf.memory().numTensors).toBe(before); // the replay's trainer and synthesizer are freed
+    fresh.dispose();
+    const other = model(2);
+    await expect(replayManifest(manifest, { model: other, data })).rejects.toThrow(/initial weights/);
+    other.dispose();
+    const shifted = { x: tf.add(data.x, 1) as tf.Tensor2D, y: data.y };
+    const third = model(1);
+    await expect(replayManifest(manifest, { model: third, data: shifted })).rejects.toThrow(/the run's data/);
+    third.dispose();
+    shifted.x.dispose();
+    const tampered: RunManifest = { ...manifest, history: manifest.history.map((l, e) => (e === 2 ? { ...l, loss: (l['loss'] as number) + 1e-6 } : l)) };
+    const fourth = model(1);
+    const r = await replayManifest(tampered, { model: fourth, data });
+    expect(r.reproduced).toBe(false);
+    expect(r.differences).toEqual([expect.stringMatching(/^epoch 2 loss: /)]);
+    fourth.dispose();
+  });
+
+  it('says what cannot be replayed (functions in the config)', async () => {
+    const m = model(1);
+    const trainer = createTrainer({ model: m, loss: ldamLoss(), seed: 1, epochs: 1, batchSize: 8, learningRate: () => 1e-3, augment: ({ x }) => ({ x: tf.clone(x) }), progress: 'none' });
+    const h = await trainer.fit(data);
+    expect(h.manifest?.notReplayable).toEqual(['augment (a function)', 'learningRate (a function)']);
+    const fresh = model(1);
+    await expect(replayManifest(h.manifest as RunManifest, { model: fresh, data })).rejects.toThrow(/without functions in its config/);
+    fresh.dispose();
+    trainer.dispose();
+    m.dispose();
+  });
+});
