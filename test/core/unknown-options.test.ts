@@ -118,6 +118,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
 
   // data
   ClassStats: { typo: { key: 'numClases', suggest: 'numClasses', call: () => lt.ClassStats.fromLabels([0, 1], anyOptions({ numClases: 2 })) } },
+  giniCoefficient: { noOptions: POSITIONAL },
+  topClassShare: { typo: { key: 'classFracton', suggest: 'classFraction', call: () => lt.topClassShare([3, 1], anyOptions({ classFracton: 0.5 })) } },
+  classFractionHolding: { typo: { key: 'sampleShares', suggest: 'sampleShare', call: () => lt.classFractionHolding([3, 1], anyOptions({ sampleShares: 0.5 })) } },
   resolveShotThresholds: { typo: { key: 'manyAbov', suggest: 'manyAbove', call: () => lt.resolveShotThresholds(anyOptions({ manyAbov: 10 })) } },
   shotGroupOf: { noOptions: 'takes the resolved thresholds returned by resolveShotThresholds (a value)' },
   longTailCounts: {
