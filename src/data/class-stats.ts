@@ -5,7 +5,7 @@
  */
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { checkClassCounts, checkInteger, checkLabels } from '../core/validate.js';
+import { checkClassCounts, checkInteger, checkLabels, checkRange } from '../core/validate.js';
 
 /** The shot group of a class: many (n > manyAbove), few (n < fewBelow) or medium (otherwise). */
 export type ShotGroup = 'many' | 'medium' | 'few';
@@ -58,17 +58,122 @@ export function shotGroupOf(n: number, thresholds: { manyAbove: number; fewBelow
 }
 
 /**
+ * Gini coefficient of the class counts (the standard mean-absolute-difference form, over the C classes of
+ * the label space, absent classes included as n_j = 0):
+ *
+ *   G = Σ_i Σ_j |n_i − n_j| / (2 · C · Σ_k n_k)
+ *
+ * 0 when every class has the same count; at most (C − 1) / C (one class holds every sample). For the
+ * exponential CIFAR-100-LT profile with IF = 100 (n_i = ⌊500 · 100^(−i/99)⌋, 10 847 samples) G = 0.592.
+ * It depends only on the multiset of counts, so renumbering the classes never changes it.
+ *
+ * HeroLT (Wang et al. 2023, `SSSKJ/HeroLT` `tools/evaluations.py::Gini`) applies the same formula to the
+ * per-sample class *indices* y_1..y_N instead (Σ_{a<b} |y_a − y_b| / (N² · mean y)), which measures how
+ * spread the index values are, not how the samples are shared among classes: its published 0.498 for
+ * CIFAR-100-LT IF 100 holds only when class 0 is the head, and drops to 0.125 when the class order is
+ * reversed. The two are different statistics; this library reports the one on counts.
+ *
+ * Computed in O(C log C) from the sorted counts: G = Σ_k (2k − C − 1) · n_(k) / (C · Σ n), k = 1..C ascending.
+ *
+ * @throws LongTailError `INVALID_OPTION` for negative or non-finite counts; `EMPTY_CLASS` when all are 0.
+ */
+export function giniCoefficient(counts: ArrayLike<number>): number {
+  const n = checkClassCounts('counts', counts).sort();
+  const c = n.length;
+  let total = 0;
+  let weighted = 0;
+  n.forEach((v, k) => {
+    total += v;
+    weighted += (2 * (k + 1) - c - 1) * v;
+  });
+  if (!(total > 0)) throw invalid('EMPTY_CLASS', 'at least one class with a positive count', 'counts', counts);
+  return weighted / (c * total);
+}
+
+/** Options of {@link topClassShare}. */
+export interface TopClassShareOptions {
+  /** Fraction f ∈ (0, 1] of the classes, largest first. Default 0.2 (the "top 20 %" of the 80/20 rule). */
+  readonly classFraction?: number;
+}
+
+/** Options of {@link classFractionHolding}. */
+export interface ClassFractionHoldingOptions {
+  /** Share s ∈ (0, 1] of the samples to cover, largest classes first. Default 0.8 (the 80/20 rule). */
+  readonly sampleShare?: number;
+}
+
+const TOP_SHARE_KEYS: OptionKeys<TopClassShareOptions> = { classFraction: true };
+const HOLDING_KEYS: OptionKeys<ClassFractionHoldingOptions> = { sampleShare: true };
+
+/** Forgives the last bits of a product such as 0.7 · 10 = 7.000000000000001 before rounding it. */
+const RELATIVE_SLACK = 1e-12;
+
+/** Counts sorted largest first, with their total (validated, at least one positive). */
+function descending(counts: ArrayLike<number>): { sorted: Float64Array; total: number } {
+  const sorted = checkClassCounts('counts', counts).sort().reverse();
+  const total = sorted.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw invalid('EMPTY_CLASS', 'at least one class with a positive count', 'counts', counts);
+  return { sorted, total };
+}
+
+/**
+ * Head share: the share of the samples held by the k = ⌈f · C⌉ largest classes,
+ * Σ_{r ≤ k} n_(r) / Σ n with n_(1) ≥ n_(2) ≥ … (Pareto's 80/20 reading: with f = 0.2, how much of the data
+ * the top fifth of the classes hold). Equals k / C when the classes are balanced, 1 in the extreme.
+ * CIFAR-100-LT IF 100: the top 20 classes hold 0.613 of the samples.
+ *
+ * @throws LongTailError `INVALID_OPTION` for f outside (0, 1] or bad counts; `EMPTY_CLASS` when all are 0.
+ */
+export function topClassShare(counts: ArrayLike<number>, options: TopClassShareOptions = {}): number {
+  checkOptions('topClassShare options', options, TOP_SHARE_KEYS);
+  const f = checkRange('classFraction', options.classFraction ?? 0.2, { min: 0, minExclusive: true, max: 1 });
+  const { sorted, total } = descending(counts);
+  const k = Math.max(1, Math.ceil(f * sorted.length * (1 - RELATIVE_SLACK)));
+  let head = 0;
+  for (let r = 0; r < k; r++) head += sorted[r] as number;
+  return head / total;
+}
+
+/**
+ * Pareto index: the fraction of the classes that hold a share s of the samples, k* / C with
+ * k* = min { k : Σ_{r ≤ k} n_(r) ≥ s · Σ n }, largest classes first (with s = 0.8: "which fraction of the
+ * classes holds 80 % of the data"; s itself when balanced and s · C is an integer, 1 / C in the extreme).
+ * CIFAR-100-LT IF 100: 34 of the 100 classes hold 80 % of the samples, 0.34. HeroLT's "Pareto" column
+ * (`LT_Ratio(labels, 0.8)`) divides this class count by the number of smallest classes that hold the other
+ * 20 % (67 here); this library reports the fraction, which stays in (0, 1] and does not need a second cut.
+ *
+ * @throws LongTailError `INVALID_OPTION` for s outside (0, 1] or bad counts; `EMPTY_CLASS` when all are 0.
+ */
+export function classFractionHolding(counts: ArrayLike<number>, options: ClassFractionHoldingOptions = {}): number {
+  checkOptions('classFractionHolding options', options, HOLDING_KEYS);
+  const s = checkRange('sampleShare', options.sampleShare ?? 0.8, { min: 0, minExclusive: true, max: 1 });
+  const { sorted, total } = descending(counts);
+  const want = s * total * (1 - RELATIVE_SLACK);
+  let acc = 0;
+  for (let r = 0; r < sorted.length; r++) {
+    acc += sorted[r] as number;
+    if (acc >= want) return (r + 1) / sorted.length;
+  }
+  return 1;
+}
+
+/**
  * Immutable class statistics of a training set.
  *
  * - `counts[j]` = n_j, `total` = Σ n_j
  * - `prior[j]` = π_j = n_j / Σ n
  * - `imbalanceFactor` = IF = max n_j / min n_j over classes with n_j > 0
+ * - `gini` = Σ_i Σ_j |n_i − n_j| / (2 C Σ n) over all C classes ({@link giniCoefficient}; 0 when balanced)
+ * - `headShare` = share of the samples in the ⌈C / 5⌉ largest classes ({@link topClassShare})
+ * - `paretoFraction` = fraction of the classes (largest first) holding 80 % of the samples
+ *   ({@link classFractionHolding})
  * - `groups[j]` ∈ many / medium / few by the thresholds (defaults n > 100, n < 20)
  *
  * @example
  * ```ts
  * const stats = ClassStats.fromLabels(train.y, { numClasses: 10 });
  * stats.imbalanceFactor; // 100
+ * stats.gini;            // 0 for balanced counts, 0.592 for CIFAR-100-LT IF 100
  * stats.checkCovers(test.y); // throws EMPTY_CLASS if a test class never occurs in training
  * ```
  */
@@ -83,6 +188,15 @@ export class ClassStats {
   readonly prior: Float64Array;
   /** max n_j / min n_j over the classes present (n_j > 0). */
   readonly imbalanceFactor: number;
+  /**
+   * Gini coefficient of the counts over all C classes, Σ_i Σ_j |n_i − n_j| / (2 C Σ n): 0 when balanced,
+   * (C − 1) / C at most. Not HeroLT's per-sample-index Gini (see {@link giniCoefficient}).
+   */
+  readonly gini: number;
+  /** Share of the samples held by the ⌈0.2 · C⌉ largest classes ({@link topClassShare} with f = 0.2). */
+  readonly headShare: number;
+  /** Fraction of the classes, largest first, that hold 80 % of the samples ({@link classFractionHolding}). */
+  readonly paretoFraction: number;
   /** The thresholds the groups were made with. */
   readonly thresholds: { readonly manyAbove: number; readonly fewBelow: number };
   /** Shot group of every class, length C. */
@@ -104,6 +218,9 @@ export class ClassStats {
     this.total = total;
     this.prior = Float64Array.from(counts, (n) => (total > 0 ? n / total : 0));
     this.imbalanceFactor = total > 0 ? max / min : NaN;
+    this.gini = giniCoefficient(counts);
+    this.headShare = topClassShare(counts);
+    this.paretoFraction = classFractionHolding(counts);
     this.thresholds = thresholds;
     this.groups = Array.from(counts, (n) => shotGroupOf(n, thresholds));
   }

@@ -3,7 +3,7 @@
  * Each is a pure function of the labels and the context's Rng: the whole epoch is drawn when `batches`
  * is called, so how many batches a consumer reads never changes what the stream produces next.
  */
-import { invalid } from '../core/errors.js';
+import { invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { permutation } from '../core/rng.js';
@@ -16,7 +16,7 @@ import {
   setupEpoch,
   splitBatches,
 } from './class-draws.js';
-import type { Sampler, SamplerContext } from './types.js';
+import type { Sampler, SamplerContext, SamplerTarget, SamplerTargetOptions } from './types.js';
 
 /** Options every sampler accepts. */
 export interface EpochOptions {
@@ -27,6 +27,13 @@ export interface EpochOptions {
 const EPOCH_KEYS: OptionKeys<EpochOptions> = { numSamples: true };
 const POWER_KEYS: OptionKeys<PowerSamplerOptions> = { numSamples: true, q: true };
 const M_PER_CLASS_KEYS: OptionKeys<MPerClassOptions> = { numSamples: true, m: true };
+const TARGET_KEYS: OptionKeys<SamplerTargetOptions> = { epoch: true, totalEpochs: true };
+
+/** p_j ∝ n_j^q as a {@link SamplerTarget} with one sample per draw, after checking the target options. */
+function powerTarget(kind: string, counts: ArrayLike<number>, options: SamplerTargetOptions | undefined, q: number): SamplerTarget {
+  checkOptions(`${kind} targetDistribution options`, options, TARGET_KEYS);
+  return { probabilities: classSamplingProbabilities(counts, { q }), samplesPerDraw: 1 };
+}
 
 function epochConfig(options: EpochOptions): JsonObject {
   if (options.numSamples === undefined) return {};
@@ -64,6 +71,7 @@ export function instanceSampler(options: EpochOptions = {}): Sampler {
       }
       return splitBatches(order, ctx.batchSize);
     },
+    targetDistribution: (counts, o) => powerTarget('instanceSampler', counts, o, 1),
   };
 }
 
@@ -89,6 +97,7 @@ export function powerSampler(options: PowerSamplerOptions = {}): Sampler {
       const { counts, numSamples } = setupEpoch(labels, ctx, options.numSamples);
       return classAwareEpoch(labels, ctx, numSamples, classSamplingProbabilities(counts, { q }));
     },
+    targetDistribution: (counts, o) => powerTarget('powerSampler', counts, o, q),
   };
 }
 
@@ -106,6 +115,7 @@ export function classBalancedSampler(options: EpochOptions = {}): Sampler {
       const { counts, numSamples } = setupEpoch(labels, ctx, options.numSamples);
       return classAwareEpoch(labels, ctx, numSamples, classSamplingProbabilities(counts, { q: 0 }));
     },
+    targetDistribution: (counts, o) => powerTarget('classBalancedSampler', counts, o, 0),
   };
 }
 
@@ -124,6 +134,14 @@ export function progressiveSampler(options: EpochOptions = {}): Sampler {
       const { counts, numSamples } = setupEpoch(labels, ctx, options.numSamples);
       const p = progressiveProbabilities(counts, { epoch: ctx.epoch, totalEpochs: ctx.totalEpochs });
       return classAwareEpoch(labels, ctx, numSamples, p);
+    },
+    targetDistribution(counts, o) {
+      const { epoch, totalEpochs } = checkOptions('progressiveSampler targetDistribution options', o, TARGET_KEYS);
+      if (epoch === undefined || totalEpochs === undefined) {
+        const name = epoch === undefined ? 'epoch' : 'totalEpochs';
+        throw new LongTailError('MISSING_INPUT', `expected the progressive target to be given epoch and totalEpochs. Received: ${name}=undefined`, { name });
+      }
+      return { probabilities: progressiveProbabilities(counts, { epoch, totalEpochs }), samplesPerDraw: 1 };
     },
   };
 }
@@ -181,5 +199,8 @@ export function mPerClassSampler(options: MPerClassOptions): Sampler {
       }
       return splitBatches(order, ctx.batchSize);
     },
+    // Each batch is a uniform random subset of the present classes, so every present class has the same
+    // marginal share; a chosen class brings m samples at once.
+    targetDistribution: (counts, o) => ({ ...powerTarget('mPerClassSampler', counts, o, 0), samplesPerDraw: m }),
   };
 }

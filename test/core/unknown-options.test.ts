@@ -118,6 +118,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
 
   // data
   ClassStats: { typo: { key: 'numClases', suggest: 'numClasses', call: () => lt.ClassStats.fromLabels([0, 1], anyOptions({ numClases: 2 })) } },
+  giniCoefficient: { noOptions: POSITIONAL },
+  topClassShare: { typo: { key: 'classFracton', suggest: 'classFraction', call: () => lt.topClassShare([3, 1], anyOptions({ classFracton: 0.5 })) } },
+  classFractionHolding: { typo: { key: 'sampleShares', suggest: 'sampleShare', call: () => lt.classFractionHolding([3, 1], anyOptions({ sampleShares: 0.5 })) } },
   resolveShotThresholds: { typo: { key: 'manyAbov', suggest: 'manyAbove', call: () => lt.resolveShotThresholds(anyOptions({ manyAbov: 10 })) } },
   shotGroupOf: { noOptions: 'takes the resolved thresholds returned by resolveShotThresholds (a value)' },
   longTailCounts: {
@@ -178,6 +181,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
     typo: { key: 'totalEpoch', suggest: 'totalEpochs', call: () => lt.progressiveProbabilities([1, 2], anyOptions({ epoch: 0, totalEpoch: 2 })) },
   },
   drawClasses: { noOptions: POSITIONAL },
+  samplerReport: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.samplerReport(lt.classBalancedSampler(), [0, 1], anyOptions({ batchSize: 2, seed: 0, epoch: 1 })) } },
+  pearsonChiSquare: { typo: { key: 'observd', suggest: 'observed', call: () => lt.pearsonChiSquare(anyOptions({ observd: [1], expected: [1] })) } },
 
   // metrics
   confusionMatrix: { typo: { key: 'numClass', suggest: 'numClasses', call: () => lt.confusionMatrix(anyOptions({ predictions: [0], labels: [0], numClass: 2 })) } },

@@ -11,6 +11,7 @@ import {
   progressiveProbabilities,
   progressiveSampler,
   samplerRegistry,
+  samplerReport,
 } from '../../src/samplers/index.js';
 import type { Sampler, SamplerContext, SamplerSpec } from '../../src/samplers/index.js';
 
@@ -39,20 +40,8 @@ function classFrequencies(batches: Int32Array[], labels: Int32Array, numClasses:
   return f;
 }
 
-/** Pearson chi-square of observed counts against probabilities p; bound = dof + 6·sqrt(2·dof) (mean + 6 sd). */
-function expectChiSquare(observed: number[], p: ArrayLike<number>): void {
-  const total = observed.reduce((a, b) => a + b, 0);
-  let chi = 0;
-  let dof = -1;
-  observed.forEach((o, j) => {
-    const e = total * (p[j] as number);
-    if (e > 0) {
-      chi += (o - e) ** 2 / e;
-      dof++;
-    } else expect(o).toBe(0);
-  });
-  expect(chi).toBeLessThan(dof + 6 * Math.sqrt(2 * dof));
-}
+/** The report's verdict at a fixed seed: the emitted class frequencies are consistent with the target. */
+const ALPHA = 1e-3;
 
 /** Naive reference: p_j = n_j^q / Σ n^q. */
 function naivePower(counts: number[], q: number): number[] {
@@ -109,17 +98,27 @@ describe('samplers', () => {
     ['instance', instanceSampler({ numSamples: 20000 }), naivePower(COUNTS, 1)],
   ];
   for (const [name, sampler, target] of cases) {
-    it(`${name}: class frequencies pass a chi-square bound against p_j, and the epoch has numSamples`, () => {
-      const batches = epoch(sampler, ctx(7));
-      expect(batches.reduce((a, b) => a + b.length, 0)).toBe(20000);
-      expectChiSquare(classFrequencies(batches, LABELS, 10), target);
+    it(`${name}: its target is the naive p_j, and the emitted frequencies pass the report's chi-square test`, () => {
+      const t = sampler.targetDistribution?.(COUNTS);
+      (target as number[]).forEach((v, j) => expect(t?.probabilities[j]).toBeCloseTo(v, 14));
+      expect(t?.samplesPerDraw).toBe(1);
+      const r = samplerReport(sampler, LABELS, { batchSize: 64, seed: 7 });
+      expect(r.numSamples).toBe(20000);
+      expect(r.chiSquare.dof).toBe(9);
+      expect(r.chiSquare.pValue).toBeGreaterThan(ALPHA);
+      // The same frequencies against the naive target, through the `target` option, agree.
+      const again = samplerReport(sampler, LABELS, { batchSize: 64, seed: 7, target });
+      expect(again.chiSquare.statistic).toBeCloseTo(r.chiSquare.statistic, 8);
     });
   }
 
-  it('the chi-square bound has power: square-root frequencies fail against the class-balanced and instance targets', () => {
-    const f = classFrequencies(epoch(powerSampler({ numSamples: 20000 }), ctx(7)), LABELS, 10);
-    expect(() => expectChiSquare(f, naivePower(COUNTS, 0))).toThrow();
-    expect(() => expectChiSquare(f, naivePower(COUNTS, 1))).toThrow();
+  it('the test has power: square-root frequencies fail against the class-balanced and instance targets', () => {
+    const sampler = powerSampler({ numSamples: 20000 });
+    for (const q of [0, 1, 0.4]) {
+      const r = samplerReport(sampler, LABELS, { batchSize: 64, seed: 7, target: naivePower(COUNTS, q) });
+      expect(r.customTarget).toBe(true);
+      expect(r.chiSquare.pValue).toBeLessThan(ALPHA);
+    }
   });
 
   it('class-aware draws walk each class evenly: within a class, use counts differ by at most one', () => {
@@ -132,12 +131,28 @@ describe('samplers', () => {
     }
   });
 
-  it('progressive follows its epoch\'s mixture', () => {
+  it('progressive follows its epoch\'s mixture, and not its neighbours\' at a distance', () => {
     const sampler = progressiveSampler({ numSamples: 20000 });
     for (const e of [0, 5, 9]) {
-      const batches = epoch(sampler, ctx(e + 100, { epoch: e, totalEpochs: 10 }));
-      expectChiSquare(classFrequencies(batches, LABELS, 10), progressiveProbabilities(COUNTS, { epoch: e, totalEpochs: 10 }));
+      const t = sampler.targetDistribution?.(COUNTS, { epoch: e, totalEpochs: 10 });
+      expect(Array.from(t?.probabilities ?? [])).toEqual(Array.from(progressiveProbabilities(COUNTS, { epoch: e, totalEpochs: 10 })));
+      const r = samplerReport(sampler, LABELS, { batchSize: 64, seed: e + 100, startEpoch: e, totalEpochs: 10 });
+      expect(r.epochs).toEqual([e]);
+      expect(r.chiSquare.pValue).toBeGreaterThan(ALPHA);
     }
+    const wrong = samplerReport(sampler, LABELS, { batchSize: 64, seed: 105, startEpoch: 5, totalEpochs: 10, target: progressiveProbabilities(COUNTS, { epoch: 2, totalEpochs: 10 }) });
+    expect(wrong.chiSquare.pValue).toBeLessThan(ALPHA);
+    // Over the whole schedule the expected counts sum the per-epoch mixtures.
+    const all = samplerReport(sampler, LABELS, { batchSize: 64, seed: 3, epochs: 10 });
+    expect(all.epochs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(all.numSamples).toBe(200000);
+    let e9 = 0;
+    for (let e = 0; e < 10; e++) e9 += 20000 * (progressiveProbabilities(COUNTS, { epoch: e, totalEpochs: 10 })[9] as number);
+    expect(all.classes[9]?.expected).toBeCloseTo(e9, 6);
+    expect(all.chiSquare.pValue).toBeGreaterThan(ALPHA);
+    expect(() => sampler.targetDistribution?.(COUNTS, { epoch: 1 })).toThrow(
+      'expected the progressive target to be given epoch and totalEpochs. Received: totalEpochs=undefined',
+    );
   });
 
   it('mPerClass: every batch has batchSize / m distinct classes with m samples each; classes uniform overall', () => {
@@ -151,12 +166,14 @@ describe('samplers', () => {
       expect(per.size).toBe(4);
       for (const v of per.values()) expect(v).toBe(4);
     }
-    // Classes arrive in groups of m, so the test is on class appearances (sample counts / m): Pearson's
-    // statistic on samples would be inflated by the factor m·(1 − k/C) of this clustering.
-    expectChiSquare(
-      classFrequencies(batches, LABELS, 10).map((f) => f / 4),
-      naivePower(COUNTS, 0),
-    );
+    // Classes arrive in groups of m, so the report tests class choices (samples / m): Pearson's statistic on
+    // samples would be inflated by the factor m·(1 − k/C) of this clustering.
+    const r = samplerReport(sampler, LABELS, { batchSize: 16, seed: 5 });
+    expect(r.samplesPerDraw).toBe(4);
+    expect(r.numBatches).toBe(500);
+    expect(r.classes.map((c) => c.targetShare)).toEqual(Array(10).fill(0.1));
+    expect(r.chiSquare.pValue).toBeGreaterThan(ALPHA);
+    expect(samplerReport(sampler, LABELS, { batchSize: 16, seed: 5, target: naivePower(COUNTS, 0.5) }).chiSquare.pValue).toBeLessThan(ALPHA);
     // Rounds up to whole batches.
     expect(epoch(mPerClassSampler({ m: 2 }), ctx(5, { batchSize: 8 })).length).toBe(Math.ceil(1485 / 8));
   });
