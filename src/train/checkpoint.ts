@@ -246,7 +246,7 @@ export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Arr
 
 /**
  * Writes `state` to the directory `path` (created if needed) as one file, `checkpoint.ltc`, atomically
- * ({@link writeFileAtomic}). Node only.
+ * (`writeFileAtomic`). Node only.
  */
 export async function writeCheckpoint(path: string, state: TrainerState): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) badState('a checkpoint directory path', 'path', path);

@@ -1,7 +1,7 @@
 export * from './optimizers.js';
 export * from './schedules.js';
 export * from './callbacks.js';
-export * from './checkpoint.js';
+export { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint, type EpochPosition, type TrainerState } from './checkpoint.js';
 export * from './trainer.js';
-export * from './manifest.js';
-export * from './replay.js';
+export { LIBRARY_VERSION, fingerprintData, type DataFingerprint, type RunManifest } from './manifest.js';
+export { replayManifest, type ReplayOptions, type ReplayResult } from './replay.js';

@@ -71,6 +71,10 @@ const TABLE: Readonly<Record<string, Entry>> = {
   pairwiseSquaredDistances: { noOptions: 'host row blocks (values)' },
   progressLogger: { typo: { key: 'lable', suggest: 'label', call: () => lt.progressLogger(anyOptions({ mode: 'none', lable: 'x' })) } },
   formatDuration: { noOptions: POSITIONAL },
+  fingerprintData: { noOptions: VALUE },
+  replayManifest: {
+    typo: { key: 'modle', suggest: 'model', call: () => lt.replayManifest(anyOptions({ format: 'longtail-run-manifest', version: 1, notReplayable: [] }), anyOptions({ modle: null, data: null })) },
+  },
   // core
   checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
   checkSpec: {
