@@ -110,7 +110,7 @@ function tileHost(values: Int32Array, views: number): Int32Array {
  * ```ts
  * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
  * bclLoss({ temperature: 0.07, centres }).compute({ projections, labels }); // BalSCL(cls_num_list, 0.07)
- * sumLosses([{ loss: logitAdjustedLoss({ classCounts }), weight: 2 }, { loss: bclLoss({ centres }), weight: 0.6 }]); // BCL's CE + SCL
+ * sumLosses([{ loss: logitAdjustedLoss({ classCounts }), weight: alpha }, { loss: bclLoss({ centres }), weight: beta }]); // BCL's CE + SCL
  * ```
  */
 export function bclLoss<F extends ContrastiveFeatures = 'projections'>(options: BclLossOptions<F> = {}): Loss<F> {
