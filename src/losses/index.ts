@@ -10,6 +10,8 @@ export {
 } from './functional/logitAdjusted.js';
 export { ldamCrossEntropy, ldamMargins, type LdamOptions, type LdamMarginOptions } from './functional/ldam.js';
 export { focalCrossEntropy, type FocalOptions } from './functional/focal.js';
+export { balancedContrastive, type BalancedContrastiveOptions, type BalancedContrastiveOutput } from './functional/balancedContrastive.js';
+export { parametricContrastive, PACO_PRIOR_EPSILON, type ParametricContrastiveOptions } from './functional/parametricContrastive.js';
 export { supervisedContrastive, viewMajorLabels, type SupConOptions, type SupConOutput, type ContrastSet } from './functional/supCon.js';
 export {
   neighborSilencingCrossEntropy,
@@ -28,6 +30,7 @@ export { defineLoss, type LossDefinition } from './define.js';
 export { evaluateLoss } from './evaluate.js';
 export * from './classification.js';
 export * from './contrastive.js';
+export * from './centre-contrastive.js';
 export * from './combinators.js';
 export { lossRegistry, reducerRegistry, reducerFromConfig } from './registry.js';
 export { requireLabels, type ValidateOption } from './validation.js';

@@ -9,10 +9,13 @@ import { Registry, type SerializedComponent } from '../core/registry.js';
 import { balancedSoftmaxLoss, crossEntropyLoss, focalLoss, ldamLoss, logitAdjustedLoss, neighborSilencingLoss, type FocalClassWeights } from './classification.js';
 import { sumLosses, type LossPart, type WeightScheduleSpec } from './combinators.js';
 import { supConLoss, type ContrastiveFeatures, type NoPositivePolicy, type SupConMode } from './contrastive.js';
+import { bclLoss, pacoLoss } from './centre-contrastive.js';
 import { meanReducer, sumReducer } from './reducers/basic.js';
 import { CLASS_WEIGHTED_KEYS, classWeighted } from './reducers/classWeighted.js';
 import {
   BALANCED_SOFTMAX_LOSS_KEYS,
+  BCL_LOSS_KEYS,
+  PACO_LOSS_KEYS,
   CROSS_ENTROPY_LOSS_KEYS,
   FOCAL_LOSS_KEYS,
   LDAM_LOSS_KEYS,
@@ -61,7 +64,7 @@ function pick(config: JsonObject, keys: readonly string[]): Record<string, Json>
   return out;
 }
 
-/** Losses by kind: crossEntropy, logitAdjusted, balancedSoftmax, ldam, focal, supCon, neighborSilencing, sum. */
+/** Losses by kind: crossEntropy, logitAdjusted, balancedSoftmax, ldam, focal, supCon, bcl, paco, neighborSilencing, sum. */
 export const lossRegistry: Registry<Loss> = new Registry<Loss>('loss');
 
 lossRegistry
@@ -87,6 +90,29 @@ lossRegistry
       ...(c['mode'] === undefined ? {} : { mode: c['mode'] as SupConMode }),
       ...(c['features'] === undefined ? {} : { features: c['features'] as ContrastiveFeatures }),
       ...(c['noPositive'] === undefined ? {} : { noPositive: c['noPositive'] as NoPositivePolicy }),
+      ...reducerFromConfig(c),
+    }),
+  )
+  .register('bcl', (c) => {
+    checkConfig('loss', 'bcl', c, BCL_LOSS_KEYS);
+    // A centres tensor or provider is not JSON (as sauContrastiveLoss's prototypes): only the centre-free
+    // loss can be rebuilt; the caller passes its centres to bclLoss with the rest of the config.
+    if (c['centres'] !== undefined && c['centres'] !== null) {
+      throw invalid('INVALID_OPTION', 'config.centres to be null (a centres tensor or function cannot be rebuilt from config: call bclLoss({ ...config, centres }))', 'config.centres', c['centres']);
+    }
+    return bclLoss({
+      ...pick(c, ['temperature', 'classAveraging', 'validate']),
+      ...(c['features'] === undefined ? {} : { features: c['features'] as ContrastiveFeatures }),
+      ...(c['noPositive'] === undefined ? {} : { noPositive: c['noPositive'] as NoPositivePolicy }),
+      ...reducerFromConfig(c),
+    });
+  })
+  .register('paco', (c) =>
+    pacoLoss({
+      ...checkConfig('loss', 'paco', c, PACO_LOSS_KEYS),
+      ...pick(c, ['alpha', 'beta', 'gamma', 'temperature', 'baseTemperature', 'logitTemperature', 'logitAdjusted', 'labelSmoothing', 'validate']),
+      ...(c['features'] === undefined ? {} : { features: c['features'] as ContrastiveFeatures }),
+      ...countsFrom(c),
       ...reducerFromConfig(c),
     }),
   )

@@ -235,6 +235,10 @@ const TABLE: Readonly<Record<string, Entry>> = {
   ldamCrossEntropy: { typo: { key: 'scal', suggest: 'scale', call: (f) => lt.ldamCrossEntropy(f.logits, f.labels, anyOptions({ classCounts: counts, scal: 30 })) } },
   focalCrossEntropy: { typo: { key: 'gama', suggest: 'gamma', call: (f) => lt.focalCrossEntropy(f.logits, f.labels, anyOptions({ gama: 1 })) } },
   supervisedContrastive: { typo: { key: 'temprature', suggest: 'temperature', call: (f) => lt.supervisedContrastive(f.projections, anyOptions({ temprature: 0.1 })) } },
+  balancedContrastive: {
+    typo: { key: 'classAveragin', suggest: 'classAveraging', call: (f) => lt.balancedContrastive(f.projections, anyOptions({ labels: f.labels, classAveragin: false })) },
+  },
+  parametricContrastive: { typo: { key: 'alhpa', suggest: 'alpha', call: (f) => lt.parametricContrastive(f.projections, anyOptions({ labels: f.labels, logits: f.logits, alhpa: 1 })) } },
   neighborSilencingCrossEntropy: {
     typo: { key: 'tua', suggest: 'tau', call: (f) => lt.neighborSilencingCrossEntropy(f.logits, f.labels, anyOptions({ classCounts: counts, mask: [], tua: 1 })) },
   },
@@ -262,6 +266,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
   focalLoss: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.focalLoss(anyOptions({ gama: 0 })) } },
   neighborSilencingLoss: { typo: { key: 'tua', suggest: 'tau', call: () => lt.neighborSilencingLoss(anyOptions({ mask: [[true]], tua: 1 })) } },
   supConLoss: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.supConLoss(anyOptions<lt.SupConLossOptions>({ temprature: 0.5 })) } },
+  bclLoss: { typo: { key: 'center', suggest: 'centres', call: () => lt.bclLoss(anyOptions<lt.BclLossOptions>({ center: null })) } },
+  pacoLoss: { typo: { key: 'logitAdjust', suggest: 'logitAdjusted', call: () => lt.pacoLoss(anyOptions<lt.PacoLossOptions>({ logitAdjust: true })) } },
+  learnableCentres: { typo: { key: 'numClass', suggest: 'numClasses', call: () => lt.learnableCentres(anyOptions({ numClass: 3, dim: 2, rng })) } },
   sumLosses: { typo: { key: 'wieght', suggest: 'weight', call: () => lt.sumLosses([anyOptions<lt.LossPart<'logits'>>({ loss: ce(), wieght: 2 })]) } },
   evaluateWeightSchedule: {
     typo: { key: 'afer', suggest: 'after', call: () => lt.evaluateWeightSchedule(anyOptions({ kind: 'step', epoch: 1, before: 0, afer: 1 }), 0) },

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { toConfig } from '../../src/core/registry.js';
 import {
   balancedSoftmaxLoss,
+  bclLoss,
+  pacoLoss,
   classWeighted,
   crossEntropyLoss,
   evaluateWeightSchedule,
@@ -72,12 +74,14 @@ describe('sumLosses and the registry', () => {
       focalLoss({ gamma: 0.5, reducer: sumReducer(), validate: false }),
       supConLoss({ temperature: 0.1, baseTemperature: 0.1, mode: 'simclr' }),
       neighborSilencingLoss({ classCounts: counts, mask, tau: 0.5 }),
+      bclLoss({ temperature: 0.2, classAveraging: false }),
+      pacoLoss({ alpha: 0.5, temperature: 0.1, logitAdjusted: true, classCounts: counts }),
       sumLosses([
         { loss: crossEntropyLoss(), weight: 1 },
         { loss: supConLoss(), weight: { kind: 'linear', startEpoch: 0, endEpoch: 4, from: 0, to: 1 }, name: 'contrastive' },
       ]),
     ];
-    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'crossEntropy', 'focal', 'ldam', 'logitAdjusted', 'neighborSilencing', 'sum', 'supCon']);
+    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'bcl', 'crossEntropy', 'focal', 'ldam', 'logitAdjusted', 'neighborSilencing', 'paco', 'sum', 'supCon']);
     for (const loss of losses) {
       const s = toConfig(loss);
       expect(JSON.parse(JSON.stringify(s))).toEqual(s);

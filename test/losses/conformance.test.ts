@@ -13,6 +13,9 @@ import {
   sumLosses,
   supConLoss,
   supervisedContrastive,
+  bclLoss,
+  learnableCentres,
+  pacoLoss,
   type Loss,
   type LossInputs,
 } from '../../src/losses/index.js';
@@ -44,6 +47,11 @@ const library: Loss[] = [
   focalLoss({ gamma: 0.5 }),
   supConLoss({ temperature: 0.1 }),
   supConLoss({ mode: 'simclr', temperature: 0.2, baseTemperature: 0.2 }),
+  bclLoss({ temperature: 0.1 }),
+  bclLoss({ temperature: 0.07, classAveraging: false, noPositive: 'exclude' }),
+  pacoLoss({ alpha: 0.05, temperature: 0.2 }),
+  pacoLoss({ alpha: 0.5, temperature: 0.1, baseTemperature: 0.07, logitAdjusted: true, labelSmoothing: 0.1 }),
+  pacoLoss({ alpha: 0.05, logitAdjusted: true, classCounts: counts, reducer: classWeighted({ beta: 0.99 }) }),
   neighborSilencingLoss({ classCounts: counts, mask: silencingMask({ numClasses: 5, neighbors: [[3, 4], [4], []] }) }),
   sumLosses([
     { loss: crossEntropyLoss(), weight: 1 },
@@ -54,6 +62,14 @@ const library: Loss[] = [
 describe('loss conformance suite', () => {
   it.each(library.map((l, i) => [`${l.kind}#${i}`, l] as const))('%s passes every check on every backend', async (_n, loss) => {
     await expectLossConformance(loss as Loss<'logits' | 'projections'>, { inputs: makeInputs(7) });
+  });
+
+  it('bclLoss with learnable centres passes every check (the registry given the centres back)', async () => {
+    const centres = learnableCentres({ numClasses: 5, dim: 4, rng: createRng(2) });
+    const loss = bclLoss({ temperature: 0.1, centres: () => centres });
+    const registry = { fromConfig: () => bclLoss({ temperature: 0.1, centres: () => centres }) as Loss };
+    await expectLossConformance(loss as Loss<'logits' | 'projections'>, { inputs: makeInputs(7), registry });
+    centres.dispose();
   });
 
   it('reports every check and catches a broken loss', async () => {
