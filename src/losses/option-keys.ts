@@ -5,6 +5,7 @@
 import type { OptionKeys } from '../core/options.js';
 import type { BalancedSoftmaxLossOptions, CrossEntropyLossOptions, FocalLossOptions, LdamLossOptions, LogitAdjustedLossOptions, LossObjectOptions, NeighborSilencingLossOptions } from './classification.js';
 import type { SupConLossOptions } from './contrastive.js';
+import type { LadeLossOptions } from './lade.js';
 
 const OBJECT_KEYS: OptionKeys<LossObjectOptions> = { reducer: true, validate: true };
 
@@ -15,3 +16,4 @@ export const LDAM_LOSS_KEYS: OptionKeys<LdamLossOptions> = { ...OBJECT_KEYS, cla
 export const FOCAL_LOSS_KEYS: OptionKeys<FocalLossOptions> = { ...OBJECT_KEYS, gamma: true, classWeights: true, classCounts: true };
 export const NEIGHBOR_SILENCING_LOSS_KEYS: OptionKeys<NeighborSilencingLossOptions> = { ...OBJECT_KEYS, mask: true, classCounts: true, tau: true, labelSmoothing: true };
 export const SUPCON_LOSS_KEYS: OptionKeys<SupConLossOptions> = { ...OBJECT_KEYS, temperature: true, baseTemperature: true, mode: true, features: true, noPositive: true };
+export const LADE_LOSS_KEYS: OptionKeys<LadeLossOptions> = { ...OBJECT_KEYS, classCounts: true, alpha: true, remineLambda: true };
