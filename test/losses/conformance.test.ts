@@ -6,6 +6,8 @@ import {
   crossEntropyLoss,
   defineLoss,
   focalLoss,
+  generalizedReweighting,
+  ladeLoss,
   ldamLoss,
   logitAdjustedLoss,
   neighborSilencingLoss,
@@ -45,6 +47,9 @@ const library: Loss[] = [
   supConLoss({ temperature: 0.1 }),
   supConLoss({ mode: 'simclr', temperature: 0.2, baseTemperature: 0.2 }),
   neighborSilencingLoss({ classCounts: counts, mask: silencingMask({ numClasses: 5, neighbors: [[3, 4], [4], []] }) }),
+  ladeLoss({ classCounts: counts }),
+  ladeLoss({ alpha: 0.5, remineLambda: 0.2, reducer: generalizedReweighting({ rho: 1.2 }) }),
+  crossEntropyLoss({ reducer: generalizedReweighting({ rho: 1, classCounts: counts }) }),
   sumLosses([
     { loss: crossEntropyLoss(), weight: 1 },
     { loss: supConLoss({ temperature: 0.1 }), weight: { kind: 'linear', startEpoch: 0, endEpoch: 8, from: 0, to: 1 } },
