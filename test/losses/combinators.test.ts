@@ -7,6 +7,8 @@ import {
   crossEntropyLoss,
   evaluateWeightSchedule,
   focalLoss,
+  generalizedReweighting,
+  ladeLoss,
   ldamLoss,
   logitAdjustedLoss,
   lossRegistry,
@@ -72,12 +74,13 @@ describe('sumLosses and the registry', () => {
       focalLoss({ gamma: 0.5, reducer: sumReducer(), validate: false }),
       supConLoss({ temperature: 0.1, baseTemperature: 0.1, mode: 'simclr' }),
       neighborSilencingLoss({ classCounts: counts, mask, tau: 0.5 }),
+      ladeLoss({ classCounts: counts, alpha: 0.3, remineLambda: 0.05, reducer: generalizedReweighting({ rho: 0.8 }) }),
       sumLosses([
         { loss: crossEntropyLoss(), weight: 1 },
         { loss: supConLoss(), weight: { kind: 'linear', startEpoch: 0, endEpoch: 4, from: 0, to: 1 }, name: 'contrastive' },
       ]),
     ];
-    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'crossEntropy', 'focal', 'ldam', 'logitAdjusted', 'neighborSilencing', 'sum', 'supCon']);
+    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'crossEntropy', 'focal', 'lade', 'ldam', 'logitAdjusted', 'neighborSilencing', 'sum', 'supCon']);
     for (const loss of losses) {
       const s = toConfig(loss);
       expect(JSON.parse(JSON.stringify(s))).toEqual(s);
@@ -89,7 +92,7 @@ describe('sumLosses and the registry', () => {
       expectClose(value(rebuilt, ctx), value(loss, ctx), { rtol: 1e-6, name: loss.kind });
     }
     expect(toConfig(logitAdjustedLoss({ classCounts: new Float64Array([2, 1]) })).config['classCounts']).toEqual([2, 1]);
-    expect(reducerRegistry.kinds()).toEqual(['classWeighted', 'mean', 'sum']);
+    expect(reducerRegistry.kinds()).toEqual(['classWeighted', 'generalizedReweighting', 'mean', 'sum']);
   });
 
   it('a loss keeps its own copy of the class counts', () => {
