@@ -23,14 +23,28 @@ export {
   type SilencingMaskOptions,
   type NeighborSelectionOptions,
 } from './functional/neighborSilencing.js';
+export {
+  ladeLowerBounds,
+  pcSoftmaxLogits,
+  type LadeLowerBoundOptions,
+  type PcSoftmaxOptions,
+  type PcSoftmaxSource,
+} from './functional/lade.js';
 export { PRIOR_EPSILON } from './functional/common.js';
 export { meanReducer, sumReducer } from './reducers/basic.js';
 export { classWeighted, effectiveNumberWeights, type ClassWeightedOptions, type EffectiveNumberOptions } from './reducers/classWeighted.js';
+export {
+  generalizedReweighting,
+  generalizedReweightingWeights,
+  type GeneralizedReweightingOptions,
+  type GeneralizedReweightingWeightOptions,
+} from './reducers/generalizedReweighting.js';
 export { defineLoss, type LossDefinition } from './define.js';
 export { evaluateLoss } from './evaluate.js';
 export * from './classification.js';
 export * from './contrastive.js';
 export * from './centre-contrastive.js';
+export { ladeLoss, type LadeLossOptions } from './lade.js';
 export * from './combinators.js';
 export { lossRegistry, reducerRegistry, reducerFromConfig } from './registry.js';
 export { requireLabels, type ValidateOption } from './validation.js';

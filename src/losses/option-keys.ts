@@ -6,6 +6,7 @@ import type { OptionKeys } from '../core/options.js';
 import type { BalancedSoftmaxLossOptions, CrossEntropyLossOptions, FocalLossOptions, LdamLossOptions, LogitAdjustedLossOptions, LossObjectOptions, NeighborSilencingLossOptions } from './classification.js';
 import type { SupConLossOptions } from './contrastive.js';
 import type { BclLossOptions, PacoLossOptions } from './centre-contrastive.js';
+import type { LadeLossOptions } from './lade.js';
 
 const OBJECT_KEYS: OptionKeys<LossObjectOptions> = { reducer: true, validate: true };
 
@@ -30,3 +31,4 @@ export const PACO_LOSS_KEYS: OptionKeys<PacoLossOptions> = {
   labelSmoothing: true,
   features: true,
 };
+export const LADE_LOSS_KEYS: OptionKeys<LadeLossOptions> = { ...OBJECT_KEYS, classCounts: true, alpha: true, remineLambda: true };

@@ -12,12 +12,15 @@ import { supConLoss, type ContrastiveFeatures, type NoPositivePolicy, type SupCo
 import { bclLoss, pacoLoss } from './centre-contrastive.js';
 import { meanReducer, sumReducer } from './reducers/basic.js';
 import { CLASS_WEIGHTED_KEYS, classWeighted } from './reducers/classWeighted.js';
+import { GENERALIZED_REWEIGHTING_KEYS, generalizedReweighting } from './reducers/generalizedReweighting.js';
+import { ladeLoss } from './lade.js';
 import {
   BALANCED_SOFTMAX_LOSS_KEYS,
   BCL_LOSS_KEYS,
   PACO_LOSS_KEYS,
   CROSS_ENTROPY_LOSS_KEYS,
   FOCAL_LOSS_KEYS,
+  LADE_LOSS_KEYS,
   LDAM_LOSS_KEYS,
   LOGIT_ADJUSTED_LOSS_KEYS,
   NEIGHBOR_SILENCING_LOSS_KEYS,
@@ -37,7 +40,7 @@ function checkConfig(family: string, kind: string, config: JsonObject, keys: obj
   return {};
 }
 
-/** Reducers by kind: `mean`, `sum`, `classWeighted`. */
+/** Reducers by kind: `mean`, `sum`, `classWeighted`, `generalizedReweighting`. */
 export const reducerRegistry = new Registry<Reducer>('reducer')
   .register('mean', (c) => (checkOptions('reducer { kind: "mean" } config', c, NO_KEYS), meanReducer()))
   .register('sum', (c) => (checkOptions('reducer { kind: "sum" } config', c, NO_KEYS), sumReducer()))
@@ -46,6 +49,13 @@ export const reducerRegistry = new Registry<Reducer>('reducer')
       ...checkConfig('reducer', 'classWeighted', c, CLASS_WEIGHTED_KEYS),
       ...(c['beta'] === undefined ? {} : { beta: c['beta'] as number }),
       ...(c['startEpoch'] === undefined ? {} : { startEpoch: c['startEpoch'] as number }),
+      ...(c['classCounts'] === undefined ? {} : { classCounts: c['classCounts'] as number[] }),
+    }),
+  )
+  .register('generalizedReweighting', (c) =>
+    generalizedReweighting({
+      ...checkConfig('reducer', 'generalizedReweighting', c, GENERALIZED_REWEIGHTING_KEYS),
+      rho: c['rho'] as number,
       ...(c['classCounts'] === undefined ? {} : { classCounts: c['classCounts'] as number[] }),
     }),
   );
@@ -64,7 +74,7 @@ function pick(config: JsonObject, keys: readonly string[]): Record<string, Json>
   return out;
 }
 
-/** Losses by kind: crossEntropy, logitAdjusted, balancedSoftmax, ldam, focal, supCon, bcl, paco, neighborSilencing, sum. */
+/** Losses by kind: crossEntropy, logitAdjusted, balancedSoftmax, ldam, focal, supCon, bcl, paco, neighborSilencing, lade, sum. */
 export const lossRegistry: Registry<Loss> = new Registry<Loss>('loss');
 
 lossRegistry
@@ -124,6 +134,9 @@ lossRegistry
       ...countsFrom(c),
       ...reducerFromConfig(c),
     }),
+  )
+  .register('lade', (c) =>
+    ladeLoss({ ...checkConfig('loss', 'lade', c, LADE_LOSS_KEYS), ...pick(c, ['alpha', 'remineLambda', 'validate']), ...countsFrom(c), ...reducerFromConfig(c) }),
   )
   .register('sum', (c) => {
     checkConfig('loss', 'sum', c, SUM_KEYS);

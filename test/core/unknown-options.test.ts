@@ -253,11 +253,18 @@ const TABLE: Readonly<Record<string, Entry>> = {
     typo: { key: 'kmax', suggest: 'kMax', call: () => lt.selectNeighborsByPrototype([[1, 0], [0, 1], [1, 1]], anyOptions({ numTargets: 2, classCounts: [1, 1], kmax: 2 })) },
   },
   viewMajorLabels: { noOptions: POSITIONAL },
+  ladeLowerBounds: {
+    typo: { key: 'remineLamda', suggest: 'remineLambda', call: (f) => lt.ladeLowerBounds(f.logits, f.labels, anyOptions({ classCounts: counts, remineLamda: 0.1 })) },
+  },
+  pcSoftmaxLogits: { typo: { key: 'targetCount', suggest: 'targetCounts', call: (f) => lt.pcSoftmaxLogits(f.logits, anyOptions({ source: 'lade', targetCount: counts })) } },
   // losses: reducers, objects, combinators
   meanReducer: { noOptions: 'no arguments' },
   sumReducer: { noOptions: 'no arguments' },
   classWeighted: { typo: { key: 'betta', suggest: 'beta', call: () => lt.classWeighted(anyOptions({ betta: 0.9 })) } },
   effectiveNumberWeights: { typo: { key: 'betta', suggest: 'beta', call: () => lt.effectiveNumberWeights(counts, anyOptions({ betta: 0.9 })) } },
+  generalizedReweighting: { typo: { key: 'rh', suggest: 'rho', call: () => lt.generalizedReweighting(anyOptions({ rh: 1 })) } },
+  generalizedReweightingWeights: { typo: { key: 'roh', suggest: 'rho', call: () => lt.generalizedReweightingWeights(counts, anyOptions({ roh: 1 })) } },
+  ladeLoss: { typo: { key: 'alpah', suggest: 'alpha', call: () => lt.ladeLoss(anyOptions({ alpah: 0.1 })) } },
   defineLoss: { typo: { key: 'require', suggest: 'requires', call: () => lt.defineLoss(anyOptions<lt.LossDefinition<'logits'>>({ kind: 'x', config: {}, require: ['logits'], terms: () => ({}) })) } },
   crossEntropyLoss: { typo: { key: 'labelSmothing', suggest: 'labelSmoothing', call: () => lt.crossEntropyLoss(anyOptions({ labelSmothing: 0.1 })) } },
   logitAdjustedLoss: { typo: { key: 'tua', suggest: 'tau', call: () => lt.logitAdjustedLoss(anyOptions({ tua: 1 })) } },

@@ -9,6 +9,8 @@ import {
   crossEntropyLoss,
   evaluateWeightSchedule,
   focalLoss,
+  generalizedReweighting,
+  ladeLoss,
   ldamLoss,
   logitAdjustedLoss,
   lossRegistry,
@@ -76,12 +78,13 @@ describe('sumLosses and the registry', () => {
       neighborSilencingLoss({ classCounts: counts, mask, tau: 0.5 }),
       bclLoss({ temperature: 0.2, classAveraging: false }),
       pacoLoss({ alpha: 0.5, temperature: 0.1, logitAdjusted: true, classCounts: counts }),
+      ladeLoss({ classCounts: counts, alpha: 0.3, remineLambda: 0.05, reducer: generalizedReweighting({ rho: 0.8 }) }),
       sumLosses([
         { loss: crossEntropyLoss(), weight: 1 },
         { loss: supConLoss(), weight: { kind: 'linear', startEpoch: 0, endEpoch: 4, from: 0, to: 1 }, name: 'contrastive' },
       ]),
     ];
-    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'bcl', 'crossEntropy', 'focal', 'ldam', 'logitAdjusted', 'neighborSilencing', 'paco', 'sum', 'supCon']);
+    expect(lossRegistry.kinds()).toEqual(['balancedSoftmax', 'bcl', 'crossEntropy', 'focal', 'lade', 'ldam', 'logitAdjusted', 'neighborSilencing', 'paco', 'sum', 'supCon']);
     for (const loss of losses) {
       const s = toConfig(loss);
       expect(JSON.parse(JSON.stringify(s))).toEqual(s);
@@ -93,7 +96,7 @@ describe('sumLosses and the registry', () => {
       expectClose(value(rebuilt, ctx), value(loss, ctx), { rtol: 1e-6, name: loss.kind });
     }
     expect(toConfig(logitAdjustedLoss({ classCounts: new Float64Array([2, 1]) })).config['classCounts']).toEqual([2, 1]);
-    expect(reducerRegistry.kinds()).toEqual(['classWeighted', 'mean', 'sum']);
+    expect(reducerRegistry.kinds()).toEqual(['classWeighted', 'generalizedReweighting', 'mean', 'sum']);
   });
 
   it('a loss keeps its own copy of the class counts', () => {

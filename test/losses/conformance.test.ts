@@ -6,6 +6,8 @@ import {
   crossEntropyLoss,
   defineLoss,
   focalLoss,
+  generalizedReweighting,
+  ladeLoss,
   ldamLoss,
   logitAdjustedLoss,
   neighborSilencingLoss,
@@ -53,6 +55,9 @@ const library: Loss[] = [
   pacoLoss({ alpha: 0.5, temperature: 0.1, baseTemperature: 0.07, logitAdjusted: true, labelSmoothing: 0.1 }),
   pacoLoss({ alpha: 0.05, logitAdjusted: true, classCounts: counts, reducer: classWeighted({ beta: 0.99 }) }),
   neighborSilencingLoss({ classCounts: counts, mask: silencingMask({ numClasses: 5, neighbors: [[3, 4], [4], []] }) }),
+  ladeLoss({ classCounts: counts }),
+  ladeLoss({ alpha: 0.5, remineLambda: 0.2, reducer: generalizedReweighting({ rho: 1.2 }) }),
+  crossEntropyLoss({ reducer: generalizedReweighting({ rho: 1, classCounts: counts }) }),
   sumLosses([
     { loss: crossEntropyLoss(), weight: 1 },
     { loss: supConLoss({ temperature: 0.1 }), weight: { kind: 'linear', startEpoch: 0, endEpoch: 8, from: 0, to: 1 } },

@@ -131,7 +131,7 @@ describe('bad input is a LongTailError thrown before any tensor is made', () => 
     expectError(
       () => lossRegistry.fromConfig({ kind: 'nope', config: {} }),
       'UNKNOWN_KIND',
-      'expected a loss kind, one of balancedSoftmax, crossEntropy, focal, ldam, logitAdjusted, neighborSilencing, sum, supCon. Received: kind="nope"',
+      'expected a loss kind, one of balancedSoftmax, bcl, crossEntropy, focal, lade, ldam, logitAdjusted, neighborSilencing, paco, sum, supCon. Received: kind="nope"',
     );
     const s = sumLosses([{ loss: crossEntropyLoss(), weight: () => 1 }]);
     expectError(

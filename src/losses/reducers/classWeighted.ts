@@ -105,25 +105,36 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
         }
         weights = effectiveNumberWeights(fromCtx, { beta });
       }
-      const labels = term.labels ?? rc.labels;
-      if (labels === undefined) {
-        throw new LongTailError('MISSING_INPUT', 'expected labels for the classWeighted reducer (it weights samples by class). Received: labels=undefined', {
-          name: 'labels',
-        });
-      }
-      if (labels.shape[0] !== term.values.shape[0]) {
-        throw new LongTailError('SHAPE_MISMATCH', `expected labels.shape[0] = ${term.values.shape[0]} (one label per anchor). Received: labels.shape[0]=${labels.shape[0]}`, {
-          name: 'labels',
-        });
-      }
-      // Host copies of the labels come with the term (its own anchors) or the context (the batch).
-      const host = term.labels !== undefined ? term.labelValues : rc.labelValues;
-      checkLabels('labels', host !== undefined && host.length === labels.shape[0] ? host : (labels.dataSync() as Int32Array), weights.length);
-      const table = Float32Array.from(weights);
-      return tf.tidy(() => {
-        const w = tf.gather(tf.tensor1d(table), labels) as tf.Tensor1D;
-        return weightedMean(term.values, term.weights === undefined ? w : (tf.mul(w, term.weights) as tf.Tensor1D));
-      });
+      return classWeightedMean(term, rc, weights, 'classWeighted');
     },
   };
+}
+
+/**
+ * Σ_i w_{y_i} a_i ℓ_i / Σ_i w_{y_i} a_i for a per-sample term, with the term's own labels (else the
+ * batch's) and its anchor weights a_i: the one class-weighted mean every class-weighting reducer uses.
+ * Checks the labels (host copy when given) before any tensor is made. Internal.
+ *
+ * @throws LongTailError `MISSING_INPUT` (no labels), `SHAPE_MISMATCH`, `LABEL_OUT_OF_RANGE`.
+ */
+export function classWeightedMean(term: Extract<LossTerm, { kind: 'perSample' }>, rc: ReduceContext, weights: ArrayLike<number>, owner: string): tf.Scalar {
+  const labels = term.labels ?? rc.labels;
+  if (labels === undefined) {
+    throw new LongTailError('MISSING_INPUT', `expected labels for the ${owner} reducer (it weights samples by class). Received: labels=undefined`, {
+      name: 'labels',
+    });
+  }
+  if (labels.shape[0] !== term.values.shape[0]) {
+    throw new LongTailError('SHAPE_MISMATCH', `expected labels.shape[0] = ${term.values.shape[0]} (one label per anchor). Received: labels.shape[0]=${labels.shape[0]}`, {
+      name: 'labels',
+    });
+  }
+  // Host copies of the labels come with the term (its own anchors) or the context (the batch).
+  const host = term.labels !== undefined ? term.labelValues : rc.labelValues;
+  checkLabels('labels', host !== undefined && host.length === labels.shape[0] ? host : (labels.dataSync() as Int32Array), weights.length);
+  const table = Float32Array.from(weights);
+  return tf.tidy(() => {
+    const w = tf.gather(tf.tensor1d(table), labels) as tf.Tensor1D;
+    return weightedMean(term.values, term.weights === undefined ? w : (tf.mul(w, term.weights) as tf.Tensor1D));
+  });
 }
