@@ -11,11 +11,10 @@ import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { createRng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
-import { checkAllFinite, checkClassCounts, checkInteger, checkLabels, checkNonNegative, checkOneOf } from '../core/validate.js';
+import { checkAllFinite, checkClassCounts, checkNonNegative, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
+import { generalizedReweighting } from '../losses/reducers/generalizedReweighting.js';
 import { crossEntropyLoss } from '../losses/classification.js';
-import { checkTermShapes, weightedMean } from '../losses/reducers/basic.js';
-import type { LossTerm, ReduceContext, Reducer } from '../losses/types.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
@@ -341,49 +340,6 @@ export function marcCalibrate(logits: tf.Tensor2D, kernel: tf.Tensor2D, params: 
   });
 }
 
-/**
- * GRW class weights (the official `GRWCrossEntropyLoss._init_weights`): w_c = (n_c/N)^(−ρ), then
- * w ← C·w / Σ w. A zero-count class is weighted as if it had one sample (the official code would divide
- * by zero). Private to this recipe until the shared GRW reducer lands.
- */
-function grwWeights(counts: ArrayLike<number>, exponent: number): Float64Array {
-  const c = counts.length;
-  let total = 0;
-  for (let j = 0; j < c; j++) total += Math.max(counts[j] as number, 1);
-  const w = new Float64Array(c);
-  let sum = 0;
-  for (let j = 0; j < c; j++) {
-    w[j] = Math.pow(Math.max(counts[j] as number, 1) / total, -exponent);
-    sum += w[j] as number;
-  }
-  for (let j = 0; j < c; j++) w[j] = ((w[j] as number) * c) / sum;
-  return w;
-}
-
-/** The GRW-weighted mean Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}, counts fixed or read from `ctx.classCounts`. */
-function grwReducer(exponent: number, fixed: Float64Array | null): Reducer {
-  return {
-    kind: 'grw',
-    config: { exponent, ...(fixed === null ? {} : { classCounts: Array.from(fixed) }) },
-    reduce(term: LossTerm, rc: ReduceContext): tf.Scalar {
-      if (term.kind === 'reduced') return tf.tidy(() => tf.clone(term.value));
-      checkTermShapes(term);
-      const counts = fixed ?? rc.ctx?.classCounts;
-      if (counts === undefined) {
-        throw new LongTailError('MISSING_INPUT', 'expected grw.classCounts or training counts (ctx.classCounts) for the GRW loss. Received: classCounts=undefined', { name: 'classCounts' });
-      }
-      const labels = term.labels ?? rc.labels;
-      if (labels === undefined) throw new LongTailError('MISSING_INPUT', 'expected labels for the GRW loss. Received: labels=undefined', { name: 'labels' });
-      const host = term.labels !== undefined ? term.labelValues : rc.labelValues;
-      if (host !== undefined) checkLabels('labels', host, counts.length);
-      const table = Float32Array.from(grwWeights(counts, exponent));
-      return tf.tidy(() => {
-        const w = tf.gather(tf.tensor1d(table), labels) as tf.Tensor1D;
-        return weightedMean(term.values, term.weights === undefined ? w : (tf.mul(w, term.weights) as tf.Tensor1D));
-      });
-    },
-  };
-}
 
 /**
  * Decoupled training as one call (Kang et al. 2020):
@@ -616,7 +572,7 @@ class DecoupledRunImpl implements DecoupledRun {
     } else {
       this.classifierTrainer = createTrainer({
         ...common,
-        loss: calibrating ? crossEntropyLoss({ reducer: grwReducer(o.grwExponent, o.grwCounts) }) : crossEntropyLoss(),
+        loss: calibrating ? crossEntropyLoss({ reducer: generalizedReweighting({ rho: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: o.grwCounts }) }) }) : crossEntropyLoss(),
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,

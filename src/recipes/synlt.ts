@@ -21,7 +21,7 @@ import type { SamplerSpec } from '../samplers/index.js';
 import { OT_MATCHING_KEYS, OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
-import type { Callback, ProgressMode } from '../train/callbacks.js';
+import type { ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';

@@ -6,7 +6,6 @@
 import { OT_MATCHING_KEYS } from './ot-matching.js';
 import type { OptionKeys } from '../core/options.js';
 import { CLASS_GAUSSIAN_KEYS } from './gaussian.js';
-import type { OtMatchingOptions } from './ot-matching.js';
 import type { LatentSmoteOptions } from './smote.js';
 
 const LATENT_SMOTE_KEYS: OptionKeys<LatentSmoteOptions> = { numClasses: true, k: true, singleSample: true, reservoirSize: true, reservoirSeed: true };

@@ -87,8 +87,6 @@ export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options?: OtLossOptions):
       if (max > 0) scale = 1 / max;
     }
     if (scale !== 1) for (let i = 0; i < values.length; i++) values[i] = (values[i] as number) * scale;
-    const a = new Float64Array(n).fill(1 / n);
-    const b = new Float64Array(m).fill(1 / m);
     const result = sinkhorn(undefined, undefined, { values, rows: n, cols: m }, {
       epsilon,
       maxIterations: iterations,

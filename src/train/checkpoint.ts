@@ -12,7 +12,7 @@ import { LongTailError } from '../core/errors.js';
 import { importNode } from '../core/node.js';
 import type { Logs } from './callbacks.js';
 import type { RngState } from '../core/rng.js';
-import { badState, checkStateStructure, type EpochPosition, type TrainerState } from './state.js';
+import { badState, checkStateStructure, type TrainerState } from './state.js';
 
 export type { EpochPosition, TrainerState } from './state.js';
 

@@ -11,7 +11,6 @@ import type { Json, JsonObject } from '../core/json.js';
 import { toConfig } from '../core/registry.js';
 import type { LabeledData } from '../data/types.js';
 import type { Loss } from '../losses/types.js';
-import type { Model } from '../models/types.js';
 import type { Sampler } from '../samplers/types.js';
 import type { Logs } from './callbacks.js';
 import type { History, TrainerConfig } from './config.js';

@@ -19,7 +19,7 @@ import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.
 import { createSampler } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
-import { progressLogger, type Callback, type Logs, type TrainingControl } from './callbacks.js';
+import { progressLogger, type Logs, type TrainingControl } from './callbacks.js';
 import { readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { buildManifest, fingerprintData, weightsHash, type DataFingerprint, type RunManifest } from './manifest.js';
 import {
@@ -317,7 +317,7 @@ class LoopTrainer implements Trainer {
     if (o.signal !== undefined && !(typeof o.signal === 'object' && typeof o.signal.aborted === 'boolean')) {
       throw invalid('INVALID_OPTION', 'signal to be an AbortSignal', 'signal', typeof o.signal);
     }
-    const { epochs, batchSize } = this.config;
+    const { epochs } = this.config;
     if (this.nextEpoch >= epochs && this.live === null) {
       throw new LongTailError(
         'INVALID_OPTION',
