@@ -34,10 +34,33 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
+ * Names users bring from PyTorch, POT, scikit-learn, imbalanced-learn and Keras, and the option each
+ * becomes here: suggested when the target is a valid key of the call.
+ */
+const PYTHON_NAMES: Readonly<Record<string, readonly string[]>> = {
+  reg: ['epsilon'],
+  numItermax: ['maxIterations'],
+  stopThr: ['tolerance'],
+  k_neighbors: ['k'],
+  n_neighbors: ['k'],
+  random_state: ['seed'],
+  sampling_strategy: ['target'],
+  lr: ['learningRate'],
+  labels: ['y', 'labelColumn'],
+  xs: ['x'],
+  ys: ['y'],
+  validation_data: ['validation'],
+};
+
+/**
  * The candidate nearest to `key`, or undefined when none is close enough to be a plausible typo
  * (distance ≤ max(2, ⌊|key| / 3⌋), or one contains the other ignoring case).
  */
 export function nearestName(key: string, candidates: readonly string[]): string | undefined {
+  for (const alias of PYTHON_NAMES[key] ?? []) if (candidates.includes(alias)) return alias;
+  // snake_case → camelCase (batch_size → batchSize, restore_best_weights → restoreBestWeights).
+  const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (camel !== key && candidates.includes(camel)) return camel;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {

@@ -29,12 +29,21 @@ export interface FromArraysOptions {
   readonly scale?: number;
 }
 
+const LABELED_ARRAYS_KEYS: OptionKeys<LabeledArrays> = { x: true, y: true, sampleShape: true, synthetic: true, auxiliary: true };
+
 /**
  * Checks a {@link LabeledArrays} (sizes, labels, flags) and returns N.
  *
  * @throws LongTailError `SHAPE_MISMATCH` or `LABEL_OUT_OF_RANGE`.
  */
 export function checkLabeledArrays(data: LabeledArrays, name = 'data'): number {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw invalid('INVALID_OPTION', `${name} as { x: Float32Array | Uint8Array, y: Int32Array, sampleShape: number[] }`, name, Array.isArray(data) ? 'an array' : data);
+  }
+  checkOptions(name, data, LABELED_ARRAYS_KEYS);
+  if (!ArrayBuffer.isView(data.x)) throw invalid('INVALID_OPTION', `${name}.x to be a typed array of every sample's values, row after row`, `${name}.x`, Array.isArray(data.x) ? 'an array' : typeof data.x);
+  if (data.y === undefined || data.y === null || typeof data.y.length !== 'number') throw invalid('INVALID_OPTION', `${name}.y to be an Int32Array of labels`, `${name}.y`, data.y);
+  if (!Array.isArray(data.sampleShape)) throw invalid('INVALID_OPTION', `${name}.sampleShape to be the shape of one sample, e.g. [784]`, `${name}.sampleShape`, data.sampleShape);
   const n = data.y.length;
   checkLabels(`${name}.y`, data.y);
   if (data.sampleShape.length === 0 || data.sampleShape.some((d) => !Number.isInteger(d) || d < 1)) {

@@ -49,7 +49,7 @@ export interface EarlyStoppingOptions {
   readonly monitor: string;
   /** Whether larger (`'max'`) or smaller (`'min'`) is better. */
   readonly mode: 'min' | 'max';
-  /** Epochs without improvement before stopping. Default 5. */
+  /** Epochs in a row without improvement after which training stops (Keras' `patience`). Default 5. */
   readonly patience?: number;
   /** Smallest change that counts as improvement. Default 0. */
   readonly minDelta?: number;
@@ -63,8 +63,8 @@ export interface EarlyStoppingOptions {
 const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = { monitor: true, mode: true, patience: true, minDelta: true, restoreBestWeights: true };
 
 /**
- * Stops training when `monitor` has not improved by `minDelta` for `patience` epochs (Keras EarlyStopping).
- * A missing metric is ignored for that epoch. With `restoreBestWeights`, the weights of the best epoch are
+ * Stops training when `monitor` has not improved by `minDelta` for `patience` epochs in a row (Keras
+ * EarlyStopping). A monitor that is not among the logged metrics is `MISSING_INPUT` at the first epoch's end. With `restoreBestWeights`, the weights of the best epoch are
  * kept (as host copies, taken when an epoch improves) and assigned back when it stops training.
  *
  * @example
@@ -96,14 +96,21 @@ export function earlyStopping(options: EarlyStoppingOptions): Callback {
     },
     onEpochEnd(_epoch, logs, control) {
       const value = logs[options.monitor];
-      if (value === undefined) return;
+      if (value === undefined) {
+        // A metric that is never logged (a typo, or val* without validation data) would silently disable
+        // early stopping; Keras warns, we refuse.
+        throw new LongTailError('MISSING_INPUT', `expected earlyStopping's monitor among the logged metrics ${Object.keys(logs).join(', ')}. Received: monitor=${JSON.stringify(options.monitor)}`, {
+          name: 'monitor',
+        });
+      }
       const improved = options.mode === 'max' ? value > best + minDelta : value < best - minDelta;
       if (improved) {
         best = value;
         wait = 0;
         if (restore && model !== undefined) bestWeights = model.variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
-      } else if (++wait > patience) {
-        control.stop(`early stopping: ${options.monitor} did not improve for ${patience} epochs`);
+      } else if (++wait >= Math.max(1, patience)) {
+        // Keras: stop once `patience` epochs in a row have not improved (patience 0 stops at the first).
+        control.stop(`early stopping: ${options.monitor} did not improve for ${wait} epoch${wait === 1 ? '' : 's'}`);
         if (bestWeights !== null && model !== undefined) {
           const saved = bestWeights;
           tf.tidy(() => model?.variables.forEach((v, i) => v.assign(tf.tensor(saved[i] as Float32Array, v.shape, 'float32'))));

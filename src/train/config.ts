@@ -279,6 +279,19 @@ export function validateConfig(config: TrainerConfig): void {
     throw new LongTailError('MISSING_INPUT', `expected exactly one of config.loss and config.objective. Received: ${config.loss === undefined ? 'neither' : 'both'}`);
   }
   if (objective !== undefined && typeof objective !== 'function') throw invalid('INVALID_OPTION', 'objective to be a function', 'objective', typeof objective);
+  const loss = config.loss as unknown;
+  if (loss !== undefined && (loss === null || typeof loss !== 'object' || typeof (loss as Loss).terms !== 'function' || !Array.isArray((loss as Loss).requires))) {
+    throw invalid('INVALID_OPTION', 'loss to be a Loss object (e.g. crossEntropyLoss(), or lossRegistry.fromConfig({ kind, config }) for a name)', 'loss', typeof loss === 'object' ? loss : String(loss));
+  }
+  if (typeof config.learningRate === 'number') {
+    throw invalid(
+      'INVALID_OPTION',
+      "learningRate to be a schedule spec ({ kind: 'constant' | 'step' | 'cosine', ... }) or a function of progress; the base rate goes in optimizer: { kind: 'adam', learningRate }",
+      'learningRate',
+      config.learningRate,
+    );
+  }
+  checkCallbacks(config.callbacks);
   checkInteger('seed', config.seed, { min: Number.MIN_SAFE_INTEGER });
   checkInteger('epochs', config.epochs, { min: 1 });
   checkInteger('batchSize', config.batchSize, { min: 1 });
@@ -324,9 +337,39 @@ export function validateConfig(config: TrainerConfig): void {
   }
 }
 
+const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'];
+
+/**
+ * Callbacks are an array of objects; a key that looks like a hook (`on…`) but is not one is a typo that
+ * would never be called (`onEpochEnds`): `UNKNOWN_OPTION` naming the nearest hook. Other keys (a
+ * callback's own state) are allowed.
+ */
+function checkCallbacks(callbacks: unknown): void {
+  if (callbacks === undefined) return;
+  if (!Array.isArray(callbacks)) throw invalid('INVALID_OPTION', 'callbacks to be an array of callback objects ([earlyStopping(...)])', 'callbacks', typeof callbacks);
+  callbacks.forEach((cb: unknown, i) => {
+    if (cb === null || typeof cb !== 'object') {
+      throw invalid('INVALID_OPTION', 'each callback to be an object with hooks such as onEpochEnd(epoch, logs) (not a function)', `callbacks[${i}]`, typeof cb);
+    }
+    for (const key of Object.keys(cb)) {
+      if (/^on[A-Z]/.test(key) && !CALLBACK_HOOKS.includes(key)) {
+        const allowed = Object.fromEntries(CALLBACK_HOOKS.map((h) => [h, true])) as OptionKeys<Record<string, unknown>>;
+        checkOptions(`callbacks[${i}] hooks`, { [key]: true } as Record<string, unknown>, allowed);
+      }
+    }
+  });
+}
+
+const DATA_KEYS: OptionKeys<LabeledData> = { x: true, y: true, synthetic: true, auxiliary: true };
+
 /** Checks labelled data: a tensor `x`, integer labels in range, one per row. */
 export function validateData(data: LabeledData, name: string, classes: number): void {
-  if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
+  if (data === null || typeof data !== 'object') throw invalid('INVALID_OPTION', `${name} as { x: Tensor, y: Int32Array }`, name, data);
+  checkOptions(name, data, DATA_KEYS);
+  if (!(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `${name}.x to be a tf.Tensor`, `${name}.x`, typeof data.x);
+  if (!(data.y instanceof Int32Array)) {
+    throw invalid('INVALID_OPTION', `${name}.y to be an Int32Array of labels (from a tensor: Int32Array.from(await y.data()))`, `${name}.y`, (data.y as unknown) instanceof tf.Tensor ? 'a tf.Tensor' : typeof data.y);
+  }
   if (data.x.isDisposed) throw new LongTailError('DISPOSED', `expected a live tensor ${name}.x. Received: ${name}.x after dispose()`, { name: `${name}.x` });
   checkSameSize(`${name}.y length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y?.length ?? -1);
   checkLabels(`${name}.y`, data.y, classes);

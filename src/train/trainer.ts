@@ -145,6 +145,7 @@ class LoopTrainer implements Trainer {
   private live: LiveEpoch | null = null;
   private readonly initialWeights: string;
   private lastManifest: RunManifest | null = null;
+  private fitting = false;
 
   constructor(config: TrainerConfig) {
     validateConfig(config);
@@ -294,6 +295,18 @@ class LoopTrainer implements Trainer {
 
   async fit(data: LabeledData, options?: FitOptions): Promise<History> {
     this.guard.check();
+    if (this.fitting) {
+      throw new LongTailError('INVALID_OPTION', 'expected one fit at a time on a trainer. Received: fit called while another fit of this trainer is still running (await the first one)');
+    }
+    this.fitting = true;
+    try {
+      return await this.fitChecked(data, options);
+    } finally {
+      this.fitting = false;
+    }
+  }
+
+  private async fitChecked(data: LabeledData, options?: FitOptions): Promise<History> {
     const o = checkOptions('fit options', options, FIT_KEYS);
     validateData(data, 'data', trainClasses(this.model));
     if (o.validationSplit === undefined) return this.fitOn(data, o);
@@ -420,6 +433,7 @@ class LoopTrainer implements Trainer {
 
   /** Gathers, augments and runs one batch; null when the batch was left empty (see `dropLast`). */
   private batchStep(data: LabeledData, idx: Int32Array, epoch: number, progress: Progress, rng: Rng): (StepResult & { size: number }) | null {
+    if (data.x.isDisposed) throw new LongTailError('DISPOSED', 'expected data.x to stay alive while fit runs. Received: data.x disposed during fit', { name: 'data.x' });
     const n = data.y.length;
     let realCount = 0;
     for (let i = 0; i < idx.length; i++) if ((idx[i] as number) < n) realCount++;

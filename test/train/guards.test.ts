@@ -269,3 +269,50 @@ describe('trainer guards and the one loss path', () => {
     cfg.synthesis?.synthesizer.dispose?.();
   });
 });
+
+describe('what a newcomer gets wrong', () => {
+  let train: LabeledData;
+  beforeAll(async () => {
+    await useBackend('cpu');
+    train = dataOf(COUNTS, 2);
+  });
+  afterAll(() => train.x.dispose());
+
+  it('two fits at once, data disposed mid-fit, a loss given by name, callbacks not in an array, a misspelled hook', async () => {
+    const cfg = config({ epochs: 2 });
+    const trainer = createTrainer(cfg);
+    const first = trainer.fit(train);
+    await expect(trainer.fit(train)).rejects.toThrow(/expected one fit at a time on a trainer/);
+    await first;
+    expect(trainer.globalStep).toBe(2 * Math.ceil(91 / 16));
+    trainer.dispose();
+    const copy = { x: tf.clone(train.x), y: train.y };
+    const t2 = createTrainer(config({ epochs: 3, callbacks: [{ onBatchEnd: (s: number) => void (s === 2 ? copy.x.dispose() : undefined) }] }));
+    await expect(t2.fit(copy)).rejects.toMatchObject({ code: 'DISPOSED' });
+    t2.dispose();
+    const base = { model: cfg.model, seed: 1, epochs: 1, batchSize: 8 };
+    expect(thrown(() => createTrainer({ ...base, loss: 'crossEntropy' } as unknown as TrainerConfig)).message).toMatch(/^expected loss to be a Loss object/);
+    expect(thrown(() => createTrainer({ ...base, loss: crossEntropyLoss(), callbacks: {} } as unknown as TrainerConfig)).message).toMatch(/^expected callbacks to be an array/);
+    expect(thrown(() => createTrainer({ ...base, loss: crossEntropyLoss(), callbacks: [() => 1] } as unknown as TrainerConfig)).message).toMatch(/not a function/);
+    const hook = thrown(() => createTrainer({ ...base, loss: crossEntropyLoss(), callbacks: [{ onEpochEnds: () => 1 }] } as unknown as TrainerConfig));
+    expect(hook.code).toBe('UNKNOWN_OPTION');
+    expect(hook.message).toMatch(/Received: onEpochEnds \(did you mean onEpochEnd\?\)$/);
+    expect(thrown(() => createTrainer({ ...base, loss: crossEntropyLoss(), learningRate: 0.05 } as unknown as TrainerConfig)).message).toMatch(/the base rate goes in optimizer/);
+    cfg.model.dispose();
+  });
+
+  it('labels as a tensor, or under another name, get a message that says what to pass', async () => {
+    const cfg = config();
+    const trainer = createTrainer(cfg);
+    const yt = tf.tensor1d(train.y, 'int32');
+    expect((await rejection(trainer.fit({ x: train.x, y: yt } as unknown as LabeledData))).message).toBe(
+      'expected data.y to be an Int32Array of labels (from a tensor: Int32Array.from(await y.data())). Received: data.y="a tf.Tensor"',
+    );
+    const renamed = await rejection(trainer.fit({ x: train.x, labels: train.y } as unknown as LabeledData));
+    expect(renamed.code).toBe('UNKNOWN_OPTION');
+    expect(renamed.message).toMatch(/Received: labels \(did you mean y\?\)$/);
+    yt.dispose();
+    trainer.dispose();
+    cfg.model.dispose();
+  });
+});

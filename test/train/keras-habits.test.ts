@@ -52,9 +52,11 @@ describe('Keras habits', () => {
     const before = tf.memory().numTensors;
     const h = await trainer.fit(data);
     expect(h.stopReason).toBe('callback');
-    expect(h.epochs).toHaveLength(3);
+    // Keras' patience: one epoch without improvement (epoch 1) stops training.
+    expect(h.epochs).toHaveLength(2);
+    expect(h.message).toBe('early stopping: loss did not improve for 1 epoch');
     expect(weights(cfg)).toEqual(snapshots[0]);
-    expect(weights(cfg)).not.toEqual(snapshots[2]);
+    expect(weights(cfg)).not.toEqual(snapshots[1]);
     expect(tf.memory().numTensors).toBe(before + 2 * cfg.model.trainableVariables.length); // Adam's slots only
     trainer.dispose();
     cfg.model.dispose();
@@ -67,6 +69,13 @@ describe('Keras habits', () => {
     t2.dispose();
     plain.model.dispose();
     expect(() => earlyStopping({ monitor: 'loss', mode: 'max', restoreBestWeight: true } as never)).toThrow(/did you mean restoreBestWeights\?/);
+    expect(() => earlyStopping({ monitor: 'loss', mode: 'max', restore_best_weights: true } as never)).toThrow(/did you mean restoreBestWeights\?/);
+    // A monitor that is never logged would silently disable early stopping: refused at the first epoch.
+    const typo = config({ callbacks: [earlyStopping({ monitor: 'val_loss', mode: 'min' })] });
+    const t3 = createTrainer(typo);
+    await expect(t3.fit(data)).rejects.toThrow(/expected earlyStopping's monitor among the logged metrics epoch, loss, learningRate. Received: monitor="val_loss"/);
+    t3.dispose();
+    typo.model.dispose();
   });
 
   it('validationSplit holds out a stratified, seeded part: every class on both sides, the same split every call', async () => {
