@@ -180,7 +180,7 @@ describe('fitResample: over-sampling with synthesizers', () => {
     const method = { kind: 'latentSmote' };
     await expectNoLeak(() => {
       expectError(() => fitResample(x, [0, 1, 1], { method, sed: 1 } as never), 'UNKNOWN_OPTION', 'expected fitResample options to be among method, numClasses, target, seed, smallClass, head, returnTensors. Received: sed (did you mean seed?)');
-      expectError(() => fitResample(x, [0, 1, 1], { method: { kind: 'nearMiss', n_neighbors: 3 } as never }), 'UNKNOWN_OPTION', 'expected nearMiss options to be among kind, k. Received: n_neighbors');
+      expectError(() => fitResample(x, [0, 1, 1], { method: { kind: 'nearMiss', n_neighbors: 3 } as never }), 'UNKNOWN_OPTION', 'expected nearMiss options to be among kind, k. Received: n_neighbors (did you mean k?)');
       expectError(() => fitResample(x, [0, 1, 1], { method: { kind: 'smote' } }), 'UNKNOWN_KIND', 'expected method.kind to be one of classGaussian, latentSmote, otDistributionMatching, randomUnderSampler, tomekLinks, nearMiss. Received: method.kind="smote"');
       expectError(() => fitResample(x, [0, 1], { method }), 'SHAPE_MISMATCH', 'expected y.length = x rows = 3. Received: y.length=2');
       expectError(() => fitResample([[0, 1], [1]], [0, 1], { method }), 'SHAPE_MISMATCH', 'expected x[1].length = x[0].length = 2. Received: x[1].length=1');
