@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { formatValue, invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
+import { crc32 } from '../core/hash.js';
 import { importNode } from '../core/node.js';
 import { createRng } from '../core/rng.js';
 import { cnnBackbone, identityBackbone, mlpBackbone } from './backbones.js';
@@ -143,8 +144,8 @@ export function importModel(artifact: ModelArtifact): Model {
 }
 
 /**
- * Writes {@link exportModel}'s artifact to the directory `path` as `model.json` (architecture and weight
- * shapes) and `weights.bin` (float32, little-endian, in order). Node only.
+ * Writes {@link exportModel}'s artifact to the directory `path` as `model.json` (architecture, weight
+ * shapes and the CRC-32 of the weights) and `weights.bin` (float32, little-endian, in order). Node only.
  */
 export async function saveModel(model: Model, path: string): Promise<void> {
   if (typeof path !== 'string' || path.length === 0) throw invalid('INVALID_OPTION', 'a directory path', 'path', path);
@@ -158,7 +159,7 @@ export async function saveModel(model: Model, path: string): Promise<void> {
     bytes.set(new Uint8Array(w.values.buffer, w.values.byteOffset, w.values.byteLength), at);
     at += w.values.byteLength;
   }
-  const json = { format: artifact.format, version: artifact.version, model: artifact.model, weights: artifact.weights.map((w) => ({ shape: w.shape })) };
+  const json = { format: artifact.format, version: artifact.version, model: artifact.model, weights: artifact.weights.map((w) => ({ shape: w.shape })), weightsCrc32: crc32(bytes) };
   await fs.writeFile(join(path, 'weights.bin'), bytes);
   await fs.writeFile(join(path, 'model.json'), JSON.stringify(json, null, 2));
 }
@@ -176,13 +177,16 @@ export async function loadModel(path: string): Promise<Model> {
   } catch (e) {
     throw new LongTailError('MISSING_INPUT', `expected a model directory with model.json and weights.bin. Received: path=${JSON.stringify(path)} (${(e as Error).message})`, { path });
   }
-  let json: { format: unknown; version: unknown; model: ModelSpec; weights: { shape: number[] }[] };
+  let json: { format: unknown; version: unknown; model: ModelSpec; weights: { shape: number[] }[]; weightsCrc32?: unknown };
   try {
     json = JSON.parse(text) as typeof json;
   } catch (e) {
     throw invalid('INVALID_DATA', 'model.json to be JSON', 'model.json', (e as Error).message);
   }
   if (!Array.isArray(json.weights)) throw invalid('INVALID_DATA', 'model.json weights to be an array', 'weights', json.weights);
+  if (json.weightsCrc32 !== undefined && json.weightsCrc32 !== crc32(bin)) {
+    throw invalid('INVALID_DATA', `weights.bin with the CRC-32 model.json records (${String(json.weightsCrc32)}): the file is corrupt or belongs to another model`, 'CRC-32', crc32(bin));
+  }
   let at = 0;
   const weights = json.weights.map((w, i) => {
     const n = Array.isArray(w?.shape) ? w.shape.reduce((a, b) => a * b, 1) : NaN;

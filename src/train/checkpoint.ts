@@ -9,6 +9,7 @@
  * `{ offset, length }` (offsets relative to the data section).
  */
 import { LongTailError } from '../core/errors.js';
+import { crc32 } from '../core/hash.js';
 import { importNode } from '../core/node.js';
 import type { Logs } from './callbacks.js';
 import type { RngState } from '../core/rng.js';
@@ -25,23 +26,6 @@ const PREFIX = 16;
 interface ArrayRef {
   readonly offset: number;
   readonly length: number;
-}
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (IEEE 802.3, as zlib's `crc32`). */
-function crc32(bytes: Uint8Array): number {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = (crcTable[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** A state as one byte array in the checkpoint file format. */

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { capabilities } from '../backends/use.js';
+import { fnv1a } from '../core/hash.js';
 import type { Json, JsonObject } from '../core/json.js';
 import { toConfig } from '../core/registry.js';
 import type { LabeledData } from '../data/types.js';
@@ -47,15 +48,6 @@ export interface RunManifest {
   readonly stopReason: History['stopReason'];
 }
 
-/** FNV-1a (32-bit) over bytes, as 8 hex digits. */
-export function fnv1a(bytes: Uint8Array, seed = 0x811c9dc5): string {
-  let h = seed >>> 0;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i] as number;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
 
 /** Hash of every variable's float32 bytes, in order. */
 export function weightsHash(variables: readonly tf.Variable[]): string {

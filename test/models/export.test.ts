@@ -126,7 +126,10 @@ describe('model export', () => {
     await saveModel(mlp, join(dir, 'cut'));
     const bin = await readFile(join(dir, 'cut', 'weights.bin'));
     writeFileSync(join(dir, 'cut', 'weights.bin'), bin.subarray(0, 10));
-    await expect(loadModel(join(dir, 'cut'))).rejects.toThrow(/weights.bin to hold weight/);
+    await expect(loadModel(join(dir, 'cut'))).rejects.toThrow(/CRC-32/);
+    const flipped = Uint8Array.from(bin, (b, i) => (i === 5 ? b ^ 0x40 : b));
+    writeFileSync(join(dir, 'cut', 'weights.bin'), flipped);
+    await expect(loadModel(join(dir, 'cut'))).rejects.toMatchObject({ code: 'INVALID_DATA' });
     mlp.dispose();
     wrapped.dispose();
   });
