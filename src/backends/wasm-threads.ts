@@ -133,11 +133,24 @@ export async function createThreadedWasmBackend(threads: number): Promise<tf.Ker
     dispose: module.cwrap('dispose', null, []),
   };
   wasmPkg.setThreadsCount(threads);
+  unrefWorkers(module);
   const backend = new wasmPkg.BackendWasm(module as unknown as ConstructorParameters<typeof wasmPkg.BackendWasm>[0]);
   const got = wasmPkg.getThreadsCount();
   if (got !== threads) {
     backend.dispose();
     throw new Error(`the XNNPACK pool started with ${got} thread(s) instead of ${threads}`);
   }
+  unrefWorkers(module);
   return backend;
+}
+
+/**
+ * Lets Node exit while the pool's pthread workers idle: XNNPACK keeps its threads alive (waiting for
+ * work), and a referenced worker keeps the process running after a script's last line.
+ */
+function unrefWorkers(module: EmscriptenModule): void {
+  const pthread = (module as unknown as { PThread?: { unusedWorkers?: unknown[]; runningWorkers?: unknown[] } }).PThread;
+  for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) {
+    (w as { unref?: () => void }).unref?.();
+  }
 }

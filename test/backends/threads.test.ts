@@ -67,3 +67,25 @@ describe('wasm threads in Node', () => {
     expect(y).toEqual([4, 4, 4, 4, 4, 4]);
   });
 });
+
+describe('a script that uses wasm threads', () => {
+  it('exits by itself when its work is done (the idle pthread workers do not keep Node alive)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { resolve } = await import('node:path');
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'helpers/threads-exit.ts')], { cwd: resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((res) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        res(null);
+      }, 60_000);
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        res(c);
+      });
+    });
+    expect(out).toContain('done true');
+    expect(code).toBe(0);
+  }, 90_000);
+});
