@@ -316,7 +316,7 @@ function lbfgs(
 
 /**
  * Sets a head's class vectors from a class-balanced logistic-regression probe fitted on frozen features
- * first (LIFT+'s `linear_probing`; see {@link fitLinearProbe} for the objective): linear heads get the
+ * first (LIFT+'s `linear_probing`; see `fitLinearProbe` for the objective): linear heads get the
  * probe's coefficients and intercepts (or LIFT+'s unit coefficient vectors and b = 0 with
  * `normalize: true`); cosine heads get unit coefficient vectors (LIFT+). Deterministic (no random
  * choice); reads the features to the host once; makes no lasting tensor.

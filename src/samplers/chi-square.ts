@@ -110,7 +110,7 @@ function nonNegative(name: string, values: ArrayLike<number>): Float64Array {
 /**
  * Pearson's chi-square goodness-of-fit test (Pearson 1900) of observed counts against expected counts, as
  * `scipy.stats.chisquare(f_obs, f_exp)`: χ² = Σ_j (O_j − E_j)² / E_j with k = C − 1 degrees of freedom
- * and p = Q(k / 2, χ² / 2) ({@link regularizedGammaQ}). Categories with E_j = 0 leave the sum and the
+ * and p = Q(k / 2, χ² / 2) (`regularizedGammaQ`). Categories with E_j = 0 leave the sum and the
  * degrees of freedom when O_j = 0; an observation where none was expected makes χ² = ∞ and p = 0 (SciPy
  * would divide by zero).
  *
