@@ -139,7 +139,7 @@ describe('emd options, forbidden pairs, tensors and errors', () => {
     const cases: [() => unknown, string, string][] = [
       [() => emd([0.5, 0.5], [0.2, 0.2], [[0, 1], [1, 0]]), 'expected a and b to have the same total mass (to 1e-6 relative). Received: sum(a)=1, sum(b)=0.4', 'INVALID_OPTION'],
       [() => emd(undefined, undefined, [[0, Infinity - Infinity]]), 'expected M to be finite or +Infinity (a forbidden pair) everywhere. Received: M[0][1]=NaN', 'NON_FINITE'],
-      [() => emd(undefined, undefined, [[0, 1]], { numItermax: 5 } as never), 'expected emd options to be among maxIterations, planTensor. Received: numItermax', 'UNKNOWN_OPTION'],
+      [() => emd(undefined, undefined, [[0, 1]], { numItermax: 5 } as never), 'expected emd options to be among maxIterations, planTensor. Received: numItermax (did you mean maxIterations?)', 'UNKNOWN_OPTION'],
       [() => emd(undefined, undefined, [[0, 1]], { maxIterations: -1 }), 'expected maxIterations >= 0. Received: maxIterations=-1', 'INVALID_OPTION'],
       [() => emd([-1, 2], undefined, [[0], [1]]), 'expected every a entry >= 0. Received: a[0]=-1', 'INVALID_OPTION'],
     ];
