@@ -79,6 +79,10 @@ export function supConLoss<F extends ContrastiveFeatures = 'projections'>(option
         throw new LongTailError('MISSING_INPUT', `expected ${features} for supConLoss({ features: '${features}' }). Received: ${features}=undefined`, { name: features });
       }
       const { labels, labelValues } = inputs;
+      if (mode === 'simclr' && (x.shape.length !== 3 || (x.shape[1] as number) < 2)) {
+        // With one view no anchor has a positive, and the loss would be 0 whatever the features.
+        throw new LongTailError('SHAPE_MISMATCH', `expected ${features} of shape [N, V ≥ 2, d] in mode 'simclr' (each sample's other views are its positives). Received: ${features}.shape=[${x.shape.join(', ')}]`, { name: features });
+      }
       if (mode === 'supervised' && labels === undefined) {
         throw new LongTailError('MISSING_INPUT', "expected labels for supConLoss in mode 'supervised' (mode 'simclr' needs none). Received: labels=undefined", { name: 'labels' });
       }

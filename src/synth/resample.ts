@@ -194,6 +194,7 @@ export function readFeatures(x: FeaturesInput): FloatRows {
 export function readLabels(y: LabelsInput, numClasses?: number): Int32Array {
   if (y instanceof tf.Tensor) {
     checkRank('y', y.shape, 1);
+    if (y.dtype !== 'int32') throw new LongTailError('DTYPE_MISMATCH', `expected y of dtype int32 (e.g. tf.tensor1d(values, 'int32')). Received: y.dtype=${y.dtype}`, { name: 'y' });
     return Int32Array.from(checkLabels('y', y.dataSync(), numClasses));
   }
   return Int32Array.from(checkLabels('y', y, numClasses));
@@ -271,7 +272,11 @@ function checkResampleOptions(options: FitResampleOptions, y: LabelsInput): Chec
   let numClasses = o.numClasses;
   if (numClasses === undefined && isSynthesizer(method)) numClasses = method.numClasses;
   if (numClasses === undefined) {
-    const labels = y instanceof tf.Tensor ? y.dataSync() : y;
+    if (y instanceof tf.Tensor && y.dtype !== 'int32') {
+      throw new LongTailError('DTYPE_MISMATCH', `expected y of dtype int32 (e.g. tf.tensor1d(values, 'int32')). Received: y.dtype=${y.dtype}`, { name: 'y' });
+    }
+    // Labels are checked (integers ≥ 0) before their maximum sizes anything.
+    const labels = y instanceof tf.Tensor ? checkLabels('y', y.dataSync()) : checkLabels('y', y as ArrayLike<number>);
     let max = -1;
     for (let i = 0; i < (labels?.length ?? 0); i++) max = Math.max(max, labels[i] as number);
     numClasses = Math.max(max + 1, 1);

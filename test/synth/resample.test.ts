@@ -200,3 +200,16 @@ describe('fitResample: over-sampling with synthesizers', () => {
     });
   });
 });
+
+describe('fitResample: labels as imbalanced-learn users pass them', () => {
+  it('float labels are LABEL_OUT_OF_RANGE (not a message about numClasses), float tensors DTYPE_MISMATCH', () => {
+    const x = [[0], [1], [2]];
+    expectError(() => fitResample(x, [0, 1.5, 1], { method: { kind: 'randomUnderSampler' } }), 'LABEL_OUT_OF_RANGE', 'expected y to be integers. Received: y[1]=1.5');
+    const yf = tf.tensor1d([0, 1, 1]);
+    const before = tf.memory().numTensors;
+    expect(() => fitResample(x, yf as tf.Tensor1D, { method: { kind: 'randomUnderSampler' } })).toThrow(/expected y of dtype int32/);
+    expect(() => fitResample(x, yf as tf.Tensor1D, { method: { kind: 'randomUnderSampler' }, numClasses: 2 })).toThrow(/expected y of dtype int32/);
+    expect(tf.memory().numTensors).toBe(before);
+    yf.dispose();
+  });
+});
