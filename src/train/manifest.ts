@@ -45,7 +45,8 @@ export interface RunManifest {
   /** Why the run cannot be replayed from the manifest alone (functions in the config); empty when it can. */
   readonly notReplayable: readonly string[];
   readonly history: readonly Logs[];
-  readonly stopReason: History['stopReason'];
+  /** How the run ended; `'running'` in a manifest saved with a checkpoint before the last epoch. */
+  readonly stopReason: History['stopReason'] | 'running';
 }
 
 
@@ -128,7 +129,7 @@ export function buildManifest(args: {
   readonly classCounts: ArrayLike<number>;
   readonly initialWeights: string;
   readonly history: readonly Logs[];
-  readonly stopReason: History['stopReason'];
+  readonly stopReason: RunManifest['stopReason'];
 }): RunManifest {
   const { config, notReplayable } = serialiseTrainerConfig(args.config);
   return {

@@ -326,7 +326,6 @@ class LoopTrainer implements Trainer {
   }
 
   private async fitOn(data: LabeledData, o: FitOptions): Promise<History> {
-    this.hostRows = hostRowsOf(data.x);
     if (o.validation !== undefined) {
       validateData(o.validation, 'validation', this.model.numClasses);
       checkSampleShape('validation', data.x.shape, o.validation.x.shape);
@@ -342,6 +341,7 @@ class LoopTrainer implements Trainer {
       );
     }
     if (this.live !== null) checkPositionFits(this.positionOf(this.live), data.y.length + (this.pool?.labels.length ?? 0));
+    this.hostRows = hostRowsOf(data.x);
     const callbacks = [...(this.config.callbacks ?? []), progressLogger(this.config.progress)];
     this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
     const fingerprint: DataFingerprint = fingerprintData(data);
@@ -403,14 +403,20 @@ class LoopTrainer implements Trainer {
       }
       this.epochLogs.push(logs);
       this.nextEpoch = epoch + 1;
+      // Checkpoints saved from here on carry the manifest of this run so far.
+      this.lastManifest = this.manifestNow(fingerprint, this.nextEpoch === epochs ? 'completed' : 'running');
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs, control);
       const ck = this.config.checkpoint;
       if (ck !== undefined && ((epoch + 1) % (ck.every ?? 1) === 0 || this.nextEpoch === epochs)) await this.save(ck.path);
     }
-    this.lastManifest = buildManifest({ config: this.config, data: fingerprint, classCounts: this.counts, initialWeights: this.initialWeights, history: this.epochLogs, stopReason });
+    this.lastManifest = this.manifestNow(fingerprint, stopReason);
     const history: History = { epochs: [...this.epochLogs], stopReason, ...(message === undefined ? {} : { message }), manifest: this.lastManifest };
     for (const cb of callbacks) await cb.onTrainEnd?.({ epochs: history.epochs, stopReason });
     return history;
+  }
+
+  private manifestNow(data: DataFingerprint, stopReason: RunManifest['stopReason']): RunManifest {
+    return buildManifest({ config: this.config, data, classCounts: this.counts ?? [], initialWeights: this.initialWeights, history: this.epochLogs, stopReason });
   }
 
   /** Synthesis (when due) and the epoch's batch order, drawn once from the epoch's own random streams. */

@@ -104,6 +104,28 @@ describe('run manifests', () => {
     fourth.dispose();
   });
 
+  it('checkpoints saved during fit carry the manifest so far', async () => {
+    const m = model(1);
+    const path = join(dir, 'during');
+    let seen: RunManifest | null = null;
+    const trainer = createTrainer({
+      model: m,
+      loss: ldamLoss(),
+      seed: 1,
+      epochs: 3,
+      batchSize: 8,
+      progress: 'none',
+      checkpoint: { path, every: 1 },
+      callbacks: [{ onEpochBegin: (e: number) => void (e === 2 ? (seen = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as RunManifest) : undefined) }],
+    });
+    const h = await trainer.fit(data);
+    expect((seen as RunManifest | null)?.stopReason).toBe('running');
+    expect((seen as RunManifest | null)?.history).toEqual(h.epochs.slice(0, 2));
+    expect(JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8'))).toEqual(h.manifest);
+    trainer.dispose();
+    m.dispose();
+  });
+
   it('says what cannot be replayed (functions in the config)', async () => {
     const m = model(1);
     const trainer = createTrainer({ model: m, loss: ldamLoss(), seed: 1, epochs: 1, batchSize: 8, learningRate: () => 1e-3, augment: ({ x }) => ({ x: tf.clone(x) }), progress: 'none' });
