@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './options.js';
+export * from './schedule.js';
 export * from './json.js';
 export * from './validate.js';
 export * from './rng.js';

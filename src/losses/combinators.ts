@@ -3,26 +3,24 @@ import { invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { toConfig } from '../core/registry.js';
-import { checkFinite, checkInteger } from '../core/validate.js';
+import { schedule, type Schedule, type ScheduleSpec } from '../core/schedule.js';
+import { checkFinite } from '../core/validate.js';
 import type { Requirement } from '../models/types.js';
 import { defineLoss } from './define.js';
 import { evaluateLoss } from './evaluate.js';
 import type { Loss, LossContext, LossInputs, LossTerms } from './types.js';
 
-/** Where training is, as a schedule sees it. */
-export interface ScheduleInput {
-  readonly step: number;
-  readonly epoch: number;
-  readonly totalEpochs: number;
-}
+/**
+ * A weight that changes during training: a function of {@link Progress} (not serialisable: its config
+ * records `{ kind: 'function' }`). Loss weights change at epoch boundaries: `epochFloat` is the epoch.
+ */
+export type WeightSchedule = Schedule;
 
-/** A weight that changes during training (not serialisable: its config records `{ kind: 'function' }`). */
-export type WeightSchedule = (at: ScheduleInput) => number;
-
-/** Serialisable schedules: a jump at `epoch`, or a linear ramp between two epochs (constant outside). */
-export type WeightScheduleSpec =
-  | { readonly kind: 'step'; readonly epoch: number; readonly before: number; readonly after: number }
-  | { readonly kind: 'linear'; readonly startEpoch: number; readonly endEpoch: number; readonly from: number; readonly to: number };
+/**
+ * A serialisable loss-weight schedule: any {@link ScheduleSpec} (`value` defaults to 1), typically
+ * `{ kind: 'switch', epoch, before, after }` or `{ kind: 'linear', startEpoch, endEpoch, from, to }`.
+ */
+export type WeightScheduleSpec = ScheduleSpec;
 
 /** One summand of {@link sumLosses}. */
 export interface LossPart<R extends Requirement> {
@@ -33,45 +31,7 @@ export interface LossPart<R extends Requirement> {
   readonly name?: string;
 }
 
-type StepSpec = Extract<WeightScheduleSpec, { kind: 'step' }>;
-type LinearSpec = Extract<WeightScheduleSpec, { kind: 'linear' }>;
-const STEP_KEYS: OptionKeys<StepSpec> = { kind: true, epoch: true, before: true, after: true };
-const LINEAR_KEYS: OptionKeys<LinearSpec> = { kind: true, startEpoch: true, endEpoch: true, from: true, to: true };
 const PART_KEYS: OptionKeys<LossPart<Requirement>> = { loss: true, weight: true, name: true };
-
-/** Unknown keys of a `step` / `linear` weight schedule spec (other kinds are left to the caller). */
-function checkSpecKeys(spec: WeightScheduleSpec, name: string): void {
-  if (spec === null || typeof spec !== 'object') return;
-  if (spec.kind === 'step') checkOptions(`${name} { kind: "step" }`, spec, STEP_KEYS);
-  else if (spec.kind === 'linear') checkOptions(`${name} { kind: "linear" }`, spec, LINEAR_KEYS);
-}
-
-function checkSpec(spec: WeightScheduleSpec, name: string): WeightScheduleSpec {
-  checkSpecKeys(spec, name);
-  if (spec.kind === 'step') {
-    checkInteger(`${name}.epoch`, spec.epoch);
-    checkFinite(`${name}.before`, spec.before);
-    checkFinite(`${name}.after`, spec.after);
-    return { kind: 'step', epoch: spec.epoch, before: spec.before, after: spec.after };
-  }
-  if (spec.kind === 'linear') {
-    checkFinite(`${name}.startEpoch`, spec.startEpoch);
-    checkFinite(`${name}.endEpoch`, spec.endEpoch);
-    if (!(spec.endEpoch > spec.startEpoch)) throw invalid('INVALID_OPTION', `${name}.endEpoch > ${name}.startEpoch`, `${name}.endEpoch`, spec.endEpoch);
-    checkFinite(`${name}.from`, spec.from);
-    checkFinite(`${name}.to`, spec.to);
-    return { kind: 'linear', startEpoch: spec.startEpoch, endEpoch: spec.endEpoch, from: spec.from, to: spec.to };
-  }
-  throw invalid('INVALID_OPTION', `${name} to be a number, a function or a schedule { kind: "step" | "linear" }`, name, spec);
-}
-
-/** Evaluates a schedule spec at an epoch (fractional epochs allowed for `linear`). */
-export function evaluateWeightSchedule(spec: WeightScheduleSpec, epoch: number): number {
-  checkSpecKeys(spec, 'weight schedule');
-  if (spec.kind === 'step') return epoch < spec.epoch ? spec.before : spec.after;
-  const t = Math.min(1, Math.max(0, (epoch - spec.startEpoch) / (spec.endEpoch - spec.startEpoch)));
-  return spec.from + (spec.to - spec.from) * t;
-}
 
 function requireCtx(ctx: LossContext | undefined, field: 'epoch' | 'step' | 'totalEpochs'): number {
   const v = ctx?.[field];
@@ -104,8 +64,11 @@ export function sumLosses<R extends Requirement>(parts: readonly LossPart<R>[]):
     }
     checkOptions(`sumLosses parts[${i}]`, part, PART_KEYS);
     const w = part.weight ?? 1;
-    const weight: number | WeightScheduleSpec | WeightSchedule =
-      typeof w === 'number' ? checkFinite(`parts[${i}].weight`, w) : typeof w === 'function' ? w : checkSpec(w, `parts[${i}].weight`);
+    if (typeof w !== 'number' && typeof w !== 'function' && (w === null || typeof w !== 'object')) {
+      throw invalid('INVALID_OPTION', `parts[${i}].weight to be a number, a function or a schedule spec { kind, ... }`, `parts[${i}].weight`, w);
+    }
+    const weight: number | { spec: WeightScheduleSpec; at: Schedule } | WeightSchedule =
+      typeof w === 'number' ? checkFinite(`parts[${i}].weight`, w) : typeof w === 'function' ? w : { spec: w, at: schedule(w, { name: `parts[${i}].weight` }) };
     const base = part.name ?? part.loss.kind;
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
@@ -115,17 +78,19 @@ export function sumLosses<R extends Requirement>(parts: readonly LossPart<R>[]):
   const config: JsonObject = {
     parts: prepared.map((p) => ({
       loss: toConfig(p.loss) as unknown as JsonObject,
-      weight: typeof p.weight === 'function' ? { kind: 'function' } : (p.weight as number | JsonObject),
+      weight: typeof p.weight === 'function' ? { kind: 'function' } : typeof p.weight === 'number' ? p.weight : (p.weight.spec as unknown as JsonObject),
       name: p.name,
     })),
   };
-  const weightAt = (weight: number | WeightScheduleSpec | WeightSchedule, ctx: LossContext | undefined): number => {
+  const weightAt = (weight: number | { spec: WeightScheduleSpec; at: Schedule } | WeightSchedule, ctx: LossContext | undefined): number => {
     if (typeof weight === 'number') return weight;
     if (typeof weight === 'function') {
-      const at = { step: requireCtx(ctx, 'step'), epoch: requireCtx(ctx, 'epoch'), totalEpochs: requireCtx(ctx, 'totalEpochs') };
-      return checkFinite('schedule weight', weight(at));
+      const epoch = requireCtx(ctx, 'epoch');
+      return checkFinite('schedule weight', weight({ step: requireCtx(ctx, 'step'), epoch, epochFloat: epoch, totalEpochs: requireCtx(ctx, 'totalEpochs') }));
     }
-    return evaluateWeightSchedule(weight, requireCtx(ctx, 'epoch'));
+    const epoch = requireCtx(ctx, 'epoch');
+    const total = weight.spec.kind === 'cosine' ? requireCtx(ctx, 'totalEpochs') : (ctx?.totalEpochs ?? epoch + 1);
+    return checkFinite('schedule weight', weight.at({ epoch, epochFloat: epoch, step: ctx?.step ?? 0, totalEpochs: total }));
   };
   return defineLoss<R>({
     kind: 'sum',

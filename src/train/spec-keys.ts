@@ -3,6 +3,7 @@
  * `lrSchedule` and the recipes check specs with them, the recipes under their own option path).
  */
 import type { OptionKeys, SpecKeys, SpecOf } from '../core/options.js';
+import { SCHEDULE_SPEC_KEYS } from '../core/schedule.js';
 import type { OptimizerSpec } from './optimizers.js';
 import type { LrScheduleSpec } from './schedules.js';
 
@@ -14,8 +15,5 @@ export const OPTIMIZER_SPEC_KEYS: SpecKeys<OptimizerSpec> = {
   adamw: ADAM,
 };
 
-export const LR_SCHEDULE_SPEC_KEYS: SpecKeys<LrScheduleSpec> = {
-  constant: { kind: true, warmupEpochs: true },
-  step: { kind: true, milestones: true, gamma: true, warmupEpochs: true },
-  cosine: { kind: true, minLearningRate: true, warmupEpochs: true },
-};
+/** Learning-rate schedules are the shared schedule specs. */
+export const LR_SCHEDULE_SPEC_KEYS: SpecKeys<LrScheduleSpec> = SCHEDULE_SPEC_KEYS;

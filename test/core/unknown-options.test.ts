@@ -277,8 +277,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   pacoLoss: { typo: { key: 'logitAdjust', suggest: 'logitAdjusted', call: () => lt.pacoLoss(anyOptions<lt.PacoLossOptions>({ logitAdjust: true })) } },
   learnableCentres: { typo: { key: 'numClass', suggest: 'numClasses', call: () => lt.learnableCentres(anyOptions({ numClass: 3, dim: 2, rng })) } },
   sumLosses: { typo: { key: 'wieght', suggest: 'weight', call: () => lt.sumLosses([anyOptions<lt.LossPart<'logits'>>({ loss: ce(), wieght: 2 })]) } },
-  evaluateWeightSchedule: {
-    typo: { key: 'afer', suggest: 'after', call: () => lt.evaluateWeightSchedule(anyOptions({ kind: 'step', epoch: 1, before: 0, afer: 1 }), 0) },
+  schedule: {
+    typo: { key: 'afer', suggest: 'after', call: () => lt.schedule(anyOptions({ kind: 'switch', epoch: 1, before: 0, afer: 1 })) },
   },
   reducerFromConfig: {
     typo: { key: 'betta', suggest: 'beta', call: () => lt.reducerFromConfig({ reducer: { kind: 'classWeighted', config: { betta: 0.9 } } }) },

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { schedule } from '../../src/core/schedule.js';
 import { toConfig } from '../../src/core/registry.js';
 import {
   balancedSoftmaxLoss,
@@ -7,7 +8,6 @@ import {
   pacoLoss,
   classWeighted,
   crossEntropyLoss,
-  evaluateWeightSchedule,
   focalLoss,
   generalizedReweighting,
   ladeLoss,
@@ -56,12 +56,16 @@ describe('sumLosses and the registry', () => {
     const base = value(ce);
     const ramp = sumLosses([{ loss: ce, weight: ({ epoch, totalEpochs }) => epoch / totalEpochs }]);
     expectClose(value(ramp, { step: 0, epoch: 3, totalEpochs: 4 }), 0.75 * base, { rtol: 1e-6 });
-    const step = sumLosses([{ loss: ce, weight: { kind: 'step', epoch: 2, before: 0, after: 3 } }]);
+    const step = sumLosses([{ loss: ce, weight: { kind: 'switch', epoch: 2, before: 0, after: 3 } }]);
     expect(value(step, { epoch: 1 })).toBe(0);
     expectClose(value(step, { epoch: 2 }), 3 * base, { rtol: 1e-6 });
-    expect(evaluateWeightSchedule({ kind: 'linear', startEpoch: 2, endEpoch: 6, from: 1, to: 0 }, 0)).toBe(1);
-    expect(evaluateWeightSchedule({ kind: 'linear', startEpoch: 2, endEpoch: 6, from: 1, to: 0 }, 3)).toBe(0.75);
-    expect(evaluateWeightSchedule({ kind: 'linear', startEpoch: 2, endEpoch: 6, from: 1, to: 0 }, 9)).toBe(0);
+    // The same schedule type serves learning rates: a multiplicative `step` of a loss weight.
+    const decay = sumLosses([{ loss: ce, weight: { kind: 'step', milestones: [2], gamma: 0.5 } }]);
+    expectClose(value(decay, { epoch: 3 }), 0.5 * base, { rtol: 1e-6 });
+    const at = (e: number) => schedule({ kind: 'linear', startEpoch: 2, endEpoch: 6, from: 1, to: 0 })({ epoch: e, epochFloat: e, step: 0, totalEpochs: 10 });
+    expect([at(0), at(3), at(9)]).toEqual([1, 0.75, 0]);
+    // The old loss-weight `step` (before/after) is now `switch`: its keys are unknown to `step`.
+    expect(() => sumLosses([{ loss: ce, weight: { kind: 'step', epoch: 2, before: 0, after: 3 } as never }])).toThrow(/UNKNOWN|among kind, milestones/);
   });
 
   it('every loss kind round-trips through lossRegistry with plain-JSON config', () => {

@@ -116,7 +116,7 @@ describe('bad input is a LongTailError thrown before any tensor is made', () => 
     );
     const drw = crossEntropyLoss({ reducer: classWeighted({ classCounts: [1, 2, 3], startEpoch: 5 }) });
     expect(() => drw.compute({ logits, labels })).toThrow('expected ctx.epoch for a DRW schedule (startEpoch=5). Received: ctx.epoch=undefined');
-    const sched = sumLosses([{ loss: crossEntropyLoss(), weight: { kind: 'step', epoch: 2, before: 0, after: 1 } }]);
+    const sched = sumLosses([{ loss: crossEntropyLoss(), weight: { kind: 'switch', epoch: 2, before: 0, after: 1 } }]);
     expect(() => sched.compute({ logits, labels })).toThrow('expected ctx.epoch for a scheduled loss weight. Received: ctx.epoch=undefined');
     expect(() => crossEntropy(undefined as unknown as tf.Tensor2D, labels)).toThrow('expected logits to be a tf.Tensor. Received: logits=undefined');
   });

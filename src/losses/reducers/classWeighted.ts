@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { schedule } from '../../core/schedule.js';
 import { LongTailError } from '../../core/errors.js';
 import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkClassCounts, checkInteger, checkLabels, checkRange } from '../../core/validate.js';
@@ -74,6 +75,8 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
   checkOptions('classWeighted options', options, CLASS_WEIGHTED_KEYS);
   const beta = checkRange('beta', options.beta ?? 0.9999, { min: 0, max: 1, maxExclusive: true });
   const startEpoch = checkInteger('startEpoch', options.startEpoch ?? 0);
+  // DRW is the shared switch schedule: class weights off (0) before startEpoch, on (1) from it.
+  const drw = schedule({ kind: 'switch', epoch: startEpoch, before: 0, after: 1 }, { name: 'startEpoch' });
   const fixed = options.classCounts === undefined ? undefined : effectiveNumberWeights(options.classCounts, { beta });
   const config = {
     beta,
@@ -93,7 +96,9 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
             name: 'ctx.epoch',
           });
         }
-        if (epoch < startEpoch) return tf.tidy(() => weightedMean(term.values, term.weights));
+        if (drw({ epoch, epochFloat: epoch, step: rc.ctx?.step ?? 0, totalEpochs: rc.ctx?.totalEpochs ?? epoch + 1 }) === 0) {
+          return tf.tidy(() => weightedMean(term.values, term.weights));
+        }
       }
       let weights = fixed;
       if (weights === undefined) {
