@@ -17,3 +17,25 @@ export function expectError(fn: () => unknown, code: string, message: string): v
   expect((caught as LongTailError).message).toBe(message);
   expect(tf.memory().numTensors).toBe(before);
 }
+
+/** The LongTailError `fn` throws (fails the test when it throws something else or nothing). */
+export function thrown(fn: () => unknown): LongTailError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof LongTailError) return e;
+    throw e;
+  }
+  throw new Error('expected a LongTailError, nothing was thrown');
+}
+
+/** The LongTailError a promise rejects with (fails the test when it resolves or rejects otherwise). */
+export async function rejection(p: Promise<unknown>): Promise<LongTailError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof LongTailError) return e;
+    throw e;
+  }
+  throw new Error('expected a LongTailError, the promise resolved');
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
+import { rejection, thrown } from '../helpers/errors.js';
 import { createRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
@@ -42,25 +42,7 @@ function snapshot(t: Trainer): number[][] {
   return t.model.variables.map((v) => Array.from(v.dataSync()));
 }
 
-async function rejection(p: Promise<unknown>): Promise<LongTailError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LongTailError) return e;
-    throw e;
-  }
-  throw new Error('expected a LongTailError');
-}
 
-function thrown(fn: () => unknown): LongTailError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LongTailError) return e;
-    throw e;
-  }
-  throw new Error('expected a LongTailError');
-}
 
 describe('checkpoints', () => {
   let dir: string;

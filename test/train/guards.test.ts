@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { LongTailError } from '../../src/core/errors.js';
+import { rejection, thrown } from '../helpers/errors.js';
 import { createRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { classWeighted, crossEntropyLoss, defineLoss, ldamLoss, sumLosses, type Loss } from '../../src/losses/index.js';
@@ -43,25 +43,7 @@ function config(extra: Partial<TrainerConfig> & { loss?: Loss } = {}): TrainerCo
   return { model: model(), seed: 3, epochs: 2, batchSize: 16, progress: 'none', ...extra, loss: extra.loss ?? crossEntropyLoss() } as TrainerConfig;
 }
 
-function thrown(fn: () => unknown): LongTailError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof LongTailError) return e;
-    throw e;
-  }
-  throw new Error('expected a LongTailError');
-}
 
-async function rejection(p: Promise<unknown>): Promise<LongTailError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof LongTailError) return e;
-    throw e;
-  }
-  throw new Error('expected a LongTailError');
-}
 
 function weights(cfg: TrainerConfig): number[][] {
   return cfg.model.variables.map((v) => Array.from(v.dataSync()));
