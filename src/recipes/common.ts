@@ -219,3 +219,13 @@ export async function fitStage(trainer: Trainer, data: LabeledData, options: Fit
   if (trainer.done) return { epochs: trainer.history, stopReason: 'completed' };
   return trainer.fit(data, options);
 }
+
+/**
+ * A recipe's history with the recipe named in its manifest (`manifest.recipe`: the run's kind and its
+ * resolved options), so a number can be traced to the recipe call that produced it.
+ */
+export function withRecipeManifest(history: History, run: { readonly kind: string; readonly config: Readonly<Record<string, unknown>> }): History {
+  if (history.manifest === undefined) return history;
+  const config = JSON.parse(JSON.stringify(run.config)) as JsonObject;
+  return { ...history, manifest: { ...history.manifest, recipe: { kind: run.kind, config } } };
+}

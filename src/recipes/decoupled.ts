@@ -40,6 +40,7 @@ import {
   type RunSettings,
   type SeedAndClasses,
   type StageOptions,
+  withRecipeManifest,
 } from './common.js';
 import { extractFeatures } from './features.js';
 import type { RecipeRun } from './types.js';
@@ -642,16 +643,16 @@ class DecoupledRunImpl implements DecoupledRun {
     }
     const first = await fitStage(this.representationTrainer, train, options);
     const logs1 = first.epochs.map((l) => ({ ...l, stage: 1 }));
-    if (first.stopReason !== 'completed') return { ...first, epochs: logs1 };
+    if (first.stopReason !== 'completed') return withRecipeManifest({ ...first, epochs: logs1 }, this);
     this.beginStage2(options.validation);
     if (this.classifierTrainer === null) {
       this.stage2Done = true;
-      return { ...first, epochs: logs1 };
+      return withRecipeManifest({ ...first, epochs: logs1 }, this);
     }
     const second = await fitStage(this.classifierTrainer, train, options);
     if (second.stopReason === 'completed') this.stage2Done = true;
     const logs2: Logs[] = second.epochs.map((l) => ({ ...l, stage: 2 }));
-    return { ...second, epochs: [...logs1, ...logs2] };
+    return withRecipeManifest({ ...second, epochs: [...logs1, ...logs2] }, this);
   }
 
   /** Freezes the backbone and prepares the classifier stage (once). */

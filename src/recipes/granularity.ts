@@ -27,7 +27,7 @@ import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions, withRecipeManifest } from './common.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -446,7 +446,7 @@ class GranularityRunImpl implements GranularityRun {
         this.setNeighbors(this.selectNeighbors(all, encode));
       }
       this.fitting = all;
-      return await this.trainer.fit(all, options);
+      return withRecipeManifest(await this.trainer.fit(all, options), this);
     } finally {
       this.fitting = null;
       all.x.dispose();

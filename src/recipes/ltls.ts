@@ -34,6 +34,7 @@ import {
   type SeedAndClasses,
   type StageOptions,
   STAGE_OPTION_KEYS,
+  withRecipeManifest,
 } from './common.js';
 import { checkEncoder, encoderDim, extractFeatures, type FeatureEncoder } from './features.js';
 import type { RecipeRun } from './types.js';
@@ -266,7 +267,7 @@ class LtlsRunImpl implements LtlsRun {
       }
       const history = await this.trainer.fit(t.data, { ...options, ...(v === null ? {} : { validation: v.data }) });
       this.drawn = topUpRequest(this.synthesizer.observedCounts(), this.o.topUp);
-      return history;
+      return withRecipeManifest(history, this);
     } finally {
       if (t.owned) t.data.x.dispose();
       if (v?.owned === true) v.data.x.dispose();

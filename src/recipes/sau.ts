@@ -28,7 +28,7 @@ import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions } from './common.js';
+import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions, withRecipeManifest } from './common.js';
 import { NOISY_STRATEGIES, sauContrastive, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
@@ -661,7 +661,7 @@ class SauRunImpl implements SauRun {
       this.realCounts = realCounts;
       this.stats = [];
       this.fitting = data;
-      return await this.trainer.fit(data, options);
+      return withRecipeManifest(await this.trainer.fit(data, options), this);
     } finally {
       this.fitting = null;
       all?.x.dispose();

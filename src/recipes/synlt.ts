@@ -39,6 +39,7 @@ import {
   type SeedAndClasses,
   type StageOptions,
   STAGE_OPTION_KEYS,
+  withRecipeManifest,
 } from './common.js';
 import type { RecipeRun } from './types.js';
 
@@ -297,7 +298,7 @@ class SynLtRunImpl implements SynLtRun {
   async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {
     this.guard.check();
     checkRecipeData(train, 'train', this.o.numClasses, this.model.backbone.inputShape);
-    return this.trainer.fit(train, options);
+    return withRecipeManifest(await this.trainer.fit(train, options), this);
   }
 
   evaluate(test: LabeledData, options: EvaluateOptions = {}): EvaluationReport {

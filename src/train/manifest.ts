@@ -45,6 +45,8 @@ export interface RunManifest {
   /** Why the run cannot be replayed from the manifest alone (functions in the config); empty when it can. */
   readonly notReplayable: readonly string[];
   readonly history: readonly Logs[];
+  /** The recipe that built the trainer, when a recipe ran it (`run.kind`, `run.config`). */
+  readonly recipe?: { readonly kind: string; readonly config: JsonObject };
   /** How the run ended; `'running'` in a manifest saved with a checkpoint before the last epoch. */
   readonly stopReason: History['stopReason'] | 'running';
 }

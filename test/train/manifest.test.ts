@@ -138,3 +138,19 @@ describe('run manifests', () => {
     m.dispose();
   });
 });
+
+describe('recipe manifests', () => {
+  it('a recipe’s history names the recipe and its resolved options in the manifest', async () => {
+    await useBackend('cpu');
+    const { ltls } = await import('../../src/recipes/index.js');
+    const rng = createRng(5);
+    const data = { x: tf.tensor2d(Array.from({ length: 30 * 4 }, () => rng.normal()), [30, 4]), y: Int32Array.from({ length: 30 }, (_, i) => (i < 20 ? 0 : 1)) };
+    const run = ltls({ seed: 2, numClasses: 2, featureDim: 4, epochs: 1, batchSize: 8, progress: 'none' });
+    const h = await run.fit(data);
+    expect(h.manifest?.recipe?.kind).toBe('ltls');
+    expect(h.manifest?.recipe?.config).toEqual(JSON.parse(JSON.stringify(run.config)));
+    expect(h.manifest?.seed).toBe(2);
+    run.dispose();
+    data.x.dispose();
+  });
+});
