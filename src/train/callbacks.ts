@@ -143,7 +143,10 @@ export interface ProgressOptions {
   readonly mode?: ProgressMode;
   /** Prefix of every line, e.g. `'stage 1/2'`. @defaultValue none */
   readonly label?: string;
-  /** Where to write. @defaultValue `process.stderr` in Node; `console.log` line by line elsewhere */
+  /**
+   * Where to write. @defaultValue `process.stderr` in Node; elsewhere (browsers) nothing is written unless
+   * a stream is given (the library never writes to the console itself)
+   */
   readonly stream?: TextSink;
   /** Characters of the bar. @defaultValue 20 */
   readonly width?: number;
@@ -158,17 +161,8 @@ const REDRAW_MS = 100;
 
 function defaultSink(): TextSink {
   if (typeof process !== 'undefined' && process.stderr !== undefined) return process.stderr as TextSink;
-  // No process (browsers): only whole lines reach the console, so 'auto' writes epoch lines there.
-  let pending = '';
-  return {
-    isTTY: false,
-    write(text: string) {
-      pending += text;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) console.log(line);
-    },
-  };
+  // No process (browsers): no default destination; pass `stream` (e.g. one appending to a page element).
+  return { isTTY: false, write: () => undefined };
 }
 
 /** Seconds as `0.4s`, `12s`, `3m05s`, `2h01m`. */
