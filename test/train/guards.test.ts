@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { rejection, thrown } from '../helpers/errors.js';
 import { createRng } from '../../src/core/rng.js';
+import { blobData } from '../helpers/blobs.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { classWeighted, crossEntropyLoss, defineLoss, ldamLoss, sumLosses, type Loss } from '../../src/losses/index.js';
 import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
@@ -16,19 +17,8 @@ import { createTrainer, type Callback, type TrainerConfig } from '../../src/trai
 
 const COUNTS = [60, 20, 8, 3];
 
-function dataOf(counts: readonly number[], seed: number, d = 6): LabeledData {
-  const rng = createRng(seed);
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(n * d);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((m, c) => {
-    for (let j = 0; j < m; j++, i++) {
-      y[i] = c;
-      for (let k = 0; k < d; k++) x[i * d + k] = (k === c ? 2 : 0) + rng.normal();
-    }
-  });
-  return { x: tf.tensor2d(x, [n, d]), y };
+function dataOf(counts: readonly number[], seed: number): LabeledData {
+  return blobData(counts, { seed, dim: 6, shift: 2, wrap: false });
 }
 
 function model(options: { batchNorm?: boolean; seed?: number } = {}) {

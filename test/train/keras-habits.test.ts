@@ -3,24 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { createRng } from '../../src/core/rng.js';
+import { blobData } from '../helpers/blobs.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { createTrainer, earlyStopping, type Callback, type TrainerConfig } from '../../src/train/index.js';
 
 function blobs(counts: readonly number[], seed: number): LabeledData {
-  const rng = createRng(seed);
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(n * 4);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((m, c) => {
-    for (let j = 0; j < m; j++, i++) {
-      y[i] = c;
-      for (let k = 0; k < 4; k++) x[i * 4 + k] = (k === c ? 2 : 0) + rng.normal();
-    }
-  });
-  return { x: tf.tensor2d(x, [n, 4]), y };
+  return blobData(counts, { seed, dim: 4, shift: 2, wrap: false });
 }
 
 function config(extra: Partial<TrainerConfig> = {}): TrainerConfig {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { createRng } from '../../src/core/rng.js';
+import { blobData } from '../helpers/blobs.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
@@ -19,19 +20,8 @@ import { ClassGaussian } from '../../src/synth/index.js';
 import { backendsUnderTest } from '../../src/testing/index.js';
 import { createTrainer, type Callback, type TrainerConfig } from '../../src/train/index.js';
 
-function blobs(counts: readonly number[], seed: number, d = 8): LabeledData {
-  const rng = createRng(seed);
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(n * d);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((m, c) => {
-    for (let j = 0; j < m; j++, i++) {
-      y[i] = c;
-      for (let k = 0; k < d; k++) x[i * d + k] = (k % counts.length === c ? 2.5 : 0) + rng.normal();
-    }
-  });
-  return { x: tf.tensor2d(x, [n, d]), y };
+function blobs(counts: readonly number[], seed: number): LabeledData {
+  return blobData(counts, { seed, dim: 8, shift: 2.5, wrap: true });
 }
 
 function mlp(seed: number) {

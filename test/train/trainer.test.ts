@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
+import { blobData } from '../helpers/blobs.js';
 import { LongTailError } from '../../src/core/errors.js';
 import { useBackend } from '../../src/backends/index.js';
 import { createClassifier, identityBackbone, linearHead, mlpBackbone } from '../../src/models/index.js';
@@ -16,27 +17,8 @@ import type { Sampler } from '../../src/samplers/types.js';
 import { createSampler } from '../../src/samplers/index.js';
 import { backendsUnderTest } from '../../src/testing/index.js';
 
-/** Four Gaussian blobs in 8-d with long-tailed counts, made from a seeded Rng (no tensors kept). */
-function blobs(counts: readonly number[], seed: number): { x: Float32Array; y: Int32Array; d: number } {
-  const d = 8;
-  const rng = createRng(seed);
-  const centres = counts.map((_, c) => Array.from({ length: d }, (_, k) => (k % counts.length === c ? 2.5 : 0)));
-  const n = counts.reduce((a, b) => a + b, 0);
-  const x = new Float32Array(n * d);
-  const y = new Int32Array(n);
-  let i = 0;
-  counts.forEach((m, c) => {
-    for (let j = 0; j < m; j++, i++) {
-      y[i] = c;
-      for (let k = 0; k < d; k++) x[i * d + k] = (centres[c]?.[k] ?? 0) + rng.normal();
-    }
-  });
-  return { x, y, d };
-}
-
 function data(counts: readonly number[], seed: number): LabeledData {
-  const b = blobs(counts, seed);
-  return { x: tf.tensor2d(b.x, [b.y.length, b.d]), y: b.y };
+  return blobData(counts, { seed, dim: 8, shift: 2.5, wrap: true });
 }
 
 function mlp(seed: number) {
