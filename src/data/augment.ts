@@ -4,10 +4,12 @@
  * and returns new tensors the caller owns; randomness comes only from the `rng` passed in.
  */
 import * as tf from '@tensorflow/tfjs';
+import { invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { permutation, sampleBeta } from '../core/rng.js';
 import type { Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkPositive, checkRange, checkRank, checkSameSize } from '../core/validate.js';
+import type { ViewTransform } from './types.js';
 
 /** Options of {@link randomCrop}. */
 export interface RandomCropOptions {
@@ -190,5 +192,91 @@ export function cutmix(images: tf.Tensor4D, labels: Int32Array, options: CutMixO
     lambda,
     sampledLambda,
     box,
+  };
+}
+
+/** Options of {@link mixupView} and {@link cutmixView}. */
+export interface MixViewOptions {
+  readonly numClasses: number;
+  /** λ ~ Beta(α, α). @defaultValue 1 */
+  readonly alpha?: number;
+  /**
+   * How each flat sample [D] is seen as an image [H, W, C] (H·W·C = D). Required by CutMix for flat inputs;
+   * MixUp does not need it (it mixes any sample shape).
+   */
+  readonly imageShape?: readonly [number, number, number];
+}
+
+/** Options of {@link cutmixView}. */
+export interface CutMixViewOptions extends MixViewOptions {
+  /** See {@link CutMixOptions.adjustLambda}. @defaultValue true */
+  readonly adjustLambda?: boolean;
+}
+
+const MIX_VIEW_KEYS: OptionKeys<MixViewOptions> = { numClasses: true, alpha: true, imageShape: true };
+const CUTMIX_VIEW_KEYS: OptionKeys<CutMixViewOptions> = { ...MIX_VIEW_KEYS, adjustLambda: true };
+
+function checkViewOptions(where: string, o: MixViewOptions): void {
+  checkInteger(`${where}.numClasses`, o.numClasses, { min: 1 });
+  checkPositive(`${where}.alpha`, o.alpha ?? 1);
+  if (o.imageShape !== undefined) {
+    const ok = Array.isArray(o.imageShape) && o.imageShape.length === 3 && o.imageShape.every((d) => Number.isInteger(d) && d >= 1);
+    if (!ok) throw invalid('INVALID_OPTION', 'imageShape [H, W, C] of positive integers', `${where}.imageShape`, o.imageShape);
+  }
+}
+
+/** A batch as images [B, H, W, C]: images stay, other shapes are reshaped by `imageShape`. */
+function asImages(x: tf.Tensor, imageShape: readonly [number, number, number] | undefined, where: string): tf.Tensor4D {
+  if (imageShape === undefined) {
+    if (x.rank === 4) return x as tf.Tensor4D;
+    throw invalid('MISSING_INPUT', `imageShape [H, W, C] for inputs that are not images (${where} cuts boxes out of images)`, 'imageShape', undefined);
+  }
+  const size = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  checkSameSize(`imageShape H·W·C = sample size ${size}`, size, 'imageShape product', imageShape[0] * imageShape[1] * imageShape[2]);
+  return tf.reshape(x, [x.shape[0] ?? 0, ...imageShape]) as tf.Tensor4D;
+}
+
+/**
+ * MixUp as a trainer view ({@link mixup}): x̃ = λx + (1 − λ)x_π with soft targets, on samples of any
+ * shape (flat feature vectors included: mixing needs no image structure). λ and π come from the step's
+ * stream.
+ *
+ * @example
+ * ```ts
+ * createTrainer({ ..., views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
+ * ```
+ */
+export function mixupView(options: MixViewOptions): ViewTransform {
+  checkOptions('mixupView options', options, MIX_VIEW_KEYS);
+  checkViewOptions('mixupView options', options);
+  const { numClasses } = options;
+  const alpha = options.alpha ?? 1;
+  return ({ x, labels, rng }) => {
+    const shape = x.shape;
+    const images = x.rank === 4 ? (x as tf.Tensor4D) : (tf.reshape(x, [shape[0] ?? 0, 1, 1, shape.slice(1).reduce((a, b) => a * b, 1)]) as tf.Tensor4D);
+    const m = mixup(images, labels, { numClasses, rng, alpha });
+    return { x: x.rank === 4 ? m.images : tf.reshape(m.images, shape), targets: m.targets };
+  };
+}
+
+/**
+ * CutMix as a trainer view ({@link cutmix}): a box of another sample pasted into each image, soft targets
+ * by area (or by the sampled λ with `adjustLambda: false`, as SAU). Needs images: 4-d inputs, or flat ones
+ * with `imageShape`.
+ *
+ * @example
+ * ```ts
+ * views: { cutmix: cutmixView({ numClasses: 10, imageShape: [28, 28, 1], adjustLambda: false }) }
+ * ```
+ */
+export function cutmixView(options: CutMixViewOptions): ViewTransform {
+  checkOptions('cutmixView options', options, CUTMIX_VIEW_KEYS);
+  checkViewOptions('cutmixView options', options);
+  const { numClasses, imageShape } = options;
+  const alpha = options.alpha ?? 1;
+  const adjustLambda = options.adjustLambda ?? true;
+  return ({ x, labels, rng }) => {
+    const c = cutmix(asImages(x, imageShape, 'cutmixView'), labels, { numClasses, rng, alpha, adjustLambda });
+    return { x: x.rank === 4 ? c.images : tf.reshape(c.images, x.shape), targets: c.targets };
   };
 }

@@ -1,6 +1,6 @@
 /** Loss objects over logits: each pairs a functional kernel with a reducer (default `meanReducer()`). */
 import type * as tf from '@tensorflow/tfjs';
-import { LongTailError } from '../core/errors.js';
+import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkClassCounts, checkFinite, checkInteger, checkNonNegative, checkPositive, checkRange } from '../core/validate.js';
 import { defineLoss } from './define.js';
@@ -52,6 +52,60 @@ export function crossEntropyLoss(options: CrossEntropyLossOptions = {}): Loss<'l
         values: crossEntropy(logits, labels, { labelSmoothing, validate, ...hostLabels(labelValues), ...(targets === undefined ? {} : { targets }) }),
       },
     }),
+  });
+}
+
+/** Options of {@link viewCrossEntropyLoss}. */
+export interface ViewCrossEntropyLossOptions extends LossObjectOptions {
+  /** The trainer views (`TrainerBaseConfig.views`) whose logits are scored, one term per view. */
+  readonly views: readonly string[];
+  /** Check logits and labels (finite, in range) on every call. @defaultValue true */
+  readonly validate?: boolean;
+}
+
+const VIEW_CE_KEYS: OptionKeys<ViewCrossEntropyLossOptions> = { views: true, validate: true, reducer: true };
+
+/**
+ * Cross-entropy on named views of the batch (MixUp, CutMix, crops): for each view v, the per-sample
+ *   ℓ_i = −Σ_j t_ij log softmax(z^v_i)_j,
+ * with t the view's soft targets when its transform made some (MixUp/CutMix), else one-hot labels; one
+ * term per view, each reduced (default mean). It reads only `inputs.views`, so the trainer runs no plain
+ * forward pass for it. SAU's synthetic-unaware branch is `viewCrossEntropyLoss({ views: ['mixup', 'cutmix'] })`.
+ *
+ * @example
+ * ```ts
+ * createTrainer({ model, seed: 0, epochs: 30, batchSize: 256,
+ *   views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
+ * ```
+ */
+export function viewCrossEntropyLoss(options: ViewCrossEntropyLossOptions): Loss<never> {
+  checkOptions('viewCrossEntropyLoss options', options, VIEW_CE_KEYS);
+  const views = options?.views as unknown;
+  if (!Array.isArray(views) || views.length === 0 || views.some((v) => typeof v !== 'string') || new Set(views).size !== views.length) {
+    throw invalid('INVALID_OPTION', 'views to be a non-empty list of distinct view names', 'views', views);
+  }
+  const names = [...(views as string[])];
+  const validate = options.validate ?? true;
+  return defineLoss<never>({
+    kind: 'viewCrossEntropy',
+    config: { views: names, validate },
+    requires: [],
+    views: Object.fromEntries(names.map((v) => [v, ['logits']])),
+    ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
+    terms: (inputs) => {
+      const out: Record<string, { kind: 'perSample'; values: tf.Tensor1D }> = {};
+      for (const name of names) {
+        const view = inputs.views?.[name];
+        if (view?.logits === undefined) {
+          throw new LongTailError('MISSING_INPUT', `expected inputs.views.${name}.logits (a trainer view of that name). Received: views=[${Object.keys(inputs.views ?? {}).join(', ')}]`, { name: `views.${name}` });
+        }
+        out[name] = {
+          kind: 'perSample',
+          values: crossEntropy(view.logits, view.labels, { validate, ...hostLabels(view.labelValues), ...(view.targets === undefined ? {} : { targets: view.targets }) }),
+        };
+      }
+      return out;
+    },
   });
 }
 

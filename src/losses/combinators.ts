@@ -8,7 +8,7 @@ import { checkFinite } from '../core/validate.js';
 import type { Requirement } from '../models/types.js';
 import { defineLoss } from './define.js';
 import { evaluateLoss } from './evaluate.js';
-import type { Loss, LossContext, LossInputs, LossTerms } from './types.js';
+import type { Loss, LossContext, LossInputs, LossTerm, LossTerms } from './types.js';
 
 /**
  * A weight that changes during training: a function of {@link Progress} (not serialisable: its config
@@ -92,16 +92,31 @@ export function sumLosses<R extends Requirement>(parts: readonly LossPart<R>[]):
     const total = weight.spec.kind === 'cosine' ? requireCtx(ctx, 'totalEpochs') : (ctx?.totalEpochs ?? epoch + 1);
     return checkFinite('schedule weight', weight.at({ epoch, epochFloat: epoch, step: ctx?.step ?? 0, totalEpochs: total }));
   };
+  const views: Record<string, Requirement[]> = {};
+  for (const p of prepared) {
+    for (const [name, needs] of Object.entries<readonly Requirement[]>(p.loss.views ?? {})) views[name] = [...new Set([...(views[name] ?? []), ...needs])];
+  }
+  const states = prepared.flatMap((p) => p.loss.states ?? []);
   return defineLoss<R>({
     kind: 'sum',
     config,
     requires,
+    ...(Object.keys(views).length === 0 ? {} : { views }),
+    ...(states.length === 0 ? {} : { states }),
     terms: (inputs: LossInputs<R>): LossTerms => {
-      const out: Record<string, { kind: 'reduced'; value: tf.Scalar }> = {};
+      const out: Record<string, LossTerm> = {};
       for (const p of prepared) {
         const w = weightAt(p.weight, inputs.ctx);
         // A part switched off by its schedule is not computed at all.
-        out[p.name] = { kind: 'reduced', value: w === 0 ? tf.scalar(0) : tf.tidy(() => tf.mul(evaluateLoss(p.loss, inputs).total, w)) };
+        if (w === 0) {
+          out[p.name] = { kind: 'reduced', value: tf.scalar(0) };
+          continue;
+        }
+        const evaluated = evaluateLoss(p.loss, inputs);
+        out[p.name] = { kind: 'reduced', value: tf.tidy(() => tf.mul(evaluated.total, w)) };
+        evaluated.total.dispose();
+        for (const t of Object.values(evaluated.terms)) t.dispose();
+        for (const [name, count] of Object.entries(evaluated.counts)) out[name in out ? `${p.name}/${name}` : name] = { kind: 'count', value: count };
       }
       return out;
     },

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../core/errors.js';
 import type { Requirement } from '../models/types.js';
-import type { Loss, LossContext, LossEvaluation, LossInputs, LossTerm } from './types.js';
+import type { Loss, LossContext, LossEvaluation, LossInputs, LossTerm, ReducibleTerm } from './types.js';
 import { checkTensor } from './validation.js';
 
 /**
@@ -31,14 +31,23 @@ export function evaluateLoss<R extends Requirement>(loss: Loss<R>, inputs: LossI
     const names = Object.keys(terms);
     if (names.length === 0) throw new LongTailError('MISSING_INPUT', `expected loss ${loss.kind} to return at least one term. Received: terms={}`);
     const reduced: Record<string, tf.Scalar> = {};
+    const counts: Record<string, tf.Scalar> = {};
     let total: tf.Scalar | null = null;
+    let summed = 0;
     for (const name of names) {
-      const value = reduceTerm(loss, terms[name] as LossTerm, resolved);
+      const term = terms[name] as LossTerm;
+      if (term.kind === 'count') {
+        counts[name] = tf.clone(term.value);
+        continue;
+      }
+      const value = reduceTerm(loss, term, resolved);
       reduced[name] = value;
+      summed += 1;
       total = total === null ? value : (tf.add(total, value) as tf.Scalar);
     }
+    if (total === null) throw new LongTailError('MISSING_INPUT', `expected loss ${loss.kind} to return at least one loss term besides counts. Received: terms=[${names.join(', ')}]`);
     // A single term is also the total; give the caller two handles it can dispose independently.
-    return { total: names.length === 1 ? tf.clone(total as tf.Scalar) : (total as tf.Scalar), terms: reduced };
+    return { total: summed === 1 ? tf.clone(total) : total, terms: reduced, counts };
   });
 }
 
@@ -64,7 +73,7 @@ function withLossContext<R extends Requirement>(loss: Loss<R>, inputs: LossInput
   };
 }
 
-function reduceTerm<R extends Requirement>(loss: Loss<R>, term: LossTerm, inputs: LossInputs<R>): tf.Scalar {
+function reduceTerm<R extends Requirement>(loss: Loss<R>, term: ReducibleTerm, inputs: LossInputs<R>): tf.Scalar {
   if (term.kind === 'reduced') return term.value;
   return loss.reducer.reduce(term, {
     labels: inputs.labels,

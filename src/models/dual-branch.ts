@@ -54,6 +54,7 @@ export interface DualBranch extends Model {
   readonly classifierHead: Head;
   readonly projectionDim: number;
   forward(x: tf.Tensor, mode: ForwardMode): DualBranchOutput;
+  forwardFields(x: tf.Tensor, mode: ForwardMode, fields: readonly Requirement[]): Partial<DualBranchOutput>;
   /** Features [N, featureDim] for inputs x (the backbone alone). */
   embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
   /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalised. */
@@ -127,6 +128,23 @@ class DualBranchImpl extends BackboneHeadModel implements DualBranch {
         logits: this.classifierHead.apply(embeddings, mode),
         embeddings,
         projections: this.projectUnchecked(embeddings, mode),
+      };
+    });
+  }
+
+  /**
+   * Only the outputs in `fields`, each computed as in {@link forward}: a pass that needs no projections
+   * leaves the projection's batch-norm statistics alone (the trainer's view passes use it).
+   */
+  forwardFields(x: tf.Tensor, mode: ForwardMode, fields: readonly Requirement[]): Partial<DualBranchOutput> {
+    this.guard.check();
+    checkMode(mode);
+    return tf.tidy(() => {
+      const embeddings = this.backbone.apply(x, mode);
+      return {
+        ...(fields.includes('logits') ? { logits: this.classifierHead.apply(embeddings, mode) } : {}),
+        ...(fields.includes('embeddings') ? { embeddings } : {}),
+        ...(fields.includes('projections') ? { projections: this.projectUnchecked(embeddings, mode) } : {}),
       };
     });
   }

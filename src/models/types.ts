@@ -43,6 +43,12 @@ export interface Model extends Disposable {
   /** Synchronous; the trainer calls it inside `tf.tidy`. */
   forward(x: tf.Tensor, mode: ForwardMode): ForwardOutput;
   /**
+   * Optional: only the outputs in `fields` (the trainer's view passes ask for what their loss reads, so a
+   * classification view does not run, or move the batch-norm statistics of, a projection branch).
+   * Without it the trainer uses `forward`.
+   */
+  forwardFields?(x: tf.Tensor, mode: ForwardMode, fields: readonly Requirement[]): Partial<ForwardFields>;
+  /**
    * The classifier head alone, so synthesized latent features skip the backbone. `mode` defaults to
    * `'eval'` (inference rows only); pass `'train'` when training on the result, so auxiliary classes are
    * scored too. Heads have no dropout or batch norm, so the mode matters only for auxiliary heads.

@@ -11,9 +11,9 @@ import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkLabels, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import type { NoPositivePolicy } from '../losses/contrastive.js';
 import { defineLoss } from '../losses/define.js';
-import { supervisedContrastive } from '../losses/functional/supCon.js';
 import { weightedMean } from '../losses/reducers/basic.js';
-import type { Loss, LossObjectOptions, LossTerm } from '../losses/index.js';
+import type { Loss, LossObjectOptions } from '../losses/index.js';
+import type { LossInputs, LossState, LossStateContext, LossStateSnapshot, ViewForward } from '../losses/types.js';
 import { checkFloat32, checkInt32, checkTensor } from '../losses/validation.js';
 
 /**
@@ -210,20 +210,20 @@ function checkSettings(o: SauContrastiveSettings): Settings {
   };
 }
 
-/** Host-side plan of one batch: which rows form the contrast set, their ids and anchor weights. */
-interface SauPlan {
-  readonly noisy: Uint8Array;
-  readonly real: number[];
-  readonly kept: number[];
-  readonly k: number;
+/** Host-side facts of one batch (labels and flags are host data; nothing is read back from a tensor). */
+interface SauBatch {
+  readonly n: number;
   readonly views: number;
-  readonly rows: number;
-  readonly ids: Int32Array;
-  readonly rowWeights: Float32Array;
+  readonly real: Int32Array;
+  readonly syn: Int32Array;
+  readonly labels: Int32Array;
+  readonly protos: SauPrototypes | null;
+  /** An id above every class: noisy synthetic rows get ids from here up. */
+  readonly noiseBase: number;
 }
 
-/** Validates the inputs, runs the label correction and builds the contrast set's ids (no tensors). */
-function planSau(projections: tf.Tensor, labels: tf.Tensor1D | undefined, labelValues: Int32Array | undefined, syntheticIn: ArrayLike<number> | undefined, protos: SauPrototypes | null, metric: NeighborMetric, strategy: NoisyStrategy): SauPlan {
+/** Validates the inputs (shapes, dtypes, labels, flags, prototypes) before any tensor is made. */
+function checkSauBatch(projections: tf.Tensor, labels: tf.Tensor1D | undefined, labelValues: Int32Array | undefined, syntheticIn: ArrayLike<number> | undefined, protos: SauPrototypes | null): SauBatch {
   checkTensor('projections', projections);
   checkRank('projections', projections.shape, 3);
   checkFloat32('projections', projections);
@@ -242,7 +242,8 @@ function planSau(projections: tf.Tensor, labels: tf.Tensor1D | undefined, labelV
   }
   checkLabels('labels', host);
   const synthetic = checkFlags('synthetic', syntheticIn, n);
-  let k = 0;
+  let noiseBase = 0;
+  for (const y of host) noiseBase = Math.max(noiseBase, y + 1);
   if (protos !== null) {
     checkTensor('prototypes.features', protos.features);
     checkRank('prototypes.features', protos.features.shape, 3);
@@ -251,58 +252,12 @@ function planSau(projections: tf.Tensor, labels: tf.Tensor1D | undefined, labelV
     checkSameSize('prototypes width = projections width', dim, 'prototypes.features.shape[2]', pd);
     checkSameSize('prototypes.labels.length = prototypes.features.shape[0]', pk, 'prototypes.labels.length', protos.labels.length);
     checkLabels('prototypes.labels', protos.labels);
-    k = pk;
+    for (const y of protos.labels) noiseBase = Math.max(noiseBase, y + 1);
   }
-
-  // Host side: split rows by kind and run the nearest-neighbour check per view.
-  const values = projections.dataSync() as Float32Array;
-  const protoValues = protos === null ? new Float32Array(0) : (protos.features.dataSync() as Float32Array);
   const real: number[] = [];
   const syn: number[] = [];
   for (let i = 0; i < n; i++) (synthetic[i] === 1 ? syn : real).push(i);
-  const reference: Float32Array[] = [];
-  const candidates: Float32Array[] = [];
-  for (let v = 0; v < views; v++) {
-    const ref = new Float32Array((real.length + k) * dim);
-    real.forEach((i, r) => ref.set(values.subarray((i * views + v) * dim, (i * views + v + 1) * dim), r * dim));
-    for (let j = 0; j < k; j++) ref.set(protoValues.subarray((j * views + v) * dim, (j * views + v + 1) * dim), (real.length + j) * dim);
-    const cand = new Float32Array(syn.length * dim);
-    syn.forEach((i, r) => cand.set(values.subarray((i * views + v) * dim, (i * views + v + 1) * dim), r * dim));
-    reference.push(ref);
-    candidates.push(cand);
-  }
-  const referenceLabels = new Int32Array(real.length + k);
-  real.forEach((i, r) => (referenceLabels[r] = host[i] as number));
-  if (protos !== null) referenceLabels.set(protos.labels, real.length);
-  const candidateLabels = Int32Array.from(syn, (i) => host[i] as number);
-  const clean = correctSyntheticLabels({ dim, reference, referenceLabels, candidates, candidateLabels, metric });
-
-  // Contrast-set labels: classes as they are; noise ids above every class id.
-  let noiseBase = 0;
-  for (const y of referenceLabels) noiseBase = Math.max(noiseBase, y + 1);
-  for (const y of candidateLabels) noiseBase = Math.max(noiseBase, y + 1);
-  const noisy = new Uint8Array(n);
-  const kept: number[] = [];
-  const keptIds: number[] = [];
-  const keptWeights: number[] = [];
-  let noiseCount = 0;
-  syn.forEach((i, r) => {
-    if (clean[r] === 1) {
-      kept.push(i);
-      keptIds.push(host[i] as number);
-      keptWeights.push(1);
-      return;
-    }
-    noisy[i] = 1;
-    if (strategy === 'drop') return;
-    kept.push(i);
-    keptIds.push(strategy === 'posNeg' ? noiseBase + noiseCount++ : noiseBase);
-    keptWeights.push(strategy === 'negOnly' ? 0 : 1);
-  });
-  const rows = real.length + k + kept.length;
-  const ids = Int32Array.from([...referenceLabels, ...keptIds]);
-  const rowWeights = Float32Array.from([...new Array<number>(real.length + k).fill(1), ...keptWeights]);
-  return { noisy, real, kept, k, views, rows, ids, rowWeights };
+  return { n, views, real: Int32Array.from(real), syn: Int32Array.from(syn), labels: host, protos: protos !== null && protos.labels.length > 0 ? protos : null, noiseBase };
 }
 
 /** N flags that are each 0 or 1 (`synthetic === 1` is the test downstream; anything else is an error). */
@@ -318,30 +273,123 @@ function checkFlags(name: string, flags: ArrayLike<number> | undefined, n: numbe
 }
 
 /**
- * Per-anchor values and weights of the contrast set (view-major, R·V anchors); null when no anchor counts.
- * Must run inside a tidy.
+ * The label correction in tensors (the same rule as {@link correctSyntheticLabels}, which is its host
+ * reference): per view, each synthetic row's nearest reference row (real rows, then prototypes; first on
+ * ties) must carry its label. Returns bool [S]. Inside a tidy; no gradient flows through it.
  */
-function sauAnchors(projections: tf.Tensor3D, plan: SauPlan, protos: SauPrototypes | null, s: Settings): { values: tf.Tensor1D; weights: tf.Tensor1D } | null {
-  let weightSum = 0;
-  for (const w of plan.rowWeights) weightSum += w;
-  if (plan.rows === 0 || weightSum === 0) return null;
-  const parts: tf.Tensor3D[] = [];
-  if (plan.real.length > 0) parts.push(tf.gather(projections, tf.tensor1d(plan.real, 'int32')));
-  if (protos !== null && plan.k > 0) parts.push(protos.features);
-  if (plan.kept.length > 0) parts.push(tf.gather(projections, tf.tensor1d(plan.kept, 'int32')));
-  const features = parts.length === 1 ? (parts[0] as tf.Tensor3D) : (tf.concat(parts, 0) as tf.Tensor3D);
-  const out = supervisedContrastive(features, {
-    labels: tf.tensor1d(plan.ids, 'int32'),
-    labelValues: plan.ids,
-    temperature: s.temperature,
-    baseTemperature: s.baseTemperature,
-    normalize: false,
-    validate: false,
+function cleanSynthetic(reference: tf.Tensor3D, referenceLabels: Int32Array, candidates: tf.Tensor3D, candidateLabels: Int32Array, metric: NeighborMetric): tf.Tensor1D {
+  const views = reference.shape[1];
+  const refY = tf.tensor1d(referenceLabels, 'int32');
+  const candY = tf.tensor1d(candidateLabels, 'int32');
+  let clean: tf.Tensor1D | null = null;
+  for (let v = 0; v < views; v++) {
+    const ref = tf.squeeze(tf.slice(reference, [0, v, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+    const cand = tf.squeeze(tf.slice(candidates, [0, v, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+    const nearest =
+      metric === 'cosine'
+        ? tf.argMax(tf.matMul(unitRows(cand), unitRows(ref), false, true), 1)
+        : tf.argMin(tf.sub(tf.sum(tf.square(ref), 1), tf.mul(tf.matMul(cand, ref, false, true), 2)), 1);
+    const agree = tf.equal(tf.gather(refY, nearest), candY) as tf.Tensor1D;
+    clean = clean === null ? agree : (tf.logicalAnd(clean, agree) as tf.Tensor1D);
+  }
+  return clean as tf.Tensor1D;
+}
+
+/**
+ * `f(inputs)` as a constant: a tensor with no gradient-tape history, so no gradient flows back into
+ * `inputs` through it and the comparison ops of a decision (argmax, equal), which have no gradient, never
+ * sit on the tape's path. tfjs has no stopGradient; ops run inside a custom-gradient forward pass are not
+ * recorded, so `f` runs there and its result is carried out and copied.
+ */
+function detached<T extends tf.Tensor = tf.Tensor1D>(inputs: tf.Tensor[], f: (inputs: tf.Tensor[]) => tf.Tensor): T {
+  let held: tf.Tensor | null = null;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args.slice(0, inputs.length) as tf.Tensor[];
+    held = tf.keep(f(xs));
+    return { value: tf.zeros([1]), gradFunc: () => xs.map((x) => tf.zerosLike(x)) };
   });
-  // Anchors are view-major: anchor v·R + r is view v of row r.
-  const rowWeights = tf.tile(tf.tensor1d(plan.rowWeights), [plan.views]) as tf.Tensor1D;
-  const weights = s.noPositive === 'exclude' ? (tf.mul(rowWeights, out.weights) as tf.Tensor1D) : rowWeights;
-  return { values: out.values, weights };
+  op(...inputs).dispose();
+  const kept = held as unknown as tf.Tensor;
+  const out = tf.clone(kept) as T;
+  kept.dispose();
+  return out;
+}
+
+/** Rows divided by max(‖row‖, 1e-12): a zero prototype is similar to nothing, never NaN. */
+function unitRows(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), NORM_FLOOR)) as tf.Tensor2D;
+}
+
+/**
+ * Per-anchor SupCon values and weights over the contrast set [real; prototypes; synthetic] (view-major
+ * anchors), with the contrast set's structure as masks, so nothing is read back inside a gradient tape:
+ * dropped rows are left out of every denominator and positive set, `'posNeg'` noisy rows get ids of
+ * their own, `'negOnly'` noisy rows get anchor weight 0. Also returns the noisy flags [N] (float 0/1).
+ * Inside a tidy.
+ */
+function sauAnchorTerms(projections: tf.Tensor3D, b: SauBatch, s: Settings): { values: tf.Tensor1D; weights: tf.Tensor1D; noisy: tf.Tensor1D } {
+  const { real, syn, protos, views } = b;
+  const k = protos?.labels.length ?? 0;
+  const refCount = real.length + k;
+  const parts: tf.Tensor3D[] = [];
+  if (real.length > 0) parts.push(tf.gather(projections, tf.tensor1d(real, 'int32')));
+  if (protos !== null) parts.push(protos.features);
+  const reference = parts.length === 0 ? null : parts.length === 1 ? (parts[0] as tf.Tensor3D) : (tf.concat(parts, 0) as tf.Tensor3D);
+  const candidates = syn.length > 0 ? (tf.gather(projections, tf.tensor1d(syn, 'int32')) as tf.Tensor3D) : null;
+  const referenceIds = new Int32Array(refCount);
+  real.forEach((i, r) => (referenceIds[r] = b.labels[i] as number));
+  if (protos !== null) referenceIds.set(protos.labels, real.length);
+  const synLabels = Int32Array.from(syn, (i) => b.labels[i] as number);
+
+  // Synthetic rows: clean iff the nearest reference agrees in every view (all clean without references).
+  // A 0/1 constant: the correction is a decision, not a function to differentiate.
+  const cleanF =
+    candidates === null
+      ? null
+      : reference === null
+        ? (tf.ones([syn.length]) as tf.Tensor1D)
+        : detached([reference, candidates], ([r, c]) => tf.cast(cleanSynthetic(r as tf.Tensor3D, referenceIds, c as tf.Tensor3D, synLabels, s.metric), 'float32') as tf.Tensor1D);
+  const one = (n: number): tf.Tensor1D => tf.ones([n]) as tf.Tensor1D;
+  const cat = (a: tf.Tensor1D, c: tf.Tensor1D | null): tf.Tensor1D => (c === null ? a : (tf.concat([a, c], 0) as tf.Tensor1D));
+  // Per row: clean (reference rows always), kept in the set, counted as an anchor.
+  const cleanRow = cat(one(refCount), cleanF);
+  const keep = cat(one(refCount), cleanF === null ? null : s.strategy === 'drop' ? cleanF : one(syn.length));
+  const anchor = cat(one(refCount), cleanF === null ? null : s.strategy === 'posNeg' ? one(syn.length) : cleanF);
+
+  const rows = [reference, candidates].filter((t): t is tf.Tensor3D => t !== null);
+  const set = rows.length === 1 ? (rows[0] as tf.Tensor3D) : (tf.concat(rows, 0) as tf.Tensor3D);
+  const m = set.shape[0];
+  const a = views * m;
+  // Host constants over the view-major anchors: same class label, same row (the row's other views).
+  const rowLabels = Int32Array.from([...referenceIds, ...synLabels]);
+  const sameLabel = new Float32Array(a * a);
+  const sameRow = new Float32Array(a * a);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < a; j++) {
+      sameLabel[i * a + j] = rowLabels[i % m] === rowLabels[j % m] ? 1 : 0;
+      sameRow[i * a + j] = i % m === j % m ? 1 : 0;
+    }
+  }
+  const feats = tf.reshape(tf.transpose(set, [1, 0, 2]), [a, set.shape[2]]) as tf.Tensor2D;
+  const keepA = tf.tile(keep, [views]) as tf.Tensor1D;
+  const cleanA = tf.reshape(tf.tile(cleanRow, [views]), [a, 1]);
+  const sim = tf.mul(tf.matMul(feats, feats, false, true), 1 / s.temperature) as tf.Tensor2D;
+  // SupContrast: logits minus the row max over all entries, detached (a constant of log_prob), self masked out.
+  const logits = tf.sub(sim, detached([sim], ([x]) => tf.max(x as tf.Tensor2D, 1, true)));
+  const allowed = tf.mul(tf.sub(1, tf.eye(a)), tf.reshape(keepA, [1, a]));
+  const expSum = tf.sum(tf.mul(tf.exp(logits), allowed), 1, true);
+  const logProb = tf.sub(logits, tf.log(tf.maximum(expSum, 1e-30)));
+  // Positives: clean rows of the same class; a noisy row ('posNeg') has only its own other views.
+  const classPairs = tf.mul(tf.tensor2d(sameLabel, [a, a]), tf.matMul(cleanA, cleanA, false, true));
+  const ownViews = tf.mul(tf.tensor2d(sameRow, [a, a]), tf.sub(1, cleanA));
+  const positive = tf.mul(tf.add(classPairs, ownViews), allowed);
+  const count = tf.sum(positive, 1);
+  const meanPos = tf.div(tf.sum(tf.mul(positive, logProb), 1), tf.maximum(count, 1));
+  const values = tf.mul(meanPos, -s.temperature / s.baseTemperature) as tf.Tensor1D;
+  let weights = tf.mul(tf.tile(anchor, [views]), keepA) as tf.Tensor1D;
+  if (s.noPositive === 'exclude') weights = tf.mul(weights, tf.cast(tf.greater(count, 0), 'float32')) as tf.Tensor1D;
+  const noisyRows = cleanF === null ? (tf.zeros([b.n]) as tf.Tensor1D) : (tf.scatterND(tf.tensor2d(syn, [syn.length, 1], 'int32'), tf.sub(1, cleanF), [b.n]) as tf.Tensor1D);
+  return { values, weights, noisy: noisyRows };
 }
 
 /**
@@ -351,8 +399,8 @@ function sauAnchors(projections: tf.Tensor3D, plan: SauPlan, protos: SauPrototyp
  * 1. Label correction ({@link correctSyntheticLabels}): each synthetic sample is checked against the
  *    batch's real samples and the class prototypes, in every view.
  * 2. The contrast set is [real samples; prototypes; synthetic samples], labelled with their classes;
- *    noisy synthetic samples are dropped (`'drop'`), get a label of their own (`'posNeg'`), or get a
- *    shared "noise" label and no anchor weight (`'negOnly'`).
+ *    noisy synthetic samples are dropped (`'drop'`), get a label of their own (`'posNeg'`), or stay as
+ *    negatives only, with no anchor weight (`'negOnly'`).
  * 3. SupCon (Khosla et al. 2020) over the set's R·V anchors, on the projections as given (no
  *    re-normalisation: prototypes stay means of unit vectors, as in the official code) — for anchor a
  *   ℓ_a = −(T/T_base) · (1/|P(a)|) Σ_{p∈P(a)} log( exp(s_ap/T) / Σ_{b≠a} exp(s_ab/T) ),
@@ -360,7 +408,10 @@ function sauAnchors(projections: tf.Tensor3D, plan: SauPlan, protos: SauPrototyp
  *    w_a = 0 for `'negOnly'` noisy anchors and 1 otherwise. Anchors without positives count with ℓ = 0
  *    (`noPositive: 'zero'`, the official code) or get w_a = 0 (`'exclude'`); with two views every anchor has one.
  *
- * Gradients flow into P; prototypes are constants. Runs in `tf.tidy`; the caller owns `loss`.
+ * The set's structure is applied as masks over every row (a dropped row is out of every denominator and
+ * positive set), so the loss never reads projections back; this function reads the noisy flags once,
+ * after the loss is computed. Gradients flow into P; prototypes are constants. Runs in `tf.tidy`; the
+ * caller owns `loss`.
  *
  * Paper: Li, Song, Zheng, "SAU: A Dual-Branch Network to Enhance Long-Tailed Recognition via Generative
  * Models" (ICONIP 2024); official code lgX1123/gm4lt `SCL`.
@@ -375,67 +426,201 @@ function sauAnchors(projections: tf.Tensor3D, plan: SauPlan, protos: SauPrototyp
 export function sauContrastive(projections: tf.Tensor3D, options: SauContrastiveOptions): SauContrastiveOutput {
   checkOptions('sauContrastive options', options, SAU_CONTRASTIVE_KEYS);
   const s = checkSettings(options);
-  const protos = options.prototypes ?? null;
-  const plan = planSau(projections, options.labels, options.labelValues, options.synthetic ?? undefined, protos, s.metric, s.strategy);
+  const b = checkSauBatch(projections, options.labels, options.labelValues, options.synthetic ?? undefined, options.prototypes ?? null);
+  let noisy = new Uint8Array(b.n);
+  let rows = 0;
   let anchors = 0;
   const loss = tf.tidy(() => {
-    const a = sauAnchors(projections, plan, protos, s);
-    if (a === null) return tf.mul(tf.sum(projections), 0) as tf.Scalar;
-    anchors = tf.sum(a.weights).dataSync()[0] as number;
-    return weightedMean(a.values, a.weights);
+    const t = sauAnchorTerms(projections, b, s);
+    const loss = weightedMean(t.values, t.weights);
+    const read = tf.concat([t.noisy, tf.reshape(tf.sum(t.weights), [1])]).dataSync();
+    noisy = Uint8Array.from(read.subarray(0, b.n), (v) => (v > 0.5 ? 1 : 0));
+    anchors = read[b.n] as number;
+    return loss;
   });
-  return { loss, noisy: plan.noisy, rows: plan.rows, anchors };
+  let dropped = 0;
+  if (s.strategy === 'drop') for (const v of noisy) dropped += v;
+  rows = b.real.length + (b.protos?.labels.length ?? 0) + b.syn.length - dropped;
+  return { loss, noisy, rows, anchors };
 }
 
 /** Options of {@link sauContrastiveLoss}. */
 export interface SauContrastiveLossOptions extends SauContrastiveSettings, Pick<LossObjectOptions, 'reducer'> {
   /**
-   * Class prototypes, or a function returning the current ones (called at every evaluation; SAU recomputes
-   * them each epoch). @defaultValue null (no prototypes)
+   * Fixed class prototypes, `'perEpoch'` (the loss owns them as state: before every epoch the trainer
+   * has them recomputed as each class's mean eval-mode projection of its real samples in each of `views`,
+   * as SAU's `get_prototypes`; saved in checkpoints), or null. `'perEpoch'` needs `views`.
+   * @defaultValue null (no prototypes)
    */
-  readonly prototypes?: SauPrototypes | null | (() => SauPrototypes | null);
-  /** Called with the N noisy flags of each evaluated batch (SAU counts them per epoch). */
-  readonly onNoisy?: (noisy: Uint8Array) => void;
+  readonly prototypes?: SauPrototypes | null | 'perEpoch';
+  /**
+   * Trainer views (`TrainerBaseConfig.views`) whose projections are the loss's V views, stacked to
+   * [N, V, d] (SAU: two contrastive crops). Without it the loss reads `inputs.projections` [N, V, d].
+   */
+  readonly views?: readonly string[];
 }
 
-const SAU_LOSS_KEYS: OptionKeys<SauContrastiveLossOptions> = { ...SETTINGS_KEYS, reducer: true, prototypes: true, onNoisy: true };
+const SAU_LOSS_KEYS: OptionKeys<SauContrastiveLossOptions> = { ...SETTINGS_KEYS, reducer: true, prototypes: true, views: true };
 
 /**
- * SAU's synthetic-aware contrastive loss as a {@link Loss} over `inputs.projections` [N, V, d] (see
- * {@link sauContrastive} for the formula): labels come as an int32 tensor (with host `labelValues`), the
- * synthetic flags as `inputs.synthetic` (0/1 per sample; absent means every sample is real). Its term holds
- * one value per anchor of the contrast set with the anchor weights, so the default mean reducer gives the
- * official value; a class-weighted reducer does not apply (anchors are not batch samples).
+ * SAU's synthetic-aware contrastive loss as a {@link Loss} (see {@link sauContrastive} for the formula):
+ * over the projections of the trainer views `views` (or `inputs.projections` [N, V, d]), with labels as
+ * an int32 tensor plus host `labelValues` and the synthetic flags of the rows. Its `sauContrastive`
+ * term holds one value per anchor of the contrast set with the anchor weights, so the default mean
+ * reducer gives the official value (a class-weighted reducer does not apply: anchors are not batch
+ * samples). Two `count` terms, `synthetic` and `noisy`, count the batch's synthetic samples and those
+ * the label correction rejected (the trainer sums them per epoch as `count/synthetic`, `count/noisy`).
  *
  * @example
  * ```ts
- * const loss = sauContrastiveLoss({ temperature: 0.1, strategy: 'posNeg', prototypes: () => current });
- * loss.compute({ projections, labels, synthetic });
+ * const loss = sauContrastiveLoss({ views: ['contrast1', 'contrast2'], prototypes: 'perEpoch', strategy: 'posNeg' });
  * ```
  */
 export function sauContrastiveLoss(options: SauContrastiveLossOptions = {}): Loss<'projections'> {
   checkOptions('sauContrastiveLoss options', options, SAU_LOSS_KEYS);
   const s = checkSettings(options);
   const source = options.prototypes ?? null;
-  if (source !== null && typeof source !== 'function' && (typeof source !== 'object' || !Array.isArray(source.features?.shape))) {
-    throw invalid('INVALID_OPTION', 'prototypes to be { features, labels }, a function returning them, or null', 'prototypes', source);
+  if (source !== null && source !== 'perEpoch' && (typeof source !== 'object' || !Array.isArray(source.features?.shape))) {
+    throw invalid('INVALID_OPTION', "prototypes to be { features, labels }, 'perEpoch' or null", 'prototypes', source);
   }
-  const onNoisy = options.onNoisy;
-  if (onNoisy !== undefined && typeof onNoisy !== 'function') throw invalid('INVALID_OPTION', 'onNoisy to be a function', 'onNoisy', onNoisy);
-  return defineLoss({
+  const views = options.views === undefined ? null : checkViewNames(options.views);
+  if (source === 'perEpoch' && views === null) throw invalid('INVALID_OPTION', "views with prototypes: 'perEpoch' (prototypes are computed per view)", 'views', undefined);
+  const state = source === 'perEpoch' ? new SauPrototypeState(views as readonly string[]) : null;
+  return defineLoss<'projections'>({
     kind: 'sauContrastive',
-    config: { ...s, prototypes: typeof source === 'function' ? 'function' : source === null ? null : 'fixed' },
-    requires: ['projections'],
+    config: { ...s, prototypes: source === null ? null : source === 'perEpoch' ? 'perEpoch' : 'fixed', ...(views === null ? {} : { views: [...views] }) },
+    requires: views === null ? ['projections'] : [],
+    ...(views === null ? {} : { views: Object.fromEntries(views.map((v) => [v, ['projections' as const]])) }),
+    ...(state === null ? {} : { states: [state] }),
     ...(options.reducer === undefined ? {} : { reducer: options.reducer }),
-    terms: ({ projections, labels, labelValues, synthetic }) => {
-      checkTensor('projections', projections);
-      const protos = typeof source === 'function' ? source() : source;
-      const plan = planSau(projections, labels, labelValues, synthetic, protos, s.metric, s.strategy);
-      onNoisy?.(plan.noisy);
-      const a = sauAnchors(projections as tf.Tensor3D, plan, protos, s);
-      const term: LossTerm =
-        a === null ? { kind: 'reduced', value: tf.mul(tf.sum(projections), 0) as tf.Scalar } : { kind: 'perSample', values: a.values, weights: a.weights };
-      return { sauContrastive: term };
+    terms: (inputs) => {
+      const picked = views === null ? viewsFromInputs(inputs) : viewsFromTrainer(inputs, views);
+      const protos = state !== null ? state.current() : (source as SauPrototypes | null);
+      const b = checkSauBatch(picked.projections, picked.labels, picked.labelValues, picked.synthetic, protos);
+      const t = sauAnchorTerms(picked.projections, b, s);
+      return {
+        sauContrastive: { kind: 'perSample', values: t.values, weights: t.weights },
+        synthetic: { kind: 'count', value: tf.scalar(b.syn.length) },
+        noisy: { kind: 'count', value: tf.sum(t.noisy) },
+      };
     },
   });
+}
+
+interface PickedViews {
+  readonly projections: tf.Tensor3D;
+  readonly labels: tf.Tensor1D | undefined;
+  readonly labelValues: Int32Array | undefined;
+  readonly synthetic: ArrayLike<number> | undefined;
+}
+
+function viewsFromInputs(inputs: LossInputs<'projections'>): PickedViews {
+  checkTensor('projections', inputs.projections);
+  return { projections: inputs.projections as tf.Tensor3D, labels: inputs.labels, labelValues: inputs.labelValues, synthetic: inputs.synthetic };
+}
+
+/** The projections of the named views stacked to [N, V, d], with the rows' labels and flags. */
+function viewsFromTrainer(inputs: LossInputs<never>, names: readonly string[]): PickedViews {
+  const got = names.map((name) => {
+    const view = inputs.views?.[name];
+    if (view?.projections === undefined) {
+      throw new LongTailError('MISSING_INPUT', `expected inputs.views.${name}.projections (a trainer view of that name). Received: views=[${Object.keys(inputs.views ?? {}).join(', ')}]`, { name: `views.${name}` });
+    }
+    checkRank(`views.${name}.projections`, view.projections.shape, 2);
+    return view;
+  });
+  const first = got[0] as ViewForward;
+  return { projections: tf.stack(got.map((v) => v.projections as tf.Tensor2D), 1) as tf.Tensor3D, labels: first.labels, labelValues: first.labelValues, synthetic: first.synthetic };
+}
+
+function checkViewNames(views: readonly string[]): readonly string[] {
+  if (!Array.isArray(views) || views.length === 0 || views.some((v) => typeof v !== 'string') || new Set(views).size !== views.length) {
+    throw invalid('INVALID_OPTION', 'views to be a non-empty list of distinct view names', 'views', views);
+  }
+  return [...views];
+}
+
+/**
+ * SAU's prototype bank as loss state: before each epoch, per class and view, the mean eval-mode
+ * projection of the class's real samples in that view (the official `get_prototypes`), summed in float64
+ * in row order and not re-normalised. Classes without real samples get no prototype.
+ */
+class SauPrototypeState implements LossState {
+  readonly key = 'sau:prototypes';
+  private features: tf.Tensor3D | null = null;
+  private labels: Int32Array | null = null;
+
+  constructor(private readonly views: readonly string[]) {}
+
+  current(): SauPrototypes | null {
+    return this.features === null || this.labels === null ? null : { features: this.features, labels: this.labels };
+  }
+
+  refresh(context: LossStateContext): void {
+    const rows: number[] = [];
+    for (let i = 0; i < context.labels.length; i++) if (context.synthetic[i] !== 1) rows.push(i);
+    if (rows.length === 0) {
+      this.set(null, null);
+      return;
+    }
+    const c = context.numClasses;
+    const perView = context.encode({ output: 'projections', views: this.views, rows: Int32Array.from(rows) });
+    const v = this.views.length;
+    const d = perView[0]?.shape[1] ?? 0;
+    const counts = new Float64Array(c);
+    for (const i of rows) counts[context.labels[i] as number] = (counts[context.labels[i] as number] as number) + 1;
+    const sums = perView.map((z) => {
+      const values = z.dataSync() as Float32Array;
+      z.dispose();
+      const sum = new Float64Array(c * d);
+      rows.forEach((i, r) => {
+        const off = (context.labels[i] as number) * d;
+        for (let t = 0; t < d; t++) sum[off + t] = (sum[off + t] as number) + (values[r * d + t] as number);
+      });
+      return sum;
+    });
+    const present: number[] = [];
+    for (let k = 0; k < c; k++) if ((counts[k] as number) > 0) present.push(k);
+    const out = new Float32Array(present.length * v * d);
+    present.forEach((k, p) => {
+      for (let w = 0; w < v; w++) {
+        const sum = sums[w] as Float64Array;
+        for (let t = 0; t < d; t++) out[(p * v + w) * d + t] = (sum[k * d + t] as number) / (counts[k] as number);
+      }
+    });
+    this.set(tf.tensor3d(out, [present.length, v, d]), Int32Array.from(present));
+  }
+
+  snapshot(): LossStateSnapshot | null {
+    if (this.features === null || this.labels === null) return null;
+    return {
+      json: { views: [...this.views] },
+      arrays: {
+        features: { shape: [...this.features.shape], values: Float32Array.from(this.features.dataSync()) },
+        labels: { shape: [this.labels.length], values: Int32Array.from(this.labels) },
+      },
+    };
+  }
+
+  restore(snapshot: LossStateSnapshot | null): void {
+    if (snapshot === null) {
+      this.set(null, null);
+      return;
+    }
+    const f = snapshot.arrays['features'];
+    const l = snapshot.arrays['labels'];
+    const ok = f !== undefined && l !== undefined && f.shape.length === 3 && f.shape[1] === this.views.length && l.values instanceof Int32Array && l.values.length === f.shape[0];
+    if (!ok) throw invalid('INVALID_CHECKPOINT', `SAU prototypes { features [K, ${this.views.length}, d], labels [K] }`, 'lossStates.sau:prototypes', Object.keys(snapshot.arrays));
+    this.set(tf.tensor3d(Float32Array.from(f.values), [...f.shape] as [number, number, number]), Int32Array.from(l.values));
+  }
+
+  private set(features: tf.Tensor3D | null, labels: Int32Array | null): void {
+    this.features?.dispose();
+    this.features = features;
+    this.labels = labels;
+  }
+
+  dispose(): void {
+    this.set(null, null);
+  }
 }

@@ -11,10 +11,12 @@ import type { SerializedComponent } from '../core/registry.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
-import { cutmix, mixup, randomCrop, randomFlip } from '../data/augment.js';
+import { cutmixView, mixupView, randomCrop, randomFlip } from '../data/augment.js';
 import { concatRealSynthetic } from '../data/labeled-data.js';
-import type { LabeledData } from '../data/types.js';
-import { crossEntropy } from '../losses/functional/crossEntropy.js';
+import type { LabeledData, ViewTransform } from '../data/types.js';
+import { viewCrossEntropyLoss } from '../losses/classification.js';
+import { sumLosses } from '../losses/combinators.js';
+import type { Loss } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { mlpBackbone } from '../models/backbones.js';
 import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
@@ -27,16 +29,16 @@ import type { Synthesizer } from '../synth/types.js';
 import type { Callback, ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
+import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
 import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions, withRecipeManifest } from './common.js';
-import { NOISY_STRATEGIES, sauContrastive, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
+import { NOISY_STRATEGIES, sauContrastiveLoss, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
 export { NOISY_STRATEGIES, correctSyntheticLabels, sauContrastive, sauContrastiveLoss } from './sau-contrastive.js';
 export type { LabelCorrectionInput, NeighborMetric, NoisyStrategy, SauContrastiveLossOptions, SauContrastiveOptions, SauContrastiveOutput, SauContrastiveSettings, SauPrototypes } from './sau-contrastive.js';
 
 /** An augmentation of an image batch [B, H, W, C] drawing its randomness from `rng`; returns a new tensor. */
-export type ViewTransform = (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
+export type ImageTransform = (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
 
 /**
  * The views of SAU: `mix` makes the view that MixUp/CutMix mix (the official code's first crop);
@@ -44,8 +46,8 @@ export type ViewTransform = (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
  * prototypes.
  */
 export interface SauViews {
-  readonly mix: ViewTransform;
-  readonly contrast: readonly [ViewTransform, ViewTransform];
+  readonly mix: ImageTransform;
+  readonly contrast: readonly [ImageTransform, ImageTransform];
 }
 
 /** Weights of the two branches in the total loss. */
@@ -71,7 +73,11 @@ export interface SauOptions {
    * `backbone.inputShape`.
    */
   readonly inputShape?: readonly number[];
-  /** How flat inputs [D] are seen as images [H, W, C] (H·W·C = D) for CutMix and the crop/flip views. */
+  /**
+   * How flat inputs [D] are seen as images [H, W, C] (H·W·C = D) for CutMix and the crop/flip views.
+   * Without it, flat inputs are feature vectors: the synthetic-unaware branch is MixUp alone (no CutMix,
+   * which would swap runs of unrelated features) and `augmentation` must be `'none'` (its default then).
+   */
   readonly imageShape?: readonly [number, number, number];
   /**
    * Synthetic samples in input space (e.g. generated images), labels in [0, C). Owned by the caller:
@@ -103,7 +109,7 @@ export interface SauOptions {
   /**
    * `'cropFlip'`: every view is a random crop with `cropPadding` zero padding and a horizontal flip
    * (p = 0.5); `'flip'`: the flip alone (cheaper); `'none'`: the views are the inputs; or your own
-   * {@link SauViews}. @defaultValue 'cropFlip'
+   * {@link SauViews}. @defaultValue 'cropFlip' for images, 'none' for feature vectors
    */
   readonly augmentation?: 'cropFlip' | 'flip' | 'none' | SauViews;
   /** @defaultValue ⌈H / 8⌉ (4 for 28 or 32 pixels) */
@@ -157,7 +163,8 @@ interface Resolved {
   readonly seed: number;
   readonly numClasses: number;
   readonly inputShape: readonly number[];
-  readonly imageShape: readonly [number, number, number];
+  /** Null for feature vectors (no CutMix, no image views). */
+  readonly imageShape: readonly [number, number, number] | null;
   readonly synthesizerSpec: SerializedComponent | null;
   readonly topUp: TopUpPolicy;
   readonly noisyStrategy: NoisyStrategy;
@@ -247,7 +254,6 @@ const SAU_KEYS: OptionKeys<SauOptions> = {
 const LOSS_WEIGHT_KEYS: OptionKeys<SauLossWeights> = { mix: true, contrastive: true };
 const VIEW_KEYS: OptionKeys<SauViews> = { mix: true, contrast: true };
 const SPEC_KEYS: OptionKeys<SerializedComponent> = { kind: true, config: true };
-const MIX_KEYS: OptionKeys<SauMixOptions> = { images: true, labels: true, numClasses: true, rng: true, logitsOf: true, alpha: true };
 
 function resolveOptions(options: SauOptions): Resolved {
   checkOptions('sau options', options, SAU_KEYS);
@@ -280,6 +286,9 @@ function resolveOptions(options: SauOptions): Resolved {
     );
   }
   const imageShape = resolveImageShape(options.imageShape, inputShape);
+  if (imageShape === null && typeof options.augmentation === 'object' && options.augmentation !== null) {
+    throw invalid('MISSING_INPUT', 'imageShape [H, W, C] for custom image views', 'imageShape', undefined);
+  }
   const hiddenSizes = options.hiddenSizes ?? [256];
   if (!Array.isArray(hiddenSizes) || hiddenSizes.length === 0 || hiddenSizes.some((h) => !Number.isInteger(h) || h < 1)) {
     throw invalid('INVALID_OPTION', 'hiddenSizes to be a non-empty array of positive integers', 'hiddenSizes', hiddenSizes);
@@ -302,7 +311,7 @@ function resolveOptions(options: SauOptions): Resolved {
   checkOptions('sau options.lossWeights', weights, LOSS_WEIGHT_KEYS);
   const mixWeight = checkNonNegative('lossWeights.mix', weights.mix ?? 1);
   const contrastiveWeight = checkNonNegative('lossWeights.contrastive', weights.contrastive ?? 1);
-  const aug = options.augmentation ?? 'cropFlip';
+  const aug = options.augmentation ?? (imageShape === null ? 'none' : 'cropFlip');
   let augmentation: Resolved['augmentation'];
   if (typeof aug === 'object' && aug !== null) {
     checkOptions('sau options.augmentation', aug, VIEW_KEYS);
@@ -311,8 +320,11 @@ function resolveOptions(options: SauOptions): Resolved {
     augmentation = 'custom';
   } else {
     augmentation = checkOneOf('augmentation', aug, ['cropFlip', 'flip', 'none']);
+    if (imageShape === null && augmentation !== 'none') {
+      throw invalid('INVALID_OPTION', `augmentation 'none' for feature vectors (crops and flips are image operations; pass imageShape for images)`, 'augmentation', augmentation);
+    }
   }
-  const cropPadding = checkInteger('cropPadding', options.cropPadding ?? Math.ceil(imageShape[0] / 8));
+  const cropPadding = checkInteger('cropPadding', options.cropPadding ?? (imageShape === null ? 0 : Math.ceil(imageShape[0] / 8)));
   const epochs = checkInteger('epochs', options.epochs ?? 30, { min: 1 });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 2 });
   const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
@@ -355,12 +367,12 @@ function checkSampleShape(name: string, shape: readonly number[], inputShape: re
   }
 }
 
-/** Images keep their shape; flat inputs need `imageShape` (CutMix and crops are image operations). */
-function resolveImageShape(imageShape: readonly number[] | undefined, inputShape: readonly number[]): [number, number, number] {
+/** Images keep their shape; flat inputs are images with `imageShape`, else feature vectors (null). */
+function resolveImageShape(imageShape: readonly number[] | undefined, inputShape: readonly number[]): [number, number, number] | null {
   const size = inputShape.reduce((a, b) => a * b, 1);
   if (imageShape === undefined) {
     if (inputShape.length === 3) return [inputShape[0] as number, inputShape[1] as number, inputShape[2] as number];
-    throw invalid('MISSING_INPUT', 'imageShape [H, W, C] for inputs that are not images (CutMix and the crop/flip views work on images)', 'imageShape', undefined);
+    return null;
   }
   const s = checkShape('imageShape', imageShape);
   if (s.length !== 3) throw invalid('INVALID_OPTION', 'imageShape [H, W, C]', 'imageShape', imageShape);
@@ -398,11 +410,11 @@ function isSynthesizer(s: Synthesizer | SerializedComponent): s is Synthesizer {
 /** Crop + flip views (the official first crop; its heavier policies for the other two views are not reproduced). */
 function defaultViews(o: Resolved): SauViews {
   if (o.augmentation === 'none') {
-    const same: ViewTransform = (images) => tf.clone(images);
+    const same: ImageTransform = (images) => tf.clone(images);
     return { mix: same, contrast: [same, same] };
   }
   const padding = o.augmentation === 'flip' ? 0 : o.cropPadding;
-  const cropFlip: ViewTransform = (images, rng) =>
+  const cropFlip: ImageTransform = (images, rng) =>
     tf.tidy(() => {
       const cropped = padding > 0 ? randomCrop(images, { padding, rng }) : images;
       return randomFlip(cropped, { rng });
@@ -410,46 +422,24 @@ function defaultViews(o: Resolved): SauViews {
   return { mix: cropFlip, contrast: [cropFlip, cropFlip] };
 }
 
-/** Options of {@link sauMixLoss}. */
-export interface SauMixOptions {
-  /** The batch as images [B, H, W, C]. */
-  readonly images: tf.Tensor4D;
-  readonly labels: Int32Array;
-  readonly numClasses: number;
-  /** Draws MixUp's λ and partners, then CutMix's λ, partners and box, in that order. */
-  readonly rng: Rng;
-  /** Logits [B, C] of a mixed batch (the linear head in training mode). */
-  readonly logitsOf: (images: tf.Tensor4D) => tf.Tensor2D;
-  /** λ ~ Beta(α, α). @defaultValue 1 */
-  readonly alpha?: number;
-}
-
-/**
- * SAU's synthetic-unaware branch (official `MixLoss`): soft-target cross-entropy of the classifier on a
- * MixUp batch and on a CutMix batch of the same inputs,
- *
- *   L_mixup = −(1/B) Σ_i Σ_j ỹ_ij log softmax(z_i)_j,  x̃ = λx + (1−λ)x_π, ỹ = λe_y + (1−λ)e_{y_π},
- *
- * and likewise for CutMix (box of side √(1−λ), soft targets with the sampled λ — no area adjustment, as
- * in the official code). Each draws its own λ ~ Beta(α, α) and partner permutation from `rng`
- * ({@link mixup}, {@link cutmix}). Runs in `tf.tidy`; the caller owns both scalars.
- *
- * @example
- * ```ts
- * const { mixup, cutmix } = sauMixLoss({ images, labels, numClasses: 10, rng, logitsOf: (x) => model.forward(x, 'train').logits });
- * ```
- */
-export function sauMixLoss(options: SauMixOptions): { readonly mixup: tf.Scalar; readonly cutmix: tf.Scalar } {
-  checkOptions('sauMixLoss options', options, MIX_KEYS);
-  const { images, labels, numClasses, rng, logitsOf } = options;
-  const alpha = options.alpha ?? 1;
-  return tf.tidy(() => {
-    const mixed = mixup(images, labels, { numClasses, rng, alpha });
-    const cut = cutmix(images, labels, { numClasses, rng, alpha, adjustLambda: false });
-    const y = tf.tensor1d(labels, 'int32');
-    const softCe = (x: tf.Tensor4D, targets: tf.Tensor2D): tf.Scalar => tf.mean(crossEntropy(logitsOf(x), y, { targets, validate: false }));
-    return { mixup: softCe(mixed.images, mixed.targets), cutmix: softCe(cut.images, cut.targets) };
-  });
+/** The trainer views of SAU: the mix view and its MixUp/CutMix views, then the two contrastive views. */
+function trainerViews(o: Resolved, views: SauViews): Record<string, ViewSpec> {
+  const shape = o.imageShape;
+  // Image transforms see [B, H, W, C]; the model sees the inputs' own shape.
+  const onImages =
+    (f: ImageTransform): ViewTransform =>
+    ({ x, rng }) => {
+      if (shape === null) return { x: tf.clone(x) };
+      const images = tf.reshape(x, [x.shape[0] ?? 0, ...shape]) as tf.Tensor4D;
+      return { x: tf.reshape(f(images, rng), x.shape) };
+    };
+  return {
+    mix: onImages(views.mix),
+    mixup: { from: 'mix', transform: mixupView({ numClasses: o.numClasses, alpha: o.mixAlpha }) },
+    ...(shape === null ? {} : { cutmix: { from: 'mix', transform: cutmixView({ numClasses: o.numClasses, alpha: o.mixAlpha, imageShape: shape, adjustLambda: false }) } }),
+    contrast1: onImages(views.contrast[0]),
+    contrast2: onImages(views.contrast[1]),
+  };
 }
 
 class SauRunImpl implements SauRun {
@@ -457,25 +447,23 @@ class SauRunImpl implements SauRun {
   readonly model: DualBranch;
   readonly trainer: Trainer;
   private readonly guard = new DisposeGuard('sau run');
-  private protoFeatures: tf.Tensor3D | null = null;
-  private protoLabels: Int32Array | null = null;
-  /** The training set of the running `fit` (real + synthetic, flagged), for the prototype callback. */
-  private fitting: LabeledData | null = null;
+  private readonly loss: Loss;
   private realCounts: Float64Array | null = null;
-  private stats: LabelCorrectionStats[] = [];
-  private epochSynthetic = 0;
-  private epochNoisy = 0;
   private readonly synthetic: LabeledData | undefined;
+  /** The run's synthesizer: the caller's instance, or one built from the spec (then the run's to free). */
   private readonly synthesizer: Synthesizer | undefined;
+  private readonly ownsSynthesizer: boolean;
 
   constructor(
     private readonly o: Resolved,
-    private readonly views: SauViews,
+    views: SauViews,
     options: SauOptions,
     progress: ProgressMode,
   ) {
     this.synthetic = options.synthetic;
-    this.synthesizer = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;
+    const given = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;
+    this.synthesizer = given ?? (o.synthesizerSpec === null ? undefined : synthRegistry.fromConfig(o.synthesizerSpec));
+    this.ownsSynthesizer = given === undefined && this.synthesizer !== undefined;
     const rng = createRng(o.seed).fork('sau:model');
     const inputDim = o.inputShape[0] as number;
     const backbone = options.backbone ?? mlpBackbone({ inputDim, hiddenSizes: o.hiddenSizes, rng: rng.fork('backbone') });
@@ -486,34 +474,43 @@ class SauRunImpl implements SauRun {
       projectionDim: o.projectionDim,
       rng: rng.fork('heads'),
     });
-    const callbacks: Callback[] = [
+    this.loss = sumLosses([
+      { loss: viewCrossEntropyLoss({ views: o.imageShape === null ? ['mixup'] : ['mixup', 'cutmix'], validate: false }), weight: o.mixWeight, name: 'mix' },
       {
-        onEpochBegin: (epoch) => this.beginEpoch(epoch),
-        onEpochEnd: (epoch) => {
-          this.stats.push({ epoch, synthetic: this.epochSynthetic, noisy: this.epochNoisy });
-        },
+        loss: sauContrastiveLoss({
+          views: ['contrast1', 'contrast2'],
+          prototypes: 'perEpoch',
+          strategy: o.noisyStrategy,
+          metric: o.neighborMetric,
+          temperature: o.temperature,
+          baseTemperature: o.baseTemperature,
+        }),
+        weight: o.contrastiveWeight,
+        name: 'contrastive',
       },
-    ];
+    ]);
     this.trainer = createTrainer({
       model: this.model,
-      objective: (inputs) => this.objective(inputs),
+      loss: this.loss,
+      views: trainerViews(o, views),
       seed: o.seed,
       ...o.stage,
+      ...(this.synthesizer === undefined ? {} : { synthesis: { synthesizer: this.synthesizer, space: 'input', topUp: o.topUp } }),
       evalBatchSize: o.evalBatchSize,
       progress,
-      callbacks,
     });
   }
 
   get config(): JsonObject {
     const o = this.o;
+    const spec = this.ownsSynthesizer ? o.synthesizerSpec : null;
     return {
       seed: o.seed,
       numClasses: o.numClasses,
       inputShape: [...o.inputShape],
-      imageShape: [...o.imageShape],
-      synthetic: this.synthetic !== undefined ? 'given' : this.synthesizer !== undefined ? 'synthesizer' : o.synthesizerSpec !== null ? 'synthesizerSpec' : 'flags',
-      synthesizer: this.synthesizer !== undefined ? { kind: this.synthesizer.kind, config: this.synthesizer.config } : (o.synthesizerSpec as unknown as JsonObject),
+      imageShape: o.imageShape === null ? null : [...o.imageShape],
+      synthetic: this.synthetic !== undefined ? 'given' : this.synthesizer !== undefined ? (spec !== null ? 'synthesizerSpec' : 'synthesizer') : 'flags',
+      synthesizer: this.synthesizer !== undefined ? { kind: this.synthesizer.kind, config: this.synthesizer.config } : null,
       topUp: o.topUp as unknown as JsonObject,
       noisyStrategy: o.noisyStrategy,
       neighborMetric: o.neighborMetric,
@@ -528,115 +525,18 @@ class SauRunImpl implements SauRun {
     };
   }
 
+  /** Per completed epoch: the synthetic samples the contrastive branch saw and those it rejected (from the history). */
   get labelCorrection(): readonly LabelCorrectionStats[] {
-    return this.stats.map((s) => ({ ...s }));
+    return this.trainer.history.map((logs) => ({ epoch: logs['epoch'] as number, synthetic: logs['count/synthetic'] ?? 0, noisy: logs['count/noisy'] ?? 0 }));
   }
 
   prototypes(): SauPrototypes | null {
     this.guard.check();
-    if (this.protoFeatures === null || this.protoLabels === null) return null;
-    return { features: this.protoFeatures.clone(), labels: Int32Array.from(this.protoLabels) };
-  }
-
-  private toImages(x: tf.Tensor): tf.Tensor4D {
-    return tf.reshape(x, [x.shape[0] ?? 0, ...this.o.imageShape]) as tf.Tensor4D;
-  }
-
-  private fromImages(images: tf.Tensor4D): tf.Tensor {
-    return tf.reshape(images, [images.shape[0], ...this.o.inputShape]);
-  }
-
-  /** One step of both branches (inside the trainer's tape and tidy). */
-  private objective(inputs: ObjectiveInputs): Record<string, tf.Scalar> {
-    const { x, labelValues, syntheticFlags, rng } = inputs;
-    if (x === null) throw new LongTailError('MISSING_INPUT', 'expected a batch of inputs. Received: x=null (sau does not use the trainer latent synthesis)');
-    const model = this.model;
-    const o = this.o;
-    const images = this.toImages(x);
-    const base = this.views.mix(images, rng);
-    const { mixup: mixupLoss, cutmix: cutmixLoss } = sauMixLoss({
-      images: base,
-      labels: labelValues,
-      numClasses: o.numClasses,
-      rng,
-      alpha: o.mixAlpha,
-      logitsOf: (im) => model.head(model.embed(this.fromImages(im), 'train'), 'train'),
-    });
-    const projections = tf.stack(
-      this.views.contrast.map((view) => model.project(model.embed(this.fromImages(view(images, rng)), 'train'), 'train')),
-      1,
-    ) as tf.Tensor3D;
-    const prototypes = this.protoFeatures === null || this.protoLabels === null ? null : { features: this.protoFeatures, labels: this.protoLabels };
-    const con = sauContrastive(projections, {
-      labels: inputs.labels,
-      labelValues,
-      synthetic: syntheticFlags,
-      prototypes,
-      strategy: o.noisyStrategy,
-      metric: o.neighborMetric,
-      temperature: o.temperature,
-      baseTemperature: o.baseTemperature,
-    });
-    for (let i = 0; i < syntheticFlags.length; i++) {
-      if (syntheticFlags[i] === 1) this.epochSynthetic++;
-      if (con.noisy[i] === 1) this.epochNoisy++;
-    }
-    return {
-      mixup: tf.mul(mixupLoss, o.mixWeight),
-      cutmix: tf.mul(cutmixLoss, o.mixWeight),
-      contrastive: tf.mul(con.loss, o.contrastiveWeight),
-    };
-  }
-
-  private beginEpoch(epoch: number): void {
-    this.epochSynthetic = 0;
-    this.epochNoisy = 0;
-    if (this.fitting !== null) this.updatePrototypes(this.fitting, epoch);
-  }
-
-  /**
-   * Prototypes of the current model: per class and contrastive view, the mean eval-mode projection of the
-   * class's real samples (the official `get_prototypes`, run before each epoch). Means are not
-   * re-normalised. Classes without real samples get no prototype.
-   */
-  private updatePrototypes(data: LabeledData, epoch: number): void {
-    const rng = createRng(this.o.seed).fork(`sau:prototypes:${epoch}`);
-    const real: number[] = [];
-    for (let i = 0; i < data.y.length; i++) if (data.synthetic?.[i] !== 1) real.push(i);
-    const c = this.o.numClasses;
-    const d = this.model.projectionDim;
-    const sums = [new Float64Array(c * d), new Float64Array(c * d)];
-    const counts = new Float64Array(c);
-    for (const i of real) counts[data.y[i] as number] = (counts[data.y[i] as number] as number) + 1;
-    const step = this.o.evalBatchSize;
-    for (let start = 0; start < real.length; start += step) {
-      const rows = real.slice(start, start + step);
-      const perView = tf.tidy(() => {
-        const images = this.toImages(tf.gather(data.x, tf.tensor1d(rows, 'int32')));
-        return this.views.contrast.map((view) => this.model.project(this.model.embed(this.fromImages(view(images, rng)), 'eval'), 'eval'));
-      });
-      perView.forEach((z, v) => {
-        const values = z.dataSync() as Float32Array;
-        z.dispose();
-        const sum = sums[v] as Float64Array;
-        rows.forEach((i, r) => {
-          const off = (data.y[i] as number) * d;
-          for (let t = 0; t < d; t++) sum[off + t] = (sum[off + t] as number) + (values[r * d + t] as number);
-        });
-      });
-    }
-    const present: number[] = [];
-    for (let k = 0; k < c; k++) if ((counts[k] as number) > 0) present.push(k);
-    const out = new Float32Array(present.length * 2 * d);
-    present.forEach((k, p) => {
-      for (let v = 0; v < 2; v++) {
-        const sum = sums[v] as Float64Array;
-        for (let t = 0; t < d; t++) out[(p * 2 + v) * d + t] = (sum[k * d + t] as number) / (counts[k] as number);
-      }
-    });
-    this.protoFeatures?.dispose();
-    this.protoFeatures = tf.tensor3d(out, [present.length, 2, d]);
-    this.protoLabels = Int32Array.from(present);
+    const snap = this.loss.states?.[0]?.snapshot() ?? null;
+    const f = snap?.arrays['features'];
+    const l = snap?.arrays['labels'];
+    if (f === undefined || l === undefined) return null;
+    return { features: tf.tensor3d(f.values as Float32Array, [...f.shape] as [number, number, number]), labels: Int32Array.from(l.values) };
   }
 
   async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {
@@ -645,53 +545,16 @@ class SauRunImpl implements SauRun {
     if (this.synthetic !== undefined && this.synthetic.x.isDisposed) {
       throw new LongTailError('DISPOSED', 'expected synthetic.x alive until fit returns. Received: a disposed tensor', { name: 'synthetic.x' });
     }
-    const made = this.synthesize(train);
-    const source = this.synthetic ?? made;
-    const all = source === undefined ? null : concatRealSynthetic({ real: train, synthetic: source });
-    made?.x.dispose();
+    // Given synthetic samples join the data, flagged; a synthesizer tops classes up in the trainer's pool.
+    const all = this.synthetic === undefined ? null : concatRealSynthetic({ real: train, synthetic: this.synthetic });
     const data = all ?? train;
     try {
-      const n = data.y.length;
-      // The projection's batch norm cannot train on a final batch of one sample.
-      if (n % this.o.stage.batchSize === 1) {
-        throw invalid('INVALID_OPTION', `a batch size that leaves no final batch of 1 sample (${n} training samples)`, 'batchSize', this.o.stage.batchSize);
-      }
       const realCounts = new Float64Array(this.o.numClasses);
-      for (let i = 0; i < n; i++) if (data.synthetic?.[i] !== 1) realCounts[data.y[i] as number] = (realCounts[data.y[i] as number] as number) + 1;
+      for (let i = 0; i < data.y.length; i++) if (data.synthetic?.[i] !== 1) realCounts[data.y[i] as number] = (realCounts[data.y[i] as number] as number) + 1;
       this.realCounts = realCounts;
-      this.stats = [];
-      this.fitting = data;
       return withRecipeManifest(await this.trainer.fit(data, options), this);
     } finally {
-      this.fitting = null;
       all?.x.dispose();
-    }
-  }
-
-  /** Input-space synthesis: flatten, observe, top up, reshape. Returns new data the caller owns. */
-  private synthesize(train: LabeledData): LabeledData | undefined {
-    const spec = this.o.synthesizerSpec;
-    if (this.synthesizer === undefined && spec === null) return undefined;
-    const synth = this.synthesizer ?? synthRegistry.fromConfig(spec as SerializedComponent);
-    try {
-      const n = train.y.length;
-      const flat = tf.reshape(train.x, [n, -1]) as tf.Tensor2D;
-      const labels = tf.tensor1d(train.y, 'int32');
-      try {
-        synth.observe({ features: flat, labels });
-      } finally {
-        flat.dispose();
-        labels.dispose();
-      }
-      const perClass = topUpRequest(synth.observedCounts(), this.o.topUp);
-      const drawn = synth.sample({ perClass }, createRng(this.o.seed).fork('sau:synthesis'));
-      const y = Int32Array.from(drawn.labels.dataSync());
-      drawn.labels.dispose();
-      const x = tf.reshape(drawn.features, [y.length, ...this.o.inputShape]);
-      drawn.features.dispose();
-      return { x, y };
-    } finally {
-      if (this.synthesizer === undefined) synth.dispose();
     }
   }
 
@@ -712,8 +575,7 @@ class SauRunImpl implements SauRun {
     if (!this.guard.markDisposed()) return;
     this.trainer.dispose();
     this.model.dispose();
-    this.protoFeatures?.dispose();
-    this.protoFeatures = null;
+    if (this.ownsSynthesizer) this.synthesizer?.dispose();
   }
 }
 

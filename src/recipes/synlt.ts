@@ -20,7 +20,6 @@ import type { Backbone } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import { OT_MATCHING_KEYS, OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
-import type { LabeledFeatures, SynthesisRequest, Synthesizer } from '../synth/types.js';
 import type { ProgressMode } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import type { LrScheduleSpec } from '../train/schedules.js';
@@ -85,7 +84,7 @@ export interface SynLtOptions {
 }
 
 /** One synthesis round of a synLT run: what was asked for and what the acceptance test kept. */
-export interface SynthesisRound {
+export interface SynLtRound {
   /** The epoch whose batches use this pool. */
   readonly epoch: number;
   /** Proposals made (Σ over classes). */
@@ -103,7 +102,7 @@ export interface SynLtRun extends RecipeRun {
   readonly kind: 'synLT';
   readonly model: Classifier;
   /** Every synthesis round so far, oldest first. */
-  readonly acceptance: readonly SynthesisRound[];
+  readonly acceptance: readonly SynLtRound[];
   /** Eval-mode logits of inputs; the caller owns the result. */
   logits(x: tf.Tensor): tf.Tensor2D;
   /** Cross-entropy training for `epochs` epochs, with synthetic minority latents from `synthesisStart` on. */
@@ -189,71 +188,12 @@ function resolveOptions(options: SynLtOptions): Resolved {
   return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options) };
 }
 
-/**
- * The trainer feeds one synthesizer for the whole run and calls `observe` again at every refresh; OT
- * matching accumulates what it observes (seen counts and reservoir), so a refresh would mix stale
- * embeddings into the target sets and inflate the counts the top-up is computed from. This adapter
- * starts a new matcher at the first `observe` after a `sample`, and records each round's report.
- */
-class RoundSynthesizer implements Synthesizer {
-  readonly kind = 'otDistributionMatching';
-  readonly numClasses: number;
-  private current: OtDistributionMatching;
-  private sampled = false;
-  readonly rounds: SynthesisRound[] = [];
-
-  constructor(private readonly options: OtMatchingOptions) {
-    this.numClasses = options.numClasses;
-    this.current = new OtDistributionMatching(options);
-  }
-
-  get config(): JsonObject {
-    return this.current.config;
-  }
-
-  observe(batch: LabeledFeatures): void {
-    if (this.sampled) {
-      this.current.dispose();
-      this.current = new OtDistributionMatching(this.options);
-      this.sampled = false;
-    }
-    this.current.observe(batch);
-  }
-
-  sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
-    this.sampled = true;
-    const { samples, report } = this.current.sampleWithReport(request, rng);
-    let proposed = 0;
-    let accepted = 0;
-    for (const e of report) {
-      proposed += e.proposed;
-      accepted += e.accepted;
-    }
-    this.rounds.push({ epoch: request.epoch ?? -1, proposed, accepted, acceptanceRate: proposed > 0 ? accepted / proposed : Number.NaN, perClass: report.map((e) => ({ ...e })) });
-    return samples;
-  }
-
-  /** The trainer's refresh hook: a new matcher, exactly what the next `observe` after a `sample` starts. */
-  reset(): void {
-    this.current.dispose();
-    this.current = new OtDistributionMatching(this.options);
-    this.sampled = false;
-  }
-
-  observedCounts(): Float64Array {
-    return this.current.observedCounts();
-  }
-
-  dispose(): void {
-    this.current.dispose();
-  }
-}
-
 class SynLtRunImpl implements SynLtRun {
   readonly kind = 'synLT' as const;
   readonly model: Classifier;
   readonly trainer: Trainer;
-  private readonly synthesizer: RoundSynthesizer;
+  /** The trainer resets it before each refresh re-observes, and records each round's acceptance report. */
+  private readonly synthesizer: OtDistributionMatching;
   private readonly guard = new DisposeGuard('synLT run');
 
   constructor(
@@ -263,7 +203,7 @@ class SynLtRunImpl implements SynLtRun {
     const rng = createRng(o.seed).fork('synLT:model');
     const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
     this.model = createClassifier({ backbone: bb, head: linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') }) });
-    this.synthesizer = new RoundSynthesizer({ ...o.matching, numClasses: o.numClasses });
+    this.synthesizer = new OtDistributionMatching({ ...o.matching, numClasses: o.numClasses });
     const syn = this.synthesizer;
     this.trainer = createTrainer({
       model: this.model,
@@ -291,8 +231,17 @@ class SynLtRunImpl implements SynLtRun {
     };
   }
 
-  get acceptance(): readonly SynthesisRound[] {
-    return this.synthesizer.rounds.map((r) => ({ ...r, perClass: r.perClass.map((e) => ({ ...e })) }));
+  get acceptance(): readonly SynLtRound[] {
+    return this.trainer.synthesis.map((round) => {
+      const perClass = (round.report ?? []) as readonly AcceptanceEntry[];
+      let proposed = 0;
+      let accepted = 0;
+      for (const e of perClass) {
+        proposed += e.proposed;
+        accepted += e.accepted;
+      }
+      return { epoch: round.epoch, proposed, accepted, acceptanceRate: proposed > 0 ? accepted / proposed : Number.NaN, perClass: perClass.map((e) => ({ ...e })) };
+    });
   }
 
   async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {

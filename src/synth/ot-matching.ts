@@ -48,14 +48,14 @@ export interface OtMatchingOptions {
 }
 
 /** Per-class outcome of one {@link OtDistributionMatching.sampleWithReport} call. */
-export interface AcceptanceEntry {
+export type AcceptanceEntry = {
   readonly classIndex: number;
   readonly requested: number;
   readonly proposed: number;
   readonly accepted: number;
   /** Mean head probability of the target class over all proposals (NaN when none were proposed). */
   readonly meanProbability: number;
-}
+};
 
 /** Samples plus the acceptance report. */
 export interface MatchingResult {
@@ -130,6 +130,8 @@ export function seedClassWeights(counts: ArrayLike<number>, target: number, beta
  */
 export class OtDistributionMatching implements Synthesizer {
   readonly kind = 'otDistributionMatching';
+  /** Draws are scored by the model's head (request.head). */
+  readonly needs = ['head'] as const;
   readonly numClasses: number;
   private readonly options: Resolved;
   private readonly guard = new DisposeGuard('OtDistributionMatching');

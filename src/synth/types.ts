@@ -39,6 +39,18 @@ export interface SynthesisRequest {
 export interface Synthesizer extends Configurable, Disposable {
   readonly numClasses: number;
   /** Accumulates statistics from detached features. Does not take ownership of `batch`. */
+  /**
+   * What `sample` needs besides the request: `'head'` when it scores draws with the model's classifier
+   * (OT distribution matching). The trainer checks it when it is built (a head-scoring synthesizer
+   * cannot synthesize in input space).
+   */
+  readonly needs?: readonly 'head'[];
+  /**
+   * The per-class report of the last `sample` call, when the synthesizer keeps one (OT distribution
+   * matching: requested, proposed, accepted, mean head probability); the trainer records it in the
+   * history's synthesis round.
+   */
+  readonly lastReport?: readonly Readonly<Record<string, number>>[];
   observe(batch: FeatureBatch): void;
   /** New tensors owned by the caller. */
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures;

@@ -51,7 +51,10 @@ export function encodeCheckpoint(state: TrainerState): Uint8Array {
     variables: state.variables.map((v) => ({ name: v.name, shape: v.shape, values: put(v.values) })),
     optimizer: { step: state.optimizer.step, slots: state.optimizer.slots.map((s) => ({ name: s.name, shape: s.shape, values: put(s.values) })) },
     modelRng: state.modelRng,
-    pool: state.pool === null ? null : { epoch: state.pool.epoch, shape: state.pool.shape, features: put(state.pool.features), labels: put(state.pool.labels) },
+    pool:
+      state.pool === null
+        ? null
+        : { epoch: state.pool.epoch, space: state.pool.space ?? 'latent', shape: state.pool.shape, features: put(state.pool.features), labels: put(state.pool.labels) },
     position:
       pos === null
         ? null
@@ -60,8 +63,27 @@ export function encodeCheckpoint(state: TrainerState): Uint8Array {
             batch: pos.batch,
             batches: pos.batches.map((b) => put(b)),
             augmentRng: pos.augmentRng,
-            sums: { loss: String(pos.sums.loss), seen: pos.sums.seen, terms: Object.fromEntries(Object.entries(pos.sums.terms).map(([k, v]) => [k, String(v)])) },
+            sums: {
+              loss: String(pos.sums.loss),
+              seen: pos.sums.seen,
+              terms: Object.fromEntries(Object.entries(pos.sums.terms).map(([k, v]) => [k, String(v)])),
+              counts: Object.fromEntries(Object.entries(pos.sums.counts ?? {}).map(([k, v]) => [k, String(v)])),
+            },
           },
+    synthesis: (state.synthesis ?? []).map((r) => ({ ...r, ...(r.report === undefined ? {} : { report: r.report.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, String(v)]))) }) })),
+    lossStates: Object.fromEntries(
+      Object.entries(state.lossStates ?? {}).map(([key, snap]) => [
+        key,
+        snap === null
+          ? null
+          : {
+              json: snap.json,
+              arrays: Object.fromEntries(
+                Object.entries(snap.arrays).map(([name, a]) => [name, { shape: a.shape, dtype: a.values instanceof Int32Array ? 'int32' : 'float32', values: put(a.values) }]),
+              ),
+            },
+      ]),
+    ),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const out = new Uint8Array(PREFIX + json.length + offset);
@@ -131,8 +153,16 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
     variables: unknown;
     optimizer: { step: number; slots: unknown } | null;
     modelRng: RngState | null;
-    pool: null | { epoch: number; shape: number[]; features: unknown; labels: unknown };
-    position: null | { epoch: number; batch: number; batches: unknown; augmentRng: RngState; sums: { loss: unknown; seen: number; terms: Record<string, unknown> } | null };
+    pool: null | { epoch: number; space?: unknown; shape: number[]; features: unknown; labels: unknown };
+    position: null | {
+      epoch: number;
+      batch: number;
+      batches: unknown;
+      augmentRng: RngState;
+      sums: { loss: unknown; seen: number; terms: Record<string, unknown>; counts?: Record<string, unknown> } | null;
+    };
+    synthesis?: unknown;
+    lossStates?: unknown;
   };
   if (h.optimizer === null || typeof h.optimizer !== 'object') badState('optimizer state { step, slots }', 'optimizer', h.optimizer);
   const pos = h.position ?? null;
@@ -161,7 +191,13 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
     pool:
       h.pool === null || h.pool === undefined
         ? null
-        : { epoch: h.pool.epoch, shape: h.pool.shape, features: f32('pool.features', h.pool.features), labels: i32('pool.labels', h.pool.labels) },
+        : {
+            epoch: h.pool.epoch,
+            ...(h.pool.space === undefined ? {} : { space: h.pool.space }),
+            shape: h.pool.shape,
+            features: f32('pool.features', h.pool.features),
+            labels: i32('pool.labels', h.pool.labels),
+          },
     position:
       pos === null
         ? null
@@ -177,11 +213,51 @@ export function decodeCheckpoint(bytes: Uint8Array): TrainerState {
                     loss: readNumber('position.sums.loss', pos.sums.loss),
                     seen: pos.sums.seen,
                     terms: Object.fromEntries(Object.entries(pos.sums.terms ?? {}).map(([k, v]) => [k, readNumber(`position.sums.terms.${k}`, v)])),
+                    counts: Object.fromEntries(Object.entries(pos.sums.counts ?? {}).map(([k, v]) => [k, readNumber(`position.sums.counts.${k}`, v)])),
                   },
           },
+    ...(h.synthesis === undefined ? {} : { synthesis: readRounds(h.synthesis) }),
+    ...(h.lossStates === undefined ? {} : { lossStates: readLossStates(h.lossStates, f32, i32) }),
   } as unknown as TrainerState;
   checkStateStructure(state);
   return state;
+}
+
+/** Synthesis rounds of a header (report numbers may be written as strings: NaN rates). */
+function readRounds(value: unknown): unknown {
+  if (!Array.isArray(value)) return badState('synthesis rounds as an array', 'synthesis', value);
+  return value.map((r: Record<string, unknown>, i) => {
+    if (r === null || typeof r !== 'object') return badState('a synthesis round', `synthesis[${i}]`, r);
+    const report = r['report'];
+    if (report === undefined) return r;
+    if (!Array.isArray(report)) return badState('a report array', `synthesis[${i}].report`, report);
+    return {
+      ...r,
+      report: report.map((e: Record<string, unknown>, j) =>
+        Object.fromEntries(Object.entries(e ?? {}).map(([k, v]) => [k, readNumber(`synthesis[${i}].report[${j}].${k}`, v)])),
+      ),
+    };
+  });
+}
+
+/** Loss-state snapshots of a header, their arrays resolved. */
+function readLossStates(value: unknown, f32: (name: string, ref: unknown) => Float32Array, i32: (name: string, ref: unknown) => Int32Array): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return badState('loss states as { [key]: snapshot | null }', 'lossStates', value);
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([key, snap]) => {
+      if (snap === null) return [key, null];
+      const sn = snap as { json?: unknown; arrays?: Record<string, { shape?: unknown; dtype?: unknown; values?: unknown }> };
+      if (typeof sn !== 'object' || sn.arrays === null || typeof sn.arrays !== 'object') return badState('a loss state snapshot { json, arrays }', `lossStates.${key}`, snap);
+      const arrays = Object.fromEntries(
+        Object.entries(sn.arrays).map(([name, a]) => {
+          const where = `lossStates.${key}.arrays.${name}`;
+          const values = a?.dtype === 'int32' ? i32(where, a.values) : a?.dtype === 'float32' ? f32(where, a.values) : badState('dtype "float32" or "int32"', `${where}.dtype`, a?.dtype);
+          return [name, { shape: a.shape, values }];
+        }),
+      );
+      return [key, { json: sn.json ?? null, arrays }];
+    }),
+  );
 }
 
 let tempCounter = 0;
@@ -288,6 +364,8 @@ async function readLegacy(path: string): Promise<TrainerState | null> {
     ...header,
     version: 2,
     position: null,
+    synthesis: [],
+    lossStates: {},
     history: Array.isArray(history) ? history.map((l) => Object.fromEntries(Object.entries(l as object).map(([k, v]) => [k, v === null ? 'NaN' : v]))) : history,
   };
   const json = new TextEncoder().encode(JSON.stringify(v2));

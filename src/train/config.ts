@@ -5,7 +5,7 @@ import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import type { Disposable } from '../core/tensors.js';
 import { checkClassCounts, checkInteger, checkLabels, checkOneOf, checkSameSize } from '../core/validate.js';
-import type { LabeledData } from '../data/types.js';
+import type { LabeledData, ViewBatch, ViewTransform } from '../data/types.js';
 import type { Loss, LossContext } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import type { Model, Requirement } from '../models/types.js';
@@ -37,9 +37,35 @@ export interface SynthesisConfig {
   readonly refreshEvery?: number;
   /** Default `{ kind: 'toMax' }`: each class topped up to the largest class count. */
   readonly topUp?: TopUpPolicy;
-  /** What the synthesizer observes. Default 'embeddings'. */
+  /** What the synthesizer observes in latent space. Default 'embeddings'. */
   readonly source?: 'embeddings' | 'inputs';
+  /**
+   * Where the pool's samples live. `'latent'` (default): features of the head's width that skip the
+   * backbone (through `model.head` only). `'input'`: samples of the inputs' shape (the synthesizer
+   * observes the inputs flattened to [N, D]; its draws are reshaped back) that go through the backbone,
+   * the `augment` transform and every view like real samples, flagged synthetic (`inputs.synthetic`, as
+   * SAU's contrastive loss reads). A synthesizer that needs the head (`needs: ['head']`) works in latent
+   * space only.
+   */
+  readonly space?: 'latent' | 'input';
 }
+
+/** One synthesis round as the history records it. */
+export interface SynthesisRound {
+  readonly epoch: number;
+  readonly space: 'latent' | 'input';
+  /** Samples asked of the synthesizer per class (the top-up request). */
+  readonly requested: readonly number[];
+  /** Samples it returned per class (acceptance tests, e.g. OT distribution matching's, may return fewer). */
+  readonly accepted: readonly number[];
+  /** The synthesizer's own per-class report of the round (`Synthesizer.lastReport`), when it keeps one. */
+  readonly report?: readonly Readonly<Record<string, number>>[];
+}
+
+/** A view: a transform of the batch's inputs, or of an earlier view's inputs (`from`). */
+export type ViewSpec = ViewTransform | { readonly transform: ViewTransform; readonly from?: string };
+
+export type { ViewBatch, ViewTransform };
 
 /** What a custom {@link Objective} receives for one step (all tensors are owned by the trainer). */
 export interface ObjectiveInputs {
@@ -99,6 +125,13 @@ export interface TrainerBaseConfig {
   readonly trainable?: readonly tf.Variable[];
   readonly synthesis?: SynthesisConfig;
   /**
+   * Named views of each batch for losses that read `inputs.views` (SAU's MixUp/CutMix and contrastive
+   * views). Computed in the order given, each from the batch's inputs or from an earlier view (`from`),
+   * all drawing from the step's random stream; only the views some loss reads (and the views they derive
+   * from) are computed, and the model runs once per view read, for the outputs the loss asks for.
+   */
+  readonly views?: Readonly<Record<string, ViewSpec>>;
+  /**
    * Optional per-batch transform of real inputs (augmentation, MixUp/CutMix). Runs inside the step's tidy;
    * may return soft `targets` [B, C] that are passed to the loss.
    */
@@ -132,6 +165,8 @@ export interface StepResult {
   readonly loss: number;
   /** Each named loss term, reduced. */
   readonly terms: Logs;
+  /** Each `count` term of the loss (not part of the loss value). */
+  readonly counts: Logs;
 }
 
 /** What `fit` returns. */
@@ -140,6 +175,8 @@ export interface History {
   readonly epochs: readonly Logs[];
   readonly stopReason: 'completed' | 'aborted' | 'callback';
   readonly message?: string;
+  /** Every synthesis round of the run so far: requested and accepted samples per class. */
+  readonly synthesis?: readonly SynthesisRound[];
   /** What produced these numbers (versions, backend, seed, data fingerprint, full config); see `replayManifest`. */
   readonly manifest?: RunManifest;
 }
@@ -216,6 +253,8 @@ export interface Trainer extends Disposable {
   predict(x: tf.Tensor, options?: PredictOptions): Int32Array;
   /** Overall, balanced, per-class, many/medium/few accuracy and ECE on labelled data. */
   evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport;
+  /** Every synthesis round of the run so far (copies), oldest first. */
+  readonly synthesis: readonly SynthesisRound[];
   /** Training class counts of the last `fit`, or null before. */
   readonly classCounts: Float64Array | null;
   /** Trainer state (weights, optimizer slots, epoch and position in it, synthetic pool) as plain data. */
@@ -234,7 +273,7 @@ export interface Trainer extends Disposable {
   load(path: string): Promise<void>;
 }
 
-const SYNTHESIS_KEYS: OptionKeys<SynthesisConfig> = { synthesizer: true, startEpoch: true, refreshEvery: true, topUp: true, source: true };
+const SYNTHESIS_KEYS: OptionKeys<SynthesisConfig> = { synthesizer: true, startEpoch: true, refreshEvery: true, topUp: true, source: true, space: true };
 const CONFIG_KEYS: OptionKeys<TrainerBaseConfig & { loss: unknown; objective: unknown }> = {
   model: true,
   loss: true,
@@ -247,6 +286,7 @@ const CONFIG_KEYS: OptionKeys<TrainerBaseConfig & { loss: unknown; objective: un
   learningRate: true,
   trainable: true,
   synthesis: true,
+  views: true,
   augment: true,
   callbacks: true,
   progress: true,
@@ -312,12 +352,25 @@ export function validateConfig(config: TrainerConfig): void {
       { missing: missing as string[] },
     );
   }
+  checkViewConfig(config);
   const syn = config.synthesis;
   if (syn !== undefined) {
     checkOptions('createTrainer config.synthesis', syn, SYNTHESIS_KEYS);
     checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
     checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
     if (syn.source !== undefined) checkOneOf('synthesis.source', syn.source, ['embeddings', 'inputs']);
+    const space = checkOneOf('synthesis.space', syn.space ?? 'latent', ['latent', 'input']);
+    if (syn.synthesizer === null || typeof syn.synthesizer !== 'object') {
+      throw invalid('INVALID_OPTION', 'synthesis.synthesizer to be a Synthesizer (e.g. new ClassGaussian({ numClasses }))', 'synthesis.synthesizer', syn.synthesizer);
+    }
+    const needs = syn.synthesizer.needs ?? [];
+    if (space === 'input' && needs.includes('head')) {
+      throw new LongTailError(
+        'INVALID_OPTION',
+        `expected a synthesizer that works without the model's head for input-space synthesis. Received: synthesizer ${syn.synthesizer.kind} needs=[${needs.join(', ')}] with synthesis.space="input" (use space "latent")`,
+      );
+    }
+    if (space === 'input' && syn.source !== undefined) throw invalid('INVALID_OPTION', 'synthesis.source only with space "latent" (input-space synthesis observes the inputs)', 'synthesis.source', syn.source);
     topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
     if ((syn.refreshEvery ?? 0) > 0 && typeof syn.synthesizer.reset !== 'function') {
       throw new LongTailError(
@@ -326,7 +379,7 @@ export function validateConfig(config: TrainerConfig): void {
       );
     }
     checkSameSize('synthesizer classes = model training classes', trainClasses(config.model), 'synthesizer.numClasses', syn.synthesizer.numClasses);
-    if (requires.some((r) => r === 'projections')) {
+    if ((syn.space ?? 'latent') === 'latent' && requires.some((r) => r === 'projections')) {
       throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
     }
   }
@@ -336,6 +389,47 @@ export function validateConfig(config: TrainerConfig): void {
     checkInteger('checkpoint.every', config.checkpoint.every ?? 1, { min: 1 });
   }
 }
+
+/**
+ * Views are functions or `{ transform, from }` with `from` naming an earlier view; the views a loss reads
+ * exist, and the model provides what the loss needs from each.
+ */
+function checkViewConfig(config: TrainerConfig): void {
+  const views = config.views;
+  const names: string[] = [];
+  if (views !== undefined) {
+    if (views === null || typeof views !== 'object' || Array.isArray(views)) throw invalid('INVALID_OPTION', 'views as { [name]: transform | { transform, from } }', 'views', views);
+    for (const [name, spec] of Object.entries(views)) {
+      if (typeof spec !== 'function') {
+        if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', `views.${name} to be a transform function or { transform, from }`, `views.${name}`, spec);
+        checkOptions(`createTrainer config.views.${name}`, spec, VIEW_SPEC_KEYS);
+        if (typeof spec.transform !== 'function') throw invalid('INVALID_OPTION', `views.${name}.transform to be a function`, `views.${name}.transform`, typeof spec.transform);
+        if (spec.from !== undefined && !names.includes(spec.from)) {
+          throw invalid('INVALID_OPTION', `views.${name}.from to name an earlier view (one of ${names.length === 0 ? 'none' : names.join(', ')})`, `views.${name}.from`, spec.from);
+        }
+      }
+      names.push(name);
+    }
+  }
+  const read = config.loss?.views ?? {};
+  const provided = new Set<Requirement>(config.model.provides);
+  for (const [name, needs] of Object.entries(read)) {
+    if (!names.includes(name)) {
+      throw new LongTailError('MISSING_INPUT', `expected config.views to define view "${name}" (read by loss ${config.loss?.kind}). Received: views=[${names.join(', ')}]`, { name: `views.${name}` });
+    }
+    const missing = needs.filter((r) => !provided.has(r));
+    if (missing.length > 0) {
+      throw new LongTailError('MISSING_INPUT', `expected model ${config.model.kind} to provide ${missing.join(', ')} (read from view ${name} by loss ${config.loss?.kind}). Received: provides=[${config.model.provides.join(', ')}]`, {
+        missing: missing as string[],
+      });
+    }
+  }
+  if (Object.keys(read).length > 0 && config.augment !== undefined && (config.loss?.requires.length ?? 0) === 0) {
+    throw new LongTailError('INVALID_OPTION', `expected augment only with a loss that reads the plain forward pass. Received: loss ${config.loss?.kind} reads views only (put the augmentation into a view)`);
+  }
+}
+
+const VIEW_SPEC_KEYS: OptionKeys<{ transform: unknown; from?: unknown }> = { transform: true, from: true };
 
 const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'];
 

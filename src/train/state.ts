@@ -6,6 +6,8 @@ import { formatValue, LongTailError } from '../core/errors.js';
 import type { RngState } from '../core/rng.js';
 import type { Logs } from './callbacks.js';
 import type { OptimizerState } from './optimizers.js';
+import type { LossStateSnapshot } from '../losses/types.js';
+import type { SynthesisRound } from './config.js';
 
 /**
  * Where an interrupted epoch stands: its batch order (drawn once when the epoch began), the next batch to
@@ -22,7 +24,13 @@ export interface EpochPosition {
   /** Position of the epoch's augmentation stream. */
   readonly augmentRng: RngState;
   /** Σ loss·batch size, Σ batch size and Σ term·batch size over the batches already run. */
-  readonly sums: { readonly loss: number; readonly seen: number; readonly terms: Readonly<Record<string, number>> };
+  readonly sums: {
+    readonly loss: number;
+    readonly seen: number;
+    readonly terms: Readonly<Record<string, number>>;
+    /** Σ of each `count` term over the batches already run. */
+    readonly counts?: Readonly<Record<string, number>>;
+  };
 }
 
 /** Everything needed to continue a run bit-identically on the same backend. */
@@ -42,12 +50,18 @@ export interface TrainerState {
   readonly modelRng: RngState | null;
   readonly pool: null | {
     readonly epoch: number;
+    /** Absent in states written before input-space synthesis: `'latent'`. */
+    readonly space?: 'latent' | 'input';
     readonly shape: readonly number[];
     readonly features: Float32Array;
     readonly labels: Int32Array;
   };
   /** Set when the state was taken inside an epoch (after an abort). */
   readonly position: EpochPosition | null;
+  /** Every synthesis round so far (absent in older states: none). */
+  readonly synthesis?: readonly SynthesisRound[];
+  /** The loss's states by key (absent in older states: none). */
+  readonly lossStates?: Readonly<Record<string, LossStateSnapshot | null>>;
 }
 
 /** What a state must match to be restored into a trainer. */
@@ -135,7 +149,8 @@ export function checkStateStructure(state: TrainerState): void {
   if (pool !== null) {
     if (typeof pool !== 'object' || !isInt(pool.epoch)) badState('pool { epoch, shape, features, labels } or null', 'pool', pool);
     const shape = checkShape('pool.shape', pool.shape);
-    if (shape.length !== 2) badState('pool.shape of rank 2', 'pool.shape', shape);
+    if (pool.space !== undefined && pool.space !== 'latent' && pool.space !== 'input') badState('pool.space "latent" or "input"', 'pool.space', pool.space);
+    if ((pool.space ?? 'latent') === 'latent' ? shape.length !== 2 : shape.length < 2) badState('pool.shape of rank 2 (latent) or at least 2 (input)', 'pool.shape', shape);
     if (!(pool.features instanceof Float32Array) || pool.features.length !== product(shape)) badState(`${product(shape)} pool features`, 'pool.features.length', pool.features?.length);
     if (!(pool.labels instanceof Int32Array) || pool.labels.length !== shape[0]) badState(`${shape[0]} pool labels`, 'pool.labels.length', pool.labels?.length);
     for (let i = 0; i < pool.features.length; i++) {
@@ -156,6 +171,17 @@ export function checkStateStructure(state: TrainerState): void {
       badState('position.sums { loss, seen, terms }', 'position.sums', sums);
     }
     for (const [k, v] of Object.entries(sums.terms)) if (typeof v !== 'number') badState('numeric term sums', `position.sums.terms.${k}`, v);
+    for (const [k, v] of Object.entries(sums.counts ?? {})) if (typeof v !== 'number') badState('numeric count sums', `position.sums.counts.${k}`, v);
+  }
+  if (state.synthesis !== undefined) {
+    if (!Array.isArray(state.synthesis)) badState('synthesis rounds as an array', 'synthesis', state.synthesis);
+    state.synthesis.forEach((r, i) => {
+      const ok = r !== null && typeof r === 'object' && isInt(r.epoch) && (r.space === 'latent' || r.space === 'input') && Array.isArray(r.requested) && Array.isArray(r.accepted);
+      if (!ok) badState('a synthesis round { epoch, space, requested, accepted }', `synthesis[${i}]`, r);
+    });
+  }
+  if (state.lossStates !== undefined && (state.lossStates === null || typeof state.lossStates !== 'object' || Array.isArray(state.lossStates))) {
+    badState('loss states as { [key]: snapshot | null }', 'lossStates', state.lossStates);
   }
 }
 
@@ -178,7 +204,7 @@ export function checkStateFor(state: TrainerState, expect: StateExpectations): v
   });
   const pool = state.pool;
   if (pool !== null) {
-    if (pool.shape[1] !== expect.featureDim) badState(`pool features of width ${expect.featureDim} (model.featureDim)`, 'pool.shape[1]', pool.shape[1]);
+    if ((pool.space ?? 'latent') === 'latent' && pool.shape[1] !== expect.featureDim) badState(`pool features of width ${expect.featureDim} (model.featureDim)`, 'pool.shape[1]', pool.shape[1]);
     for (let i = 0; i < pool.labels.length; i++) {
       const y = pool.labels[i] as number;
       if (y < 0 || y >= expect.trainClasses) badState(`pool labels in [0, ${expect.trainClasses})`, `pool.labels[${i}]`, y);

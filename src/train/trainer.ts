@@ -12,7 +12,7 @@ import { checkLabels, checkRange, checkSameSize } from '../core/validate.js';
 import { trainValidationSplit } from '../data/labeled-data.js';
 import type { LabeledData } from '../data/types.js';
 import { evaluateLoss } from '../losses/evaluate.js';
-import type { Loss, LossContext, LossInputs } from '../losses/types.js';
+import type { Loss, LossContext, LossInputs, LossState, LossStateEncodeOptions, LossStateSnapshot, ViewForward } from '../losses/types.js';
 import type { ForwardOutput, Model, Requirement } from '../models/types.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
@@ -37,8 +37,10 @@ import {
   type PredictOptions,
   type StepOptions,
   type StepResult,
+  type SynthesisRound,
   type Trainer,
   type TrainerConfig,
+  type ViewSpec,
 } from './config.js';
 import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer } from './optimizers.js';
 import { lrSchedule, type Progress, type Schedule } from './schedules.js';
@@ -55,24 +57,37 @@ export type {
   StepOptions,
   StepResult,
   SynthesisConfig,
+  SynthesisRound,
   Trainer,
   TrainerBaseConfig,
   TrainerConfig,
+  ViewBatch,
+  ViewSpec,
+  ViewTransform,
 } from './config.js';
 
 /** One batch as the step sees it. */
 interface StepBatch {
+  /** The batch's input part (real rows, then input-space synthetic rows) after `augment`, or null. */
   readonly real: tf.Tensor | null;
+  /** The input part before `augment`, which views transform (the same tensor when there is no `augment`). */
+  readonly viewInput?: tf.Tensor | null;
   readonly synthetic: tf.Tensor2D | null;
   readonly labels: Int32Array;
   readonly targets: tf.Tensor2D | undefined;
+  /** Per row of the input part, 1 for a synthetic sample. */
   readonly flags: Uint8Array;
   readonly rng: Rng;
 }
 
+/**
+ * The synthetic pool: latent features [n, featureDim] that skip the backbone, or input-space samples
+ * [n, ...inputShape] that go through it like real rows (flagged synthetic).
+ */
 interface SyntheticPool {
-  readonly features: tf.Tensor2D;
+  readonly features: tf.Tensor;
   readonly labels: Int32Array;
+  readonly space: 'latent' | 'input';
 }
 
 /** An epoch as it runs: its batches, where it stands, and the sums behind its logged loss. */
@@ -84,6 +99,7 @@ interface LiveEpoch {
   loss: number;
   seen: number;
   terms: Record<string, number>;
+  counts: Record<string, number>;
 }
 
 /**
@@ -146,6 +162,11 @@ class LoopTrainer implements Trainer {
   private readonly initialWeights: string;
   private lastManifest: RunManifest | null = null;
   private fitting = false;
+  private rounds: SynthesisRound[] = [];
+  /** The states the loss owns (refreshed before every epoch, saved in checkpoints). */
+  private readonly lossStates: readonly LossState[];
+  /** Views a step computes: those the loss reads and the ones they derive from, in config order. */
+  private readonly stepViews: readonly string[];
   /** A host copy of the training inputs while `fit` runs, when gathering batches from it is cheaper. */
   private hostRows: HostRows | null = null;
 
@@ -165,6 +186,8 @@ class LoopTrainer implements Trainer {
     this.root = createRng(config.seed);
     if (config.classCounts !== undefined) this.counts = Float64Array.from(config.classCounts);
     this.initialWeights = weightsHash(config.model.variables);
+    this.lossStates = config.loss?.states ?? [];
+    this.stepViews = viewsNeeded(config.views ?? {}, Object.keys(config.loss?.views ?? {}));
   }
 
   get manifest(): RunManifest | null {
@@ -189,6 +212,10 @@ class LoopTrainer implements Trainer {
 
   get history(): readonly Logs[] {
     return this.epochLogs.map((l) => ({ ...l }));
+  }
+
+  get synthesis(): readonly SynthesisRound[] {
+    return this.rounds.map(copyRound);
   }
 
   get classCounts(): Float64Array | null {
@@ -225,6 +252,7 @@ class LoopTrainer implements Trainer {
     const ctx = this.ctx(epoch);
     const saved = this.stateVariables.map((v) => tf.clone(v));
     let kept: Record<string, tf.Scalar> = {};
+    let keptCounts: Record<string, tf.Scalar> = {};
     let committed = false;
     try {
       const outcome = tf.tidy(() => {
@@ -232,8 +260,12 @@ class LoopTrainer implements Trainer {
         const { value, grads } = valueAndGrads(() => {
           const terms = this.termsOf(batch, labels, ctx);
           kept = terms.named;
-          for (const t of Object.values(kept)) tf.keep(t);
-          return terms.total;
+          keptCounts = terms.counts;
+          for (const t of [...Object.values(kept), ...Object.values(keptCounts)]) tf.keep(t);
+          // A loss whose every part is switched off (weights 0) is a constant; + 0·w keeps it on the
+          // tape (gradients 0 apart from weight decay) without changing its value.
+          const anchor = this.variables[0];
+          return anchor === undefined ? terms.total : (tf.add(terms.total, tf.mul(tf.sum(tf.slice(tf.reshape(anchor, [-1]), 0, 1)), 0)) as tf.Scalar);
         }, this.variables);
         // One read for the loss and a finiteness probe per gradient: a sum is non-finite iff an entry is.
         const probes = grads.map((g) => (g === null ? tf.scalar(0) : tf.sum(g)));
@@ -248,6 +280,8 @@ class LoopTrainer implements Trainer {
       });
       const terms: Record<string, number> = {};
       for (const [name, t] of Object.entries(kept)) terms[name] = t.dataSync()[0] as number;
+      const counts: Record<string, number> = {};
+      for (const [name, t] of Object.entries(keptCounts)) counts[name] = t.dataSync()[0] as number;
       if (outcome.bad !== -1) {
         const where = outcome.bad === -2 ? `loss=${outcome.loss}` : `a non-finite gradient of variable ${outcome.bad} (${(this.variables[outcome.bad] as tf.Variable).name}, shape [${(this.variables[outcome.bad] as tf.Variable).shape.join(', ')}]) with loss=${outcome.loss}`;
         throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${this.steps}; weights were not updated`, {
@@ -259,17 +293,17 @@ class LoopTrainer implements Trainer {
       }
       committed = true;
       this.steps += 1;
-      return { loss: outcome.loss, terms };
+      return { loss: outcome.loss, terms, counts };
     } finally {
       // A failed step (non-finite, or an error anywhere in it) leaves batch-norm statistics as they were.
       if (!committed) this.stateVariables.forEach((v, i) => v.assign(saved[i] as tf.Tensor));
-      for (const t of Object.values(kept)) t.dispose();
+      for (const t of [...Object.values(kept), ...Object.values(keptCounts)]) t.dispose();
       saved.forEach((t) => t.dispose());
     }
   }
 
   /** Reduced, named loss terms of one batch and their sum (inside the gradient tape). */
-  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): { total: tf.Scalar; named: Record<string, tf.Scalar> } {
+  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): { total: tf.Scalar; named: Record<string, tf.Scalar>; counts: Record<string, tf.Scalar> } {
     const { model, loss, objective } = this.config;
     if (objective !== undefined) {
       const named = {
@@ -287,12 +321,50 @@ class LoopTrainer implements Trainer {
       };
       const values = Object.values(named);
       if (values.length === 0) throw new LongTailError('MISSING_INPUT', 'expected the objective to return at least one term. Received: terms={}');
-      return { total: values.reduce((a, b) => tf.add(a, b)), named };
+      return { total: values.reduce((a, b) => tf.add(a, b)), named, counts: {} };
     }
-    const out = forwardMixed(model, batch.real, batch.synthetic);
-    const inputs = { ...out, labels, labelValues: batch.labels, ctx, ...(batch.targets === undefined ? {} : { targets: batch.targets }) };
-    const { total, terms } = evaluateLoss(loss as Loss, inputs as LossInputs);
-    return { total, named: { ...terms } };
+    const l = loss as Loss;
+    // A loss that reads views only needs no plain forward pass.
+    const out = l.requires.length > 0 || this.stepViews.length === 0 ? forwardMixed(model, batch.real, batch.synthetic) : null;
+    const views = this.stepViews.length === 0 ? undefined : this.viewForwards(batch);
+    const synthetic = new Uint8Array(batch.labels.length);
+    synthetic.set(batch.flags, 0);
+    synthetic.fill(1, batch.flags.length);
+    const inputs = {
+      ...(out ?? {}),
+      labels,
+      labelValues: batch.labels,
+      synthetic,
+      ctx,
+      ...(batch.targets === undefined ? {} : { targets: batch.targets }),
+      ...(views === undefined ? {} : { views }),
+    };
+    const { total, terms, counts } = evaluateLoss(l, inputs as LossInputs);
+    return { total, named: { ...terms }, counts: { ...counts } };
+  }
+
+  /** The views the loss reads, each through the model once (train mode), for the outputs it needs. */
+  private viewForwards(batch: StepBatch): Record<string, ViewForward> {
+    const x = batch.viewInput ?? batch.real;
+    if (x === null) {
+      throw new LongTailError('MISSING_INPUT', 'expected input rows for the views of this batch. Received: a batch of latent synthetic samples only (views need samples that go through the backbone; use synthesis.space "input")');
+    }
+    const rows = x.shape[0] ?? 0;
+    const labelValues = batch.labels.subarray(0, rows);
+    const made = computeViews(this.config.views ?? {}, this.stepViews, { x, labels: labelValues, rng: batch.rng });
+    const labels = tf.tensor1d(labelValues, 'int32');
+    const out: Record<string, ViewForward> = {};
+    for (const [name, fields] of Object.entries((this.config.loss as Loss).views ?? {})) {
+      const view = made[name] as { x: tf.Tensor; targets?: tf.Tensor2D };
+      out[name] = {
+        ...forwardFields(this.model, view.x, 'train', fields),
+        ...(view.targets === undefined ? {} : { targets: view.targets }),
+        labels,
+        labelValues,
+        synthetic: batch.flags,
+      };
+    }
+    return out;
   }
 
   async fit(data: LabeledData, options?: FitOptions): Promise<History> {
@@ -378,6 +450,7 @@ class LoopTrainer implements Trainer {
           live.loss += result.loss * result.size;
           live.seen += result.size;
           for (const [k, v] of Object.entries(result.terms)) live.terms[k] = (live.terms[k] ?? 0) + v * result.size;
+          for (const [k, v] of Object.entries(result.counts)) live.counts[k] = (live.counts[k] ?? 0) + v;
           for (const cb of callbacks) cb.onBatchEnd?.(this.steps - 1, { loss: result.loss, ...result.terms });
         }
         await yieldToEventLoop();
@@ -391,6 +464,7 @@ class LoopTrainer implements Trainer {
       };
       const termNames = Object.keys(live.terms);
       if (termNames.length > 1) for (const k of termNames) logs[`loss/${k}`] = (live.terms[k] as number) / Math.max(1, live.seen);
+      for (const [k, v] of Object.entries(live.counts)) logs[`count/${k}`] = v;
       if (o.validation !== undefined) {
         const report = this.evaluate(o.validation);
         logs['valAccuracy'] = report.top1;
@@ -410,7 +484,13 @@ class LoopTrainer implements Trainer {
       if (ck !== undefined && ((epoch + 1) % (ck.every ?? 1) === 0 || this.nextEpoch === epochs)) await this.save(ck.path);
     }
     this.lastManifest = this.manifestNow(fingerprint, stopReason);
-    const history: History = { epochs: [...this.epochLogs], stopReason, ...(message === undefined ? {} : { message }), manifest: this.lastManifest };
+    const history: History = {
+      epochs: [...this.epochLogs],
+      stopReason,
+      ...(message === undefined ? {} : { message }),
+      ...(this.config.synthesis === undefined ? {} : { synthesis: this.rounds.map(copyRound) }),
+      manifest: this.lastManifest,
+    };
     for (const cb of callbacks) await cb.onTrainEnd?.({ epochs: history.epochs, stopReason });
     return history;
   }
@@ -422,12 +502,71 @@ class LoopTrainer implements Trainer {
   /** Synthesis (when due) and the epoch's batch order, drawn once from the epoch's own random streams. */
   private beginEpoch(data: LabeledData, epoch: number): LiveEpoch {
     this.maybeSynthesize(data, epoch);
+    this.refreshLossStates(data, epoch);
     const pool = this.pool;
     const labels = pool === null ? data.y : concatLabels(data.y, pool.labels);
     const rng = this.root.fork(`epoch:${epoch}`);
     const { epochs, batchSize } = this.config;
     const batches = [...this.sampler.batches(labels, { epoch, totalEpochs: epochs, batchSize, rng: rng.fork('sampler') })];
-    return { epoch, batches, augmentRng: rng.fork('augment'), batch: 0, loss: 0, seen: 0, terms: {} };
+    return { epoch, batches, augmentRng: rng.fork('augment'), batch: 0, loss: 0, seen: 0, terms: {}, counts: {} };
+  }
+
+  /** Every loss state, refreshed from the model as it stands before `epoch`. */
+  private refreshLossStates(data: LabeledData, epoch: number): void {
+    if (this.lossStates.length === 0) return;
+    const inputPool = this.pool?.space === 'input' ? this.pool : null;
+    const labels = inputPool === null ? data.y : concatLabels(data.y, inputPool.labels);
+    const synthetic = new Uint8Array(labels.length);
+    if (data.synthetic !== undefined) synthetic.set(data.synthetic.subarray(0, data.y.length), 0);
+    synthetic.fill(1, data.y.length);
+    for (const state of this.lossStates) {
+      const rng = this.root.fork(`${state.key}:${epoch}`);
+      state.refresh({
+        epoch,
+        rng,
+        labels,
+        synthetic,
+        numClasses: trainClasses(this.model),
+        encode: (options) => this.encodeRows(data, inputPool, options, rng),
+      });
+    }
+  }
+
+  /** Batched forward passes over rows of [data.x; input-space pool], optionally through views. */
+  private encodeRows(data: LabeledData, inputPool: SyntheticPool | null, options: LossStateEncodeOptions, stateRng: Rng): tf.Tensor[] {
+    const n = data.y.length;
+    const total = n + (inputPool?.labels.length ?? 0);
+    const rows = options.rows ?? Int32Array.from({ length: total }, (_, i) => i);
+    const names = options.views ?? [];
+    for (const name of names) {
+      if (this.config.views?.[name] === undefined) throw invalid('MISSING_INPUT', `a view of the trainer's config (one of ${Object.keys(this.config.views ?? {}).join(', ') || 'none'})`, 'encode views', name);
+    }
+    const order = viewsNeeded(this.config.views ?? {}, names);
+    const rng = options.rng ?? stateRng;
+    const mode = options.mode ?? 'eval';
+    const step = this.config.evalBatchSize ?? 512;
+    if (rows.length === 0) throw invalid('INVALID_OPTION', 'at least one row to encode', 'rows.length', 0);
+    const parts: tf.Tensor[][] = (names.length === 0 ? [''] : names).map(() => []);
+    try {
+      for (let start = 0; start < rows.length; start += step) {
+        const chunk = rows.subarray(start, Math.min(rows.length, start + step));
+        const outs = tf.tidy(() => {
+          for (const r of chunk) if (!Number.isInteger(r) || r < 0 || r >= total) throw invalid('INVALID_OPTION', `encode rows in [0, ${total})`, 'rows', r);
+          const x = gatherInputRows(data.x, inputPool?.features ?? null, chunk, n);
+          const labels = Int32Array.from(chunk, (r) => (r < n ? (data.y[r] as number) : ((inputPool as SyntheticPool).labels[r - n] as number)));
+          const made = names.length === 0 ? {} : computeViews(this.config.views ?? {}, order, { x, labels, rng });
+          return (names.length === 0 ? [x] : names.map((name) => (made[name] as { x: tf.Tensor }).x)).map((xv) => {
+            const f = forwardFields(this.model, xv, mode, [options.output])[options.output];
+            if (f === undefined) throw new LongTailError('MISSING_INPUT', `expected model ${this.model.kind} to provide ${options.output}. Received: provides=[${this.model.provides.join(', ')}]`);
+            return f as tf.Tensor;
+          });
+        });
+        outs.forEach((t, v) => (parts[v] as tf.Tensor[]).push(t));
+      }
+      return parts.map((list) => tf.tidy(() => (list.length === 1 ? (list[0] as tf.Tensor).clone() : tf.concat(list, 0))));
+    } finally {
+      parts.forEach((list) => list.forEach((t) => t.dispose()));
+    }
   }
 
   /** Steps per epoch as announced to callbacks: real samples plus the synthetic pool (present or due). */
@@ -441,56 +580,80 @@ class LoopTrainer implements Trainer {
     return Math.ceil(total / this.config.batchSize);
   }
 
-  /** Gathers, augments and runs one batch; null when the batch was left empty (see `dropLast`). */
+  /**
+   * Gathers, augments and runs one batch; null when the batch was left empty (see `dropLast`). Indices
+   * below n are real rows, the rest index the pool; input-space pool rows join the real ones (they go
+   * through the backbone, flagged synthetic), latent pool rows stay apart (head only).
+   */
   private batchStep(data: LabeledData, idx: Int32Array, epoch: number, progress: Progress, rng: Rng): (StepResult & { size: number }) | null {
     if (data.x.isDisposed) throw new LongTailError('DISPOSED', 'expected data.x to stay alive while fit runs. Received: data.x disposed during fit', { name: 'data.x' });
     const n = data.y.length;
-    let realCount = 0;
-    for (let i = 0; i < idx.length; i++) if ((idx[i] as number) < n) realCount++;
-    const dropReal = realCount === 1 && this.dropSingleton;
-    if (dropReal) realCount = 0;
-    // Real samples first, then synthetic ones, labels in the same order.
-    const real = new Int32Array(realCount);
-    const synth = new Int32Array(idx.length - realCount - (dropReal ? 1 : 0));
+    const pool = this.pool;
+    const latent = pool !== null && pool.space === 'latent';
+    let inputCount = 0;
+    for (let i = 0; i < idx.length; i++) if ((idx[i] as number) < n || !latent) inputCount++;
+    const dropInput = inputCount === 1 && this.dropSingleton;
+    // Input rows first (real, then input-space synthetic, in batch order), then latent rows.
+    const input = new Int32Array(dropInput ? 0 : inputCount);
+    const synth = new Int32Array(idx.length - inputCount);
     let r = 0;
     let s = 0;
-    const pool = this.pool;
     for (let i = 0; i < idx.length; i++) {
       const j = idx[i] as number;
-      if (j >= n) synth[s++] = j - n;
-      else if (!dropReal) real[r++] = j;
+      if (j >= n && latent) synth[s++] = j - n;
+      else if (!dropInput) input[r++] = j;
     }
-    const labels = new Int32Array(realCount + synth.length);
+    const labels = new Int32Array(input.length + synth.length);
     if (labels.length === 0) return null;
-    for (let i = 0; i < realCount; i++) labels[i] = data.y[real[i] as number] as number;
-    for (let i = 0; i < synth.length; i++) labels[realCount + i] = pool === null ? 0 : (pool.labels[synth[i] as number] as number);
-    const gatherRows = <T extends tf.Tensor>(source: T, rows: Int32Array): T => tf.tidy(() => tf.gather(source, tf.tensor1d(rows, 'int32')) as T);
-    const host = this.hostRows;
-    let x: tf.Tensor | null = realCount === 0 ? null : host !== null && host.source === data.x ? gatherHostRows(host, real) : gatherRows(data.x, real);
-    const syn = pool !== null && synth.length > 0 ? gatherRows(pool.features, synth) : null;
+    const labelOf = (j: number): number => (j < n ? (data.y[j] as number) : ((pool as SyntheticPool).labels[j - n] as number));
+    for (let i = 0; i < input.length; i++) labels[i] = labelOf(input[i] as number);
+    for (let i = 0; i < synth.length; i++) labels[input.length + i] = (pool as SyntheticPool).labels[synth[i] as number] as number;
+    const flags = new Uint8Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      const j = input[i] as number;
+      flags[i] = j >= n ? 1 : data.synthetic !== undefined ? (data.synthetic[j] as number) : 0;
+    }
+    let x: tf.Tensor | null = input.length === 0 ? null : this.gatherInputs(data, input);
+    const syn = latent && synth.length > 0 ? (tf.tidy(() => tf.gather((pool as SyntheticPool).features, tf.tensor1d(synth, 'int32'))) as tf.Tensor2D) : null;
+    let raw: tf.Tensor | null = null;
     let targets: tf.Tensor2D | undefined;
     try {
       if (x !== null && this.config.augment !== undefined) {
-        const raw = x;
+        raw = x;
+        const before = x;
         const out = tf.tidy(() => {
-          const o = this.config.augment!({ x: raw, labels: labels.subarray(0, realCount), rng });
+          const o = this.config.augment!({ x: before, labels: labels.subarray(0, input.length), rng });
           return o.targets === undefined ? { x: o.x } : { x: o.x, targets: o.targets };
         });
-        raw.dispose();
         x = out.x;
         targets = out.targets;
+        if (this.stepViews.length === 0) {
+          raw.dispose();
+          raw = null;
+        }
       }
       if (targets !== undefined && syn !== null) {
         throw new LongTailError('INVALID_OPTION', 'expected augment without soft targets when synthesis is on. Received: augment returned targets');
       }
-      const flags = new Uint8Array(realCount);
-      if (data.synthetic !== undefined) for (let i = 0; i < realCount; i++) flags[i] = data.synthetic[real[i] as number] as number;
-      return { ...this.runStep({ real: x, synthetic: syn, labels, targets, flags, rng }, epoch, progress), size: labels.length };
+      return { ...this.runStep({ real: x, viewInput: raw ?? x, synthetic: syn, labels, targets, flags, rng }, epoch, progress), size: labels.length };
     } finally {
       x?.dispose();
+      raw?.dispose();
       syn?.dispose();
       targets?.dispose();
     }
+  }
+
+  /** Rows of the training inputs and (indices ≥ n) of the input-space pool, as one new tensor. */
+  private gatherInputs(data: LabeledData, rows: Int32Array): tf.Tensor {
+    const n = data.y.length;
+    const host = this.hostRows;
+    let onlyReal = true;
+    for (let i = 0; i < rows.length && onlyReal; i++) if ((rows[i] as number) >= n) onlyReal = false;
+    if (onlyReal) {
+      return host !== null && host.source === data.x ? gatherHostRows(host, rows) : tf.tidy(() => tf.gather(data.x, tf.tensor1d(rows, 'int32')));
+    }
+    return tf.tidy(() => gatherInputRows(data.x, (this.pool as SyntheticPool).features, rows, n));
   }
 
   private maybeSynthesize(data: LabeledData, epoch: number): void {
@@ -501,15 +664,18 @@ class LoopTrainer implements Trainer {
     const every = syn.refreshEvery ?? 0;
     const due = this.pool === null || (every > 0 && (epoch - start) % every === 0 && this.poolEpoch !== epoch);
     if (!due) return;
+    const space = syn.space ?? 'latent';
     const rng = this.root.fork(`synthesis:${epoch}`);
     // A refresh re-observes features of the current model: earlier statistics must not accumulate.
     if (this.pool !== null) syn.synthesizer.reset?.();
-    const features = syn.source === 'inputs' ? data.x : this.embed(data.x);
+    const n = data.y.length;
+    const features =
+      space === 'input' ? (tf.reshape(data.x, [n, -1]) as tf.Tensor2D) : syn.source === 'inputs' ? (data.x as tf.Tensor2D) : this.embed(data.x);
     try {
-      checkSameSize('synthesis features width = model.featureDim', this.model.featureDim, 'features.shape[1]', features.shape[1] ?? -1);
+      if (space === 'latent') checkSameSize('synthesis features width = model.featureDim', this.model.featureDim, 'features.shape[1]', features.shape[1] ?? -1);
       const labels = tf.tensor1d(data.y, 'int32');
       try {
-        syn.synthesizer.observe({ features: features as tf.Tensor2D, labels });
+        syn.synthesizer.observe({ features, labels });
       } finally {
         labels.dispose();
       }
@@ -518,7 +684,7 @@ class LoopTrainer implements Trainer {
     }
     const perClass = topUpRequest(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
     const head = (f: tf.Tensor2D): tf.Tensor2D => this.model.head(f);
-    const drawn = syn.synthesizer.sample({ perClass, head, epoch }, rng);
+    const drawn = syn.synthesizer.sample({ perClass, ...(space === 'latent' ? { head } : {}), epoch }, rng);
     let labels: Int32Array;
     try {
       labels = Int32Array.from(drawn.labels.dataSync());
@@ -528,7 +694,16 @@ class LoopTrainer implements Trainer {
     } finally {
       drawn.labels.dispose();
     }
-    this.setPool({ features: drawn.features, labels }, epoch);
+    let pooled: tf.Tensor = drawn.features;
+    if (space === 'input') {
+      pooled = tf.reshape(drawn.features, [labels.length, ...data.x.shape.slice(1)]);
+      drawn.features.dispose();
+    }
+    const accepted = new Array<number>(perClass.length).fill(0);
+    for (const y of labels) accepted[y] = (accepted[y] ?? 0) + 1;
+    const report = syn.synthesizer.lastReport;
+    this.rounds.push({ epoch, space, requested: Array.from(perClass), accepted, ...(Array.isArray(report) ? { report: report.map((e) => ({ ...e })) } : {}) });
+    this.setPool({ features: pooled, labels, space }, epoch);
   }
 
   private setPool(pool: SyntheticPool | null, epoch: number): void {
@@ -607,7 +782,7 @@ class LoopTrainer implements Trainer {
       batch: live.batch,
       batches: live.batches.map((b) => Int32Array.from(b)),
       augmentRng: live.augmentRng.state(),
-      sums: { loss: live.loss, seen: live.seen, terms: { ...live.terms } },
+      sums: { loss: live.loss, seen: live.seen, terms: { ...live.terms }, counts: { ...live.counts } },
     };
   }
 
@@ -626,8 +801,16 @@ class LoopTrainer implements Trainer {
       pool:
         this.pool === null
           ? null
-          : { epoch: this.poolEpoch, shape: [...this.pool.features.shape], features: Float32Array.from(this.pool.features.dataSync()), labels: Int32Array.from(this.pool.labels) },
+          : {
+              epoch: this.poolEpoch,
+              space: this.pool.space,
+              shape: [...this.pool.features.shape],
+              features: Float32Array.from(this.pool.features.dataSync()),
+              labels: Int32Array.from(this.pool.labels),
+            },
       position: this.live === null ? null : this.positionOf(this.live),
+      synthesis: this.rounds.map(copyRound),
+      lossStates: Object.fromEntries(this.lossStates.map((st) => [st.key, st.snapshot()])),
     };
   }
 
@@ -651,6 +834,13 @@ class LoopTrainer implements Trainer {
     }
     const position = state.position;
     const augmentRng = position === null ? null : restoreRng(position.augmentRng);
+    const saved = state.lossStates ?? {};
+    for (const key of Object.keys(saved)) {
+      if (!this.lossStates.some((st) => st.key === key)) badLossState(key, this.lossStates);
+    }
+    // Each state validates its snapshot before assigning; the first failure leaves the trainer untouched
+    // only if it is the first state, so all are checked by a dry restore into nothing first.
+    for (const st of this.lossStates) checkLossSnapshot(st.key, saved[st.key] ?? null);
     this.model.variables.forEach((v, i) => {
       const saved = state.variables[i] as TrainerState['variables'][number];
       tf.tidy(() => v.assign(tf.tensor(saved.values, v.shape, v.dtype)));
@@ -661,9 +851,13 @@ class LoopTrainer implements Trainer {
     this.steps = state.step;
     this.epochLogs = state.history.map((l) => ({ ...l }));
     this.setPool(
-      state.pool === null ? null : { features: tf.tensor2d(state.pool.features, state.pool.shape as [number, number]), labels: Int32Array.from(state.pool.labels) },
+      state.pool === null
+        ? null
+        : { features: tf.tensor(state.pool.features, [...state.pool.shape]), labels: Int32Array.from(state.pool.labels), space: state.pool.space ?? 'latent' },
       state.pool?.epoch ?? -1,
     );
+    this.rounds = (state.synthesis ?? []).map(copyRound);
+    for (const st of this.lossStates) st.restore(saved[st.key] ?? null);
     this.live =
       position === null || augmentRng === null
         ? null
@@ -675,6 +869,7 @@ class LoopTrainer implements Trainer {
             loss: position.sums.loss,
             seen: position.sums.seen,
             terms: { ...position.sums.terms },
+            counts: { ...(position.sums.counts ?? {}) },
           };
   }
 
@@ -693,6 +888,7 @@ class LoopTrainer implements Trainer {
     if (!this.guard.markDisposed()) return;
     this.optimizer.dispose();
     this.setPool(null, -1);
+    for (const st of this.lossStates) st.dispose();
   }
 }
 
@@ -740,6 +936,66 @@ function hostLabels(labels: tf.Tensor1D | Int32Array | readonly number[], classe
     return checkLabels('labels', Int32Array.from(labels.dataSync()), classes);
   }
   return Int32Array.from(checkLabels('labels', labels as ArrayLike<number>, classes));
+}
+
+/** The views to compute for the views `read`: those and every view they derive from, in config order. */
+function viewsNeeded(specs: Readonly<Record<string, ViewSpec>>, read: readonly string[]): string[] {
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    const spec = specs[name];
+    if (spec !== undefined && typeof spec !== 'function' && spec.from !== undefined) visit(spec.from);
+  };
+  read.forEach(visit);
+  return Object.keys(specs).filter((name) => needed.has(name));
+}
+
+/** Runs the view transforms in `order`, each on the batch's inputs or on its `from` view's inputs. */
+function computeViews(specs: Readonly<Record<string, ViewSpec>>, order: readonly string[], batch: { x: tf.Tensor; labels: Int32Array; rng: Rng }): Record<string, { x: tf.Tensor; targets?: tf.Tensor2D }> {
+  const made: Record<string, { x: tf.Tensor; targets?: tf.Tensor2D }> = {};
+  for (const name of order) {
+    const spec = specs[name] as ViewSpec;
+    const transform = typeof spec === 'function' ? spec : spec.transform;
+    const from = typeof spec === 'function' ? undefined : spec.from;
+    const source = from === undefined ? batch.x : (made[from] as { x: tf.Tensor }).x;
+    const out = transform({ x: source, labels: batch.labels, rng: batch.rng });
+    if (out === null || typeof out !== 'object' || !(out.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `view ${name} to return { x: Tensor, targets? }`, `views.${name} result`, out);
+    made[name] = out.targets === undefined ? { x: out.x } : { x: out.x, targets: out.targets };
+  }
+  return made;
+}
+
+/** The model's outputs `fields` of `x`: through `forwardFields` when the model has it. */
+function forwardFields(model: Model, x: tf.Tensor, mode: 'train' | 'eval', fields: readonly Requirement[]): Partial<ForwardOutput> {
+  if (typeof model.forwardFields === 'function') return model.forwardFields(x, mode, fields);
+  return model.forward(x, mode);
+}
+
+/** Rows of [x; pool] (indices ≥ n index the input-space pool) in the order of `rows`. Inside a tidy. */
+function gatherInputRows(x: tf.Tensor, pool: tf.Tensor | null, rows: Int32Array, n: number): tf.Tensor {
+  const source = pool === null ? x : tf.concat([x, pool], 0);
+  return tf.gather(source, tf.tensor1d(rows, 'int32'));
+}
+
+function copyRound(r: SynthesisRound): SynthesisRound {
+  return { epoch: r.epoch, space: r.space, requested: [...r.requested], accepted: [...r.accepted], ...(r.report === undefined ? {} : { report: r.report.map((e) => ({ ...e })) }) };
+}
+
+function badLossState(key: string, states: readonly LossState[]): never {
+  throw invalid('INVALID_CHECKPOINT', `loss states among the loss's own (${states.map((s) => s.key).join(', ') || 'none'})`, 'lossStates key', key);
+}
+
+/** A loss-state snapshot is null or { json, arrays: { name: { shape, values } } } with matching sizes. */
+function checkLossSnapshot(key: string, snap: LossStateSnapshot | null): void {
+  if (snap === null) return;
+  if (typeof snap !== 'object' || snap.arrays === null || typeof snap.arrays !== 'object') throw invalid('INVALID_CHECKPOINT', 'a loss state snapshot { json, arrays }', `lossStates.${key}`, snap);
+  for (const [name, a] of Object.entries(snap.arrays)) {
+    const size = Array.isArray(a?.shape) ? a.shape.reduce((p, d) => p * d, 1) : -1;
+    if (!(a?.values instanceof Float32Array || a?.values instanceof Int32Array) || a.values.length !== size) {
+      throw invalid('INVALID_CHECKPOINT', `values matching shape [${Array.isArray(a?.shape) ? a.shape.join(', ') : '?'}]`, `lossStates.${key}.arrays.${name}`, a?.values?.length);
+    }
+  }
 }
 
 /** Forward pass over real inputs and/or synthetic latent features; synthetic features skip the backbone. */

@@ -362,9 +362,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
   marcCalibrate: { noOptions: 'tensors and a parameter object of tensors (values, shape-checked)' },
   classPrototypes: { typo: { key: 'batchSze', suggest: 'batchSize', call: () => lt.classPrototypes(anyOptions(null), anyOptions({ numClasses: 2, batchSze: 4 })) } },
   splitByClasses: { noOptions: 'takes data and a GranularitySplit (a data description)' },
-  sauMixLoss: {
-    typo: { key: 'alhpa', suggest: 'alpha', call: () => lt.sauMixLoss(anyOptions({ images: null, labels: null, numClasses: 2, rng, logitsOf: null, alhpa: 1 })) },
-  },
+  viewCrossEntropyLoss: { typo: { key: 'view', suggest: 'views', call: () => lt.viewCrossEntropyLoss(anyOptions({ view: ['a'] })) } },
+  mixupView: { typo: { key: 'alhpa', suggest: 'alpha', call: () => lt.mixupView(anyOptions({ numClasses: 2, alhpa: 1 })) } },
+  cutmixView: { typo: { key: 'adjustLamda', suggest: 'adjustLambda', call: () => lt.cutmixView(anyOptions({ numClasses: 2, adjustLamda: true })) } },
   correctSyntheticLabels: {
     typo: {
       key: 'metrc',

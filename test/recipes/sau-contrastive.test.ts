@@ -28,24 +28,25 @@ describe.each(backendsUnderTest())('sauContrastiveLoss (%s)', (backend) => {
       const labels = tf.tensor1d(golden.labels, 'int32');
       const protoFeatures = tf.tensor3d(golden.prototypes);
       const prototypes = c.prototypes ? { features: protoFeatures, labels: Int32Array.from(golden.prototypeLabels) } : null;
-      const seen: number[][] = [];
       const loss = sauContrastiveLoss({
         strategy: c.strategy as NoisyStrategy,
         metric: c.metric as NeighborMetric,
         temperature: golden.temperature,
-        prototypes: () => prototypes,
-        onNoisy: (noisy) => seen.push(Array.from(noisy)),
+        prototypes,
       });
       const before = tf.memory().numTensors;
       const value = loss.compute({ projections, labels, synthetic: Uint8Array.from(golden.synthetic) });
       expectClose(value, c.loss, { rtol: 1e-5, name: 'loss vs PyTorch' });
-      expect(seen).toEqual([c.noisy]);
-      // The functional form gives the same value; the Loss is a term like any other inside sumLosses.
+      // The functional form gives the same value and the label-correction outcome.
       const fn = sauContrastive(projections, { labels, synthetic: golden.synthetic, prototypes, strategy: c.strategy as NoisyStrategy, metric: c.metric as NeighborMetric, temperature: golden.temperature });
       expectClose(fn.loss, c.loss, { rtol: 1e-5, name: 'functional vs PyTorch' });
-      const { total, terms } = evaluateLoss(sumLosses([{ loss, weight: 2 }]), { projections, labels, synthetic: golden.synthetic });
+      expect(Array.from(fn.noisy)).toEqual(c.noisy);
+      // Inside sumLosses it is a term like any other, and its counts come out beside the total.
+      const { total, terms, counts } = evaluateLoss(sumLosses([{ loss, weight: 2 }]), { projections, labels, synthetic: golden.synthetic });
       expectClose(total, 2 * c.loss, { rtol: 1e-5, name: 'sumLosses' });
-      tf.dispose([value, fn.loss, total, ...Object.values(terms)]);
+      expect(counts['noisy']?.dataSync()[0]).toBe(c.noisy.reduce((a: number, b: number) => a + b, 0));
+      expect(counts['synthetic']?.dataSync()[0]).toBe(golden.synthetic.reduce((a: number, b: number) => a + b, 0));
+      tf.dispose([value, fn.loss, total, ...Object.values(terms), ...Object.values(counts)]);
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([projections, labels, protoFeatures]);
     });

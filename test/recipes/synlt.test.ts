@@ -6,7 +6,7 @@ import type { LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
 import { createClassifier, identityBackbone, linearHead, mlpBackbone, type LinearHead } from '../../src/models/index.js';
-import { synLT, type SynLtOptions, type SynthesisRound } from '../../src/recipes/synlt.js';
+import { synLT, type SynLtOptions, type SynLtRound } from '../../src/recipes/synlt.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
@@ -74,7 +74,7 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
     }
     // The pool in use is the last round's accepted latents.
     const pool = r.trainer.state().pool;
-    const last = rounds[1] as SynthesisRound;
+    const last = rounds[1] as SynLtRound;
     const counts = [0, 0, 0];
     for (const y of pool?.labels ?? []) counts[y] = (counts[y] as number) + 1;
     expect(counts).toEqual([0, ...last.perClass.map((e) => e.accepted)]);
@@ -87,7 +87,7 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
     await r.fit(data);
     const pool = r.trainer.state().pool;
     expect(pool).not.toBeNull();
-    const [round] = r.acceptance as [SynthesisRound];
+    const [round] = r.acceptance as [SynLtRound];
     expect(round.accepted).toBeGreaterThan(0);
     expect(round.accepted).toBeLessThan(round.perClass.reduce((s, e) => s + e.proposed, 0));
     const head = r.model.classifierHead as LinearHead;
@@ -175,7 +175,7 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
     const lines: string[] = [];
     for (const seed of SEEDS) {
       let ours = 0;
-      let rounds: readonly SynthesisRound[] = [];
+      let rounds: readonly SynLtRound[] = [];
       await expectNoLeak(async () => {
         const run = synLT({ seed, numClasses: 10, inputDim: 784, hiddenSizes: [HIDDEN], epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, matching: MATCHING, progress: 'none' });
         await run.fit(train);
@@ -202,7 +202,7 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
   }, 180_000);
 
   it('is deterministic: the same seed gives the same report and acceptance', async () => {
-    const once = async (): Promise<{ report: EvaluationReport; rounds: readonly SynthesisRound[] }> => {
+    const once = async (): Promise<{ report: EvaluationReport; rounds: readonly SynLtRound[] }> => {
       const run = synLT({ seed: 5, numClasses: 10, inputDim: 784, hiddenSizes: [16], epochs: 3, batchSize: BATCH, matching: MATCHING, progress: 'none' });
       await run.fit(train);
       const out = { report: run.evaluate(test), rounds: run.acceptance };

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../../core/errors.js';
-import type { LossTerm, ReduceContext, Reducer } from '../types.js';
+import type { LossTerm, ReduceContext, ReducibleTerm, Reducer } from '../types.js';
 
 /**
  * Σ w·v / Σ w, or 0 when Σ w = 0 (e.g. no SupCon anchor has a positive). The zero guard adds
@@ -41,7 +41,7 @@ export function meanReducer(): Reducer {
   return {
     kind: 'mean',
     config: {},
-    reduce(term: LossTerm, _rc: ReduceContext): tf.Scalar {
+    reduce(term: ReducibleTerm, _rc: ReduceContext): tf.Scalar {
       return tf.tidy(() => {
         if (term.kind === 'reduced') return tf.clone(term.value);
         checkTermShapes(term);
@@ -60,7 +60,7 @@ export function sumReducer(): Reducer {
   return {
     kind: 'sum',
     config: {},
-    reduce(term: LossTerm, _rc: ReduceContext): tf.Scalar {
+    reduce(term: ReducibleTerm, _rc: ReduceContext): tf.Scalar {
       return tf.tidy(() => {
         if (term.kind === 'reduced') return tf.clone(term.value);
         checkTermShapes(term);

@@ -3,7 +3,7 @@ import { schedule } from '../../core/schedule.js';
 import { LongTailError } from '../../core/errors.js';
 import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkClassCounts, checkInteger, checkLabels, checkRange } from '../../core/validate.js';
-import type { LossTerm, ReduceContext, Reducer } from '../types.js';
+import type { LossTerm, ReduceContext, ReducibleTerm, Reducer } from '../types.js';
 import { checkTermShapes, weightedMean } from './basic.js';
 
 /** Options of {@link effectiveNumberWeights}. */
@@ -86,7 +86,7 @@ export function classWeighted(options: ClassWeightedOptions = {}): Reducer {
   return {
     kind: 'classWeighted',
     config,
-    reduce(term: LossTerm, rc: ReduceContext): tf.Scalar {
+    reduce(term: ReducibleTerm, rc: ReduceContext): tf.Scalar {
       if (term.kind === 'reduced') return tf.tidy(() => tf.clone(term.value));
       checkTermShapes(term);
       if (startEpoch > 0) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../../core/errors.js';
 import { checkOptions, type OptionKeys } from '../../core/options.js';
 import { checkClassCounts, checkNonNegative } from '../../core/validate.js';
-import type { LossTerm, ReduceContext, Reducer } from '../types.js';
+import type { LossTerm, ReduceContext, ReducibleTerm, Reducer } from '../types.js';
 import { checkTermShapes } from './basic.js';
 import { classWeightedMean } from './classWeighted.js';
 
@@ -74,7 +74,7 @@ export function generalizedReweighting(options: GeneralizedReweightingOptions): 
   return {
     kind: 'generalizedReweighting',
     config: { rho, ...(counts === undefined ? {} : { classCounts: Array.from(counts) }) },
-    reduce(term: LossTerm, rc: ReduceContext): tf.Scalar {
+    reduce(term: ReducibleTerm, rc: ReduceContext): tf.Scalar {
       if (term.kind === 'reduced') return tf.tidy(() => tf.clone(term.value));
       checkTermShapes(term);
       let weights = fixed;
