@@ -68,7 +68,14 @@ const TABLE: Readonly<Record<string, Entry>> = {
   trainValidationIndices: { typo: { key: 'validationFractoin', suggest: 'validationFraction', call: () => lt.trainValidationIndices([0, 1], anyOptions({ validationFractoin: 0.5 })) } },
   trainValidationSplit: { typo: { key: 'stratfy', suggest: 'stratify', call: (f) => lt.trainValidationSplit({ x: f.features, y: Int32Array.from([0, 1]) }, anyOptions({ validationFraction: 0.5, stratfy: true })) } },
   kNearest: { typo: { key: 'kk', suggest: 'k', call: () => lt.kNearest({ values: new Float64Array(4), rows: 2, cols: 2 } as never, anyOptions({ k: 1, kk: 1 })) } },
-  pairwiseSquaredDistances: { noOptions: 'host row blocks (values)' },
+  hostPairwiseDistances: {
+    typo: {
+      key: 'metrc',
+      suggest: 'metric',
+      call: () => lt.hostPairwiseDistances({ values: new Float64Array(2), rows: 1, cols: 2 }, { values: new Float64Array(2), rows: 1, cols: 2 }, anyOptions({ metrc: 'cosine' })),
+    },
+  },
+  pairwiseDistances: { typo: { key: 'metrc', suggest: 'metric', call: (f) => lt.pairwiseDistances(f.features, f.features, anyOptions({ metrc: 'cosine' })) } },
   progressLogger: { typo: { key: 'lable', suggest: 'label', call: () => lt.progressLogger(anyOptions({ mode: 'none', lable: 'x' })) } },
   formatDuration: { noOptions: POSITIONAL },
   fingerprintData: { noOptions: VALUE },
@@ -360,7 +367,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
   },
   disalignCalibrate: { noOptions: 'tensors and a parameter object of tensors (values, shape-checked)' },
   marcCalibrate: { noOptions: 'tensors and a parameter object of tensors (values, shape-checked)' },
-  classPrototypes: { typo: { key: 'batchSze', suggest: 'batchSize', call: () => lt.classPrototypes(anyOptions(null), anyOptions({ numClasses: 2, batchSze: 4 })) } },
+  classPrototypes: { typo: { key: 'numClases', suggest: 'numClasses', call: (f) => lt.classPrototypes(f.features, Int32Array.from([0, 1]), anyOptions({ numClases: 2 })) } },
+  encode: { typo: { key: 'outptu', suggest: 'output', call: (f) => lt.encode(anyOptions(null), f.features, anyOptions<lt.EncodeOptions>({ outptu: 'logits' })) } },
+  mapBatches: { typo: { key: 'batchSzie', suggest: 'batchSize', call: (f) => lt.mapBatches(f.features, (x) => x, anyOptions({ batchSzie: 4 })) } },
   splitByClasses: { noOptions: 'takes data and a GranularitySplit (a data description)' },
   sauMixLoss: {
     typo: { key: 'alhpa', suggest: 'alpha', call: () => lt.sauMixLoss(anyOptions({ images: null, labels: null, numClasses: 2, rng, logitsOf: null, alhpa: 1 })) },
