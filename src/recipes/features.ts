@@ -80,12 +80,15 @@ export function extractFeatures(encoder: FeatureEncoder, x: tf.Tensor, options: 
   if (x.isDisposed) throw new LongTailError('DISPOSED', 'expected a live tensor x. Received: a disposed tensor', { name: 'x' });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 512, { min: 1 });
   if (isModel(encoder)) return encode(encoder, x, { output: 'embeddings', batchSize });
-  const f = typeof encoder === 'function' ? encoder : (xb: tf.Tensor): tf.Tensor2D => encoder.apply(xb, 'eval');
-  const features = mapBatches(x, f, { batchSize });
-  if (features.rank !== 2) {
-    const shape = features.shape;
-    features.dispose();
-    throw new LongTailError('SHAPE_MISMATCH', `expected encoded features of shape [N, d]. Received: shape=[${shape.join(', ')}]`, { name: 'encoder' });
-  }
-  return features as tf.Tensor2D;
+  const map = typeof encoder === 'function' ? encoder : (xb: tf.Tensor): tf.Tensor2D => encoder.apply(xb, 'eval');
+  // Checked per batch (inside mapBatches' tidy, so a bad batch frees itself) to name the expected [B, d].
+  const f = (xb: tf.Tensor): tf.Tensor2D => {
+    const part = map(xb);
+    const size = xb.shape[0] as number;
+    if (part.rank !== 2 || part.shape[0] !== size) {
+      throw new LongTailError('SHAPE_MISMATCH', `expected encoded features of shape [${size}, d]. Received: shape=[${part.shape.join(', ')}]`, { name: 'encoder' });
+    }
+    return part;
+  };
+  return mapBatches(x, f, { batchSize }) as tf.Tensor2D;
 }
