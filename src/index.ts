@@ -13,3 +13,6 @@ export * from './synth/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './recipes/index.js';
+// The recipes' `export *` also carries granularity's older `classPrototypes(data, options)`; the root
+// exports the one home, `models/encode.ts` (the explicit export resolves the ambiguity).
+export { classPrototypes } from './models/index.js';

@@ -49,3 +49,12 @@ export {
   type LinearProbeInitOptions,
   type LinearProbe,
 } from './head-init.js';
+export {
+  encode,
+  mapBatches,
+  classPrototypes,
+  type EncodeOptions,
+  type MapBatchesOptions,
+  type ClassPrototypes,
+  type ClassPrototypesOptions,
+} from './encode.js';

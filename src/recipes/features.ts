@@ -7,6 +7,7 @@ import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger } from '../core/validate.js';
 import type { Backbone, Model } from '../models/types.js';
+import { encode, mapBatches } from '../models/encode.js';
 
 /**
  * What turns inputs into features: a {@link Model} (its eval-mode `embeddings`), a {@link Backbone}
@@ -52,7 +53,8 @@ const EXTRACT_KEYS: OptionKeys<ExtractFeaturesOptions> = { batchSize: true };
 
 /**
  * Frozen features of `x` under `encoder`, computed in eval mode (batch norm uses its moving statistics,
- * no dropout) in batches of `batchSize` rows, each inside `tf.tidy`:
+ * no dropout) in batches of `batchSize` rows, each inside `tf.tidy` ({@link encode} for a model,
+ * {@link mapBatches} otherwise):
  *
  *   F = [f(x_1); …; f(x_N)] ∈ ℝ^{N×d}, f = embeddings of a Model, apply(·, 'eval') of a Backbone, or the
  *   given function.
@@ -77,30 +79,16 @@ export function extractFeatures(encoder: FeatureEncoder, x: tf.Tensor, options: 
   if (!(x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', 'x to be a tf.Tensor', 'x', typeof x);
   if (x.isDisposed) throw new LongTailError('DISPOSED', 'expected a live tensor x. Received: a disposed tensor', { name: 'x' });
   const batchSize = checkInteger('batchSize', options.batchSize ?? 512, { min: 1 });
-  const n = x.shape[0] ?? 0;
+  if (isModel(encoder)) return encode(encoder, x, { output: 'embeddings', batchSize });
+  const map = typeof encoder === 'function' ? encoder : (xb: tf.Tensor): tf.Tensor2D => encoder.apply(xb, 'eval');
+  // Checked per batch (inside mapBatches' tidy, so a bad batch frees itself) to name the expected [B, d].
   const f = (xb: tf.Tensor): tf.Tensor2D => {
-    if (typeof encoder === 'function') return encoder(xb);
-    if (isModel(encoder)) return encoder.forward(xb, 'eval').embeddings as tf.Tensor2D;
-    return encoder.apply(xb, 'eval');
-  };
-  const starts: number[] = [];
-  for (let start = 0; start < n; start += batchSize) starts.push(start);
-  if (n === 0) starts.push(0);
-  const parts: tf.Tensor2D[] = [];
-  try {
-    for (const start of starts) {
-      const size = Math.min(batchSize, n - start);
-      const part = tf.tidy(() => {
-        const begin = x.shape.map((_, a) => (a === 0 ? start : 0));
-        return f(tf.slice(x, begin, [size, ...x.shape.slice(1)]));
-      });
-      parts.push(part);
-      if (part.rank !== 2 || part.shape[0] !== size) {
-        throw new LongTailError('SHAPE_MISMATCH', `expected encoded features of shape [${size}, d]. Received: shape=[${part.shape.join(', ')}]`, { name: 'encoder' });
-      }
+    const part = map(xb);
+    const size = xb.shape[0] as number;
+    if (part.rank !== 2 || part.shape[0] !== size) {
+      throw new LongTailError('SHAPE_MISMATCH', `expected encoded features of shape [${size}, d]. Received: shape=[${part.shape.join(', ')}]`, { name: 'encoder' });
     }
-    return tf.tidy(() => (parts.length === 1 ? (parts[0] as tf.Tensor2D).clone() : tf.concat2d(parts, 0)));
-  } finally {
-    parts.forEach((p) => p.dispose());
-  }
+    return part;
+  };
+  return mapBatches(x, f, { batchSize }) as tf.Tensor2D;
 }

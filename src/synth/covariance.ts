@@ -125,8 +125,7 @@ export function calibratedMoments(
   candidates.forEach((h, i) => means.set((states[h] as ClassMomentState).mean.subarray(0, d), i * d));
   const nearest = kNearest(
     { values: means, rows: candidates.length, cols: d },
-    { k: Math.min(options.k, candidates.length) },
-    { values: Float64Array.from(own.mean.subarray(0, d)), rows: 1, cols: d },
+    { k: Math.min(options.k, candidates.length), query: { values: Float64Array.from(own.mean.subarray(0, d)), rows: 1, cols: d } },
   );
   const donors = Array.from(nearest.indices, (i) => candidates[i] as number);
   const k = donors.length;

@@ -4,6 +4,7 @@ import { invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import { sinkhorn, type SinkhornWarning } from './sinkhorn.js';
+import { pairwiseDistances } from '../core/neighbors.js';
 
 /** Options of {@link otLoss}. */
 export interface OtLossOptions {
@@ -33,26 +34,16 @@ const KEYS: OptionKeys<OtLossOptions> = {
   onWarning: true,
 };
 
-/** Rows divided by their Euclidean norm; zero rows stay zero, with finite gradients everywhere. */
-function unitRows(x: tf.Tensor2D): tf.Tensor2D {
-  const sq = tf.sum(tf.square(x), 1, true);
-  // sqrt is taken of 1 instead of 0 on zero rows (1 − sign(sq) is 1 there, 0 elsewhere, and has zero
-  // gradient): neither the value nor the gradient meets 0/0.
-  const safe = tf.add(sq, tf.sub(1, tf.sign(sq)));
-  return tf.div(x, tf.sqrt(safe)) as tf.Tensor2D;
-}
-
 /**
  * Pairwise cost tensor [n, m] between rows of x and y: squared Euclidean, or cosine 1 − x̂_i·ŷ_j where a
  * zero row has distance 1 to everything (scikit-learn's `cosine_distances`, and the typed `cosine` cost).
+ * The OT names of {@link pairwiseDistances} (`'squaredEuclidean'` is its `'sqeuclidean'`).
+ *
+ * @deprecated Use `pairwiseDistances(x, y, { metric: 'sqeuclidean' | 'cosine' })`, the one home of
+ *   pairwise distances (same numbers, bit for bit).
  */
 export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEuclidean' | 'cosine'): tf.Tensor2D {
-  return tf.tidy(() => {
-    if (cost === 'cosine') return tf.sub(1, tf.matMul(unitRows(x), unitRows(y), false, true)) as tf.Tensor2D;
-    const xx = tf.sum(tf.square(x), 1, true);
-    const yy = tf.reshape(tf.sum(tf.square(y), 1), [1, -1]);
-    return tf.relu(tf.sub(tf.add(xx, yy), tf.mul(2, tf.matMul(x, y, false, true)))) as tf.Tensor2D;
-  });
+  return pairwiseDistances(x, y, { metric: cost === 'cosine' ? 'cosine' : 'sqeuclidean' });
 }
 
 /**
@@ -78,7 +69,7 @@ export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options?: OtLossOptions):
   const tolerance = checkNonNegative('tolerance', o.tolerance ?? 1e-9);
   const [n, m] = [x.shape[0], y.shape[0]];
   return tf.tidy(() => {
-    const cost = pairwiseCost(x, y, costKind);
+    const cost = pairwiseDistances(x, y, { metric: costKind === 'cosine' ? 'cosine' : 'sqeuclidean' });
     const values = Float64Array.from(cost.dataSync());
     let scale = 1;
     if (normalise) {

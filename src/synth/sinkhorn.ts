@@ -8,6 +8,7 @@ import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
 import { asRows, type CostMatrix, type DenseMatrix, describeInput, type Histogram, readCost, readHistogram, restrict, support } from './ot-input.js';
 import { getKernel } from '../core/wasm-kernel.js';
+import { hostPairwiseDistances, type HostRows } from '../core/neighbors.js';
 
 export type { CostMatrix, DenseMatrix, Histogram } from './ot-input.js';
 
@@ -627,74 +628,33 @@ function readPoints(name: string, p: CostMatrix): { values: Float64Array; rows: 
   return readCost(name, p, { allowInfinity: false });
 }
 
-/**
- * Squared Euclidean cost M_ij = ‖x_i − y_j‖² (POT's `ot.dist(x, y)` default), computed from differences.
- * `x`, `y`: one point per row, as a `tf.Tensor2D`, nested rows or `{ values, rows, cols }`.
- */
-export function squaredEuclidean(x: CostMatrix, y: CostMatrix): DenseMatrix {
+/** Points read as host rows of {@link hostPairwiseDistances}, after the checks of a cost matrix. */
+function pointPair(x: CostMatrix, y: CostMatrix): [HostRows, HostRows] {
   const px = readPoints('x', x);
   const py = readPoints('y', y);
   checkSameSize('y.cols = x.cols', px.cols, 'y.cols', py.cols);
-  const d = px.cols;
-  const out = new Float64Array(px.rows * py.rows);
-  const xv = px.values;
-  const yv = py.values;
-  for (let i = 0; i < px.rows; i++) {
-    const xo = i * d;
-    const oo = i * py.rows;
-    for (let j = 0; j < py.rows; j++) {
-      const yo = j * d;
-      let s0 = 0;
-      let s1 = 0;
-      let k = 0;
-      for (; k + 1 < d; k += 2) {
-        const t0 = (xv[xo + k] as number) - (yv[yo + k] as number);
-        const t1 = (xv[xo + k + 1] as number) - (yv[yo + k + 1] as number);
-        s0 += t0 * t0;
-        s1 += t1 * t1;
-      }
-      if (k < d) {
-        const t = (xv[xo + k] as number) - (yv[yo + k] as number);
-        s0 += t * t;
-      }
-      out[oo + j] = s0 + s1;
-    }
-  }
-  return { values: out, rows: px.rows, cols: py.rows };
+  return [px, py];
 }
 
 /**
- * Cosine cost M_ij = 1 − x_i·y_j / (‖x_i‖‖y_j‖) (POT's `ot.dist(x, y, metric='cosine')`). A zero
- * vector (e.g. a dead-ReLU latent) has no direction: its distance to every point, itself included, is 1
- * (orthogonal), as scikit-learn's `cosine_distances` gives.
+ * Squared Euclidean cost M_ij = ‖x_i − y_j‖² (POT's `ot.dist(x, y)` default), computed from differences
+ * ({@link hostPairwiseDistances} with `metric: 'sqeuclidean'`). `x`, `y`: one point per row, as a
+ * `tf.Tensor2D`, nested rows or `{ values, rows, cols }`.
+ */
+export function squaredEuclidean(x: CostMatrix, y: CostMatrix): DenseMatrix {
+  const [px, py] = pointPair(x, y);
+  return { values: hostPairwiseDistances(px, py, { metric: 'sqeuclidean' }), rows: px.rows, cols: py.rows };
+}
+
+/**
+ * Cosine cost M_ij = 1 − x_i·y_j / (‖x_i‖‖y_j‖) (POT's `ot.dist(x, y, metric='cosine')`;
+ * {@link hostPairwiseDistances} with `metric: 'cosine'`). A zero vector (e.g. a dead-ReLU latent) has no
+ * direction: its distance to every point, itself included, is 1 (orthogonal), as scikit-learn's
+ * `cosine_distances` gives.
  */
 export function cosine(x: CostMatrix, y: CostMatrix): DenseMatrix {
-  const px = readPoints('x', x);
-  const py = readPoints('y', y);
-  checkSameSize('y.cols = x.cols', px.cols, 'y.cols', py.cols);
-  const d = px.cols;
-  const norm = (p: { values: Float64Array; rows: number }): Float64Array =>
-    Float64Array.from({ length: p.rows }, (_, i) => {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += (p.values[i * d + k] as number) ** 2;
-      return Math.sqrt(s);
-    });
-  const nx = norm(px);
-  const ny = norm(py);
-  const out = new Float64Array(px.rows * py.rows);
-  for (let i = 0; i < px.rows; i++) {
-    for (let j = 0; j < py.rows; j++) {
-      const scale = (nx[i] as number) * (ny[j] as number);
-      if (scale === 0) {
-        out[i * py.rows + j] = 1;
-        continue;
-      }
-      let s = 0;
-      for (let k = 0; k < d; k++) s += (px.values[i * d + k] as number) * (py.values[j * d + k] as number);
-      out[i * py.rows + j] = 1 - s / scale;
-    }
-  }
-  return { values: out, rows: px.rows, cols: py.rows };
+  const [px, py] = pointPair(x, y);
+  return { values: hostPairwiseDistances(px, py, { metric: 'cosine' }), rows: px.rows, cols: py.rows };
 }
 
 /**

@@ -120,7 +120,7 @@ export function nearMiss(x: HostRows, y: Int32Array, options: NearMissSelection)
       parts.push(rows);
       continue;
     }
-    const { distances } = kNearest(reference, { k }, gatherRows(x, rows));
+    const { distances } = kNearest(reference, { k, query: gatherRows(x, rows) });
     const score = new Float64Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       let s = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/core/rng.js';
-import { kNearest, pairwiseSquaredDistances } from '../../src/core/neighbors.js';
+import { hostPairwiseDistances, kNearest } from '../../src/core/neighbors.js';
 import golden from '../golden/resample.json';
 
 /** Naive reference: every distance, then a full stable sort by (distance, index). */
@@ -19,7 +19,7 @@ function naive(ref: Float32Array | Float64Array, n: number, d: number, q: ArrayL
   return all.slice(0, k).map((e) => e.j);
 }
 
-describe('kNearest / pairwiseSquaredDistances', () => {
+describe('kNearest / hostPairwiseDistances', () => {
   it('self-search matches a naive full sort (odd and even sizes, subsets of rows)', () => {
     const rng = createRng('knn');
     for (const [n, d, k] of [[1 + 1, 1, 1], [7, 3, 2], [10, 5, 4], [33, 17, 5], [64, 8, 63]] as const) {
@@ -45,8 +45,8 @@ describe('kNearest / pairwiseSquaredDistances', () => {
     const d = 9;
     const ref = Float64Array.from({ length: n * d }, () => rng.normal());
     const q = Float64Array.from({ length: m * d }, () => rng.normal());
-    const res = kNearest({ values: ref, rows: n, cols: d }, { k: 4 }, { values: q, rows: m, cols: d });
-    const dist = pairwiseSquaredDistances({ values: q, rows: m, cols: d }, { values: ref, rows: n, cols: d });
+    const res = kNearest({ values: ref, rows: n, cols: d }, { k: 4, query: { values: q, rows: m, cols: d } });
+    const dist = hostPairwiseDistances({ values: q, rows: m, cols: d }, { values: ref, rows: n, cols: d });
     for (let i = 0; i < m; i++) {
       expect(Array.from(res.indices.subarray(i * 4, i * 4 + 4))).toEqual(naive(ref, n, d, q.subarray(i * d, (i + 1) * d), 4, -1));
       for (let j = 0; j < n; j++) {
@@ -56,7 +56,8 @@ describe('kNearest / pairwiseSquaredDistances', () => {
       }
       expect(res.distances[i * 4]).toBe(dist[i * n + (res.indices[i * 4] as number)]);
     }
-    const self = pairwiseSquaredDistances({ values: q, rows: m, cols: d });
+    const qRows = { values: q, rows: m, cols: d };
+    const self = hostPairwiseDistances(qRows, qRows);
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) expect(self[i * m + j]).toBe(self[j * m + i]);
     expect(self[0]).toBe(0);
   });
@@ -68,7 +69,7 @@ describe('kNearest / pairwiseSquaredDistances', () => {
     const self = kNearest(ref, { k: 5 });
     expect(Array.from(self.indices)).toEqual(g.self.flat());
     self.distances.forEach((s, i) => expect(Math.sqrt(s)).toBeCloseTo(g.selfDistances.flat()[i] as number, 10));
-    const q = kNearest(ref, { k: 4 }, { values: Float64Array.from(g.query), rows: 5, cols: d });
+    const q = kNearest(ref, { k: 4, query: { values: Float64Array.from(g.query), rows: 5, cols: d } });
     expect(Array.from(q.indices)).toEqual(g.queryIndices.flat());
     q.distances.forEach((s, i) => expect(Math.sqrt(s)).toBeCloseTo(g.queryDistances.flat()[i] as number, 10));
   });
@@ -78,7 +79,7 @@ describe('kNearest / pairwiseSquaredDistances', () => {
     expect(() => kNearest(x, { k: 3 })).toThrow('expected k <= reference.rows − 1 = 2 for a self-search. Received: k=3');
     expect(() => kNearest(x, { k: 1, rows: [0, 3] })).toThrow('expected rows in [0, 3). Received: rows[1]=3');
     expect(() => kNearest(x, { k: 1, rows: [1, 1] })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
-    expect(() => kNearest(x, { k: 1 }, { values: new Float32Array(3), rows: 1, cols: 3 })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+    expect(() => kNearest(x, { k: 1, query: { values: new Float32Array(3), rows: 1, cols: 3 } })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
     expect(() => kNearest({ values: new Float32Array(5), rows: 3, cols: 2 }, { k: 1 })).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../../core/errors.js';
 import { checkOptions, type OptionKeys } from '../../core/options.js';
+import { kNearest } from '../../core/neighbors.js';
 import { checkFinite, checkInteger, checkRange, checkRank } from '../../core/validate.js';
 import { checkClassification, checkCountsFor, checkFloat32, checkTensor, type ValidateOption } from '../validation.js';
 import { crossEntropyRows, logPriorOffsets } from './common.js';
@@ -204,12 +205,6 @@ export function selectNeighborsByPrototype(
     throw new LongTailError('SHAPE_MISMATCH', `expected classCounts.length >= ${numTargets}. Received: classCounts.length=${options.classCounts.length}`, { name: 'classCounts' });
   }
   const numAux = rows - numTargets;
-  const norms = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += (data[i * dim + j] as number) ** 2;
-    norms[i] = Math.sqrt(s) || 1;
-  }
   const logCounts = Array.from({ length: numTargets }, (_, t) => {
     const n = options.classCounts[t] as number;
     if (!Number.isFinite(n) || n < 0) throw invalid('INVALID_OPTION', 'every classCounts entry to be a finite number >= 0', `classCounts[${t}]`, n);
@@ -217,16 +212,22 @@ export function selectNeighborsByPrototype(
   });
   const hi = Math.max(...logCounts);
   const lo = Math.min(...logCounts);
+  // Every auxiliary class ranked for every target by cosine distance 1 − cos (most similar first, ties to
+  // the lower class index); a zero prototype has cosine 0 to everything.
+  // (Zero-width prototypes are all equally dissimilar: index order.)
+  const ranked =
+    numAux === 0
+      ? null
+      : dim === 0
+        ? Int32Array.from({ length: numTargets * numAux }, (_, i) => i % numAux)
+        : kNearest(
+          { values: Float64Array.from({ length: numAux * dim }, (_, i) => data[numTargets * dim + i] as number), rows: numAux, cols: dim },
+          { k: numAux, metric: 'cosine', query: { values: Float64Array.from({ length: numTargets * dim }, (_, i) => data[i] as number), rows: numTargets, cols: dim } },
+        ).indices;
   return logCounts.map((lc, t) => {
     const r = hi > lo ? (hi - lc) / (hi - lo) : 0;
     const want = Math.min(numAux, Math.round(k + (kMax - k) * r));
-    const scored: { a: number; s: number }[] = [];
-    for (let a = numTargets; a < rows; a++) {
-      let dot = 0;
-      for (let j = 0; j < dim; j++) dot += (data[t * dim + j] as number) * (data[a * dim + j] as number);
-      scored.push({ a, s: dot / ((norms[t] as number) * (norms[a] as number)) });
-    }
-    scored.sort((x, y) => y.s - x.s || x.a - y.a);
-    return scored.slice(0, want).map((e) => e.a);
+    if (ranked === null) return [];
+    return Array.from(ranked.subarray(t * numAux, t * numAux + want), (a) => a + numTargets);
   });
 }
