@@ -258,6 +258,21 @@ export function checkRecipeData(data: LabeledData, name: string, numClasses: num
   checkLabels(`${name}.y`, data.y, numClasses);
 }
 
+/** Backbone kinds `backboneFromConfig` rebuilds from JSON. */
+const REBUILDABLE_BACKBONES = ['identity', 'mlp', 'cnn'];
+
+/**
+ * The model part of a run's `config`: `inputDim` and `hiddenSizes` of the default MLP, or the user
+ * backbone's `{ kind, config }` when it can be rebuilt from JSON; a backbone wrapping user code is
+ * listed in `external` instead (it must come back through `recipeFromConfig`'s overrides).
+ */
+export function modelInputJson(input: { readonly inputDim: number | null; readonly hiddenSizes: readonly number[] }, backbone: Backbone | null, external: string[]): JsonObject {
+  if (backbone === null) return { inputDim: input.inputDim as number, hiddenSizes: [...input.hiddenSizes] };
+  if (REBUILDABLE_BACKBONES.includes(backbone.kind)) return { backbone: { kind: backbone.kind, config: JSON.parse(JSON.stringify(backbone.config)) as JsonObject } };
+  external.push('backbone');
+  return {};
+}
+
 /** The JSON form of a stage's options (for a run's `config`). */
 export function stageJson(s: StageOptions): JsonObject {
   return {

@@ -26,6 +26,7 @@ import type { OptimizerSpec } from '../train/optimizers.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
+  modelInputJson,
   checkRecipeData,
   fitStage,
   resolveModelInput,
@@ -587,18 +588,23 @@ class DecoupledRunImpl implements DecoupledRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external: string[] = [];
+    const tauNorm = o.method === 'tauNorm';
     return {
+      kind: 'decoupled',
       seed: o.seed,
       numClasses: o.numClasses,
       method: o.method,
-      model: this.model.config,
+      ...modelInputJson(o.input, o.input.inputDim === null ? this.model.classifier.backbone : null, external),
       ...stageJson(o.stage1),
-      stage2: o.method === 'tauNorm' ? null : stageJson(o.stage2),
-      ...(o.method === 'tauNorm' ? { tau: o.tau, tauGrid: o.tau === null ? [...o.tauGrid] : null, tauNormBias: o.tauNormBias } : {}),
-      ...(o.method === 'disalign' || o.method === 'marc' ? { grw: { exponent: o.grwExponent, classCounts: o.grwCounts === null ? null : Array.from(o.grwCounts) } } : {}),
+      stage2: stageJson(o.stage2),
+      ...(tauNorm ? { tauNormBias: o.tauNormBias, ...(o.tau === null ? { tauGrid: [...o.tauGrid] } : { tau: o.tau }) } : {}),
+      ...(o.method === 'disalign' || o.method === 'marc' ? { grw: { exponent: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: Array.from(o.grwCounts) }) } } : {}),
       evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   scales(): Float32Array | null {
     this.guard.check();

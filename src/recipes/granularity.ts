@@ -28,6 +28,7 @@ import {
   protocolStage,
   resolveRunSettings,
   resolveSeedAndClasses,
+  modelInputJson,
   resolveStage,
   stageJson,
   STAGE_OPTION_KEYS,
@@ -312,6 +313,7 @@ class GranularityRunImpl implements GranularityRun {
   readonly numClasses: number;
   readonly numAuxiliaryClasses: number;
   private readonly guard = new DisposeGuard('granularity run');
+  private readonly userBackbone: boolean;
   private current: Loss<'logits'>;
   private currentMask: boolean[][];
   private chosen: number[][] | null;
@@ -323,6 +325,7 @@ class GranularityRunImpl implements GranularityRun {
     private readonly auxiliary: LabeledData,
     backbone: Backbone | undefined,
   ) {
+    this.userBackbone = backbone !== undefined;
     this.numClasses = o.numClasses;
     this.numAuxiliaryClasses = o.numAuxiliaryClasses;
     const total = o.numClasses + o.numAuxiliaryClasses;
@@ -366,21 +369,29 @@ class GranularityRunImpl implements GranularityRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external = ['auxiliary'];
+    if (o.neighbors === null && typeof o.encoder === 'function') external.push('neighborSelection');
+    const input = { inputDim: o.inputShape[0] as number, hiddenSizes: o.hiddenSizes };
     return {
+      kind: 'granularity',
       seed: o.seed,
       numClasses: o.numClasses,
       numAuxiliaryClasses: o.numAuxiliaryClasses,
-      neighbors: o.neighbors,
-      neighborSelection:
-        o.neighbors === null
-          ? { encoder: typeof o.encoder === 'function' ? 'custom' : o.encoder, warmupEpochs: o.warmupEpochs, k: o.k, kMax: o.kMax }
-          : null,
+      ...(o.neighbors !== null
+        ? { neighbors: o.neighbors.map((l) => [...l]) }
+        : typeof o.encoder === 'function'
+          ? {}
+          : { neighborSelection: { encoder: o.encoder, warmupEpochs: o.warmupEpochs, k: o.k, kMax: o.kMax } }),
       auxiliaryIgnoresAuxiliary: o.auxiliaryIgnoresAuxiliary,
       tau: o.tau,
-      model: this.model.config,
+      // The default MLP's input width comes from the auxiliary data, so only its hidden sizes are options.
+      ...(this.userBackbone ? modelInputJson(input, this.model.backbone, external) : { hiddenSizes: [...o.hiddenSizes] }),
       ...stageJson(o.stage),
+      evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   private maskFor(neighbors: readonly (readonly number[])[]): boolean[][] {
     const c = this.o.numClasses;

@@ -204,19 +204,22 @@ class LtlsRunImpl implements LtlsRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const { numClasses: _n, ...gaussian } = this.synthesizer.config;
     return {
+      kind: 'ltls',
       seed: o.seed,
       numClasses: o.numClasses,
       featureDim: o.featureDim,
-      encoder: this.encoder === undefined ? null : typeof this.encoder === 'function' ? 'function' : this.encoder.kind,
-      gaussian: this.synthesizer.config,
+      gaussian,
       topUp: o.topUp as unknown as JsonObject,
       bias: o.bias,
       headInit: o.headInit,
       ...stageJson(o.stage),
       evalBatchSize: o.evalBatchSize,
+      external: this.encoder === undefined ? [] : ['encoder'],
     };
   }
+
 
   get synthesized(): Int32Array | null {
     return this.drawn === null ? null : Int32Array.from(this.drawn);

@@ -25,6 +25,7 @@ import type { Synthesizer } from '../synth/types.js';
 import type { Callback } from '../train/callbacks.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type ObjectiveInputs, type Trainer } from '../train/trainer.js';
 import {
+  modelInputJson,
   protocolStage,
   resolveRunSettings,
   resolveSeedAndClasses,
@@ -446,6 +447,7 @@ class SauRunImpl implements SauRun {
   private epochSynthetic = 0;
   private epochNoisy = 0;
   private readonly synthetic: LabeledData | undefined;
+  private readonly userBackbone: boolean;
   private readonly synthesizer: Synthesizer | undefined;
 
   constructor(
@@ -454,6 +456,7 @@ class SauRunImpl implements SauRun {
     options: SauOptions,
   ) {
     this.synthetic = options.synthetic;
+    this.userBackbone = options.backbone !== undefined;
     this.synthesizer = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;
     const rng = createRng(o.seed).fork('sau:model');
     const inputDim = o.inputShape[0] as number;
@@ -484,13 +487,18 @@ class SauRunImpl implements SauRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external: string[] = [];
+    if (this.synthetic !== undefined) external.push('synthetic');
+    if (this.synthesizer !== undefined) external.push('synthesizer');
+    if (o.augmentation === 'custom') external.push('augmentation');
+    const input = { inputDim: null, hiddenSizes: o.hiddenSizes };
     return {
+      kind: 'sau',
       seed: o.seed,
       numClasses: o.numClasses,
       inputShape: [...o.inputShape],
       imageShape: [...o.imageShape],
-      synthetic: this.synthetic !== undefined ? 'given' : this.synthesizer !== undefined ? 'synthesizer' : o.synthesizerSpec !== null ? 'synthesizerSpec' : 'flags',
-      synthesizer: this.synthesizer !== undefined ? { kind: this.synthesizer.kind, config: this.synthesizer.config } : (o.synthesizerSpec as unknown as JsonObject),
+      ...(o.synthesizerSpec === null ? {} : { synthesizer: o.synthesizerSpec as unknown as JsonObject }),
       topUp: o.topUp as unknown as JsonObject,
       noisyStrategy: o.noisyStrategy,
       neighborMetric: o.neighborMetric,
@@ -498,12 +506,17 @@ class SauRunImpl implements SauRun {
       baseTemperature: o.baseTemperature,
       mixAlpha: o.mixAlpha,
       lossWeights: { mix: o.mixWeight, contrastive: o.contrastiveWeight },
-      augmentation: o.augmentation,
+      ...(o.augmentation === 'custom' ? {} : { augmentation: o.augmentation }),
       cropPadding: o.cropPadding,
-      model: this.model.config,
+      ...(this.userBackbone ? modelInputJson(input, this.model.backbone, external) : { hiddenSizes: [...o.hiddenSizes] }),
+      projectionHiddenSizes: [...o.projectionHiddenSizes],
+      projectionDim: o.projectionDim,
       ...stageJson(o.stage),
+      evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   get labelCorrection(): readonly LabelCorrectionStats[] {
     return this.stats.map((s) => ({ ...s }));

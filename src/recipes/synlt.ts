@@ -29,6 +29,7 @@ import {
   resolveRunSettings,
   resolveSeedAndClasses,
   resolveStage,
+  modelInputJson,
   stageJson,
   type ModelInput,
   type RunSettings,
@@ -262,18 +263,23 @@ class SynLtRunImpl implements SynLtRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external: string[] = [];
+    const { numClasses: _n, ...matching } = this.synthesizer.config;
     return {
+      kind: 'synLT',
       seed: o.seed,
       numClasses: o.numClasses,
-      model: this.model.config,
+      ...modelInputJson(o.input, o.input.inputDim === null ? this.model.backbone : null, external),
       ...stageJson(o.stage),
       synthesisStart: o.synthesisStart,
       refreshEvery: o.refreshEvery,
       topUp: o.topUp as unknown as JsonObject,
-      matching: this.synthesizer.config,
+      matching,
       evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   get acceptance(): readonly SynthesisRound[] {
     return this.synthesizer.rounds.map((r) => ({ ...r, perClass: r.perClass.map((e) => ({ ...e })) }));

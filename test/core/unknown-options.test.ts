@@ -350,6 +350,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   granularity: { typo: { key: 'tua', suggest: 'tau', call: () => lt.granularity(anyOptions({ seed: 0, numClasses: 2, auxiliary: null, tua: 1 })) } },
   synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
+  recipeFromConfig: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.recipeFromConfig({ kind: 'ltls', seed: 0, numClasses: 2, featureDim: 2, epoch: 1 }) } },
   tauNormalize: { noOptions: POSITIONAL },
   initFromClassMeans: {
     typo: {
