@@ -295,10 +295,13 @@ export async function fitStage(trainer: Trainer, data: LabeledData, options: Fit
 
 /**
  * A recipe's history with the recipe named in its manifest (`manifest.recipe`: the run's kind and its
- * resolved options), so a number can be traced to the recipe call that produced it.
+ * config, which `recipeFromConfig` rebuilds) and the recipe's epochs (all stages) as `manifest.history`,
+ * so a number can be traced to the recipe call that produced it and replayed (`replayManifest`).
  */
 export function withRecipeManifest(history: History, run: { readonly kind: string; readonly config: Readonly<Record<string, unknown>> }): History {
   if (history.manifest === undefined) return history;
   const config = JSON.parse(JSON.stringify(run.config)) as JsonObject;
-  return { ...history, manifest: { ...history.manifest, recipe: { kind: run.kind, config } } };
+  // The recipe's epochs (every stage, with its `stage` key) replace the last trainer's, so replaying the
+  // recipe compares what the recipe returned.
+  return { ...history, manifest: { ...history.manifest, history: history.epochs.map((l) => ({ ...l })), recipe: { kind: run.kind, config } } };
 }

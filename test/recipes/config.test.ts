@@ -123,3 +123,27 @@ describe('recipeFromConfig: configs that cannot be rebuilt', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('replayManifest on a recipe manifest', () => {
+  it('rebuilds the recipe from manifest.recipe, reproduces every stage, and reports a changed config', async () => {
+    const { replayManifest } = await import('../../src/train/replay.js');
+    const before = tf.memory().numTensors;
+    const run = decoupled({ seed: 8, numClasses: 3, inputDim: 4, hiddenSizes: [6], method: 'cRT', epochs: 1, batchSize: 32, stage2: { epochs: 1 }, ...quiet });
+    const history = await run.fit(train);
+    run.dispose();
+    const manifest = history.manifest;
+    if (manifest === undefined) throw new Error('no manifest');
+    expect(manifest.recipe?.kind).toBe('decoupled');
+    expect(manifest.history).toEqual(history.epochs);
+    const same = await replayManifest(manifest, { data: train });
+    expect(same.differences).toEqual([]);
+    expect(same.reproduced).toBe(true);
+    const recipe = manifest.recipe as NonNullable<typeof manifest.recipe>;
+    const changed = { ...manifest, recipe: { ...recipe, config: { ...recipe.config, seed: 9 } } };
+    const other = await replayManifest(changed, { data: train });
+    expect(other.reproduced).toBe(false);
+    expect(other.differences.some((d) => d.startsWith('epoch 0 loss'))).toBe(true);
+    await expect(replayManifest(manifest, { data: train, model: run.model })).rejects.toThrow(/no model for a recipe's manifest/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
