@@ -44,16 +44,17 @@ export class Registry<T extends Configurable> {
     return [...this.factories.keys()].sort();
   }
 
+  /** Throws `UNKNOWN_KIND` listing the known kinds unless `kind` has a factory (builds nothing). */
+  checkKind(kind: unknown): string {
+    if (typeof kind !== 'string' || !this.factories.has(kind)) {
+      throw new LongTailError('UNKNOWN_KIND', `expected a ${this.family} kind, one of ${this.kinds().join(', ')}. Received: kind=${formatValue(kind)}`, { family: this.family });
+    }
+    return kind;
+  }
+
   /** Rebuilds a component from `{ kind, config }`; unknown kinds throw `UNKNOWN_KIND` listing the known ones. */
   fromConfig(serialized: SerializedComponent): T {
-    const factory = this.factories.get(serialized?.kind);
-    if (factory === undefined) {
-      throw new LongTailError(
-        'UNKNOWN_KIND',
-        `expected a ${this.family} kind, one of ${this.kinds().join(', ')}. Received: kind=${formatValue(serialized?.kind)}`,
-        { family: this.family },
-      );
-    }
+    const factory = this.factories.get(this.checkKind(serialized?.kind)) as (config: JsonObject) => T;
     return factory(serialized.config ?? {});
   }
 }

@@ -55,18 +55,20 @@ export interface ScheduleOptions {
   readonly name?: string;
 }
 
+/** A schedule spec with every value checked and every default filled in (what {@link schedule} runs). */
+export type ResolvedSchedule =
+  | { readonly kind: 'switch'; readonly epoch: number; readonly before: number; readonly after: number }
+  | { readonly kind: 'linear'; readonly start: number; readonly end: number; readonly from: number; readonly to: number }
+  | { readonly kind: 'constant'; readonly value: number; readonly warmup: number }
+  | { readonly kind: 'step'; readonly value: number; readonly warmup: number; readonly gamma: number; readonly milestones: readonly number[] }
+  | { readonly kind: 'cosine'; readonly value: number; readonly warmup: number; readonly min: number };
+
 /**
- * Validates a spec and returns its schedule. Unknown keys are `UNKNOWN_OPTION` (per kind), bad values
- * `INVALID_OPTION`, all before anything runs.
- *
- * @example
- * ```ts
- * const lr = schedule({ kind: 'cosine', warmupEpochs: 1 }, { base: 0.1 });        // a learning rate
- * const w = schedule({ kind: 'linear', startEpoch: 0, endEpoch: 10, from: 0, to: 1 }); // a loss weight
- * w({ epoch: 5, epochFloat: 5, step: 0, totalEpochs: 20 }); // 0.5
- * ```
+ * Validates a schedule spec without making the schedule: unknown keys are `UNKNOWN_OPTION` (per kind),
+ * bad values `INVALID_OPTION`. {@link schedule} runs it first; recipes run it to fail before anything is
+ * built. Returns the spec's values with defaults filled in.
  */
-export function schedule(spec: ScheduleSpec, options: ScheduleOptions = {}): Schedule {
+export function checkScheduleSpec(spec: ScheduleSpec, options: ScheduleOptions = {}): ResolvedSchedule {
   const name = options.name ?? 'schedule';
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw invalid('INVALID_OPTION', `${name} to be a schedule spec { kind, ... }`, name, spec);
   checkSpec(name, spec, SCHEDULE_SPEC_KEYS);
@@ -76,7 +78,7 @@ export function schedule(spec: ScheduleSpec, options: ScheduleOptions = {}): Sch
       const epoch = checkInteger(`${name}.epoch`, spec.epoch);
       const before = checkFinite(`${name}.before`, spec.before);
       const after = checkFinite(`${name}.after`, spec.after);
-      return (p) => (p.epoch < epoch ? before : after);
+      return { kind: 'switch', epoch, before, after };
     }
     case 'linear': {
       const start = checkFinite(`${name}.startEpoch`, spec.startEpoch);
@@ -84,32 +86,60 @@ export function schedule(spec: ScheduleSpec, options: ScheduleOptions = {}): Sch
       if (!(end > start)) throw invalid('INVALID_OPTION', `${name}.endEpoch > ${name}.startEpoch`, `${name}.endEpoch`, end);
       const from = checkFinite(`${name}.from`, spec.from);
       const to = checkFinite(`${name}.to`, spec.to);
-      return (p) => from + (to - from) * Math.min(1, Math.max(0, (p.epochFloat - start) / (end - start)));
+      return { kind: 'linear', start, end, from, to };
     }
     case 'constant':
     case 'step':
     case 'cosine': {
       const value = spec.value === undefined ? base : checkFinite('value', spec.value);
       const warmup = checkNonNegative('warmupEpochs', spec.warmupEpochs ?? 0);
-      const warm = (p: Progress, v: number): number => (warmup > 0 && p.epochFloat < warmup ? (v * p.epochFloat) / warmup : v);
-      if (spec.kind === 'constant') return (p) => warm(p, value);
+      if (spec.kind === 'constant') return { kind: 'constant', value, warmup };
       if (spec.kind === 'step') {
         const gamma = checkPositive('gamma', spec.gamma ?? 0.1);
         if (!Array.isArray(spec.milestones)) throw invalid('INVALID_OPTION', 'milestones to be an array of epochs', 'milestones', spec.milestones);
         const milestones = spec.milestones.map((m, i) => checkInteger(`milestones[${i}]`, m));
-        return (p) => warm(p, value * Math.pow(gamma, milestones.filter((m) => p.epoch >= m).length));
+        return { kind: 'step', value, warmup, gamma, milestones };
       }
       if (spec.minValue !== undefined && spec.minLearningRate !== undefined) {
         throw invalid('INVALID_OPTION', 'one of minValue and minLearningRate', 'minLearningRate', spec.minLearningRate);
       }
       const min = checkNonNegative(spec.minLearningRate === undefined ? 'minValue' : 'minLearningRate', spec.minValue ?? spec.minLearningRate ?? 0);
+      return { kind: 'cosine', value, warmup, min };
+    }
+    default:
+      throw invalid('INVALID_OPTION', `${name}.kind to be one of "constant", "step", "cosine", "switch", "linear"`, `${name}.kind`, (spec as { kind: unknown }).kind);
+  }
+}
+
+/**
+ * Validates a spec ({@link checkScheduleSpec}) and returns its schedule. Unknown keys are
+ * `UNKNOWN_OPTION` (per kind), bad values `INVALID_OPTION`, all before anything runs.
+ *
+ * @example
+ * ```ts
+ * const lr = schedule({ kind: 'cosine', warmupEpochs: 1 }, { base: 0.1 });        // a learning rate
+ * const w = schedule({ kind: 'linear', startEpoch: 0, endEpoch: 10, from: 0, to: 1 }); // a loss weight
+ * w({ epoch: 5, epochFloat: 5, step: 0, totalEpochs: 20 }); // 0.5
+ * ```
+ */
+export function schedule(spec: ScheduleSpec, options: ScheduleOptions = {}): Schedule {
+  const r = checkScheduleSpec(spec, options);
+  switch (r.kind) {
+    case 'switch':
+      return (p) => (p.epoch < r.epoch ? r.before : r.after);
+    case 'linear':
+      return (p) => r.from + (r.to - r.from) * Math.min(1, Math.max(0, (p.epochFloat - r.start) / (r.end - r.start)));
+    default: {
+      const { value, warmup } = r;
+      const warm = (p: Progress, v: number): number => (warmup > 0 && p.epochFloat < warmup ? (v * p.epochFloat) / warmup : v);
+      if (r.kind === 'constant') return (p) => warm(p, value);
+      if (r.kind === 'step') return (p) => warm(p, value * Math.pow(r.gamma, r.milestones.filter((m) => p.epoch >= m).length));
+      const min = r.min;
       return (p) => {
         const span = Math.max(1e-12, p.totalEpochs - warmup);
         const t = Math.min(1, Math.max(0, (p.epochFloat - warmup) / span));
         return warm(p, min + (value - min) * 0.5 * (1 + Math.cos(Math.PI * t)));
       };
     }
-    default:
-      throw invalid('INVALID_OPTION', `${name}.kind to be one of "constant", "step", "cosine", "switch", "linear"`, `${name}.kind`, (spec as { kind: unknown }).kind);
   }
 }

@@ -12,13 +12,53 @@ import type { LabeledData } from '../data/types.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import type { Backbone } from '../models/types.js';
 import { checkSpec, type OptionKeys } from '../core/options.js';
-import { createSampler, type SamplerSpec } from '../samplers/index.js';
+import { checkSamplerSpec, type SamplerSpec } from '../samplers/index.js';
 import { SAMPLER_SPEC_KEYS } from '../samplers/spec-keys.js';
 import { LR_SCHEDULE_SPEC_KEYS, OPTIMIZER_SPEC_KEYS } from '../train/spec-keys.js';
-import { PROGRESS_MODES, type ProgressMode } from '../train/callbacks.js';
-import { createOptimizer, DEFAULT_OPTIMIZER, type OptimizerSpec } from '../train/optimizers.js';
-import { lrSchedule, type LrScheduleSpec } from '../train/schedules.js';
+import { PROGRESS_MODES, type Callback, type ProgressMode } from '../train/callbacks.js';
+import { checkCallbacks, checkCheckpointConfig } from '../train/config.js';
+import { checkOptimizerSpec, DEFAULT_OPTIMIZER, type OptimizerSpec } from '../train/optimizers.js';
+import { checkLrScheduleSpec, type LrScheduleSpec } from '../train/schedules.js';
 import type { FitOptions, History, Trainer } from '../train/trainer.js';
+
+/** Where and how often a recipe's trainer(s) save checkpoints (as the trainer's `checkpoint`). */
+export interface RecipeCheckpoint {
+  /**
+   * Directory of the checkpoint. A recipe that trains in more than one stage (decoupled) saves stage k
+   * under `<path>/stage-k`, so each stage resumes from its own file.
+   */
+  readonly path: string;
+  /** Save every `every` epochs. @defaultValue 1 */
+  readonly every?: number;
+}
+
+/**
+ * The training options every recipe takes, shared by all five (each recipe's options interface extends
+ * it): how one stage trains (epochs, batch size, optimizer, learning-rate schedule, sampler) and how a
+ * run is observed (progress, evaluation batch, callbacks, checkpoints). Defaults are each recipe's own
+ * (its TSDoc lists them); the Fashion-MNIST-LT protocol's (30 epochs, batch 256, Adam 1e-3 with L2 5e-4,
+ * constant rate, instance sampling) unless it says otherwise.
+ */
+export interface RecipeStageOptions {
+  /** Training epochs (of the first stage, for multi-stage recipes). */
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly optimizer?: OptimizerSpec;
+  /** A schedule spec relative to the optimizer's base rate. */
+  readonly learningRate?: LrScheduleSpec;
+  readonly sampler?: SamplerSpec;
+  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
+  /** Rows per evaluation / feature / prototype pass. @defaultValue 512 */
+  readonly evalBatchSize?: number;
+  /** Trainer callbacks (e.g. `earlyStopping`), given to every stage's trainer after the recipe's own. */
+  readonly callbacks?: readonly Callback[];
+  /** Checkpoints of the trainer(s); see {@link RecipeCheckpoint} for multi-stage recipes. */
+  readonly checkpoint?: RecipeCheckpoint;
+}
+
+/** The stage part of {@link RecipeStageOptions}: what a stage-specific override (decoupled's `stage2`) takes. */
+export type RecipeStage = Pick<RecipeStageOptions, 'epochs' | 'batchSize' | 'optimizer' | 'learningRate' | 'sampler'>;
 
 /** The training options every recipe stage takes, resolved. */
 export interface StageOptions {
@@ -29,27 +69,16 @@ export interface StageOptions {
   readonly sampler: SamplerSpec;
 }
 
-/** The optimizer, schedule and sampler of a stage. */
-export type StageSpecs = Pick<StageOptions, 'optimizer' | 'learningRate' | 'sampler'>;
+/** The keys of a stage override ({@link RecipeStage}). */
+export const STAGE_KEYS: OptionKeys<RecipeStage> = { epochs: true, batchSize: true, optimizer: true, learningRate: true, sampler: true };
 
-/** A recipe's stage options as the user gives them. */
-export interface StageInput {
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly optimizer?: OptimizerSpec;
-  readonly learningRate?: LrScheduleSpec;
-  readonly sampler?: SamplerSpec;
-}
-
-/** The option keys every recipe shares: its stage (epochs, batch size, optimizer, schedule, sampler) and run settings. */
-export const STAGE_OPTION_KEYS: OptionKeys<StageInput & { readonly progress?: unknown; readonly evalBatchSize?: number }> = {
-  epochs: true,
-  batchSize: true,
-  optimizer: true,
-  learningRate: true,
-  sampler: true,
+/** The option keys every recipe shares ({@link RecipeStageOptions}). */
+export const STAGE_OPTION_KEYS: OptionKeys<RecipeStageOptions> = {
+  ...STAGE_KEYS,
   progress: true,
   evalBatchSize: true,
+  callbacks: true,
+  checkpoint: true,
 };
 
 /** The Fashion-MNIST-LT protocol of the PyTorch references (docs/benchmarks.md): Adam 1e-3 with L2 5e-4. */
@@ -79,40 +108,41 @@ export function resolveSeedAndClasses(options: SeedAndClasses): SeedAndClasses {
   return { seed, numClasses };
 }
 
-/** The user's optimizer, schedule and sampler specs, or the defaults' (unchecked). */
-export function stageSpecs(o: StageInput, defaults: StageSpecs): StageSpecs {
-  return { optimizer: o.optimizer ?? defaults.optimizer, learningRate: o.learningRate ?? defaults.learningRate, sampler: o.sampler ?? defaults.sampler };
+/** How {@link resolveStage} names and bounds a stage. */
+export interface ResolveStageOptions {
+  /** Names the options in value messages, e.g. `stage2.`. @defaultValue '' */
+  readonly prefix?: string;
+  /** Names the options object for unknown keys of its specs (`decoupled options.stage2`). */
+  readonly where: string;
+  /** @defaultValue 1 */
+  readonly minBatchSize?: number;
 }
 
 /**
- * Builds the optimizer, schedule and sampler once so bad specs fail before the recipe's model exists (the
- * trainer checks them too, but only after; none of them makes a tensor). Unknown keys are named under
- * `where` (`ltls options.sampler { kind: "classBalanced" }`). Returns `specs`.
+ * Validates a stage's training options by the pure checks each component exports (the optimizer's,
+ * the schedule's and the sampler's own, which their factories also run), without building anything,
+ * so bad specs fail before the recipe's model exists. Unknown keys are named under `where`
+ * (`ltls options.sampler { kind: "classBalanced" }`).
  */
-export function checkStageSpecs(specs: StageSpecs, where: string): StageSpecs {
-  checkSpec(`${where}.optimizer`, specs.optimizer, OPTIMIZER_SPEC_KEYS);
-  checkSpec(`${where}.learningRate`, specs.learningRate, LR_SCHEDULE_SPEC_KEYS);
-  checkSpec(`${where}.sampler`, specs.sampler, SAMPLER_SPEC_KEYS);
-  createOptimizer(specs.optimizer).dispose();
-  lrSchedule(specs.learningRate, specs.optimizer.learningRate);
-  createSampler(specs.sampler);
-  return specs;
-}
-
-/**
- * Validates a stage's training options without making tensors. `prefix` names the options in messages,
- * e.g. `stage2.`; `where` names the options object for unknown keys of its specs (`decoupled options.stage2`).
- */
-export function resolveStage(prefix: string, o: StageInput, defaults: StageOptions, where: string): StageOptions {
+export function resolveStage(o: RecipeStage, defaults: StageOptions, how: ResolveStageOptions): StageOptions {
+  const prefix = how.prefix ?? '';
+  const where = how.where;
   const epochs = checkInteger(`${prefix}epochs`, o.epochs ?? defaults.epochs, { min: 1 });
-  const batchSize = checkInteger(`${prefix}batchSize`, o.batchSize ?? defaults.batchSize, { min: 1 });
-  const specs = stageSpecs(o, defaults);
-  const { optimizer, learningRate } = specs;
+  const batchSize = checkInteger(`${prefix}batchSize`, o.batchSize ?? defaults.batchSize, { min: how.minBatchSize ?? 1 });
+  const optimizer = o.optimizer ?? defaults.optimizer;
+  const learningRate = o.learningRate ?? defaults.learningRate;
+  const sampler = o.sampler ?? defaults.sampler;
   if (optimizer === null || typeof optimizer !== 'object') throw invalid('INVALID_OPTION', `${prefix}optimizer to be an optimizer spec`, `${prefix}optimizer`, optimizer);
   if (learningRate === null || typeof learningRate !== 'object') {
     throw invalid('INVALID_OPTION', `${prefix}learningRate to be a schedule spec`, `${prefix}learningRate`, learningRate);
   }
-  return { epochs, batchSize, ...checkStageSpecs(specs, where) };
+  checkSpec(`${where}.optimizer`, optimizer, OPTIMIZER_SPEC_KEYS);
+  checkSpec(`${where}.learningRate`, learningRate, LR_SCHEDULE_SPEC_KEYS);
+  checkSpec(`${where}.sampler`, sampler, SAMPLER_SPEC_KEYS);
+  checkOptimizerSpec(optimizer);
+  checkLrScheduleSpec(learningRate, optimizer.learningRate);
+  checkSamplerSpec(sampler);
+  return { epochs, batchSize, optimizer, learningRate, sampler };
 }
 
 /** `progress` is one of 'auto' (default), 'bar', 'epoch', 'none' (see `progressLogger`). */
@@ -132,17 +162,45 @@ export function stageProgress(mode: ProgressMode, index: number, count: number):
   return count > 1 ? { mode, label: `stage ${index}/${count}` } : mode;
 }
 
-/** Progress output and rows per evaluation pass, as ltls, synLT and decoupled resolve them (last). */
+/** How a run is observed (the non-stage part of {@link RecipeStageOptions}), resolved. */
 export interface RunSettings {
   readonly progress: ProgressMode;
   readonly evalBatchSize: number;
+  readonly callbacks: readonly Callback[];
+  readonly checkpoint: RecipeCheckpoint | null;
 }
 
-/** `progress` ('auto' by default) and `evalBatchSize` (≥ 1, 512 by default). */
-export function resolveRunSettings(o: { readonly progress?: ProgressMode; readonly evalBatchSize?: number }): RunSettings {
+/** `progress` ('auto' by default), `evalBatchSize` (≥ 1, 512 by default), `callbacks` and `checkpoint` as the trainer checks them. */
+export function resolveRunSettings(o: RecipeStageOptions, where: string): RunSettings {
   const progress = checkProgress(o.progress);
   const evalBatchSize = checkInteger('evalBatchSize', o.evalBatchSize ?? 512, { min: 1 });
-  return { progress, evalBatchSize };
+  checkCallbacks(o.callbacks);
+  if (o.checkpoint !== undefined) checkCheckpointConfig(o.checkpoint, `${where}.checkpoint`);
+  const checkpoint = o.checkpoint === undefined ? null : { path: o.checkpoint.path, ...(o.checkpoint.every === undefined ? {} : { every: o.checkpoint.every }) };
+  return { progress, evalBatchSize, callbacks: [...(o.callbacks ?? [])], checkpoint };
+}
+
+/** What a stage's trainer takes from the run settings. */
+export interface TrainerSettings {
+  readonly progress: ProgressMode | { readonly mode: ProgressMode; readonly label: string };
+  readonly evalBatchSize: number;
+  readonly callbacks: readonly Callback[];
+  readonly checkpoint?: RecipeCheckpoint;
+}
+
+/**
+ * The trainer settings of stage `index` (1-based) of `count`: the user's callbacks after the recipe's
+ * own (`own`), and the checkpoint path `<path>/stage-<index>` when there is more than one stage.
+ */
+export function trainerSettings(s: RunSettings, stage: { readonly index: number; readonly count: number; readonly own?: readonly Callback[] }): TrainerSettings {
+  const ck = s.checkpoint;
+  const checkpoint = ck === null ? null : stage.count > 1 ? { ...ck, path: `${ck.path}/stage-${stage.index}` } : ck;
+  return {
+    progress: stageProgress(s.progress, stage.index, stage.count),
+    evalBatchSize: s.evalBatchSize,
+    callbacks: [...(stage.own ?? []), ...s.callbacks],
+    ...(checkpoint === null ? {} : { checkpoint }),
+  };
 }
 
 /** The model input of a recipe: a user backbone, or the default MLP on [N, inputDim] inputs. */
@@ -200,6 +258,21 @@ export function checkRecipeData(data: LabeledData, name: string, numClasses: num
   checkLabels(`${name}.y`, data.y, numClasses);
 }
 
+/** Backbone kinds `backboneFromConfig` rebuilds from JSON. */
+const REBUILDABLE_BACKBONES = ['identity', 'mlp', 'cnn'];
+
+/**
+ * The model part of a run's `config`: `inputDim` and `hiddenSizes` of the default MLP, or the user
+ * backbone's `{ kind, config }` when it can be rebuilt from JSON; a backbone wrapping user code is
+ * listed in `external` instead (it must come back through `recipeFromConfig`'s overrides).
+ */
+export function modelInputJson(input: { readonly inputDim: number | null; readonly hiddenSizes: readonly number[] }, backbone: Backbone | null, external: string[]): JsonObject {
+  if (backbone === null) return { inputDim: input.inputDim as number, hiddenSizes: [...input.hiddenSizes] };
+  if (REBUILDABLE_BACKBONES.includes(backbone.kind)) return { backbone: { kind: backbone.kind, config: JSON.parse(JSON.stringify(backbone.config)) as JsonObject } };
+  external.push('backbone');
+  return {};
+}
+
 /** The JSON form of a stage's options (for a run's `config`). */
 export function stageJson(s: StageOptions): JsonObject {
   return {
@@ -222,10 +295,13 @@ export async function fitStage(trainer: Trainer, data: LabeledData, options: Fit
 
 /**
  * A recipe's history with the recipe named in its manifest (`manifest.recipe`: the run's kind and its
- * resolved options), so a number can be traced to the recipe call that produced it.
+ * config, which `recipeFromConfig` rebuilds) and the recipe's epochs (all stages) as `manifest.history`,
+ * so a number can be traced to the recipe call that produced it and replayed (`replayManifest`).
  */
 export function withRecipeManifest(history: History, run: { readonly kind: string; readonly config: Readonly<Record<string, unknown>> }): History {
   if (history.manifest === undefined) return history;
   const config = JSON.parse(JSON.stringify(run.config)) as JsonObject;
-  return { ...history, manifest: { ...history.manifest, recipe: { kind: run.kind, config } } };
+  // The recipe's epochs (every stage, with its `stage` key) replace the last trainer's, so replaying the
+  // recipe compares what the recipe returned.
+  return { ...history, manifest: { ...history.manifest, history: history.epochs.map((l) => ({ ...l })), recipe: { kind: run.kind, config } } };
 }

@@ -21,13 +21,12 @@ import { createClassifier, type Classifier } from '../models/classifier.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
 import type { Backbone, ForwardMode, Model, Requirement } from '../models/types.js';
-import type { SamplerSpec } from '../samplers/index.js';
-import type { Logs, ProgressMode } from '../train/callbacks.js';
+import type { Logs } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
-import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
+  modelInputJson,
   checkRecipeData,
   fitStage,
   resolveModelInput,
@@ -35,11 +34,15 @@ import {
   resolveSeedAndClasses,
   resolveStage,
   stageJson,
-  stageProgress,
   type ModelInput,
   type RunSettings,
   type SeedAndClasses,
   type StageOptions,
+  STAGE_KEYS,
+  STAGE_OPTION_KEYS,
+  trainerSettings,
+  type RecipeStage,
+  type RecipeStageOptions,
   withRecipeManifest,
 } from './common.js';
 import { extractFeatures } from './features.js';
@@ -63,25 +66,26 @@ export interface GrwOptions {
 /** What τ-normalisation does with the head's bias. */
 export type TauNormBias = 'drop' | 'keep';
 
-/** Options of the second (classifier) stage; cRT and LWS train, τ-norm does not. */
-export interface DecoupledStage2Options {
-  /** @defaultValue 10 (Kang et al. retrain the classifier for 10 epochs) */
-  readonly epochs?: number;
-  /** @defaultValue the first stage's */
-  readonly batchSize?: number;
-  /** @defaultValue the first stage's */
-  readonly optimizer?: OptimizerSpec;
-  /** Restarts for the stage. @defaultValue `{ kind: 'cosine' }` */
-  readonly learningRate?: LrScheduleSpec;
-  /**
-   * @defaultValue `{ kind: 'classBalanced' }` for cRT and LWS; `{ kind: 'instance' }` for DisAlign and
-   * MARC (their official stage 2 samples instances and re-weights the loss instead)
-   */
-  readonly sampler?: SamplerSpec;
-}
+/**
+ * Options of the second (classifier) stage, the stage part of {@link RecipeStageOptions}; cRT, LWS,
+ * DisAlign and MARC train, τ-norm does not. Defaults: 10 epochs (Kang et al. retrain the classifier for
+ * 10 epochs), the first stage's batch size and optimizer, `{ kind: 'cosine' }` (restarted), and
+ * `{ kind: 'classBalanced' }` for cRT and LWS, `{ kind: 'instance' }` for DisAlign and MARC (their
+ * official stage 2 samples instances and re-weights the loss instead).
+ */
+export type DecoupledStage2Options = RecipeStage;
 
-/** Options of {@link decoupled}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. */
-export interface DecoupledOptions {
+/**
+ * Options of {@link decoupled}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required.
+ * The stage options ({@link RecipeStageOptions}) are stage 1's (representation learning): 30 epochs,
+ * batch 256, cosine decay to 0 over the stage, instance sampling (the paper's finding: instance sampling
+ * learns the best representation), and the paper's optimizer: SGD, momentum 0.9, weight decay 5e-4,
+ * learning rate 0.2 at batch 512 scaled linearly to 0.1 at batch 256, `{ kind: 'sgd', learningRate: 0.1,
+ * momentum: 0.9, weightDecay: 5e-4 }`. τ-norm relies on the class-vector norms SGD produces (with Adam
+ * they come out far more even, and τ-norm gains little). `checkpoint.path` gets one sub-directory per
+ * stage: `<path>/stage-1`, `<path>/stage-2`.
+ */
+export interface DecoupledOptions extends RecipeStageOptions {
   /** One seed for the initial weights, the re-initialised head and every random choice of training. */
   readonly seed: number;
   readonly numClasses: number;
@@ -93,21 +97,6 @@ export interface DecoupledOptions {
   readonly hiddenSizes?: readonly number[];
   /** The feature extractor (e.g. `cnnBackbone`); the run owns it (disposes it). */
   readonly backbone?: Backbone;
-  /** Representation-learning epochs (stage 1). @defaultValue 30 */
-  readonly epochs?: number;
-  /** @defaultValue 256 */
-  readonly batchSize?: number;
-  /**
-   * The paper's optimizer: SGD, momentum 0.9, weight decay 5e-4, learning rate 0.2 at batch 512 scaled
-   * linearly to 0.1 at the default batch 256. τ-norm relies on the class-vector norms SGD produces
-   * (with Adam they come out far more even, and τ-norm gains little).
-   * @defaultValue `{ kind: 'sgd', learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 }`
-   */
-  readonly optimizer?: OptimizerSpec;
-  /** @defaultValue `{ kind: 'cosine' }` (cosine decay to 0 over the stage, as the paper) */
-  readonly learningRate?: LrScheduleSpec;
-  /** Stage-1 sampler. @defaultValue `{ kind: 'instance' }` (the paper's finding: instance sampling learns the best representation) */
-  readonly sampler?: SamplerSpec;
   /** The classifier stage (cRT and LWS). */
   readonly stage2?: DecoupledStage2Options;
   /** τ-norm: a fixed τ (skips the search). */
@@ -118,10 +107,6 @@ export interface DecoupledOptions {
   readonly tauNormBias?: TauNormBias;
   /** DisAlign and MARC: the GRW loss of stage 2. @defaultValue `{ exponent: 1.2 }`, counts from the training data */
   readonly grw?: GrwOptions;
-  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
-  readonly progress?: ProgressMode;
-  /** Rows per evaluation / feature pass. @defaultValue 512 */
-  readonly evalBatchSize?: number;
 }
 
 /** The model of a decoupled run: backbone + linear head, with LWS's per-class logit scale. */
@@ -380,9 +365,8 @@ export function decoupled(options: DecoupledOptions): DecoupledRun {
   return new DecoupledRunImpl(resolved, options.backbone);
 }
 
-const STAGE_KEYS: OptionKeys<DecoupledStage2Options> = { epochs: true, batchSize: true, optimizer: true, learningRate: true, sampler: true };
 const DECOUPLED_KEYS: OptionKeys<DecoupledOptions> = {
-  ...STAGE_KEYS,
+  ...STAGE_OPTION_KEYS,
   seed: true,
   numClasses: true,
   method: true,
@@ -394,8 +378,6 @@ const DECOUPLED_KEYS: OptionKeys<DecoupledOptions> = {
   tauGrid: true,
   tauNormBias: true,
   grw: true,
-  progress: true,
-  evalBatchSize: true,
 };
 
 const GRW_KEYS: OptionKeys<GrwOptions> = { exponent: true, classCounts: true };
@@ -409,11 +391,15 @@ function resolveOptions(options: DecoupledOptions): Resolved {
   const method = checkOneOf('method', options.method ?? 'cRT', ['cRT', 'tauNorm', 'lws', 'disalign', 'marc'] as const);
   const calibrating = method === 'disalign' || method === 'marc';
   const input = resolveModelInput(options, [256]);
-  const stage1 = resolveStage('', options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } }, 'decoupled options');
+  const stage1 = resolveStage(options, { epochs: 30, batchSize: 256, optimizer: KANG_OPTIMIZER, learningRate: { kind: 'cosine' }, sampler: { kind: 'instance' } }, { where: 'decoupled options' });
   const s2 = options.stage2 ?? {};
   if (s2 === null || typeof s2 !== 'object') throw invalid('INVALID_OPTION', 'stage2 to be an options object', 'stage2', s2);
   checkOptions('decoupled options.stage2', s2, STAGE_KEYS);
-  const stage2 = resolveStage('stage2.', s2, { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: calibrating ? 'instance' : 'classBalanced' } }, 'decoupled options.stage2');
+  const stage2 = resolveStage(
+    s2,
+    { epochs: 10, batchSize: stage1.batchSize, optimizer: stage1.optimizer, learningRate: { kind: 'cosine' }, sampler: { kind: calibrating ? 'instance' : 'classBalanced' } },
+    { prefix: 'stage2.', where: 'decoupled options.stage2' },
+  );
   let tau: number | null = null;
   if (options.tau !== undefined) {
     if (typeof options.tau !== 'number' || !Number.isFinite(options.tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', options.tau);
@@ -439,7 +425,7 @@ function resolveOptions(options: DecoupledOptions): Resolved {
       throw new LongTailError('SHAPE_MISMATCH', `expected grw.classCounts of length numClasses = ${numClasses}. Received: grw.classCounts.length=${grwCounts.length}`, { name: 'grw.classCounts' });
     }
   }
-  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, grwExponent, grwCounts, ...resolveRunSettings(options) };
+  return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, grwExponent, grwCounts, ...resolveRunSettings(options, 'decoupled options') };
 }
 
 class DecoupledModelImpl implements DecoupledModel {
@@ -558,26 +544,26 @@ class DecoupledRunImpl implements DecoupledRun {
     }
     const marc: MarcVariables | null = o.method === 'marc' ? { omega: ones(), beta: zeros() } : null;
     this.model = new DecoupledModelImpl(classifier, head, scale, disalign, marc);
-    const common = { model: this.model, evalBatchSize: o.evalBatchSize };
+    const count = 2;
     const calibrating = o.method === 'disalign' || o.method === 'marc';
     this.representationTrainer = createTrainer({
-      ...common,
+      model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage1,
-      progress: stageProgress(o.progress, 1, 2),
+      ...trainerSettings(o, { index: 1, count }),
       trainable: classifier.trainableVariables,
     });
     if (o.method === 'tauNorm') {
       this.classifierTrainer = null;
     } else {
       this.classifierTrainer = createTrainer({
-        ...common,
+        model: this.model,
         loss: calibrating ? crossEntropyLoss({ reducer: generalizedReweighting({ rho: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: o.grwCounts }) }) }) : crossEntropyLoss(),
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
-        progress: stageProgress(o.progress, 2, 2),
+        ...trainerSettings(o, { index: 2, count }),
         trainable: o.method === 'cRT' ? head.trainableVariables : calibrating ? this.model.calibrationVariables : [scale as tf.Variable],
       });
     }
@@ -602,18 +588,23 @@ class DecoupledRunImpl implements DecoupledRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external: string[] = [];
+    const tauNorm = o.method === 'tauNorm';
     return {
+      kind: 'decoupled',
       seed: o.seed,
       numClasses: o.numClasses,
       method: o.method,
-      model: this.model.config,
+      ...modelInputJson(o.input, o.input.inputDim === null ? this.model.classifier.backbone : null, external),
       ...stageJson(o.stage1),
-      stage2: o.method === 'tauNorm' ? null : stageJson(o.stage2),
-      ...(o.method === 'tauNorm' ? { tau: o.tau, tauGrid: o.tau === null ? [...o.tauGrid] : null, tauNormBias: o.tauNormBias } : {}),
-      ...(o.method === 'disalign' || o.method === 'marc' ? { grw: { exponent: o.grwExponent, classCounts: o.grwCounts === null ? null : Array.from(o.grwCounts) } } : {}),
+      stage2: stageJson(o.stage2),
+      ...(tauNorm ? { tauNormBias: o.tauNormBias, ...(o.tau === null ? { tauGrid: [...o.tauGrid] } : { tau: o.tau }) } : {}),
+      ...(o.method === 'disalign' || o.method === 'marc' ? { grw: { exponent: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: Array.from(o.grwCounts) }) } } : {}),
       evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   scales(): Float32Array | null {
     this.guard.check();

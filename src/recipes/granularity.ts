@@ -21,13 +21,23 @@ import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
-import type { SamplerSpec } from '../samplers/index.js';
 import { ClassMoments } from '../synth/moments.js';
-import type { Callback, ProgressMode } from '../train/callbacks.js';
-import type { OptimizerSpec } from '../train/optimizers.js';
-import type { LrScheduleSpec } from '../train/schedules.js';
+import type { Callback } from '../train/callbacks.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions, withRecipeManifest } from './common.js';
+import {
+  protocolStage,
+  resolveRunSettings,
+  resolveSeedAndClasses,
+  modelInputJson,
+  resolveStage,
+  stageJson,
+  STAGE_OPTION_KEYS,
+  trainerSettings,
+  type RecipeStageOptions,
+  type RunSettings,
+  type StageOptions,
+  withRecipeManifest,
+} from './common.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -54,8 +64,12 @@ export interface NeighborSelection {
   readonly kMax?: number;
 }
 
-/** Options of {@link granularity}. Only `seed`, `numClasses` and `auxiliary` are required. */
-export interface GranularityOptions {
+/**
+ * Options of {@link granularity}. Only `seed`, `numClasses` and `auxiliary` are required. The stage
+ * options default to the protocol's: 30 epochs in all (warm-up included), batch 256, Adam 1e-3 with L2
+ * 5e-4, constant rate, instance sampling over target + auxiliary samples.
+ */
+export interface GranularityOptions extends RecipeStageOptions {
   /** One seed for the model's initial weights and every random choice of training. */
   readonly seed: number;
   /** Number of target classes C: the training labels passed to `fit` lie in [0, C). */
@@ -85,20 +99,6 @@ export interface GranularityOptions {
   readonly backbone?: Backbone;
   /** Hidden widths of the default MLP backbone; `[]` gives a linear model. @defaultValue [256] */
   readonly hiddenSizes?: readonly number[];
-  /** Total epochs (warm-up included). @defaultValue 30 */
-  readonly epochs?: number;
-  /** @defaultValue 256 */
-  readonly batchSize?: number;
-  /** @defaultValue `{ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }` (the Fashion-MNIST-LT protocol) */
-  readonly optimizer?: OptimizerSpec;
-  /** @defaultValue `{ kind: 'constant' }` */
-  readonly learningRate?: LrScheduleSpec;
-  /** Sampler over target + auxiliary samples. @defaultValue `{ kind: 'instance' }` */
-  readonly sampler?: SamplerSpec;
-  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
-  readonly progress?: ProgressMode;
-  /** Batch size of evaluation and prototype passes. @defaultValue 512 */
-  readonly evalBatchSize?: number;
 }
 
 /** A granularity run: a {@link RecipeRun} that also exposes the neighbours it used. */
@@ -129,7 +129,7 @@ export interface GranularityRun extends RecipeRun {
   dispose(): void;
 }
 
-interface Resolved {
+interface Resolved extends RunSettings {
   readonly seed: number;
   readonly numClasses: number;
   readonly numAuxiliaryClasses: number;
@@ -143,7 +143,6 @@ interface Resolved {
   readonly tau: number;
   readonly hiddenSizes: readonly number[];
   readonly stage: StageOptions;
-  readonly evalBatchSize: number;
 }
 
 /**
@@ -178,7 +177,7 @@ interface Resolved {
  */
 export function granularity(options: GranularityOptions): GranularityRun {
   const resolved = resolveOptions(options);
-  return new GranularityRunImpl(resolved, options.auxiliary, options.backbone, options.progress ?? 'auto');
+  return new GranularityRunImpl(resolved, options.auxiliary, options.backbone);
 }
 
 const GRANULARITY_KEYS: OptionKeys<GranularityOptions> = {
@@ -232,7 +231,8 @@ function resolveOptions(options: GranularityOptions): Resolved {
   if (typeof encoder !== 'function' && encoder !== 'warmup' && encoder !== 'inputs') {
     throw invalid('INVALID_OPTION', 'neighborSelection.encoder to be "warmup", "inputs" or a function', 'neighborSelection.encoder', encoder);
   }
-  const epochs = checkInteger('epochs', options.epochs ?? 30, { min: 1 });
+  const stage = resolveStage(options, protocolStage(), { where: 'granularity options' });
+  const epochs = stage.epochs;
   const warmupEpochs = checkInteger('neighborSelection.warmupEpochs', sel.warmupEpochs ?? 2, { min: 1 });
   if (neighbors === null && encoder === 'warmup' && warmupEpochs >= epochs) {
     throw invalid('INVALID_OPTION', `neighborSelection.warmupEpochs < epochs (${epochs})`, 'neighborSelection.warmupEpochs', warmupEpochs);
@@ -245,11 +245,8 @@ function resolveOptions(options: GranularityOptions): Resolved {
   }
   const tau = options.tau ?? 1;
   if (typeof tau !== 'number' || !Number.isFinite(tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', tau);
-  const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 1 });
-  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'granularity options') };
-  checkProgress(options.progress);
   return {
+    ...resolveRunSettings(options, 'granularity options'),
     seed,
     numClasses,
     numAuxiliaryClasses,
@@ -263,7 +260,6 @@ function resolveOptions(options: GranularityOptions): Resolved {
     tau,
     hiddenSizes: options.hiddenSizes ?? [256],
     stage,
-    evalBatchSize,
   };
 }
 
@@ -317,6 +313,7 @@ class GranularityRunImpl implements GranularityRun {
   readonly numClasses: number;
   readonly numAuxiliaryClasses: number;
   private readonly guard = new DisposeGuard('granularity run');
+  private readonly userBackbone: boolean;
   private current: Loss<'logits'>;
   private currentMask: boolean[][];
   private chosen: number[][] | null;
@@ -327,8 +324,8 @@ class GranularityRunImpl implements GranularityRun {
     private readonly o: Resolved,
     private readonly auxiliary: LabeledData,
     backbone: Backbone | undefined,
-    progress: ProgressMode,
   ) {
+    this.userBackbone = backbone !== undefined;
     this.numClasses = o.numClasses;
     this.numAuxiliaryClasses = o.numAuxiliaryClasses;
     const total = o.numClasses + o.numAuxiliaryClasses;
@@ -358,9 +355,7 @@ class GranularityRunImpl implements GranularityRun {
       loss,
       seed: o.seed,
       ...o.stage,
-      evalBatchSize: o.evalBatchSize,
-      progress,
-      callbacks,
+      ...trainerSettings(o, { index: 1, count: 1, own: callbacks }),
     });
   }
 
@@ -374,21 +369,29 @@ class GranularityRunImpl implements GranularityRun {
 
   get config(): JsonObject {
     const o = this.o;
+    const external = ['auxiliary'];
+    if (o.neighbors === null && typeof o.encoder === 'function') external.push('neighborSelection');
+    const input = { inputDim: o.inputShape[0] as number, hiddenSizes: o.hiddenSizes };
     return {
+      kind: 'granularity',
       seed: o.seed,
       numClasses: o.numClasses,
       numAuxiliaryClasses: o.numAuxiliaryClasses,
-      neighbors: o.neighbors,
-      neighborSelection:
-        o.neighbors === null
-          ? { encoder: typeof o.encoder === 'function' ? 'custom' : o.encoder, warmupEpochs: o.warmupEpochs, k: o.k, kMax: o.kMax }
-          : null,
+      ...(o.neighbors !== null
+        ? { neighbors: o.neighbors.map((l) => [...l]) }
+        : typeof o.encoder === 'function'
+          ? {}
+          : { neighborSelection: { encoder: o.encoder, warmupEpochs: o.warmupEpochs, k: o.k, kMax: o.kMax } }),
       auxiliaryIgnoresAuxiliary: o.auxiliaryIgnoresAuxiliary,
       tau: o.tau,
-      model: this.model.config,
+      // The default MLP's input width comes from the auxiliary data, so only its hidden sizes are options.
+      ...(this.userBackbone ? modelInputJson(input, this.model.backbone, external) : { hiddenSizes: [...o.hiddenSizes] }),
       ...stageJson(o.stage),
+      evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
+
 
   private maskFor(neighbors: readonly (readonly number[])[]): boolean[][] {
     const c = this.o.numClasses;

@@ -6,3 +6,5 @@ export type { ExtractFeaturesOptions, FeatureEncoder } from './features.js';
 export * from './ltls.js';
 export * from './synlt.js';
 export * from './decoupled.js';
+export { recipeFromConfig, type RecipeKind, type RecipeOverrides } from './config.js';
+export type { RecipeCheckpoint, RecipeStage, RecipeStageOptions } from './common.js';

@@ -16,12 +16,8 @@ import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { initFromClassMeans, initFromLinearProbe } from '../models/head-init.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
-import type { SamplerSpec } from '../samplers/index.js';
-import { CLASS_GAUSSIAN_KEYS, ClassGaussian, type ClassGaussianOptions } from '../synth/gaussian.js';
-import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
-import type { OptimizerSpec } from '../train/optimizers.js';
-import type { LrScheduleSpec } from '../train/schedules.js';
-import type { ProgressMode } from '../train/callbacks.js';
+import { CLASS_GAUSSIAN_KEYS, ClassGaussian, resolveClassGaussianOptions, type ClassGaussianOptions } from '../synth/gaussian.js';
+import { checkTopUpPolicy, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   checkRecipeData,
@@ -34,6 +30,8 @@ import {
   type SeedAndClasses,
   type StageOptions,
   STAGE_OPTION_KEYS,
+  trainerSettings,
+  type RecipeStageOptions,
   withRecipeManifest,
 } from './common.js';
 import { checkEncoder, encoderDim, extractFeatures, type FeatureEncoder } from './features.js';
@@ -50,8 +48,12 @@ export type LtlsGaussianOptions = Omit<ClassGaussianOptions, 'numClasses'>;
  */
 export type LtlsHeadInit = 'random' | 'classMeans' | 'linearProbe';
 
-/** Options of {@link ltls}. Only `seed`, `numClasses` and the feature width are required. */
-export interface LtlsOptions {
+/**
+ * Options of {@link ltls}. Only `seed`, `numClasses` and the feature width are required. The stage
+ * options default to the protocol's: 30 epochs, batch 256, Adam 1e-3 with L2 5e-4, constant rate,
+ * instance sampling over real + synthetic features.
+ */
+export interface LtlsOptions extends RecipeStageOptions {
   /** One seed for the head's initial weights, the synthetic draws and the batch order. */
   readonly seed: number;
   readonly numClasses: number;
@@ -75,20 +77,6 @@ export interface LtlsOptions {
   readonly bias?: boolean;
   /** Head initialisation, from the real training features at the first `fit`. @defaultValue 'random' */
   readonly headInit?: LtlsHeadInit;
-  /** @defaultValue 30 */
-  readonly epochs?: number;
-  /** @defaultValue 256 */
-  readonly batchSize?: number;
-  /** @defaultValue `{ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }` */
-  readonly optimizer?: OptimizerSpec;
-  /** @defaultValue `{ kind: 'constant' }` */
-  readonly learningRate?: LrScheduleSpec;
-  /** Sampler over real + synthetic features. @defaultValue `{ kind: 'instance' }` */
-  readonly sampler?: SamplerSpec;
-  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
-  readonly progress?: ProgressMode;
-  /** Rows per pass when extracting features and evaluating. @defaultValue 512 */
-  readonly evalBatchSize?: number;
 }
 
 /** An ltls run: a {@link RecipeRun} whose model is a linear head on features. */
@@ -179,16 +167,13 @@ function resolveOptions(options: LtlsOptions): Resolved {
   const gaussian = options.gaussian ?? {};
   if (gaussian === null || typeof gaussian !== 'object') throw invalid('INVALID_OPTION', 'gaussian to be a ClassGaussian options object', 'gaussian', gaussian);
   checkOptions('ltls options.gaussian', gaussian, LTLS_GAUSSIAN_KEYS);
-  // Validates every Gaussian option (ClassGaussian makes no tensors).
-  new ClassGaussian({ ...gaussian, numClasses }).dispose();
-  const topUp = options.topUp ?? { kind: 'toMax' };
-  checkSpec('ltls options.topUp', topUp, TOP_UP_KEYS);
-  topUpRequest([1], topUp);
+  resolveClassGaussianOptions({ ...gaussian, numClasses });
+  const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'ltls options.topUp');
   const bias = options.bias ?? true;
   if (typeof bias !== 'boolean') throw invalid('INVALID_OPTION', 'bias to be a boolean', 'bias', bias);
   const headInit = checkOneOf('headInit', options.headInit ?? 'random', ['random', 'classMeans', 'linearProbe'] as const);
-  const stage = resolveStage('', options, protocolStage(), 'ltls options');
-  return { seed, numClasses, featureDim, gaussian, topUp, bias, headInit, stage, ...resolveRunSettings(options) };
+  const stage = resolveStage(options, protocolStage(), { where: 'ltls options' });
+  return { seed, numClasses, featureDim, gaussian, topUp, bias, headInit, stage, ...resolveRunSettings(options, 'ltls options') };
 }
 
 class LtlsRunImpl implements LtlsRun {
@@ -213,26 +198,28 @@ class LtlsRunImpl implements LtlsRun {
       seed: o.seed,
       ...o.stage,
       synthesis: { synthesizer: this.synthesizer, source: 'inputs', startEpoch: 0, refreshEvery: 0, topUp: o.topUp },
-      progress: o.progress,
-      evalBatchSize: o.evalBatchSize,
+      ...trainerSettings(o, { index: 1, count: 1 }),
     });
   }
 
   get config(): JsonObject {
     const o = this.o;
+    const { numClasses: _n, ...gaussian } = this.synthesizer.config;
     return {
+      kind: 'ltls',
       seed: o.seed,
       numClasses: o.numClasses,
       featureDim: o.featureDim,
-      encoder: this.encoder === undefined ? null : typeof this.encoder === 'function' ? 'function' : this.encoder.kind,
-      gaussian: this.synthesizer.config,
+      gaussian,
       topUp: o.topUp as unknown as JsonObject,
       bias: o.bias,
       headInit: o.headInit,
       ...stageJson(o.stage),
       evalBatchSize: o.evalBatchSize,
+      external: this.encoder === undefined ? [] : ['encoder'],
     };
   }
+
 
   get synthesized(): Int32Array | null {
     return this.drawn === null ? null : Int32Array.from(this.drawn);

@@ -21,16 +21,24 @@ import type { EvaluationReport } from '../metrics/report.js';
 import { mlpBackbone } from '../models/backbones.js';
 import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
-import type { SamplerSpec } from '../samplers/index.js';
-import { synthRegistry } from '../synth/registry.js';
-import { SYNTH_CONFIG_KEYS } from '../synth/config-keys.js';
-import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { checkSynthesizerSpec, synthRegistry } from '../synth/registry.js';
+import { checkTopUpPolicy, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
-import type { Callback, ProgressMode } from '../train/callbacks.js';
-import type { OptimizerSpec } from '../train/optimizers.js';
-import type { LrScheduleSpec } from '../train/schedules.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
-import { checkProgress, checkStageSpecs, protocolStage, resolveSeedAndClasses, stageJson, stageSpecs, STAGE_OPTION_KEYS, type StageOptions, withRecipeManifest } from './common.js';
+import {
+  modelInputJson,
+  protocolStage,
+  resolveRunSettings,
+  resolveSeedAndClasses,
+  resolveStage,
+  stageJson,
+  STAGE_OPTION_KEYS,
+  trainerSettings,
+  type RecipeStageOptions,
+  type RunSettings,
+  type StageOptions,
+  withRecipeManifest,
+} from './common.js';
 import { NOISY_STRATEGIES, sauContrastiveLoss, type NeighborMetric, type NoisyStrategy, type SauPrototypes } from './sau-contrastive.js';
 import type { RecipeRun } from './types.js';
 
@@ -61,9 +69,11 @@ export interface SauLossWeights {
 /**
  * Options of {@link sau}. Only `seed` and `numClasses` are required; inputs must be images or come with
  * `imageShape`; the synthetic data come from `synthetic`, from `synthesizer`, or from the `synthetic`
- * flags of the data passed to `fit`.
+ * flags of the data passed to `fit`. The stage options default to the protocol's: 30 epochs, batch 256
+ * (at least 2: the projection's batch norm), Adam 1e-3 with L2 5e-4, constant rate, instance sampling
+ * over real + synthetic samples.
  */
-export interface SauOptions {
+export interface SauOptions extends RecipeStageOptions {
   /** One seed for the weights, the synthesis and every random choice of training. */
   readonly seed: number;
   /** Number of classes C; labels lie in [0, C). */
@@ -122,20 +132,6 @@ export interface SauOptions {
   readonly projectionHiddenSizes?: readonly number[];
   /** @defaultValue 128 */
   readonly projectionDim?: number;
-  /** @defaultValue 30 */
-  readonly epochs?: number;
-  /** @defaultValue 256 */
-  readonly batchSize?: number;
-  /** @defaultValue `{ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }` (the Fashion-MNIST-LT protocol) */
-  readonly optimizer?: OptimizerSpec;
-  /** @defaultValue `{ kind: 'constant' }` */
-  readonly learningRate?: LrScheduleSpec;
-  /** Sampler over real + synthetic samples. @defaultValue `{ kind: 'instance' }` */
-  readonly sampler?: SamplerSpec;
-  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
-  readonly progress?: ProgressMode;
-  /** Batch size of evaluation and prototype passes. @defaultValue 512 */
-  readonly evalBatchSize?: number;
 }
 
 /** Label-correction counts of one epoch. */
@@ -159,7 +155,7 @@ export interface SauRun extends RecipeRun {
   predict(x: tf.Tensor): Int32Array;
 }
 
-interface Resolved {
+interface Resolved extends RunSettings {
   readonly seed: number;
   readonly numClasses: number;
   readonly inputShape: readonly number[];
@@ -180,7 +176,6 @@ interface Resolved {
   readonly projectionHiddenSizes: readonly number[];
   readonly projectionDim: number;
   readonly stage: StageOptions;
-  readonly evalBatchSize: number;
 }
 
 /**
@@ -219,7 +214,7 @@ interface Resolved {
 export function sau(options: SauOptions): SauRun {
   const resolved = resolveOptions(options);
   const views = typeof options.augmentation === 'object' ? options.augmentation : defaultViews(resolved);
-  return new SauRunImpl(resolved, views, options, options.progress ?? 'auto');
+  return new SauRunImpl(resolved, views, options);
 }
 
 function checkShape(name: string, shape: unknown): number[] {
@@ -299,9 +294,7 @@ function resolveOptions(options: SauOptions): Resolved {
   }
   const projectionDim = checkInteger('projectionDim', options.projectionDim ?? 128, { min: 1 });
   const synthesizerSpec = resolveSynthesizer(options.synthesizer, numClasses);
-  const topUp = options.topUp ?? { kind: 'toMax' };
-  checkSpec('sau options.topUp', topUp, TOP_UP_KEYS);
-  topUpRequest([1], topUp); // validates the policy
+  const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'sau options.topUp');
   const noisyStrategy = checkOneOf('noisyStrategy', options.noisyStrategy ?? 'drop', NOISY_STRATEGIES);
   const neighborMetric = checkOneOf('neighborMetric', options.neighborMetric ?? 'cosine', ['cosine', 'euclidean']);
   const temperature = checkPositive('temperature', options.temperature ?? 0.1);
@@ -325,12 +318,9 @@ function resolveOptions(options: SauOptions): Resolved {
     }
   }
   const cropPadding = checkInteger('cropPadding', options.cropPadding ?? (imageShape === null ? 0 : Math.ceil(imageShape[0] / 8)));
-  const epochs = checkInteger('epochs', options.epochs ?? 30, { min: 1 });
-  const batchSize = checkInteger('batchSize', options.batchSize ?? 256, { min: 2 });
-  const evalBatchSize = checkInteger('evalBatchSize', options.evalBatchSize ?? 512, { min: 1 });
-  const stage = { epochs, batchSize, ...checkStageSpecs(stageSpecs(options, protocolStage()), 'sau options') };
-  checkProgress(options.progress);
+  const stage = resolveStage(options, protocolStage(), { where: 'sau options', minBatchSize: 2 });
   return {
+    ...resolveRunSettings(options, 'sau options'),
     seed,
     numClasses,
     inputShape,
@@ -350,7 +340,6 @@ function resolveOptions(options: SauOptions): Resolved {
     projectionHiddenSizes,
     projectionDim,
     stage,
-    evalBatchSize,
   };
 }
 
@@ -388,18 +377,9 @@ function resolveSynthesizer(spec: SauOptions['synthesizer'], numClasses: number)
     return null;
   }
   checkOptions('sau options.synthesizer', spec, SPEC_KEYS);
-  const configKeys = typeof spec.kind === 'string' && Object.prototype.hasOwnProperty.call(SYNTH_CONFIG_KEYS, spec.kind) ? SYNTH_CONFIG_KEYS[spec.kind] : undefined;
-  if (configKeys !== undefined && spec.config !== undefined) {
-    checkOptions(`sau options.synthesizer { kind: ${JSON.stringify(spec.kind)} }.config`, spec.config, configKeys as OptionKeys<JsonObject>);
-  }
   const resolved: SerializedComponent = { kind: spec.kind, config: { numClasses, ...(spec.config ?? {}) } };
-  // Built once here so a bad spec fails before any tensor exists (synthesizers make none when built).
-  const probe = synthRegistry.fromConfig(resolved);
-  try {
-    checkSameSize('synthesizer config numClasses = numClasses', numClasses, 'synthesizer.config.numClasses', probe.numClasses);
-  } finally {
-    probe.dispose();
-  }
+  const config = checkSynthesizerSpec(resolved, 'sau options.synthesizer');
+  if (config['numClasses'] !== undefined) checkSameSize('synthesizer config numClasses = numClasses', numClasses, 'synthesizer.config.numClasses', config['numClasses'] as number);
   return resolved;
 }
 
@@ -450,6 +430,7 @@ class SauRunImpl implements SauRun {
   private readonly loss: Loss;
   private realCounts: Float64Array | null = null;
   private readonly synthetic: LabeledData | undefined;
+  private readonly userBackbone: boolean;
   /** The run's synthesizer: the caller's instance, or one built from the spec (then the run's to free). */
   private readonly synthesizer: Synthesizer | undefined;
   private readonly ownsSynthesizer: boolean;
@@ -458,9 +439,9 @@ class SauRunImpl implements SauRun {
     private readonly o: Resolved,
     views: SauViews,
     options: SauOptions,
-    progress: ProgressMode,
   ) {
     this.synthetic = options.synthetic;
+    this.userBackbone = options.backbone !== undefined;
     const given = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;
     this.synthesizer = given ?? (o.synthesizerSpec === null ? undefined : synthRegistry.fromConfig(o.synthesizerSpec));
     this.ownsSynthesizer = given === undefined && this.synthesizer !== undefined;
@@ -496,21 +477,24 @@ class SauRunImpl implements SauRun {
       seed: o.seed,
       ...o.stage,
       ...(this.synthesizer === undefined ? {} : { synthesis: { synthesizer: this.synthesizer, space: 'input', topUp: o.topUp } }),
-      evalBatchSize: o.evalBatchSize,
-      progress,
+      ...trainerSettings(o, { index: 1, count: 1, own: [] }),
     });
   }
 
   get config(): JsonObject {
     const o = this.o;
-    const spec = this.ownsSynthesizer ? o.synthesizerSpec : null;
+    const external: string[] = [];
+    if (this.synthetic !== undefined) external.push('synthetic');
+    if (this.synthesizer !== undefined && !this.ownsSynthesizer) external.push('synthesizer');
+    if (o.augmentation === 'custom') external.push('augmentation');
+    const input = { inputDim: null, hiddenSizes: o.hiddenSizes };
     return {
+      kind: 'sau',
       seed: o.seed,
       numClasses: o.numClasses,
       inputShape: [...o.inputShape],
-      imageShape: o.imageShape === null ? null : [...o.imageShape],
-      synthetic: this.synthetic !== undefined ? 'given' : this.synthesizer !== undefined ? (spec !== null ? 'synthesizerSpec' : 'synthesizer') : 'flags',
-      synthesizer: this.synthesizer !== undefined ? { kind: this.synthesizer.kind, config: this.synthesizer.config } : null,
+      ...(o.imageShape === null ? {} : { imageShape: [...o.imageShape] }),
+      ...(o.synthesizerSpec === null ? {} : { synthesizer: o.synthesizerSpec as unknown as JsonObject }),
       topUp: o.topUp as unknown as JsonObject,
       noisyStrategy: o.noisyStrategy,
       neighborMetric: o.neighborMetric,
@@ -518,10 +502,14 @@ class SauRunImpl implements SauRun {
       baseTemperature: o.baseTemperature,
       mixAlpha: o.mixAlpha,
       lossWeights: { mix: o.mixWeight, contrastive: o.contrastiveWeight },
-      augmentation: o.augmentation,
+      ...(o.augmentation === 'custom' ? {} : { augmentation: o.augmentation }),
       cropPadding: o.cropPadding,
-      model: this.model.config,
+      ...(this.userBackbone ? modelInputJson(input, this.model.backbone, external) : { hiddenSizes: [...o.hiddenSizes] }),
+      projectionHiddenSizes: [...o.projectionHiddenSizes],
+      projectionDim: o.projectionDim,
       ...stageJson(o.stage),
+      evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
 

@@ -17,12 +17,8 @@ import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
-import type { SamplerSpec } from '../samplers/index.js';
-import { OT_MATCHING_KEYS, OtDistributionMatching, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
-import { TOP_UP_KEYS, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
-import type { ProgressMode } from '../train/callbacks.js';
-import type { OptimizerSpec } from '../train/optimizers.js';
-import type { LrScheduleSpec } from '../train/schedules.js';
+import { OT_MATCHING_KEYS, OtDistributionMatching, resolveOtMatchingOptions, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
+import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
@@ -32,12 +28,15 @@ import {
   resolveRunSettings,
   resolveSeedAndClasses,
   resolveStage,
+  modelInputJson,
   stageJson,
   type ModelInput,
   type RunSettings,
   type SeedAndClasses,
   type StageOptions,
   STAGE_OPTION_KEYS,
+  trainerSettings,
+  type RecipeStageOptions,
   withRecipeManifest,
 } from './common.js';
 import type { RecipeRun } from './types.js';
@@ -45,8 +44,12 @@ import type { RecipeRun } from './types.js';
 /** The matching options of {@link synLT}: every {@link OtMatchingOptions} field but `numClasses`. */
 export type SynLtMatchingOptions = Omit<OtMatchingOptions, 'numClasses'>;
 
-/** Options of {@link synLT}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. */
-export interface SynLtOptions {
+/**
+ * Options of {@link synLT}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. The
+ * stage options default to the protocol's: 30 epochs, batch 256, Adam 1e-3 with L2 5e-4, constant rate,
+ * instance sampling over real + synthetic samples.
+ */
+export interface SynLtOptions extends RecipeStageOptions {
   /** One seed for the initial weights and every random choice of training and synthesis. */
   readonly seed: number;
   readonly numClasses: number;
@@ -56,8 +59,6 @@ export interface SynLtOptions {
   readonly hiddenSizes?: readonly number[];
   /** The feature extractor (e.g. `cnnBackbone`); the run owns it (disposes it). */
   readonly backbone?: Backbone;
-  /** @defaultValue 30 */
-  readonly epochs?: number;
   /** First epoch (0-based) with synthetic latents. @defaultValue ⌊0.75 · epochs⌋ */
   readonly synthesisStart?: number;
   /** Re-observe the (changed) real embeddings and redraw the pool every k epochs; 0 keeps the first pool. @defaultValue 1 */
@@ -69,18 +70,6 @@ export interface SynLtOptions {
    * λ1 = λ2 = 0.5, β = 0.999, acceptance τ = 0.9, reservoir of 512 rows per class (docs/methods.md).
    */
   readonly matching?: SynLtMatchingOptions;
-  /** @defaultValue 256 */
-  readonly batchSize?: number;
-  /** @defaultValue `{ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }` */
-  readonly optimizer?: OptimizerSpec;
-  /** @defaultValue `{ kind: 'constant' }` */
-  readonly learningRate?: LrScheduleSpec;
-  /** Sampler over real + synthetic samples. @defaultValue `{ kind: 'instance' }` */
-  readonly sampler?: SamplerSpec;
-  /** Progress output of the trainer (see `progressLogger`): 'auto', 'bar', 'epoch' or 'none'. @defaultValue 'auto' */
-  readonly progress?: ProgressMode;
-  /** Rows per embedding / evaluation pass. @defaultValue 512 */
-  readonly evalBatchSize?: number;
 }
 
 /** One synthesis round of a synLT run: what was asked for and what the acceptance test kept. */
@@ -173,19 +162,16 @@ function resolveOptions(options: SynLtOptions): Resolved {
   checkOptions('synLT options', options, SYNLT_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const input = resolveModelInput(options, [256]);
-  const stage = resolveStage('', options, protocolStage(), 'synLT options');
+  const stage = resolveStage(options, protocolStage(), { where: 'synLT options' });
   const synthesisStart = checkInteger('synthesisStart', options.synthesisStart ?? Math.floor(0.75 * stage.epochs));
   if (synthesisStart >= stage.epochs) throw invalid('INVALID_OPTION', `synthesisStart < epochs (${stage.epochs})`, 'synthesisStart', synthesisStart);
   const refreshEvery = checkInteger('refreshEvery', options.refreshEvery ?? 1);
-  const topUp = options.topUp ?? { kind: 'toMax' };
-  checkSpec('synLT options.topUp', topUp, TOP_UP_KEYS);
-  topUpRequest([1], topUp);
+  const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'synLT options.topUp');
   const matching = options.matching ?? {};
   if (matching === null || typeof matching !== 'object') throw invalid('INVALID_OPTION', 'matching to be an OT matching options object', 'matching', matching);
   checkOptions('synLT options.matching', matching, MATCHING_KEYS);
-  // Validates every matching option (the synthesizer makes no tensors until it samples).
-  new OtDistributionMatching({ ...matching, numClasses }).dispose();
-  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options) };
+  resolveOtMatchingOptions({ ...matching, numClasses });
+  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options, 'synLT options') };
 }
 
 class SynLtRunImpl implements SynLtRun {
@@ -211,23 +197,26 @@ class SynLtRunImpl implements SynLtRun {
       seed: o.seed,
       ...o.stage,
       synthesis: { synthesizer: syn, source: 'embeddings', startEpoch: o.synthesisStart, refreshEvery: o.refreshEvery, topUp: o.topUp },
-      progress: o.progress,
-      evalBatchSize: o.evalBatchSize,
+      ...trainerSettings(o, { index: 1, count: 1 }),
     });
   }
 
   get config(): JsonObject {
     const o = this.o;
+    const external: string[] = [];
+    const { numClasses: _n, ...matching } = this.synthesizer.config;
     return {
+      kind: 'synLT',
       seed: o.seed,
       numClasses: o.numClasses,
-      model: this.model.config,
+      ...modelInputJson(o.input, o.input.inputDim === null ? this.model.backbone : null, external),
       ...stageJson(o.stage),
       synthesisStart: o.synthesisStart,
       refreshEvery: o.refreshEvery,
       topUp: o.topUp as unknown as JsonObject,
-      matching: this.synthesizer.config,
+      matching,
       evalBatchSize: o.evalBatchSize,
+      external,
     };
   }
 

@@ -5,6 +5,7 @@
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkSpec } from '../core/options.js';
+import { checkFinite, checkInteger } from '../core/validate.js';
 import { Registry } from '../core/registry.js';
 import { SAMPLER_SPEC_KEYS } from './spec-keys.js';
 import {
@@ -35,9 +36,9 @@ function num(config: JsonObject, key: string): number | undefined {
   return v;
 }
 
-/** A registered sampler's config (its spec without `kind`) holds only the keys of its kind. */
+/** A registered sampler's config (its spec without `kind`) holds only the keys of its kind, with valid values. */
 function checked(kind: SamplerKind, config: JsonObject): JsonObject {
-  checkSpec('sampler', { ...config, kind } as unknown as SamplerSpec, SAMPLER_SPEC_KEYS);
+  checkSamplerSpec({ ...config, kind } as unknown as SamplerSpec);
   return config;
 }
 
@@ -68,4 +69,21 @@ export function createSampler(spec: SamplerSpec | Sampler): Sampler {
   if (spec !== null && typeof spec === 'object' && typeof (spec as Sampler).batches === 'function') return spec as Sampler;
   const { kind, ...config } = (spec ?? {}) as { kind: string } & JsonObject;
   return samplerRegistry.fromConfig({ kind, config });
+}
+
+/**
+ * Validates a sampler spec without building the sampler: a registered kind (`UNKNOWN_KIND`), the keys
+ * of its kind (`UNKNOWN_OPTION`, named under `name`), numSamples ≥ 1, a finite `q`, m ≥ 1
+ * (`INVALID_OPTION`). The registry's factories run it; recipes run it to fail before their model exists.
+ * The values of kinds you registered yourself are checked by their factory only. Returns `spec`.
+ */
+export function checkSamplerSpec(spec: SamplerSpec, name = 'sampler'): SamplerSpec {
+  const kind = samplerRegistry.checkKind((spec as { kind?: unknown } | null)?.kind);
+  checkSpec(name, spec, SAMPLER_SPEC_KEYS);
+  const config = spec as unknown as JsonObject;
+  const numSamples = num(config, 'numSamples');
+  if (numSamples !== undefined) checkInteger('numSamples', numSamples, { min: 1 });
+  if (kind === 'squareRoot') checkFinite('q', num(config, 'q') ?? 0.5);
+  if (kind === 'mPerClass') checkInteger('m', num(config, 'm') as number, { min: 1 });
+  return spec;
 }

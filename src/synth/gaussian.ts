@@ -66,7 +66,8 @@ export interface FittedGaussian {
   readonly donors: readonly number[];
 }
 
-interface ResolvedOptions {
+/** {@link ClassGaussianOptions} with every value checked and every default filled in. */
+export interface ResolvedClassGaussianOptions {
   readonly numClasses: number;
   readonly covariance: CovarianceKind;
   readonly shrinkage: number;
@@ -95,10 +96,14 @@ export const CLASS_GAUSSIAN_KEYS: OptionKeys<ClassGaussianOptions> = {
   product: true,
 };
 
-function resolve(options: ClassGaussianOptions): ResolvedOptions {
+/**
+ * Checks ClassGaussian options and fills in the defaults, without building anything (the constructor
+ * runs it; recipes run it to fail before their model exists).
+ */
+export function resolveClassGaussianOptions(options: ClassGaussianOptions): ResolvedClassGaussianOptions {
   if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
   checkOptions('ClassGaussian options', options, CLASS_GAUSSIAN_KEYS);
-  const r: ResolvedOptions = {
+  const r: ResolvedClassGaussianOptions = {
     numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
     covariance: checkOneOf('covariance', options.covariance ?? 'ledoitWolf', COVARIANCE_KINDS),
     shrinkage: checkRange('shrinkage', options.shrinkage ?? 0.1, { min: 0, max: 1 }),
@@ -137,14 +142,14 @@ function resolve(options: ClassGaussianOptions): ResolvedOptions {
 export class ClassGaussian implements Synthesizer {
   readonly kind = 'classGaussian';
   readonly numClasses: number;
-  private readonly options: ResolvedOptions;
+  private readonly options: ResolvedClassGaussianOptions;
   private readonly guard = new DisposeGuard('ClassGaussian');
   private moments: ClassMoments | null = null;
   private readonly cache = new Map<number, FittedGaussian>();
   private pooledCache: Float64Array | null = null;
 
   constructor(options: ClassGaussianOptions) {
-    this.options = resolve(options);
+    this.options = resolveClassGaussianOptions(options);
     this.numClasses = this.options.numClasses;
   }
 

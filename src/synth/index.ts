@@ -14,7 +14,7 @@ export { ClassMoments, batchMoments, mergeInto } from './moments.js';
 export type { ClassMomentState } from './moments.js';
 export { cholesky, choleskyWithRepair, eigenFloor } from './linalg.js';
 export type { PsdRepair, RepairOptions, RepairedFactor } from './linalg.js';
-export { topUpRequest } from './top-up.js';
+export { checkTopUpPolicy, topUpRequest } from './top-up.js';
 export type { TopUpPolicy } from './top-up.js';
 export { sinkhorn, squaredEuclidean, cosine, normaliseByMax } from './sinkhorn.js';
 export type { CostMatrix, DenseMatrix, Histogram, SinkhornOptions, SinkhornResult, SinkhornWarning } from './sinkhorn.js';
@@ -26,7 +26,7 @@ export { OtDistributionMatching, seedClassWeights } from './ot-matching.js';
 export type { AcceptanceEntry, MatchingResult, OtMatchingOptions } from './ot-matching.js';
 export { LatentSmote } from './smote.js';
 export type { LatentSmoteOptions } from './smote.js';
-export { synthRegistry } from './registry.js';
+export { checkSynthesizerSpec, synthRegistry } from './registry.js';
 export { fitResample } from './resample.js';
 export type {
   FeaturesInput,

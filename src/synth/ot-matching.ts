@@ -83,7 +83,11 @@ export const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
   maxRounds: true,
 };
 
-function resolve(options: OtMatchingOptions): Resolved {
+/**
+ * Checks OT matching options and fills in the defaults, without building anything (the constructor runs
+ * it; recipes run it to fail before their model exists).
+ */
+export function resolveOtMatchingOptions(options: OtMatchingOptions): Required<OtMatchingOptions> {
   if (options === undefined) throw invalid('INVALID_OPTION', 'an options object', 'options', options);
   const o = checkOptions('OtDistributionMatching options', options, OT_MATCHING_KEYS);
   return {
@@ -140,7 +144,7 @@ export class OtDistributionMatching implements Synthesizer {
   private lastReportValue: readonly AcceptanceEntry[] = [];
 
   constructor(options: OtMatchingOptions) {
-    this.options = resolve(options);
+    this.options = resolveOtMatchingOptions(options);
     this.numClasses = this.options.numClasses;
   }
 

@@ -48,15 +48,7 @@ export class LatentSmote implements Synthesizer {
   private reservoir: ClassReservoir | null = null;
 
   constructor(options: LatentSmoteOptions) {
-    if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
-    checkOptions('LatentSmote options', options, SMOTE_KEYS);
-    this.options = {
-      numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
-      k: checkInteger('k', options.k ?? 5, { min: 1 }),
-      singleSample: checkOneOf('singleSample', options.singleSample ?? 'error', ['error', 'duplicate'] as const),
-      reservoirSize: checkInteger('reservoirSize', options.reservoirSize ?? 10000, { min: 1 }),
-      reservoirSeed: checkInteger('reservoirSeed', options.reservoirSeed ?? 0, { min: Number.MIN_SAFE_INTEGER }),
-    };
+    this.options = resolveLatentSmoteOptions(options);
     this.numClasses = this.options.numClasses;
   }
 
@@ -163,4 +155,20 @@ function smoteClass(rows: Float32Array, n: number, d: number, options: { readonl
       out[o + q] = xi + w * ((rows[j * d + q] as number) - xi);
     }
   }
+}
+
+/**
+ * Checks LatentSmote options and fills in the defaults, without building anything (the constructor runs
+ * it; recipes run it to fail before their model exists).
+ */
+export function resolveLatentSmoteOptions(options: LatentSmoteOptions): Required<LatentSmoteOptions> {
+  if (options === null || typeof options !== 'object') throw invalid('INVALID_OPTION', 'an options object', 'options', options);
+  checkOptions('LatentSmote options', options, SMOTE_KEYS);
+  return {
+    numClasses: checkInteger('numClasses', options.numClasses, { min: 1 }),
+    k: checkInteger('k', options.k ?? 5, { min: 1 }),
+    singleSample: checkOneOf('singleSample', options.singleSample ?? 'error', ['error', 'duplicate'] as const),
+    reservoirSize: checkInteger('reservoirSize', options.reservoirSize ?? 10000, { min: 1 }),
+    reservoirSeed: checkInteger('reservoirSeed', options.reservoirSeed ?? 0, { min: Number.MIN_SAFE_INTEGER }),
+  };
 }

@@ -11,7 +11,7 @@ import type { EvaluationReport } from '../metrics/report.js';
 import type { Model, Requirement } from '../models/types.js';
 import type { SamplerSpec } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
-import { topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import { progressLogger, type Callback, type Logs, type ProgressMode, type ProgressOptions } from './callbacks.js';
 import type { OptimizerSpec } from './optimizers.js';
@@ -371,7 +371,7 @@ export function validateConfig(config: TrainerConfig): void {
       );
     }
     if (space === 'input' && syn.source !== undefined) throw invalid('INVALID_OPTION', 'synthesis.source only with space "latent" (input-space synthesis observes the inputs)', 'synthesis.source', syn.source);
-    topUpRequest([1], syn.topUp ?? { kind: 'toMax' }); // validates the policy before any tensor exists
+    checkTopUpPolicy(syn.topUp ?? { kind: 'toMax' });
     if ((syn.refreshEvery ?? 0) > 0 && typeof syn.synthesizer.reset !== 'function') {
       throw new LongTailError(
         'INVALID_OPTION',
@@ -383,11 +383,14 @@ export function validateConfig(config: TrainerConfig): void {
       throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
     }
   }
-  if (config.checkpoint !== undefined) {
-    checkOptions('createTrainer config.checkpoint', config.checkpoint, { path: true, every: true });
-    if (typeof config.checkpoint.path !== 'string' || config.checkpoint.path.length === 0) throw invalid('INVALID_OPTION', 'checkpoint.path to be a directory path', 'checkpoint.path', config.checkpoint.path);
-    checkInteger('checkpoint.every', config.checkpoint.every ?? 1, { min: 1 });
-  }
+  if (config.checkpoint !== undefined) checkCheckpointConfig(config.checkpoint, 'createTrainer config.checkpoint');
+}
+
+/** `checkpoint` is `{ path, every? }`: a non-empty directory path, every ≥ 1 epochs; `where` names it for unknown keys. */
+export function checkCheckpointConfig(checkpoint: { readonly path: string; readonly every?: number }, where: string): void {
+  checkOptions(where, checkpoint, { path: true, every: true });
+  if (typeof checkpoint.path !== 'string' || checkpoint.path.length === 0) throw invalid('INVALID_OPTION', 'checkpoint.path to be a directory path', 'checkpoint.path', checkpoint.path);
+  checkInteger('checkpoint.every', checkpoint.every ?? 1, { min: 1 });
 }
 
 /**
@@ -438,7 +441,7 @@ const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEn
  * would never be called (`onEpochEnds`): `UNKNOWN_OPTION` naming the nearest hook. Other keys (a
  * callback's own state) are allowed.
  */
-function checkCallbacks(callbacks: unknown): void {
+export function checkCallbacks(callbacks: unknown): void {
   if (callbacks === undefined) return;
   if (!Array.isArray(callbacks)) throw invalid('INVALID_OPTION', 'callbacks to be an array of callback objects ([earlyStopping(...)])', 'callbacks', typeof callbacks);
   callbacks.forEach((cb: unknown, i) => {

@@ -73,19 +73,30 @@ export interface OptimizerState {
  * (`expected optimizer { kind: "adam" } to be among kind, learningRate, … Received: weightDecy (did you mean weightDecay?)`).
  */
 export function createOptimizer(spec: OptimizerSpec): Optimizer {
-  if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', 'optimizer', spec);
-  checkSpec('optimizer', spec, OPTIMIZER_SPEC_KEYS);
+  const checked = checkOptimizerSpec(spec);
+  if (checked.kind === 'sgd') return new SlotOptimizer(checked, (checked.momentum ?? 0) > 0 ? ['momentum'] : [], sgdUpdate(checked));
+  return new SlotOptimizer(checked, ['m', 'v'], adamUpdate(checked));
+}
+
+/**
+ * Validates an optimizer spec without building anything: the keys of its kind (`UNKNOWN_OPTION`), a
+ * positive learning rate, weight decay ≥ 0, momentum and betas in [0, 1), ε > 0 (`INVALID_OPTION`).
+ * {@link createOptimizer} runs it first; recipes run it to fail before their model exists. Returns `spec`.
+ */
+export function checkOptimizerSpec(spec: OptimizerSpec, name = 'optimizer'): OptimizerSpec {
+  if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', name, spec);
+  checkSpec(name, spec, OPTIMIZER_SPEC_KEYS);
   checkPositive('learningRate', spec.learningRate);
   checkNonNegative('weightDecay', spec.weightDecay ?? 0);
   if (spec.kind === 'sgd') {
     checkRange('momentum', spec.momentum ?? 0, { min: 0, max: 1, maxExclusive: true });
-    return new SlotOptimizer(spec, (spec.momentum ?? 0) > 0 ? ['momentum'] : [], sgdUpdate(spec));
+    return spec;
   }
   if (spec.kind === 'adam' || spec.kind === 'adamw') {
     checkRange('beta1', spec.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
     checkRange('beta2', spec.beta2 ?? 0.999, { min: 0, max: 1, maxExclusive: true });
     checkPositive('epsilon', spec.epsilon ?? 1e-8);
-    return new SlotOptimizer(spec, ['m', 'v'], adamUpdate(spec));
+    return spec;
   }
   throw invalid('INVALID_OPTION', `optimizer kind to be one of "sgd", "adam", "adamw"`, 'kind', (spec as { kind: unknown }).kind);
 }

@@ -1,6 +1,6 @@
 /** Learning-rate and weight schedules: plain functions of training progress. */
 import { invalid } from '../core/errors.js';
-import { schedule, type Schedule, type ScheduleSpec } from '../core/schedule.js';
+import { checkScheduleSpec, schedule, type Schedule, type ScheduleSpec } from '../core/schedule.js';
 import { checkPositive } from '../core/validate.js';
 
 /** Progress and schedules live in core (one `Schedule` for learning rates, loss weights and DRW). */
@@ -19,7 +19,17 @@ export type LrScheduleSpec = ScheduleSpec;
  * (`learningRate { kind: "cosine" }` in the message).
  */
 export function lrSchedule(spec: LrScheduleSpec, base: number): Schedule {
+  checkLrScheduleSpec(spec, base);
+  return schedule(spec, { base, name: 'learningRate' });
+}
+
+/**
+ * Validates a learning-rate schedule spec for base rate `base` without making the schedule (what
+ * {@link lrSchedule} checks first). `name` names the spec in unknown-key messages. Returns `spec`.
+ */
+export function checkLrScheduleSpec(spec: LrScheduleSpec, base: number, name = 'learningRate'): LrScheduleSpec {
   if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'a schedule spec object', 'learningRate', spec);
   checkPositive('learningRate', base);
-  return schedule(spec, { base, name: 'learningRate' });
+  checkScheduleSpec(spec, { base, name });
+  return spec;
 }

@@ -186,6 +186,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   powerSampler: { typo: { key: 'Q', suggest: 'q', call: () => lt.powerSampler(anyOptions({ Q: 0.3 })) } },
   squareRootSampler: { typo: { key: 'numSampels', suggest: 'numSamples', call: () => lt.squareRootSampler(anyOptions({ numSampels: 10 })) } },
   mPerClassSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.mPerClassSampler(anyOptions({ m: 2, numSample: 4 })) } },
+  checkSamplerSpec: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.checkSamplerSpec(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
   createSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.createSampler(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
   classSamplingProbabilities: { typo: { key: 'Q', suggest: 'q', call: () => lt.classSamplingProbabilities([1, 2], anyOptions({ Q: 1 })) } },
   progressiveProbabilities: {
@@ -284,6 +285,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
   pacoLoss: { typo: { key: 'logitAdjust', suggest: 'logitAdjusted', call: () => lt.pacoLoss(anyOptions<lt.PacoLossOptions>({ logitAdjust: true })) } },
   learnableCentres: { typo: { key: 'numClass', suggest: 'numClasses', call: () => lt.learnableCentres(anyOptions({ numClass: 3, dim: 2, rng })) } },
   sumLosses: { typo: { key: 'wieght', suggest: 'weight', call: () => lt.sumLosses([anyOptions<lt.LossPart<'logits'>>({ loss: ce(), wieght: 2 })]) } },
+  checkScheduleSpec: {
+    typo: { key: 'afer', suggest: 'after', call: () => lt.checkScheduleSpec(anyOptions({ kind: 'switch', epoch: 1, before: 0, afer: 1 })) },
+  },
   schedule: {
     typo: { key: 'afer', suggest: 'after', call: () => lt.schedule(anyOptions({ kind: 'switch', epoch: 1, before: 0, afer: 1 })) },
   },
@@ -311,6 +315,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   eigenFloor: { noOptions: POSITIONAL },
   choleskyWithRepair: { typo: { key: 'methd', suggest: 'method', call: () => lt.choleskyWithRepair(new Float64Array([1]), 1, anyOptions({ methd: 'jitter' })) } },
   topUpRequest: { typo: { key: 'cout', suggest: 'count', call: () => lt.topUpRequest([1, 2], anyOptions({ kind: 'toCount', cout: 3 })) } },
+  checkTopUpPolicy: { typo: { key: 'cout', suggest: 'count', call: () => lt.checkTopUpPolicy(anyOptions({ kind: 'toCount', cout: 3 })) } },
+  checkSynthesizerSpec: { typo: { key: 'numClases', suggest: 'numClasses', call: () => lt.checkSynthesizerSpec(anyOptions({ kind: 'latentSmote', config: { numClases: 2 } })) } },
   otLoss: { typo: { key: 'epsilom', suggest: 'epsilon', call: (f) => lt.otLoss(f.features, f.features, anyOptions({ epsilom: 0.1 })) } },
   pairwiseCost: { noOptions: POSITIONAL },
   sinkhorn: { typo: { key: 'epsilom', suggest: 'epsilon', call: () => lt.sinkhorn([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], anyOptions({ epsilom: 0.1 })) } },
@@ -336,7 +342,9 @@ const TABLE: Readonly<Record<string, Entry>> = {
 
   // train
   createOptimizer: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.createOptimizer(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
+  checkOptimizerSpec: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.checkOptimizerSpec(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
   lrSchedule: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.lrSchedule(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
+  checkLrScheduleSpec: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.checkLrScheduleSpec(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
   createTrainer: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.createTrainer(anyOptions({ model: null, loss: ce(), seed: 0, epoch: 1, batchSize: 2 })) } },
   earlyStopping: { typo: { key: 'patiance', suggest: 'patience', call: () => lt.earlyStopping(anyOptions({ monitor: 'loss', mode: 'min', patiance: 2 })) } },
   progressBar: { typo: { key: 'widht', suggest: 'width', call: () => lt.progressBar(anyOptions({ widht: 10 })) } },
@@ -349,6 +357,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   granularity: { typo: { key: 'tua', suggest: 'tau', call: () => lt.granularity(anyOptions({ seed: 0, numClasses: 2, auxiliary: null, tua: 1 })) } },
   synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
+  recipeFromConfig: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.recipeFromConfig({ kind: 'ltls', seed: 0, numClasses: 2, featureDim: 2, epoch: 1 }) } },
   tauNormalize: { noOptions: POSITIONAL },
   initFromClassMeans: {
     typo: {

@@ -481,7 +481,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     expect(run.labelCorrection[0]?.synthetic).toBe(0);
     expect(run.kind).toBe('sau');
     expect(JSON.parse(JSON.stringify(run.config))).toEqual(run.config);
-    expect(run.config).toMatchObject({ synthetic: 'given', noisyStrategy: 'drop', neighborMetric: 'cosine', temperature: 0.1, baseTemperature: 0.1, lossWeights: { mix: 0, contrastive: 0 } });
+    expect(run.config).toMatchObject({ external: ['synthetic'], noisyStrategy: 'drop', neighborMetric: 'cosine', temperature: 0.1, baseTemperature: 0.1, lossWeights: { mix: 0, contrastive: 0 } });
     tf.dispose([features]);
     run.dispose();
     expect(fake.x.isDisposed).toBe(false); // the caller's synthetic data
