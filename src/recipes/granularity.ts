@@ -15,14 +15,13 @@ import type { LabeledData } from '../data/types.js';
 import { neighborSilencingLoss } from '../losses/classification.js';
 import { defineLoss } from '../losses/define.js';
 import { selectNeighborsByPrototype, silencingMask } from '../losses/functional/neighborSilencing.js';
-import type { Loss } from '../losses/types.js';
+import type { Loss, LossState, LossStateContext, LossStateSnapshot } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
 import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import { ClassMoments } from '../synth/moments.js';
-import type { Callback } from '../train/callbacks.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   protocolStage,
@@ -306,6 +305,77 @@ function allTrue(n: number): boolean[][] {
   return Array.from({ length: n }, () => new Array<boolean>(n).fill(true));
 }
 
+/**
+ * The neighbour choice as loss state: the neighbor-silencing loss of the current mask (all classes
+ * compete until neighbours are chosen). With the `'warmup'` encoder, the refresh before epoch
+ * `warmupEpochs` picks them from the class prototypes of the model's eval-mode embeddings; the choice is
+ * saved in checkpoints, so a resumed run keeps it.
+ */
+class NeighborState implements LossState {
+  readonly key = 'granularity:neighbors';
+  chosen: number[][] | null = null;
+  mask: boolean[][];
+  loss: Loss<'logits'>;
+
+  constructor(
+    private readonly o: Resolved,
+    private readonly pickAt: number | null,
+  ) {
+    this.mask = allTrue(o.numClasses + o.numAuxiliaryClasses);
+    this.loss = neighborSilencingLoss({ mask: this.mask, tau: o.tau });
+  }
+
+  choose(neighbors: number[][] | null): void {
+    const c = this.o.numClasses;
+    this.chosen = neighbors === null ? null : neighbors.map((l) => [...l]);
+    this.mask =
+      neighbors === null
+        ? allTrue(c + this.o.numAuxiliaryClasses)
+        : silencingMask({ numClasses: c + this.o.numAuxiliaryClasses, neighbors: neighbors.map((l) => l.map((a) => a + c)), auxiliaryIgnoresAuxiliary: this.o.auxiliaryIgnoresAuxiliary });
+    this.loss = neighborSilencingLoss({ mask: this.mask, tau: this.o.tau });
+  }
+
+  refresh(context: LossStateContext): void {
+    if (this.chosen !== null || this.pickAt === null || context.epoch < this.pickAt) return;
+    const [features] = context.encode({ output: 'embeddings' }) as [tf.Tensor2D];
+    try {
+      this.choose(pickNeighbors(this.o, { x: features, y: context.labels }, (x) => tf.clone(x as tf.Tensor2D)));
+    } finally {
+      features.dispose();
+    }
+  }
+
+  snapshot(): LossStateSnapshot | null {
+    return this.chosen === null ? null : { json: { neighbors: this.chosen.map((l) => [...l]) }, arrays: {} };
+  }
+
+  restore(snapshot: LossStateSnapshot | null): void {
+    if (snapshot === null) {
+      this.choose(null);
+      return;
+    }
+    const neighbors = (snapshot.json as { neighbors?: unknown } | null)?.neighbors;
+    const c = this.o.numClasses;
+    const a = this.o.numAuxiliaryClasses;
+    const ok = Array.isArray(neighbors) && neighbors.length === c && neighbors.every((l) => Array.isArray(l) && l.every((v) => Number.isInteger(v) && v >= 0 && v < a));
+    if (!ok) throw invalid('INVALID_CHECKPOINT', `granularity neighbours: ${c} lists of auxiliary classes in [0, ${a})`, 'lossStates.granularity:neighbors', neighbors);
+    this.choose(neighbors as number[][]);
+  }
+
+  dispose(): void {}
+}
+
+/** Class prototypes (feature means) under `encode`, then the most similar auxiliary classes per target. */
+function pickNeighbors(o: Resolved, data: LabeledData, encode: (x: tf.Tensor) => tf.Tensor2D): number[][] {
+  const c = o.numClasses;
+  const total = c + o.numAuxiliaryClasses;
+  const prototypes = classPrototypes(data, { numClasses: total, encode, batchSize: o.evalBatchSize });
+  const counts = new Float64Array(c);
+  for (const y of data.y) if (y < c) counts[y] = (counts[y] as number) + 1;
+  const picked = selectNeighborsByPrototype(prototypes, { numTargets: c, classCounts: counts, k: o.k, kMax: o.kMax });
+  return picked.map((l) => l.map((a) => a - c));
+}
+
 class GranularityRunImpl implements GranularityRun {
   readonly kind = 'granularity' as const;
   readonly model: Classifier;
@@ -314,11 +384,7 @@ class GranularityRunImpl implements GranularityRun {
   readonly numAuxiliaryClasses: number;
   private readonly guard = new DisposeGuard('granularity run');
   private readonly userBackbone: boolean;
-  private current: Loss<'logits'>;
-  private currentMask: boolean[][];
-  private chosen: number[][] | null;
-  /** The training set of the running `fit` (target + offset auxiliary), for the warm-up callback. */
-  private fitting: LabeledData | null = null;
+  private readonly state: NeighborState;
 
   constructor(
     private readonly o: Resolved,
@@ -338,33 +404,32 @@ class GranularityRunImpl implements GranularityRun {
         : mlpBackbone({ inputDim, hiddenSizes: o.hiddenSizes, rng: rng.fork('backbone') }));
     const inner = linearHead({ inputDim: bb.outputDim, numClasses: total, rng: rng.fork('head') });
     this.model = createClassifier({ backbone: bb, head: auxiliaryHead({ head: inner, numAuxiliaryClasses: o.numAuxiliaryClasses }) });
-    this.chosen = o.neighbors;
-    this.currentMask = o.neighbors === null ? allTrue(total) : this.maskFor(o.neighbors);
-    this.current = this.lossFor(this.currentMask);
-    const self = this;
-    // The trainer sees one loss object; it delegates to the loss of the current mask.
+    const state = new NeighborState(o, o.neighbors === null && o.encoder === 'warmup' ? o.warmupEpochs : null);
+    if (o.neighbors !== null) state.choose(o.neighbors);
+    this.state = state;
+    // One loss object; it reads the silencing mask its state holds.
     const loss = defineLoss<'logits'>({
       kind: 'granularity',
       config: { tau: o.tau },
       requires: ['logits'],
-      terms: (inputs) => self.current.terms(inputs),
+      states: [state],
+      terms: (inputs) => state.loss.terms(inputs),
     });
-    const callbacks: Callback[] = o.neighbors === null && o.encoder === 'warmup' ? [this.warmupCallback()] : [];
     this.trainer = createTrainer({
       model: this.model,
       loss,
       seed: o.seed,
       ...o.stage,
-      ...trainerSettings(o, { index: 1, count: 1, own: callbacks }),
+      ...trainerSettings(o, { index: 1, count: 1, own: [] }),
     });
   }
 
   get neighbors(): number[][] | null {
-    return this.chosen === null ? null : this.chosen.map((l) => [...l]);
+    return this.state.chosen === null ? null : this.state.chosen.map((l) => [...l]);
   }
 
   get mask(): boolean[][] {
-    return this.currentMask.map((r) => [...r]);
+    return this.state.mask.map((r) => [...r]);
   }
 
   get config(): JsonObject {
@@ -393,46 +458,6 @@ class GranularityRunImpl implements GranularityRun {
   }
 
 
-  private maskFor(neighbors: readonly (readonly number[])[]): boolean[][] {
-    const c = this.o.numClasses;
-    return silencingMask({
-      numClasses: c + this.o.numAuxiliaryClasses,
-      neighbors: neighbors.map((l) => l.map((a) => a + c)),
-      auxiliaryIgnoresAuxiliary: this.o.auxiliaryIgnoresAuxiliary,
-    });
-  }
-
-  private lossFor(mask: boolean[][]): Loss<'logits'> {
-    return neighborSilencingLoss({ mask, tau: this.o.tau });
-  }
-
-  private setNeighbors(neighbors: number[][]): void {
-    this.chosen = neighbors;
-    this.currentMask = this.maskFor(neighbors);
-    this.current = this.lossFor(this.currentMask);
-  }
-
-  /** Picks the neighbours once the warm-up epochs are done (also after a resume past the warm-up). */
-  private warmupCallback(): Callback {
-    const pick = (epoch: number): void => {
-      if (this.chosen !== null || epoch < this.o.warmupEpochs || this.fitting === null) return;
-      const data = this.fitting;
-      this.setNeighbors(this.selectNeighbors(data, (x) => this.model.forward(x, 'eval').embeddings));
-    };
-    return { onTrainBegin: (info) => pick(info.startEpoch), onEpochBegin: pick };
-  }
-
-  /** Class prototypes (feature means) under `encode`, then the most similar auxiliary classes per target. */
-  private selectNeighbors(data: LabeledData, encode: (x: tf.Tensor) => tf.Tensor2D): number[][] {
-    const c = this.o.numClasses;
-    const total = c + this.o.numAuxiliaryClasses;
-    const prototypes = classPrototypes(data, { numClasses: total, encode, batchSize: this.o.evalBatchSize });
-    const counts = new Float64Array(c);
-    for (const y of data.y) if (y < c) counts[y] = (counts[y] as number) + 1;
-    const picked = selectNeighborsByPrototype(prototypes, { numTargets: c, classCounts: counts, k: this.o.k, kMax: this.o.kMax });
-    return picked.map((l) => l.map((a) => a - c));
-  }
-
   async fit(train: LabeledData, options: FitOptions = {}): Promise<History> {
     this.guard.check();
     const aux = this.auxiliary;
@@ -442,16 +467,14 @@ class GranularityRunImpl implements GranularityRun {
     const offset = Int32Array.from(aux.y, (v) => v + c);
     const all = concatData([withFlags(train, { auxiliary: false }), withFlags({ x: aux.x, y: offset }, { auxiliary: true })]);
     try {
-      if (this.chosen === null && this.o.encoder !== 'warmup') {
+      if (this.state.chosen === null && this.o.encoder !== 'warmup') {
         const enc = this.o.encoder;
         const encode =
           enc === 'inputs' ? (x: tf.Tensor): tf.Tensor2D => tf.reshape(x, [x.shape[0] ?? 0, -1]) : (enc as (x: tf.Tensor) => tf.Tensor2D);
-        this.setNeighbors(this.selectNeighbors(all, encode));
+        this.state.choose(pickNeighbors(this.o, all, encode));
       }
-      this.fitting = all;
       return withRecipeManifest(await this.trainer.fit(all, options), this);
     } finally {
-      this.fitting = null;
       all.x.dispose();
     }
   }

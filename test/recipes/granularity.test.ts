@@ -222,6 +222,31 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
     expect(b.report.ece).toBe(a.report.ece);
   }, 60_000);
 
+  it('the warm-up neighbours are loss state: a run resumed past the warm-up from a checkpoint continues bit-identically', async () => {
+    const straight = recipe(7, { epochs: 4 });
+    await straight.fit(train);
+    const controller = new AbortController();
+    // Abort inside epoch 3 (after the neighbours were picked before epoch 2).
+    const stopAt = 2 * Math.ceil((train.y.length + auxiliary.y.length) / BATCH) + 3;
+    let steps = 0;
+    const run2 = recipe(7, { epochs: 4, callbacks: [{ onBatchEnd: () => { if (++steps === stopAt) controller.abort(); } }] });
+    await run2.fit(train, { signal: controller.signal });
+    const state = run2.trainer.state();
+    expect(state.position?.epoch).toBe(2);
+    expect(Object.keys(state.lossStates ?? {})).toEqual(['granularity:neighbors']);
+    expect(run2.neighbors).toEqual(straight.neighbors);
+    run2.dispose();
+    const resumed = recipe(7, { epochs: 4 });
+    expect(resumed.neighbors).toBeNull();
+    resumed.trainer.restore(state);
+    expect(resumed.neighbors).toEqual(straight.neighbors);
+    await resumed.fit(train);
+    const weights = (r: GranularityRun): number[] => r.model.variables.flatMap((v) => Array.from(v.dataSync()));
+    expect(weights(resumed)).toEqual(weights(straight));
+    straight.dispose();
+    resumed.dispose();
+  }, 60_000);
+
   it('masked inference: predictions never name an auxiliary class, even on auxiliary images', async () => {
     const run = recipe(1, { epochs: 4, neighbors: FASHION_MNIST_GRANULARITY_SPLIT.neighbors.map((l) => [...l]) });
     await run.fit(train);
