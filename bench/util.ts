@@ -2,10 +2,14 @@
  * Shared benchmark helpers: median timing with warm-up, ratio formatting, and writing a bench's latest
  * results into its own marked section of docs/benchmarks.md.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { capabilities } from '../src/backends/use.js';
+import type { JsonObject } from '../src/core/json.js';
+import { LIBRARY_VERSION } from '../src/train/manifest.js';
 
 /** Options of {@link timeMedian}. */
 export interface TimeOptions {
@@ -57,7 +61,8 @@ const DOC = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'benchma
  * Replaces the section between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->` in
  * docs/benchmarks.md with `markdown` (appending the section when the markers are missing).
  */
-export function writeBenchSection(name: string, markdown: string): void {
+export function writeBenchSection(name: string, markdown: string, config?: JsonObject): void {
+  writeBenchManifest(name, config);
   const start = `<!-- bench:${name}:start -->`;
   const end = `<!-- bench:${name}:end -->`;
   const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
@@ -66,4 +71,33 @@ export function writeBenchSection(name: string, markdown: string): void {
   const j = doc.indexOf(end);
   const next = i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   writeFileSync(DOC, next);
+}
+
+/**
+ * What produced a bench section: library and tfjs versions, backend and its capabilities, Node, the
+ * command line and the bench's own configuration, written beside the results as
+ * `bench/results/<name>.manifest.json` (every bench record carries one; see docs/benchmarks.md).
+ */
+export function benchManifest(name: string, config?: JsonObject): JsonObject {
+  return {
+    format: 'longtail-bench-manifest',
+    version: 1,
+    bench: name,
+    library: { name: 'longtail', version: LIBRARY_VERSION },
+    tfjs: tf.version_core,
+    backend: capabilities() as unknown as JsonObject,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpus().length,
+    date: new Date().toISOString(),
+    command: process.argv.slice(2),
+    ...(config === undefined ? {} : { config }),
+  };
+}
+
+/** Writes {@link benchManifest} to `bench/results/<name>.manifest.json`. */
+export function writeBenchManifest(name: string, config?: JsonObject): void {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(benchManifest(name, config), null, 1)}\n`);
 }

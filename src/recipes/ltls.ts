@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { createRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkOneOf } from '../core/validate.js';

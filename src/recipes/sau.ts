@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { SerializedComponent } from '../core/registry.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
@@ -22,7 +22,7 @@ import { mlpBackbone } from '../models/backbones.js';
 import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
 import { checkSynthesizerSpec, synthRegistry } from '../synth/registry.js';
-import { checkTopUpPolicy, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
+import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
 import {

@@ -5,10 +5,10 @@
  * (docs/methods.md): the paper's algorithm text was not available.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { checkOptions, checkSpec, type OptionKeys } from '../core/options.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { createRng, type Rng } from '../core/rng.js';
+import { createRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';

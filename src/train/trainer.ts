@@ -7,19 +7,19 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { createRng, restoreRng, type Rng } from '../core/rng.js';
-import { DisposeGuard, valueAndGrads } from '../core/tensors.js';
-import { checkLabels, checkRange, checkSameSize } from '../core/validate.js';
+import { DisposeGuard } from '../core/tensors.js';
+import { checkRange, checkSameSize } from '../core/validate.js';
 import { trainValidationSplit } from '../data/labeled-data.js';
 import type { LabeledData } from '../data/types.js';
-import { evaluateLoss } from '../losses/evaluate.js';
-import type { Loss, LossContext, LossInputs, LossState, LossStateEncodeOptions, LossStateSnapshot, ViewForward } from '../losses/types.js';
-import type { ForwardOutput, Model, Requirement } from '../models/types.js';
+import type { Loss, LossContext, LossState, LossStateSnapshot } from '../losses/types.js';
+import type { Model, Requirement } from '../models/types.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
 import { createSampler } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
 import { progressLogger, type Logs, type TrainingControl } from './callbacks.js';
+import { gatherHostRows, gatherInputRows, hostLabels, hostRowsOf, splitBatch, type HostRows } from './batch.js';
 import { readCheckpoint, writeCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { buildManifest, fingerprintData, weightsHash, type DataFingerprint, type RunManifest } from './manifest.js';
 import {
@@ -40,11 +40,13 @@ import {
   type SynthesisRound,
   type Trainer,
   type TrainerConfig,
-  type ViewSpec,
 } from './config.js';
 import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer } from './optimizers.js';
 import { lrSchedule, type Progress, type Schedule } from './schedules.js';
 import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, type TrainerState } from './state.js';
+import { embedRows, encodeRows, evalLogits } from './inference.js';
+import { copyRound, drawPool, poolDue, type SyntheticPool } from './pool.js';
+import { runStep, viewsNeeded, type StepBatch, type StepContext } from './step.js';
 
 export type {
   DropLast,
@@ -65,30 +67,6 @@ export type {
   ViewSpec,
   ViewTransform,
 } from './config.js';
-
-/** One batch as the step sees it. */
-interface StepBatch {
-  /** The batch's input part (real rows, then input-space synthetic rows) after `augment`, or null. */
-  readonly real: tf.Tensor | null;
-  /** The input part before `augment`, which views transform (the same tensor when there is no `augment`). */
-  readonly viewInput?: tf.Tensor | null;
-  readonly synthetic: tf.Tensor2D | null;
-  readonly labels: Int32Array;
-  readonly targets: tf.Tensor2D | undefined;
-  /** Per row of the input part, 1 for a synthetic sample. */
-  readonly flags: Uint8Array;
-  readonly rng: Rng;
-}
-
-/**
- * The synthetic pool: latent features [n, featureDim] that skip the backbone, or input-space samples
- * [n, ...inputShape] that go through it like real rows (flagged synthetic).
- */
-interface SyntheticPool {
-  readonly features: tf.Tensor;
-  readonly labels: Int32Array;
-  readonly space: 'latent' | 'input';
-}
 
 /** An epoch as it runs: its batches, where it stands, and the sums behind its logged loss. */
 interface LiveEpoch {
@@ -167,6 +145,7 @@ class LoopTrainer implements Trainer {
   private readonly lossStates: readonly LossState[];
   /** Views a step computes: those the loss reads and the ones they derive from, in config order. */
   private readonly stepViews: readonly string[];
+  private readonly stepContext: StepContext;
   /** A host copy of the training inputs while `fit` runs, when gathering batches from it is cheaper. */
   private hostRows: HostRows | null = null;
 
@@ -188,6 +167,18 @@ class LoopTrainer implements Trainer {
     this.initialWeights = weightsHash(config.model.variables);
     this.lossStates = config.loss?.states ?? [];
     this.stepViews = viewsNeeded(config.views ?? {}, Object.keys(config.loss?.views ?? {}));
+    this.stepContext = {
+      model: config.model,
+      loss: config.loss as Loss | undefined,
+      objective: config.objective,
+      views: config.views ?? {},
+      stepViews: this.stepViews,
+      variables: this.variables,
+      stateVariables: this.stateVariables,
+      optimizer: this.optimizer,
+      lr: this.lr,
+      checkpointPath: config.checkpoint?.path,
+    };
   }
 
   get manifest(): RunManifest | null {
@@ -240,131 +231,14 @@ class LoopTrainer implements Trainer {
     const epoch = this.nextEpoch;
     const progress: Progress = { epoch, epochFloat: epoch + 1, step: this.steps, totalEpochs: this.config.epochs };
     const rng = this.root.fork(`step:${this.steps}`);
-    return this.runStep({ real: x, synthetic: null, labels: y, targets: o.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
+    return this.stepOn({ real: x, synthetic: null, labels: y, targets: o.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
   }
 
-  /**
-   * The synchronous heart: forward, loss, gradients, one finiteness check of the loss and every gradient,
-   * update. Nothing non-finite reaches a variable: on failure the batch-norm statistics the forward pass
-   * moved are put back and `NON_FINITE` names the first bad gradient.
-   */
-  private runStep(batch: StepBatch, epoch: number, progress: Progress): StepResult {
-    const ctx = this.ctx(epoch);
-    const saved = this.stateVariables.map((v) => tf.clone(v));
-    let kept: Record<string, tf.Scalar> = {};
-    let keptCounts: Record<string, tf.Scalar> = {};
-    let committed = false;
-    try {
-      const outcome = tf.tidy(() => {
-        const labels = tf.tensor1d(batch.labels, 'int32');
-        const { value, grads } = valueAndGrads(() => {
-          const terms = this.termsOf(batch, labels, ctx);
-          kept = terms.named;
-          keptCounts = terms.counts;
-          for (const t of [...Object.values(kept), ...Object.values(keptCounts)]) tf.keep(t);
-          // A loss whose every part is switched off (weights 0) is a constant; + 0·w keeps it on the
-          // tape (gradients 0 apart from weight decay) without changing its value.
-          const anchor = this.variables[0];
-          return anchor === undefined ? terms.total : (tf.add(terms.total, tf.mul(tf.sum(tf.slice(tf.reshape(anchor, [-1]), 0, 1)), 0)) as tf.Scalar);
-        }, this.variables);
-        // One read for the loss and a finiteness probe per gradient: a sum is non-finite iff an entry is.
-        const probes = grads.map((g) => (g === null ? tf.scalar(0) : tf.sum(g)));
-        const read = tf.concat([tf.reshape(value, [1]), ...probes.map((p) => tf.reshape(p, [1]))]).dataSync();
-        const loss = read[0] as number;
-        let bad = Number.isFinite(loss) ? -1 : -2;
-        for (let i = 0; i < grads.length && bad === -1; i++) if (!Number.isFinite(read[i + 1] as number)) bad = i;
-        if (bad !== -1) return { loss, bad };
-        const gradList = grads.map((g, i) => g ?? tf.zerosLike(this.variables[i] as tf.Variable));
-        this.optimizer.apply(this.variables, gradList, this.lr(progress));
-        return { loss, bad };
-      });
-      const terms: Record<string, number> = {};
-      for (const [name, t] of Object.entries(kept)) terms[name] = t.dataSync()[0] as number;
-      const counts: Record<string, number> = {};
-      for (const [name, t] of Object.entries(keptCounts)) counts[name] = t.dataSync()[0] as number;
-      if (outcome.bad !== -1) {
-        const where = outcome.bad === -2 ? `loss=${outcome.loss}` : `a non-finite gradient of variable ${outcome.bad} (${(this.variables[outcome.bad] as tf.Variable).name}, shape [${(this.variables[outcome.bad] as tf.Variable).shape.join(', ')}]) with loss=${outcome.loss}`;
-        throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${this.steps}; weights were not updated`, {
-          epoch,
-          step: this.steps,
-          ...(outcome.bad >= 0 ? { variable: outcome.bad } : {}),
-          ...(this.config.checkpoint ? { lastCheckpoint: this.config.checkpoint.path } : {}),
-        });
-      }
-      committed = true;
-      this.steps += 1;
-      return { loss: outcome.loss, terms, counts };
-    } finally {
-      // A failed step (non-finite, or an error anywhere in it) leaves batch-norm statistics as they were.
-      if (!committed) this.stateVariables.forEach((v, i) => v.assign(saved[i] as tf.Tensor));
-      for (const t of [...Object.values(kept), ...Object.values(keptCounts)]) t.dispose();
-      saved.forEach((t) => t.dispose());
-    }
-  }
-
-  /** Reduced, named loss terms of one batch and their sum (inside the gradient tape). */
-  private termsOf(batch: StepBatch, labels: tf.Tensor1D, ctx: LossContext): { total: tf.Scalar; named: Record<string, tf.Scalar>; counts: Record<string, tf.Scalar> } {
-    const { model, loss, objective } = this.config;
-    if (objective !== undefined) {
-      const named = {
-        ...objective({
-          model,
-          x: batch.real,
-          synthetic: batch.synthetic,
-          labels,
-          labelValues: batch.labels,
-          syntheticFlags: batch.flags,
-          ...(batch.targets === undefined ? {} : { targets: batch.targets }),
-          ctx,
-          rng: batch.rng,
-        }),
-      };
-      const values = Object.values(named);
-      if (values.length === 0) throw new LongTailError('MISSING_INPUT', 'expected the objective to return at least one term. Received: terms={}');
-      return { total: values.reduce((a, b) => tf.add(a, b)), named, counts: {} };
-    }
-    const l = loss as Loss;
-    // A loss that reads views only needs no plain forward pass.
-    const out = l.requires.length > 0 || this.stepViews.length === 0 ? forwardMixed(model, batch.real, batch.synthetic) : null;
-    const views = this.stepViews.length === 0 ? undefined : this.viewForwards(batch);
-    const synthetic = new Uint8Array(batch.labels.length);
-    synthetic.set(batch.flags, 0);
-    synthetic.fill(1, batch.flags.length);
-    const inputs = {
-      ...(out ?? {}),
-      labels,
-      labelValues: batch.labels,
-      synthetic,
-      ctx,
-      ...(batch.targets === undefined ? {} : { targets: batch.targets }),
-      ...(views === undefined ? {} : { views }),
-    };
-    const { total, terms, counts } = evaluateLoss(l, inputs as LossInputs);
-    return { total, named: { ...terms }, counts: { ...counts } };
-  }
-
-  /** The views the loss reads, each through the model once (train mode), for the outputs it needs. */
-  private viewForwards(batch: StepBatch): Record<string, ViewForward> {
-    const x = batch.viewInput ?? batch.real;
-    if (x === null) {
-      throw new LongTailError('MISSING_INPUT', 'expected input rows for the views of this batch. Received: a batch of latent synthetic samples only (views need samples that go through the backbone; use synthesis.space "input")');
-    }
-    const rows = x.shape[0] ?? 0;
-    const labelValues = batch.labels.subarray(0, rows);
-    const made = computeViews(this.config.views ?? {}, this.stepViews, { x, labels: labelValues, rng: batch.rng });
-    const labels = tf.tensor1d(labelValues, 'int32');
-    const out: Record<string, ViewForward> = {};
-    for (const [name, fields] of Object.entries((this.config.loss as Loss).views ?? {})) {
-      const view = made[name] as { x: tf.Tensor; targets?: tf.Tensor2D };
-      out[name] = {
-        ...forwardFields(this.model, view.x, 'train', fields),
-        ...(view.targets === undefined ? {} : { targets: view.targets }),
-        labels,
-        labelValues,
-        synthetic: batch.flags,
-      };
-    }
-    return out;
+  /** One step (step.ts) at the trainer's position; the step count moves only when it succeeds. */
+  private stepOn(batch: StepBatch, epoch: number, progress: Progress): StepResult {
+    const result = runStep(this.stepContext, batch, { epoch, step: this.steps, progress, ctx: this.ctx(epoch) });
+    this.steps += 1;
+    return result;
   }
 
   async fit(data: LabeledData, options?: FitOptions): Promise<History> {
@@ -527,45 +401,8 @@ class LoopTrainer implements Trainer {
         labels,
         synthetic,
         numClasses: trainClasses(this.model),
-        encode: (options) => this.encodeRows(data, inputPool, options, rng),
+        encode: (options) => encodeRows({ model: this.model, views: this.config.views ?? {}, batchSize: this.config.evalBatchSize ?? 512 }, data, inputPool, options, rng),
       });
-    }
-  }
-
-  /** Batched forward passes over rows of [data.x; input-space pool], optionally through views. */
-  private encodeRows(data: LabeledData, inputPool: SyntheticPool | null, options: LossStateEncodeOptions, stateRng: Rng): tf.Tensor[] {
-    const n = data.y.length;
-    const total = n + (inputPool?.labels.length ?? 0);
-    const rows = options.rows ?? Int32Array.from({ length: total }, (_, i) => i);
-    const names = options.views ?? [];
-    for (const name of names) {
-      if (this.config.views?.[name] === undefined) throw invalid('MISSING_INPUT', `a view of the trainer's config (one of ${Object.keys(this.config.views ?? {}).join(', ') || 'none'})`, 'encode views', name);
-    }
-    const order = viewsNeeded(this.config.views ?? {}, names);
-    const rng = options.rng ?? stateRng;
-    const mode = options.mode ?? 'eval';
-    const step = this.config.evalBatchSize ?? 512;
-    if (rows.length === 0) throw invalid('INVALID_OPTION', 'at least one row to encode', 'rows.length', 0);
-    const parts: tf.Tensor[][] = (names.length === 0 ? [''] : names).map(() => []);
-    try {
-      for (let start = 0; start < rows.length; start += step) {
-        const chunk = rows.subarray(start, Math.min(rows.length, start + step));
-        const outs = tf.tidy(() => {
-          for (const r of chunk) if (!Number.isInteger(r) || r < 0 || r >= total) throw invalid('INVALID_OPTION', `encode rows in [0, ${total})`, 'rows', r);
-          const x = gatherInputRows(data.x, inputPool?.features ?? null, chunk, n);
-          const labels = Int32Array.from(chunk, (r) => (r < n ? (data.y[r] as number) : ((inputPool as SyntheticPool).labels[r - n] as number)));
-          const made = names.length === 0 ? {} : computeViews(this.config.views ?? {}, order, { x, labels, rng });
-          return (names.length === 0 ? [x] : names.map((name) => (made[name] as { x: tf.Tensor }).x)).map((xv) => {
-            const f = forwardFields(this.model, xv, mode, [options.output])[options.output];
-            if (f === undefined) throw new LongTailError('MISSING_INPUT', `expected model ${this.model.kind} to provide ${options.output}. Received: provides=[${this.model.provides.join(', ')}]`);
-            return f as tf.Tensor;
-          });
-        });
-        outs.forEach((t, v) => (parts[v] as tf.Tensor[]).push(t));
-      }
-      return parts.map((list) => tf.tidy(() => (list.length === 1 ? (list[0] as tf.Tensor).clone() : tf.concat(list, 0))));
-    } finally {
-      parts.forEach((list) => list.forEach((t) => t.dispose()));
     }
   }
 
@@ -587,32 +424,11 @@ class LoopTrainer implements Trainer {
    */
   private batchStep(data: LabeledData, idx: Int32Array, epoch: number, progress: Progress, rng: Rng): (StepResult & { size: number }) | null {
     if (data.x.isDisposed) throw new LongTailError('DISPOSED', 'expected data.x to stay alive while fit runs. Received: data.x disposed during fit', { name: 'data.x' });
-    const n = data.y.length;
     const pool = this.pool;
+    const rows = splitBatch(idx, data, pool, this.dropSingleton);
+    if (rows === null) return null;
+    const { input, latent: synth, labels, flags } = rows;
     const latent = pool !== null && pool.space === 'latent';
-    let inputCount = 0;
-    for (let i = 0; i < idx.length; i++) if ((idx[i] as number) < n || !latent) inputCount++;
-    const dropInput = inputCount === 1 && this.dropSingleton;
-    // Input rows first (real, then input-space synthetic, in batch order), then latent rows.
-    const input = new Int32Array(dropInput ? 0 : inputCount);
-    const synth = new Int32Array(idx.length - inputCount);
-    let r = 0;
-    let s = 0;
-    for (let i = 0; i < idx.length; i++) {
-      const j = idx[i] as number;
-      if (j >= n && latent) synth[s++] = j - n;
-      else if (!dropInput) input[r++] = j;
-    }
-    const labels = new Int32Array(input.length + synth.length);
-    if (labels.length === 0) return null;
-    const labelOf = (j: number): number => (j < n ? (data.y[j] as number) : ((pool as SyntheticPool).labels[j - n] as number));
-    for (let i = 0; i < input.length; i++) labels[i] = labelOf(input[i] as number);
-    for (let i = 0; i < synth.length; i++) labels[input.length + i] = (pool as SyntheticPool).labels[synth[i] as number] as number;
-    const flags = new Uint8Array(input.length);
-    for (let i = 0; i < input.length; i++) {
-      const j = input[i] as number;
-      flags[i] = j >= n ? 1 : data.synthetic !== undefined ? (data.synthetic[j] as number) : 0;
-    }
     let x: tf.Tensor | null = input.length === 0 ? null : this.gatherInputs(data, input);
     const syn = latent && synth.length > 0 ? (tf.tidy(() => tf.gather((pool as SyntheticPool).features, tf.tensor1d(synth, 'int32'))) as tf.Tensor2D) : null;
     let raw: tf.Tensor | null = null;
@@ -635,7 +451,7 @@ class LoopTrainer implements Trainer {
       if (targets !== undefined && syn !== null) {
         throw new LongTailError('INVALID_OPTION', 'expected augment without soft targets when synthesis is on. Received: augment returned targets');
       }
-      return { ...this.runStep({ real: x, viewInput: raw ?? x, synthetic: syn, labels, targets, flags, rng }, epoch, progress), size: labels.length };
+      return { ...this.stepOn({ real: x, viewInput: raw ?? x, synthetic: syn, labels, targets, flags, rng }, epoch, progress), size: labels.length };
     } finally {
       x?.dispose();
       raw?.dispose();
@@ -658,52 +474,18 @@ class LoopTrainer implements Trainer {
 
   private maybeSynthesize(data: LabeledData, epoch: number): void {
     const syn = this.config.synthesis;
-    if (syn === undefined) return;
-    const start = syn.startEpoch ?? 0;
-    if (epoch < start) return;
-    const every = syn.refreshEvery ?? 0;
-    const due = this.pool === null || (every > 0 && (epoch - start) % every === 0 && this.poolEpoch !== epoch);
-    if (!due) return;
-    const space = syn.space ?? 'latent';
-    const rng = this.root.fork(`synthesis:${epoch}`);
-    // A refresh re-observes features of the current model: earlier statistics must not accumulate.
-    if (this.pool !== null) syn.synthesizer.reset?.();
-    const n = data.y.length;
-    const features =
-      space === 'input' ? (tf.reshape(data.x, [n, -1]) as tf.Tensor2D) : syn.source === 'inputs' ? (data.x as tf.Tensor2D) : this.embed(data.x);
-    try {
-      if (space === 'latent') checkSameSize('synthesis features width = model.featureDim', this.model.featureDim, 'features.shape[1]', features.shape[1] ?? -1);
-      const labels = tf.tensor1d(data.y, 'int32');
-      try {
-        syn.synthesizer.observe({ features, labels });
-      } finally {
-        labels.dispose();
-      }
-    } finally {
-      if (features !== data.x) features.dispose();
-    }
-    const perClass = topUpRequest(syn.synthesizer.observedCounts(), syn.topUp ?? { kind: 'toMax' });
-    const head = (f: tf.Tensor2D): tf.Tensor2D => this.model.head(f);
-    const drawn = syn.synthesizer.sample({ perClass, ...(space === 'latent' ? { head } : {}), epoch }, rng);
-    let labels: Int32Array;
-    try {
-      labels = Int32Array.from(drawn.labels.dataSync());
-    } catch (e) {
-      drawn.features.dispose();
-      throw e;
-    } finally {
-      drawn.labels.dispose();
-    }
-    let pooled: tf.Tensor = drawn.features;
-    if (space === 'input') {
-      pooled = tf.reshape(drawn.features, [labels.length, ...data.x.shape.slice(1)]);
-      drawn.features.dispose();
-    }
-    const accepted = new Array<number>(perClass.length).fill(0);
-    for (const y of labels) accepted[y] = (accepted[y] ?? 0) + 1;
-    const report = syn.synthesizer.lastReport;
-    this.rounds.push({ epoch, space, requested: Array.from(perClass), accepted, ...(Array.isArray(report) ? { report: report.map((e) => ({ ...e })) } : {}) });
-    this.setPool({ features: pooled, labels, space }, epoch);
+    if (syn === undefined || !poolDue(syn, { epoch, hasPool: this.pool !== null, poolEpoch: this.poolEpoch })) return;
+    const batchSize = this.config.evalBatchSize ?? 512;
+    const drawn = drawPool(syn, {
+      model: this.model,
+      data,
+      epoch,
+      refresh: this.pool !== null,
+      rng: this.root.fork(`synthesis:${epoch}`),
+      embed: (x) => embedRows(this.model, x, batchSize),
+    });
+    this.rounds.push(drawn.round);
+    this.setPool(drawn.pool, epoch);
   }
 
   private setPool(pool: SyntheticPool | null, epoch: number): void {
@@ -712,40 +494,11 @@ class LoopTrainer implements Trainer {
     this.poolEpoch = epoch;
   }
 
-  /** Embeddings of `x` in eval mode, in batches. */
-  private embed(x: tf.Tensor): tf.Tensor2D {
-    if (!this.model.provides.includes('embeddings')) {
-      throw new LongTailError('MISSING_INPUT', `expected a model that provides embeddings for synthesis. Received: provides=[${this.model.provides.join(', ')}]`);
-    }
-    return this.batched(x, (xb) => this.model.forward(xb, 'eval').embeddings as tf.Tensor2D);
-  }
-
-  private batched(x: tf.Tensor, fn: (xb: tf.Tensor) => tf.Tensor2D, batchSize = this.config.evalBatchSize ?? 512): tf.Tensor2D {
-    const n = x.shape[0] ?? 0;
-    const parts: tf.Tensor2D[] = [];
-    try {
-      for (let i = 0; i < n; i += batchSize) {
-        parts.push(tf.tidy(() => fn(tf.slice(x, i, Math.min(batchSize, n - i)))));
-      }
-      return tf.tidy(() => (parts.length === 1 ? (parts[0] as tf.Tensor2D).clone() : tf.concat(parts, 0)));
-    } finally {
-      parts.forEach((p) => p.dispose());
-    }
-  }
-
   logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D {
     this.guard.check();
     const o = checkOptions('logits options', options, PREDICT_KEYS);
     if (!(x instanceof tf.Tensor) || x.isDisposed) throw invalid('INVALID_OPTION', 'x to be a live tf.Tensor', 'x', x instanceof tf.Tensor ? 'a disposed tensor' : typeof x);
-    const adjust = o.adjustLogits;
-    return this.batched(
-      x,
-      (xb) => {
-        const z = this.model.forward(xb, 'eval').logits;
-        return adjust === undefined ? z : adjust(z);
-      },
-      o.batchSize ?? this.config.evalBatchSize ?? 512,
-    );
+    return evalLogits(this.model, x, { batchSize: o.batchSize ?? this.config.evalBatchSize ?? 512, ...(o.adjustLogits === undefined ? {} : { adjust: o.adjustLogits }) });
   }
 
   evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport {
@@ -892,95 +645,6 @@ class LoopTrainer implements Trainer {
   }
 }
 
-/** Training inputs kept on the host for the length of a `fit`: the tensor they copy and their values. */
-interface HostRows {
-  readonly source: tf.Tensor;
-  readonly values: Float32Array;
-  readonly rowSize: number;
-  readonly rowShape: readonly number[];
-}
-
-/** Host copies above this many bytes are not made (the batches are gathered by tf.gather instead). */
-const HOST_ROWS_MAX_BYTES = 1 << 30;
-
-/**
- * A host copy of float32 inputs on a backend whose tensors live in host memory (cpu, wasm), where
- * copying a batch's rows in JavaScript and uploading them once costs a small fraction of `tf.gather`
- * (measured by bench:step: 0.05 vs 3.4 ms for 256 rows of 512 floats on wasm). Null elsewhere.
- */
-function hostRowsOf(x: tf.Tensor): HostRows | null {
-  const backend = tf.getBackend();
-  if ((backend !== 'wasm' && backend !== 'cpu') || x.dtype !== 'float32' || x.size * 4 > HOST_ROWS_MAX_BYTES) return null;
-  const rowShape = x.shape.slice(1);
-  return { source: x, values: x.dataSync() as Float32Array, rowSize: rowShape.reduce((a, b) => a * b, 1), rowShape };
-}
-
-/** The rows `rows` of a host copy as one new tensor (the same values `tf.gather` would give). */
-function gatherHostRows(host: HostRows, rows: Int32Array): tf.Tensor {
-  const size = host.rowSize;
-  const out = new Float32Array(rows.length * size);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i] as number;
-    out.set(host.values.subarray(r * size, r * size + size), i * size);
-  }
-  return tf.tensor(out, [rows.length, ...host.rowShape], 'float32');
-}
-
-/** Labels of a `step` call as host integers, checked exactly as `fit` checks `data.y`. */
-function hostLabels(labels: tf.Tensor1D | Int32Array | readonly number[], classes: number): Int32Array {
-  if (labels instanceof tf.Tensor) {
-    if (labels.isDisposed) throw new LongTailError('DISPOSED', 'expected a live tensor labels. Received: labels after dispose()', { name: 'labels' });
-    if (labels.dtype !== 'int32') {
-      throw new LongTailError('DTYPE_MISMATCH', `expected labels of dtype int32 (e.g. tf.tensor1d(values, 'int32')). Received: labels.dtype=${labels.dtype}`, { name: 'labels' });
-    }
-    return checkLabels('labels', Int32Array.from(labels.dataSync()), classes);
-  }
-  return Int32Array.from(checkLabels('labels', labels as ArrayLike<number>, classes));
-}
-
-/** The views to compute for the views `read`: those and every view they derive from, in config order. */
-function viewsNeeded(specs: Readonly<Record<string, ViewSpec>>, read: readonly string[]): string[] {
-  const needed = new Set<string>();
-  const visit = (name: string): void => {
-    if (needed.has(name)) return;
-    needed.add(name);
-    const spec = specs[name];
-    if (spec !== undefined && typeof spec !== 'function' && spec.from !== undefined) visit(spec.from);
-  };
-  read.forEach(visit);
-  return Object.keys(specs).filter((name) => needed.has(name));
-}
-
-/** Runs the view transforms in `order`, each on the batch's inputs or on its `from` view's inputs. */
-function computeViews(specs: Readonly<Record<string, ViewSpec>>, order: readonly string[], batch: { x: tf.Tensor; labels: Int32Array; rng: Rng }): Record<string, { x: tf.Tensor; targets?: tf.Tensor2D }> {
-  const made: Record<string, { x: tf.Tensor; targets?: tf.Tensor2D }> = {};
-  for (const name of order) {
-    const spec = specs[name] as ViewSpec;
-    const transform = typeof spec === 'function' ? spec : spec.transform;
-    const from = typeof spec === 'function' ? undefined : spec.from;
-    const source = from === undefined ? batch.x : (made[from] as { x: tf.Tensor }).x;
-    const out = transform({ x: source, labels: batch.labels, rng: batch.rng });
-    if (out === null || typeof out !== 'object' || !(out.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', `view ${name} to return { x: Tensor, targets? }`, `views.${name} result`, out);
-    made[name] = out.targets === undefined ? { x: out.x } : { x: out.x, targets: out.targets };
-  }
-  return made;
-}
-
-/** The model's outputs `fields` of `x`: through `forwardFields` when the model has it. */
-function forwardFields(model: Model, x: tf.Tensor, mode: 'train' | 'eval', fields: readonly Requirement[]): Partial<ForwardOutput> {
-  if (typeof model.forwardFields === 'function') return model.forwardFields(x, mode, fields);
-  return model.forward(x, mode);
-}
-
-/** Rows of [x; pool] (indices ≥ n index the input-space pool) in the order of `rows`. Inside a tidy. */
-function gatherInputRows(x: tf.Tensor, pool: tf.Tensor | null, rows: Int32Array, n: number): tf.Tensor {
-  const source = pool === null ? x : tf.concat([x, pool], 0);
-  return tf.gather(source, tf.tensor1d(rows, 'int32'));
-}
-
-function copyRound(r: SynthesisRound): SynthesisRound {
-  return { epoch: r.epoch, space: r.space, requested: [...r.requested], accepted: [...r.accepted], ...(r.report === undefined ? {} : { report: r.report.map((e) => ({ ...e })) }) };
-}
 
 function badLossState(key: string, states: readonly LossState[]): never {
   throw invalid('INVALID_CHECKPOINT', `loss states among the loss's own (${states.map((s) => s.key).join(', ') || 'none'})`, 'lossStates key', key);
@@ -996,21 +660,6 @@ function checkLossSnapshot(key: string, snap: LossStateSnapshot | null): void {
       throw invalid('INVALID_CHECKPOINT', `values matching shape [${Array.isArray(a?.shape) ? a.shape.join(', ') : '?'}]`, `lossStates.${key}.arrays.${name}`, a?.values?.length);
     }
   }
-}
-
-/** Forward pass over real inputs and/or synthetic latent features; synthetic features skip the backbone. */
-function forwardMixed(model: Model, real: tf.Tensor | null, synthetic: tf.Tensor2D | null): ForwardOutput {
-  const out = real === null ? null : model.forward(real, 'train');
-  if (synthetic === null) {
-    if (out === null) throw new LongTailError('MISSING_INPUT', 'expected a non-empty batch. Received: batch size=0');
-    return out;
-  }
-  const synLogits = model.head(synthetic, 'train');
-  if (out === null) return { logits: synLogits, embeddings: synthetic };
-  return {
-    logits: tf.concat([out.logits, synLogits], 0),
-    ...(out.embeddings === undefined ? {} : { embeddings: tf.concat([out.embeddings, synthetic], 0) }),
-  };
 }
 
 function concatLabels(a: Int32Array, b: Int32Array): Int32Array {
