@@ -7,6 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
+import { pairwiseDistances } from '../core/neighbors.js';
+import { classPrototypes } from '../models/encode.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkLabels, checkOneOf, checkPositive, checkRank, checkSameSize } from '../core/validate.js';
 import type { NoPositivePolicy } from '../losses/contrastive.js';
@@ -285,10 +287,8 @@ function cleanSynthetic(reference: tf.Tensor3D, referenceLabels: Int32Array, can
   for (let v = 0; v < views; v++) {
     const ref = tf.squeeze(tf.slice(reference, [0, v, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
     const cand = tf.squeeze(tf.slice(candidates, [0, v, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
-    const nearest =
-      metric === 'cosine'
-        ? tf.argMax(tf.matMul(unitRows(cand), unitRows(ref), false, true), 1)
-        : tf.argMin(tf.sub(tf.sum(tf.square(ref), 1), tf.mul(tf.matMul(cand, ref, false, true), 2)), 1);
+    // Nearest reference: the smallest distance (cosine: 1 − cos, so the most similar), first on ties.
+    const nearest = tf.argMin(pairwiseDistances(cand, ref, { metric: metric === 'cosine' ? 'cosine' : 'sqeuclidean' }), 1);
     const agree = tf.equal(tf.gather(refY, nearest), candY) as tf.Tensor1D;
     clean = clean === null ? agree : (tf.logicalAnd(clean, agree) as tf.Tensor1D);
   }
@@ -315,10 +315,6 @@ function detached<T extends tf.Tensor = tf.Tensor1D>(inputs: tf.Tensor[], f: (in
   return out;
 }
 
-/** Rows divided by max(‖row‖, 1e-12): a zero prototype is similar to nothing, never NaN. */
-function unitRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), NORM_FLOOR)) as tf.Tensor2D;
-}
 
 /**
  * Per-anchor SupCon values and weights over the contrast set [real; prototypes; synthetic] (view-major
@@ -563,32 +559,16 @@ class SauPrototypeState implements LossState {
       this.set(null, null);
       return;
     }
-    const c = context.numClasses;
     const perView = context.encode({ output: 'projections', views: this.views, rows: Int32Array.from(rows) });
-    const v = this.views.length;
-    const d = perView[0]?.shape[1] ?? 0;
-    const counts = new Float64Array(c);
-    for (const i of rows) counts[context.labels[i] as number] = (counts[context.labels[i] as number] as number) + 1;
-    const sums = perView.map((z) => {
-      const values = z.dataSync() as Float32Array;
-      z.dispose();
-      const sum = new Float64Array(c * d);
-      rows.forEach((i, r) => {
-        const off = (context.labels[i] as number) * d;
-        for (let t = 0; t < d; t++) sum[off + t] = (sum[off + t] as number) + (values[r * d + t] as number);
-      });
-      return sum;
-    });
-    const present: number[] = [];
-    for (let k = 0; k < c; k++) if ((counts[k] as number) > 0) present.push(k);
-    const out = new Float32Array(present.length * v * d);
-    present.forEach((k, p) => {
-      for (let w = 0; w < v; w++) {
-        const sum = sums[w] as Float64Array;
-        for (let t = 0; t < d; t++) out[(p * v + w) * d + t] = (sum[k * d + t] as number) / (counts[k] as number);
-      }
-    });
-    this.set(tf.tensor3d(out, [present.length, v, d]), Int32Array.from(present));
+    const labels = Int32Array.from(rows, (i) => context.labels[i] as number);
+    // [R, V, d] → per-class means [C, V, d] (float64 sums in row order), then the classes present.
+    const stacked = tf.stack(perView, 1);
+    perView.forEach((t) => t.dispose());
+    const { means, present } = classPrototypes(stacked, labels, { numClasses: context.numClasses });
+    stacked.dispose();
+    const bank = tf.tidy(() => tf.gather(means, tf.tensor1d(present, 'int32')) as tf.Tensor3D);
+    means.dispose();
+    this.set(bank, present);
   }
 
   snapshot(): LossStateSnapshot | null {
