@@ -128,9 +128,12 @@ export interface SauOptions extends RecipeStageOptions {
   readonly backbone?: Backbone;
   /** Hidden widths of the default MLP backbone. @defaultValue [256] */
   readonly hiddenSizes?: readonly number[];
-  /** Hidden widths of the projection MLP. @defaultValue [2048, 2048] (SAU's `contrast_head`) */
+  /**
+   * Hidden widths of the projection MLP. @defaultValue [D, D] with D the backbone's feature width (SAU's
+   * `contrast_head` is 2048-2048-128 on ResNet-50's 2048-d features: the head scales with the backbone)
+   */
   readonly projectionHiddenSizes?: readonly number[];
-  /** @defaultValue 128 */
+  /** @defaultValue min(128, D) */
   readonly projectionDim?: number;
 }
 
@@ -288,11 +291,13 @@ function resolveOptions(options: SauOptions): Resolved {
   if (!Array.isArray(hiddenSizes) || hiddenSizes.length === 0 || hiddenSizes.some((h) => !Number.isInteger(h) || h < 1)) {
     throw invalid('INVALID_OPTION', 'hiddenSizes to be a non-empty array of positive integers', 'hiddenSizes', hiddenSizes);
   }
-  const projectionHiddenSizes = options.projectionHiddenSizes ?? [2048, 2048];
+  // The projection head scales with the backbone: SAU's 2048-2048-128 is [D, D] → 128 for D = 2048.
+  const featureDim = backbone !== undefined ? backbone.outputDim : (hiddenSizes[hiddenSizes.length - 1] as number);
+  const projectionHiddenSizes = options.projectionHiddenSizes ?? [featureDim, featureDim];
   if (!Array.isArray(projectionHiddenSizes) || projectionHiddenSizes.some((h) => !Number.isInteger(h) || h < 1)) {
     throw invalid('INVALID_OPTION', 'projectionHiddenSizes to be an array of positive integers', 'projectionHiddenSizes', projectionHiddenSizes);
   }
-  const projectionDim = checkInteger('projectionDim', options.projectionDim ?? 128, { min: 1 });
+  const projectionDim = checkInteger('projectionDim', options.projectionDim ?? Math.min(128, featureDim), { min: 1 });
   const synthesizerSpec = resolveSynthesizer(options.synthesizer, numClasses);
   const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'sau options.topUp');
   const noisyStrategy = checkOneOf('noisyStrategy', options.noisyStrategy ?? 'drop', NOISY_STRATEGIES);
