@@ -179,7 +179,8 @@ export interface LossStateSnapshot {
 /**
  * State a loss owns and the trainer keeps current: `refresh` before each epoch (after the synthetic pool
  * is drawn), `snapshot`/`restore` in checkpoints (a resumed run continues bit-identically). `key` names
- * the state in checkpoints and its random stream.
+ * the state in checkpoints and its random stream. A trainer's `dispose` calls `dispose` on its loss's
+ * states: a state frees its tensors and clears, and stays usable (the next refresh rebuilds it).
  */
 export interface LossState extends Disposable {
   readonly key: string;

@@ -4,4 +4,4 @@ export * from './callbacks.js';
 export { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint, type EpochPosition, type TrainerState } from './checkpoint.js';
 export * from './trainer.js';
 export { LIBRARY_VERSION, fingerprintData, type DataFingerprint, type RunManifest } from './manifest.js';
-export { replayManifest, type ReplayOptions, type ReplayResult } from './replay.js';
+export { replayManifest, trainerFromConfig, type ReplayOptions, type ReplayResult, type TrainerFromConfigOptions } from './replay.js';

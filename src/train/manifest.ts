@@ -94,6 +94,7 @@ export function serialiseTrainerConfig(config: TrainerConfig): { config: JsonObj
   if (config.augment !== undefined) notReplayable.push('augment (a function)');
   if (typeof config.learningRate === 'function') notReplayable.push('learningRate (a function)');
   if (config.trainable !== undefined) notReplayable.push('trainable (a variable list)');
+  if (config.views !== undefined && Object.keys(config.views).length > 0) notReplayable.push('views (functions)');
   const loss = config.loss === undefined ? null : (toConfig(config.loss as Loss) as unknown as JsonObject);
   if (loss !== null && JSON.stringify(loss).includes('"kind":"function"')) notReplayable.push('a loss weight schedule function');
   const sampler = config.sampler === undefined ? { kind: 'instance' } : typeof (config.sampler as Sampler).batches === 'function' ? serialised(config.sampler as Sampler) : config.sampler;
@@ -115,7 +116,8 @@ export function serialiseTrainerConfig(config: TrainerConfig): { config: JsonObj
             startEpoch: syn.startEpoch ?? 0,
             refreshEvery: syn.refreshEvery ?? 0,
             topUp: (syn.topUp ?? { kind: 'toMax' }) as Json,
-            source: syn.source ?? 'embeddings',
+            space: syn.space ?? 'latent',
+            ...((syn.space ?? 'latent') === 'latent' ? { source: syn.source ?? 'embeddings' } : {}),
           },
     evalBatchSize: config.evalBatchSize ?? 512,
     dropLast: config.dropLast ?? 'auto',

@@ -1,17 +1,18 @@
 /** Replaying a run from its manifest (train/manifest.ts) and checking it gives the same numbers. */
 import { capabilities } from '../backends/use.js';
 import { formatValue, invalid, LongTailError } from '../core/errors.js';
-import type { Json } from '../core/json.js';
-import { checkOptions } from '../core/options.js';
+import type { Json, JsonObject } from '../core/json.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { LabeledData } from '../data/types.js';
 import { lossRegistry } from '../losses/registry.js';
 import type { Model } from '../models/types.js';
 import { recipeFromConfig, type RecipeOverrides } from '../recipes/config.js';
 import { samplerRegistry } from '../samplers/registry.js';
 import { synthRegistry } from '../synth/registry.js';
-import type { History } from './config.js';
+import type { Callback, ProgressMode } from './callbacks.js';
+import type { History, Trainer } from './config.js';
 import { fingerprintData, serialised, weightsHash, type RunManifest } from './manifest.js';
-import { createTrainer } from './trainer.js';
+import { createOwningTrainer } from './trainer.js';
 
 /** Options of {@link replayManifest}. */
 export interface ReplayOptions {
@@ -73,37 +74,108 @@ export async function replayManifest(manifest: RunManifest, options: ReplayOptio
   const differences: string[] = [];
   const backendNow = capabilities().backend;
   if (backendNow !== manifest.backend['backend']) differences.push(`backend: ${String(manifest.backend['backend'])} then, ${backendNow} now (numbers are reproducible on one backend)`);
+  const trainer = trainerFromConfig(manifest.config, { model, progress: 'none' });
+  try {
+    const history = await trainer.fit(options.data, options.validation === undefined ? {} : { validation: options.validation });
+    compareEpochs(manifest.history, history, differences);
+    return { reproduced: differences.length === 0, differences, history };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** Options of {@link trainerFromConfig}: what a serialised trainer config does not hold. */
+export interface TrainerFromConfigOptions {
+  /** A model of the config's architecture (a config records the architecture, not the weights). */
+  readonly model: Model;
+  /** Progress output of the rebuilt trainer (not part of the config). @defaultValue 'auto' */
+  readonly progress?: ProgressMode;
+  /** Callbacks of the rebuilt trainer (not part of the config). */
+  readonly callbacks?: readonly Callback[];
+}
+
+/**
+ * Rebuilds a trainer from its JSON configuration (`history.manifest.config`, written by every `fit`): the
+ * loss, sampler, optimizer, learning-rate schedule and synthesizer come back from their registries, the
+ * model is the caller's (checked against the recorded architecture). The trainer owns what it rebuilt
+ * (the synthesizer), and frees it on `dispose`. Same config, same model weights, same data: same numbers.
+ *
+ * @throws LongTailError `INVALID_OPTION` for a config with functions in it (`notReplayable` of the
+ *   manifest: a custom objective, augment, views, a learning-rate function) or a model of another
+ *   architecture; `UNKNOWN_KIND` / `UNKNOWN_OPTION` from the registries.
+ * @example
+ * ```ts
+ * const history = await trainer.fit(train);
+ * const again = trainerFromConfig(history.manifest.config, { model: buildModel() });
+ * ```
+ */
+export function trainerFromConfig(config: JsonObject, options: TrainerFromConfigOptions): Trainer {
+  checkOptions('trainerFromConfig options', options, { model: true, progress: true, callbacks: true });
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw invalid('INVALID_OPTION', 'a trainer config object (history.manifest.config)', 'config', config);
+  checkOptions('trainerFromConfig config', config, TRAINER_CONFIG_JSON_KEYS);
+  const c = config as Record<string, Json>;
+  const model = options.model;
+  if (model === undefined) throw new LongTailError('MISSING_INPUT', 'expected options.model (a trainer config records the architecture, not the weights). Received: model=undefined');
+  if (JSON.stringify(serialised(model)) !== JSON.stringify(c['model'])) {
+    throw invalid('INVALID_OPTION', `a model of the config's architecture ${JSON.stringify(c['model'])}`, 'model', serialised(model));
+  }
+  if (c['loss'] === null || c['loss'] === undefined) throw new LongTailError('INVALID_OPTION', 'expected a config with a loss (a custom objective cannot be rebuilt from JSON). Received: loss=null');
+  const lr = c['learningRate'] as Record<string, Json> | null;
+  if (lr !== null && lr['kind'] === 'function') throw new LongTailError('INVALID_OPTION', 'expected a learning-rate spec (a function cannot be rebuilt from JSON). Received: learningRate { kind: "function" }');
   const syn = c['synthesis'] as Record<string, Json> | null;
   const synthesizer = syn === null ? null : synthRegistry.fromConfig(syn['synthesizer'] as never);
   try {
-    const trainer = createTrainer({
-      model,
-      loss: lossRegistry.fromConfig(c['loss'] as never),
-      seed: manifest.seed,
-      epochs: c['epochs'] as number,
-      batchSize: c['batchSize'] as number,
-      sampler: samplerRegistry.fromConfig(c['sampler'] as never),
-      ...(c['optimizer'] === null ? {} : { optimizer: c['optimizer'] as never }),
-      ...(c['learningRate'] === null ? {} : { learningRate: c['learningRate'] as never }),
-      ...(synthesizer === null || syn === null
-        ? {}
-        : { synthesis: { synthesizer, startEpoch: syn['startEpoch'] as number, refreshEvery: syn['refreshEvery'] as number, topUp: syn['topUp'] as never, source: syn['source'] as 'embeddings' | 'inputs' } }),
-      evalBatchSize: c['evalBatchSize'] as number,
-      dropLast: c['dropLast'] as 'auto',
-      ...(c['classCounts'] === null ? {} : { classCounts: c['classCounts'] as number[] }),
-      progress: 'none',
-    });
-    try {
-      const history = await trainer.fit(options.data, options.validation === undefined ? {} : { validation: options.validation });
-      compareEpochs(manifest.history, history, differences);
-      return { reproduced: differences.length === 0, differences, history };
-    } finally {
-      trainer.dispose();
-    }
-  } finally {
+    const space = (syn?.['space'] ?? 'latent') as 'latent' | 'input';
+    return createOwningTrainer(
+      {
+        model,
+        loss: lossRegistry.fromConfig(c['loss'] as never),
+        seed: c['seed'] as number,
+        epochs: c['epochs'] as number,
+        batchSize: c['batchSize'] as number,
+        sampler: samplerRegistry.fromConfig(c['sampler'] as never),
+        ...(c['optimizer'] === null ? {} : { optimizer: c['optimizer'] as never }),
+        ...(lr === null ? {} : { learningRate: lr as never }),
+        ...(synthesizer === null || syn === null
+          ? {}
+          : {
+              synthesis: {
+                synthesizer,
+                startEpoch: syn['startEpoch'] as number,
+                refreshEvery: syn['refreshEvery'] as number,
+                topUp: syn['topUp'] as never,
+                space,
+                ...(space === 'latent' ? { source: (syn['source'] ?? 'embeddings') as 'embeddings' | 'inputs' } : {}),
+              },
+            }),
+        evalBatchSize: c['evalBatchSize'] as number,
+        dropLast: c['dropLast'] as 'auto',
+        ...(c['classCounts'] === null ? {} : { classCounts: c['classCounts'] as number[] }),
+        progress: options.progress ?? 'auto',
+        ...(options.callbacks === undefined ? {} : { callbacks: options.callbacks }),
+      },
+      synthesizer === null ? [] : [synthesizer],
+    );
+  } catch (e) {
     synthesizer?.dispose?.();
+    throw e;
   }
 }
+
+const TRAINER_CONFIG_JSON_KEYS: OptionKeys<Record<string, unknown>> = {
+  model: true,
+  loss: true,
+  seed: true,
+  epochs: true,
+  batchSize: true,
+  sampler: true,
+  optimizer: true,
+  learningRate: true,
+  synthesis: true,
+  evalBatchSize: true,
+  dropLast: true,
+  classCounts: true,
+};
 
 /** Appends one line per logged number that differs between the manifest's epochs and `history`'s. */
 function compareEpochs(then: RunManifest['history'], history: History, differences: string[]): void {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
 import { createRng, restoreRng, type Rng } from '../core/rng.js';
-import { DisposeGuard } from '../core/tensors.js';
+import { DisposeGuard, type Disposable } from '../core/tensors.js';
 import { checkRange, checkSameSize } from '../core/validate.js';
 import { trainValidationSplit } from '../data/labeled-data.js';
 import type { LabeledData } from '../data/types.js';
@@ -115,7 +115,12 @@ const yieldToEventLoop: () => Promise<void> = (() => {
  * ```
  */
 export function createTrainer<R extends Requirement>(config: TrainerConfig<R>): Trainer {
-  return new LoopTrainer(config as TrainerConfig);
+  return new LoopTrainer(config as TrainerConfig, []);
+}
+
+/** A trainer that also frees `owned` (components it was rebuilt with, e.g. by `trainerFromConfig`) on `dispose`. Internal. */
+export function createOwningTrainer(config: TrainerConfig, owned: readonly Disposable[]): Trainer {
+  return new LoopTrainer(config, owned);
 }
 
 class LoopTrainer implements Trainer {
@@ -149,7 +154,10 @@ class LoopTrainer implements Trainer {
   /** A host copy of the training inputs while `fit` runs, when gathering batches from it is cheaper. */
   private hostRows: HostRows | null = null;
 
-  constructor(config: TrainerConfig) {
+  constructor(
+    config: TrainerConfig,
+    private readonly owned: readonly Disposable[],
+  ) {
     validateConfig(config);
     this.config = config;
     this.model = config.model;
@@ -642,6 +650,7 @@ class LoopTrainer implements Trainer {
     this.optimizer.dispose();
     this.setPool(null, -1);
     for (const st of this.lossStates) st.dispose();
+    for (const o of this.owned) o.dispose();
   }
 }
 

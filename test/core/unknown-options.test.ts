@@ -79,6 +79,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   progressLogger: { typo: { key: 'lable', suggest: 'label', call: () => lt.progressLogger(anyOptions({ mode: 'none', lable: 'x' })) } },
   formatDuration: { noOptions: POSITIONAL },
   fingerprintData: { noOptions: VALUE },
+  trainerFromConfig: { typo: { key: 'modle', suggest: 'model', call: () => lt.trainerFromConfig(anyOptions({}), anyOptions({ modle: null })) } },
   replayManifest: {
     typo: { key: 'modle', suggest: 'model', call: () => lt.replayManifest(anyOptions({ format: 'longtail-run-manifest', version: 1, notReplayable: [] }), anyOptions({ modle: null, data: null })) },
   },

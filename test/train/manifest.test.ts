@@ -9,9 +9,9 @@ import { useBackend } from '../../src/backends/index.js';
 import { createRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { classWeighted, ldamLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { createClassifier, identityBackbone, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { ClassGaussian } from '../../src/synth/index.js';
-import { LIBRARY_VERSION, createTrainer, replayManifest, type RunManifest } from '../../src/train/index.js';
+import { LIBRARY_VERSION, createTrainer, replayManifest, trainerFromConfig, type RunManifest } from '../../src/train/index.js';
 
 function model(seed: number) {
   const rng = createRng(seed);
@@ -102,6 +102,27 @@ describe('run manifests', () => {
     expect(r.reproduced).toBe(false);
     expect(r.differences).toEqual([expect.stringMatching(/^epoch 2 loss: /)]);
     fourth.dispose();
+  });
+
+  it('trainerFromConfig rebuilds the trainer from its JSON config: same numbers; functions and foreign models are refused', async () => {
+    const { m, trainer } = build();
+    const h = await trainer.fit(data);
+    trainer.dispose();
+    m.dispose();
+    const config = JSON.parse(JSON.stringify((h.manifest as RunManifest).config));
+    const fresh = model(1);
+    const before = tf.memory().numTensors;
+    const again = trainerFromConfig(config, { model: fresh, progress: 'none' });
+    const h2 = await again.fit(data);
+    expect(h2.epochs).toEqual(h.epochs);
+    again.dispose(); // frees the synthesizer it rebuilt too
+    expect(tf.memory().numTensors).toBe(before);
+    fresh.dispose();
+    const other = createClassifier({ backbone: identityBackbone({ inputDim: 8 }), head: linearHead({ inputDim: 8, numClasses: 4, rng: createRng(1) }) });
+    expect(() => trainerFromConfig(config, { model: other })).toThrow(/a model of the config's architecture/);
+    expect(() => trainerFromConfig({ ...config, learningRate: { kind: 'function' } }, { model: other })).toThrow(/architecture|function/);
+    expect(() => trainerFromConfig({ ...config, epoch: 3 }, { model: other })).toThrow(/epoch \(did you mean epochs\?\)/);
+    other.dispose();
   });
 
   it('checkpoints saved during fit carry the manifest so far', async () => {
