@@ -184,6 +184,7 @@ export interface LossStateSnapshot {
  */
 export interface LossState extends Disposable {
   readonly key: string;
+  /** Recomputes the state from the model as it stands before `context.epoch`. */
   refresh(context: LossStateContext): void;
   /** Null before the first refresh. */
   snapshot(): LossStateSnapshot | null;

@@ -38,7 +38,6 @@ export interface SynthesisRequest {
  */
 export interface Synthesizer extends Configurable, Disposable {
   readonly numClasses: number;
-  /** Accumulates statistics from detached features. Does not take ownership of `batch`. */
   /**
    * What `sample` needs besides the request: `'head'` when it scores draws with the model's classifier
    * (OT distribution matching). The trainer checks it when it is built (a head-scoring synthesizer
@@ -51,6 +50,7 @@ export interface Synthesizer extends Configurable, Disposable {
    * history's synthesis round.
    */
   readonly lastReport?: readonly Readonly<Record<string, number>>[];
+  /** Accumulates statistics from detached features. Does not take ownership of `batch`. */
   observe(batch: FeatureBatch): void;
   /** New tensors owned by the caller. */
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures;
