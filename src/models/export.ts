@@ -11,7 +11,9 @@ import { importNode } from '../core/node.js';
 import { createRng } from '../core/rng.js';
 import { cnnBackbone, identityBackbone, mlpBackbone } from './backbones.js';
 import { createClassifier, type Classifier } from './classifier.js';
+import { frozenBackbone } from './frozen.js';
 import { auxiliaryHead, cosineHead, linearHead, type AuxiliaryHead, type LinearHead } from './heads.js';
+import { lwsHead, tauNormalizedHead, type TauNormBias } from './rebalanced-heads.js';
 import type { Backbone, Head, Model } from './types.js';
 
 /** A component as `toConfig` writes it. */
@@ -44,7 +46,8 @@ function without(config: JsonObject, ...keys: string[]): Record<string, unknown>
 }
 
 /**
- * Rebuilds a backbone from `{ kind, config }` (`identity`, `mlp`, `cnn`). Initial weights come from a
+ * Rebuilds a backbone from `{ kind, config }` (`identity`, `mlp`, `cnn`, and `frozen` around one of
+ * them). Initial weights come from a
  * fixed stream; load trained values over them. Backbones wrapping user code (`layersModel`, `function`)
  * cannot be rebuilt from JSON: `UNKNOWN_KIND` says how to save those.
  */
@@ -54,13 +57,14 @@ export function backboneFromConfig(serialized: ModelSpec): Backbone {
   if (kind === 'identity') return identityBackbone(config as unknown as Parameters<typeof identityBackbone>[0]);
   if (kind === 'mlp') return mlpBackbone({ ...(config as unknown as Parameters<typeof mlpBackbone>[0]), rng });
   if (kind === 'cnn') return cnnBackbone({ ...(config as unknown as Parameters<typeof cnnBackbone>[0]), rng });
+  if (kind === 'frozen') return frozenBackbone({ backbone: backboneFromConfig(spec(config['backbone'], 'backbone.config.backbone')) });
   if (kind === 'layersModel' || kind === 'function') {
     throw new LongTailError('UNKNOWN_KIND', `expected a backbone kind that can be rebuilt from JSON (identity, mlp, cnn). Received: kind=${formatValue(kind)} (it wraps your own code: save that with its own tools, e.g. tf.LayersModel.save, and rebuild the classifier around it)`, { kind });
   }
-  throw new LongTailError('UNKNOWN_KIND', `expected a backbone kind among identity, mlp, cnn. Received: kind=${formatValue(kind)}`, { kind });
+  throw new LongTailError('UNKNOWN_KIND', `expected a backbone kind among identity, mlp, cnn, frozen. Received: kind=${formatValue(kind)}`, { kind });
 }
 
-/** Rebuilds a head from `{ kind, config }` (`linear`, `cosine`, `auxiliary`). */
+/** Rebuilds a head from `{ kind, config }` (`linear`, `cosine`, and the wrappers `auxiliary`, `lws`, `tauNormalized`). */
 export function headFromConfig(serialized: ModelSpec): Head {
   const { kind, config } = spec(serialized, 'head');
   const rng = createRng(0);
@@ -75,7 +79,17 @@ export function headFromConfig(serialized: ModelSpec): Head {
       throw e;
     }
   }
-  throw new LongTailError('UNKNOWN_KIND', `expected a head kind among linear, cosine, auxiliary. Received: kind=${formatValue(kind)}`, { kind });
+  if (kind === 'lws' || kind === 'tauNormalized') {
+    const inner = headFromConfig(spec(config['head'], 'head.config.head'));
+    try {
+      if (kind === 'lws') return lwsHead({ head: inner });
+      return tauNormalizedHead({ head: inner as LinearHead, tau: config['tau'] as number, bias: config['bias'] as TauNormBias });
+    } catch (e) {
+      inner.dispose();
+      throw e;
+    }
+  }
+  throw new LongTailError('UNKNOWN_KIND', `expected a head kind among linear, cosine, auxiliary, lws, tauNormalized. Received: kind=${formatValue(kind)}`, { kind });
 }
 
 /**

@@ -58,3 +58,17 @@ export {
   type ClassPrototypes,
   type ClassPrototypesOptions,
 } from './encode.js';
+export { frozenBackbone, type FrozenBackbone, type FrozenBackboneOptions } from './frozen.js';
+export {
+  tauNormalize,
+  tauNormalizedLogits,
+  tauNormalizedHead,
+  lwsHead,
+  type TauNormalizeOptions,
+  type TauNormalizedLogitsOptions,
+  type TauNormBias,
+  type TauNormalizedHead,
+  type TauNormalizedHeadOptions,
+  type LwsHead,
+  type LwsHeadOptions,
+} from './rebalanced-heads.js';

@@ -18,9 +18,11 @@ import { crossEntropyLoss } from '../losses/classification.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { createClassifier, type Classifier } from '../models/classifier.js';
+import { frozenBackbone } from '../models/frozen.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
-import type { Backbone, ForwardMode, Model, Requirement } from '../models/types.js';
+import { lwsHead, tauNormalize, tauNormalizedLogits, type TauNormBias } from '../models/rebalanced-heads.js';
+import type { Backbone, ForwardMode, Head, Model, Requirement } from '../models/types.js';
 import type { Logs } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
 import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
@@ -62,9 +64,6 @@ export interface GrwOptions {
   /** Training count per class. @defaultValue the counts of the data given to `fit` */
   readonly classCounts?: ArrayLike<number>;
 }
-
-/** What τ-normalisation does with the head's bias. */
-export type TauNormBias = 'drop' | 'keep';
 
 /**
  * Options of the second (classifier) stage, the stage part of {@link RecipeStageOptions}; cRT, LWS,
@@ -109,21 +108,27 @@ export interface DecoupledOptions extends RecipeStageOptions {
   readonly grw?: GrwOptions;
 }
 
-/** The model of a decoupled run: backbone + linear head, with LWS's per-class logit scale. */
+/**
+ * The model of a decoupled run: two fixed compositions over the same variables. `classifier` is stage 1's
+ * model (backbone + linear head, trained jointly); `rebalanced` is stage 2's: `frozenBackbone` (no
+ * trainable variables, always eval mode) + the method's head: the linear head itself (cRT re-initialises
+ * it, τ-norm overwrites it with `tauNormalize`), `lwsHead` (LWS) or the DisAlign / MARC calibration of
+ * it. As a {@link Model} (forward, head, variables) this is `rebalanced`, the model the run deploys.
+ */
 export interface DecoupledModel extends Model {
   readonly kind: 'decoupled';
-  /** The backbone + linear head (owned by this model). */
+  /** Stage 1's model: the backbone + linear head. */
   readonly classifier: Classifier;
+  /** Stage 2's model: the frozen backbone + the rebalanced head (trains only the head's variables). */
+  readonly rebalanced: Classifier;
   readonly linearHead: LinearHead;
-  /** LWS scale f [C] (ones until trained); null for the other methods. */
+  /** LWS scale f [C] (ones until trained; `lwsHead`'s); null for the other methods. */
   readonly scale: tf.Variable | null;
   /** DisAlign's calibration (stage 2 only); null for the other methods. */
   readonly disalign: DisAlignVariables | null;
   /** MARC's calibration (stage 2 only); null for the other methods. */
   readonly marc: MarcVariables | null;
-  /** True in stage 2: the backbone runs in eval mode whatever the mode (frozen features). */
-  readonly frozen: boolean;
-  /** Frees the backbone, the head and the scale (idempotent). */
+  /** Frees the backbone, the head and the stage-2 variables (idempotent). */
   dispose(): void;
 }
 
@@ -186,33 +191,6 @@ const KANG_OPTIMIZER: OptimizerSpec = { kind: 'sgd', learningRate: 0.1, momentum
 
 /** τ = 0, 0.1, …, 2 (the official notebook's np.linspace(0, 2, 21)). */
 export const DEFAULT_TAU_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 10);
-
-/**
- * τ-normalised classifier weights (Kang et al. 2020): with W [D, C] whose column j is w_j,
- *
- *   w̃_j = w_j / ‖w_j‖₂^τ,
- *
- * so τ = 0 leaves W unchanged and τ = 1 gives unit-norm columns. Inside `tf.tidy`; the caller owns the
- * result. A zero column stays zero.
- *
- * @throws LongTailError `SHAPE_MISMATCH` (not rank 2), `INVALID_OPTION` (τ not finite), before any tensor.
- * @example
- * ```ts
- * const normalised = tauNormalize(head.kernel, 1); // unit-norm class vectors
- * ```
- */
-export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {
-  if (!(kernel instanceof tf.Tensor) || kernel.rank !== 2) {
-    throw new LongTailError('SHAPE_MISMATCH', `expected kernel of rank 2 [D, C]. Received: kernel.shape=[${(kernel as tf.Tensor | undefined)?.shape?.join(', ') ?? ''}]`);
-  }
-  if (typeof tau !== 'number' || !Number.isFinite(tau)) throw invalid('INVALID_OPTION', 'tau to be a finite number', 'tau', tau);
-  return tf.tidy(() => {
-    const norms = tf.norm(kernel, 'euclidean', 0, true);
-    // ‖w_j‖^τ, with zero columns divided by 1 (0/0 would be NaN).
-    const safe = tf.where(tf.greater(norms, 0), norms, tf.onesLike(norms));
-    return tf.div(kernel, tf.pow(safe, tau)) as tf.Tensor2D;
-  });
-}
 
 /** DisAlign's learnable calibration: per-class scale α and bias β, and the confidence layer g(x) = x·v + c. */
 export interface DisAlignVariables {
@@ -428,38 +406,74 @@ function resolveOptions(options: DecoupledOptions): Resolved {
   return { seed, numClasses, method, input, stage1, stage2, tau, tauGrid: [...tauGrid], tauNormBias, grwExponent, grwCounts, ...resolveRunSettings(options, 'decoupled options') };
 }
 
+/**
+ * DisAlign's or MARC's calibration as a head over the linear head (stage 2 only): logits =
+ * calibrate(z, features) with z the linear head's logits; only the calibration variables train.
+ */
+class CalibratedHead implements Head {
+  readonly numTrainClasses: number;
+  private readonly guard = new DisposeGuard('decoupled calibrated head');
+
+  constructor(
+    readonly kind: 'disalign' | 'marc',
+    private readonly inner: LinearHead,
+    /** The calibration variables, in a fixed order (DisAlign: α, β, v, c; MARC: ω, β). */
+    readonly trainableVariables: readonly tf.Variable[],
+    private readonly calibrate: (z: tf.Tensor2D, features: tf.Tensor2D) => tf.Tensor2D,
+  ) {
+    this.numTrainClasses = inner.numClasses;
+  }
+
+  get inputDim(): number {
+    return this.inner.inputDim;
+  }
+  get numClasses(): number {
+    return this.inner.numClasses;
+  }
+  get variables(): readonly tf.Variable[] {
+    return [...this.inner.variables, ...this.trainableVariables];
+  }
+  get config(): JsonObject {
+    return { head: { kind: this.inner.kind, config: this.inner.config } };
+  }
+
+  apply(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
+    this.guard.check();
+    return tf.tidy(() => this.calibrate(this.inner.apply(features, mode), features));
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.inner.dispose();
+    for (const v of this.trainableVariables) v.dispose();
+  }
+}
+
 class DecoupledModelImpl implements DecoupledModel {
   readonly kind = 'decoupled' as const;
   readonly provides: readonly Requirement[] = ['logits', 'embeddings'];
-  frozen = false;
   private readonly guard = new DisposeGuard('decoupled model');
 
   constructor(
     readonly classifier: Classifier,
+    readonly rebalanced: Classifier,
     readonly linearHead: LinearHead,
     readonly scale: tf.Variable | null,
     readonly disalign: DisAlignVariables | null,
     readonly marc: MarcVariables | null,
   ) {}
 
-  /** The stage-2 calibration variables (DisAlign, MARC), in a fixed order. */
-  get calibrationVariables(): tf.Variable[] {
-    const d = this.disalign;
-    if (d !== null) return [d.scale, d.bias, d.confidenceKernel, d.confidenceBias];
-    return this.marc === null ? [] : [this.marc.omega, this.marc.beta];
-  }
-
   get numClasses(): number {
-    return this.classifier.numClasses;
+    return this.rebalanced.numClasses;
   }
   get featureDim(): number {
-    return this.classifier.featureDim;
+    return this.rebalanced.featureDim;
   }
-  get trainableVariables(): tf.Variable[] {
-    return [...this.classifier.trainableVariables, ...(this.scale === null ? [] : [this.scale]), ...this.calibrationVariables];
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.rebalanced.trainableVariables;
   }
-  get variables(): tf.Variable[] {
-    return [...this.classifier.variables, ...(this.scale === null ? [] : [this.scale]), ...this.calibrationVariables];
+  get variables(): readonly tf.Variable[] {
+    return this.rebalanced.variables;
   }
   get config(): JsonObject {
     return { classifier: this.classifier.config, scale: this.scale !== null, calibration: this.disalign !== null ? 'disalign' : this.marc !== null ? 'marc' : null };
@@ -467,40 +481,27 @@ class DecoupledModelImpl implements DecoupledModel {
 
   forward(x: tf.Tensor, mode: ForwardMode): { logits: tf.Tensor2D; embeddings: tf.Tensor2D } {
     this.guard.check();
-    return tf.tidy(() => {
-      const embeddings = this.classifier.embed(x, this.frozen ? 'eval' : mode);
-      return { logits: this.head(embeddings, mode), embeddings };
-    });
+    return this.rebalanced.forward(x, mode);
   }
 
   head(features: tf.Tensor2D, mode: ForwardMode = 'eval'): tf.Tensor2D {
     this.guard.check();
-    const scale = this.scale;
-    return tf.tidy(() => {
-      const z = this.classifier.head(features, mode);
-      if (scale !== null) return tf.mul(z, scale) as tf.Tensor2D;
-      // DisAlign and MARC calibrate the stage-1 classifier: stage 1 trains the plain head (as the official
-      // code, whose calibration layers only exist in stage 2).
-      if (!this.frozen) return z;
-      if (this.disalign !== null) return disalignCalibrate(z, features, this.disalign);
-      if (this.marc !== null) return marcCalibrate(z, this.linearHead.kernel as tf.Tensor2D, this.marc);
-      return z;
-    });
+    return this.rebalanced.head(features, mode);
   }
 
   getRngState(): RngState | null {
-    return this.classifier.getRngState();
+    return this.rebalanced.getRngState();
   }
 
   setRngState(state: RngState): void {
-    this.classifier.setRngState(state);
+    this.rebalanced.setRngState(state);
   }
 
   dispose(): void {
     if (!this.guard.markDisposed()) return;
+    // Both compositions own the shared backbone and linear head; their disposal is idempotent.
     this.classifier.dispose();
-    this.scale?.dispose();
-    for (const v of this.calibrationVariables) v.dispose();
+    this.rebalanced.dispose();
   }
 }
 
@@ -528,7 +529,6 @@ class DecoupledRunImpl implements DecoupledRun {
     const c = o.numClasses;
     const ones = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c).fill(1), [c], true);
     const zeros = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c), [c], true);
-    const scale = o.method === 'lws' ? ones() : null;
     let disalign: DisAlignVariables | null = null;
     if (o.method === 'disalign') {
       const d = bb.outputDim;
@@ -543,16 +543,30 @@ class DecoupledRunImpl implements DecoupledRun {
       };
     }
     const marc: MarcVariables | null = o.method === 'marc' ? { omega: ones(), beta: zeros() } : null;
-    this.model = new DecoupledModelImpl(classifier, head, scale, disalign, marc);
+    // Stage 2's head: DisAlign and MARC calibrate the stage-1 classifier, whose calibration layers only
+    // exist in stage 2 (as the official code); LWS scales it; cRT and τ-norm change its weights in place.
+    let stage2Head: Head = head;
+    let scale: tf.Variable | null = null;
+    if (o.method === 'lws') {
+      const lws = lwsHead({ head });
+      scale = lws.scale;
+      stage2Head = lws;
+    } else if (disalign !== null) {
+      const d = disalign;
+      stage2Head = new CalibratedHead('disalign', head, [d.scale, d.bias, d.confidenceKernel, d.confidenceBias], (z, features) => disalignCalibrate(z, features, d));
+    } else if (marc !== null) {
+      stage2Head = new CalibratedHead('marc', head, [marc.omega, marc.beta], (z) => marcCalibrate(z, head.kernel as tf.Tensor2D, marc));
+    }
+    const rebalanced = createClassifier({ backbone: frozenBackbone({ backbone: bb }), head: stage2Head });
+    this.model = new DecoupledModelImpl(classifier, rebalanced, head, scale, disalign, marc);
     const count = 2;
     const calibrating = o.method === 'disalign' || o.method === 'marc';
     this.representationTrainer = createTrainer({
-      model: this.model,
+      model: classifier,
       loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage1,
       ...trainerSettings(o, { index: 1, count }),
-      trainable: classifier.trainableVariables,
     });
     if (o.method === 'tauNorm') {
       this.classifierTrainer = null;
@@ -564,7 +578,9 @@ class DecoupledRunImpl implements DecoupledRun {
         seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
         ...trainerSettings(o, { index: 2, count }),
-        trainable: o.method === 'cRT' ? head.trainableVariables : calibrating ? this.model.calibrationVariables : [scale as tf.Variable],
+        // The frozen backbone's variables count as trainer state now; keep stage 1's singleton rule
+        // (drop a last batch of one only when batch norm has statistics).
+        dropLast: classifier.variables.length > classifier.trainableVariables.length ? 'singleton' : 'none',
       });
     }
   }
@@ -646,11 +662,10 @@ class DecoupledRunImpl implements DecoupledRun {
     return withRecipeManifest({ ...second, epochs: [...logs1, ...logs2] }, this);
   }
 
-  /** Freezes the backbone and prepares the classifier stage (once). */
+  /** Prepares the classifier stage (once): re-initialises (cRT) or τ-normalises the linear head. */
   private beginStage2(validation: LabeledData | undefined): void {
     if (this.stage2Begun) return;
     this.stage2Begun = true;
-    this.model.frozen = true;
     const head = this.model.linearHead;
     if (this.o.method === 'cRT') {
       const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: createRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
@@ -666,7 +681,7 @@ class DecoupledRunImpl implements DecoupledRun {
         this.chosenTau = best.tau;
       }
       const tau = this.chosenTau;
-      tf.tidy(() => head.kernel.assign(tauNormalize(head.kernel as tf.Tensor2D, tau)));
+      tf.tidy(() => head.kernel.assign(tauNormalize(head.kernel as tf.Tensor2D, { tau })));
       if (this.o.tauNormBias === 'drop' && head.bias !== null) tf.tidy(() => (head.bias as tf.Variable).assign(tf.zerosLike(head.bias as tf.Variable)));
     }
   }
@@ -677,11 +692,7 @@ class DecoupledRunImpl implements DecoupledRun {
     const features = extractFeatures(this.model.classifier.backbone, validation.x, { batchSize: this.o.evalBatchSize });
     try {
       return this.o.tauGrid.map((tau) => {
-        const predicted = tf.tidy(() => {
-          let z = tf.matMul(features, tauNormalize(head.kernel as tf.Tensor2D, tau));
-          if (this.o.tauNormBias === 'keep' && head.bias !== null) z = tf.add(z, head.bias);
-          return tf.argMax(z, 1);
-        });
+        const predicted = tf.tidy(() => tf.argMax(tauNormalizedLogits(features, head, { tau, bias: this.o.tauNormBias }), 1));
         const predictions = predicted.dataSync();
         predicted.dispose();
         return { tau, balancedAccuracy: balancedAccuracy({ predictions, labels: validation.y, numClasses: this.o.numClasses }) };

@@ -359,7 +359,11 @@ const TABLE: Readonly<Record<string, Entry>> = {
   synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
   recipeFromConfig: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.recipeFromConfig({ kind: 'ltls', seed: 0, numClasses: 2, featureDim: 2, epoch: 1 }) } },
-  tauNormalize: { noOptions: POSITIONAL },
+  tauNormalize: { typo: { key: 'ta', suggest: 'tau', call: (f) => lt.tauNormalize(f.features, anyOptions({ ta: 1 })) } },
+  tauNormalizedLogits: { typo: { key: 'bais', suggest: 'bias', call: (f) => lt.tauNormalizedLogits(f.features, anyOptions(null), anyOptions({ tau: 1, bais: 'keep' })) } },
+  tauNormalizedHead: { typo: { key: 'taus', suggest: 'tau', call: () => lt.tauNormalizedHead(anyOptions({ head: null, taus: 1 })) } },
+  lwsHead: { typo: { key: 'haed', suggest: 'head', call: () => lt.lwsHead(anyOptions({ haed: null })) } },
+  frozenBackbone: { typo: { key: 'backbon', suggest: 'backbone', call: () => lt.frozenBackbone(anyOptions({ backbon: null })) } },
   initFromClassMeans: {
     typo: {
       key: 'normalise',

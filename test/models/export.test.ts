@@ -17,13 +17,16 @@ import {
   cosineHead,
   createClassifier,
   exportModel,
+  frozenBackbone,
   functionBackbone,
   importModel,
   linearHead,
   loadModel,
+  lwsHead,
   mlpBackbone,
   modelFromConfig,
   saveModel,
+  tauNormalizedHead,
   toLayersModel,
   type Model,
 } from '../../src/models/index.js';
@@ -42,6 +45,8 @@ const builders: [string, () => Model, number[]][] = [
   ['mlp + linear', () => createClassifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [7, 6], rng: createRng(1), dropout: 0.3 }), head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }) }), [3, 5]],
   ['mlp with batch norm + auxiliary', () => createClassifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1), batchNorm: true }), head: auxiliaryHead({ head: linearHead({ inputDim: 6, numClasses: 6, rng: createRng(2) }), numAuxiliaryClasses: 2 }) }), [3, 5]],
   ['head only (identity)', () => createClassifier({ head: linearHead({ inputDim: 5, numClasses: 3, rng: createRng(2), bias: false }) }), [3, 5]],
+  ['frozen mlp with batch norm + lws', () => createClassifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1), batchNorm: true }) }), head: lwsHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }) }) }), [3, 5]],
+  ['frozen mlp + tauNormalized (bias kept)', () => createClassifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1) }) }), head: tauNormalizedHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }), tau: 0.7, bias: 'keep' }) }), [3, 5]],
   ['cnn + cosine', () => createClassifier({ backbone: cnnBackbone({ inputShape: [8, 8, 1], channels: [2], rng: createRng(1), batchNorm: true }), head: cosineHead({ inputDim: 2, numClasses: 3, rng: createRng(2) }) }), [2, 8, 8, 1]],
 ];
 

@@ -6,8 +6,8 @@ import { createRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { cnnBackbone, createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
-import { DEFAULT_TAU_GRID, decoupled, tauNormalize, type DecoupledMethod, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
+import { cnnBackbone, createClassifier, linearHead, mlpBackbone, tauNormalize } from '../../src/models/index.js';
+import { DEFAULT_TAU_GRID, decoupled, type DecoupledMethod, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { createTrainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
@@ -64,14 +64,14 @@ describe.each(backendsUnderTest())('decoupled maths (%s)', (backend) => {
     const w = tf.tensor2d(golden.kernel);
     await expectNoLeak(() => {
       for (const [tau, want] of Object.entries(golden.normalized)) {
-        const out = tauNormalize(w, Number(tau));
+        const out = tauNormalize(w, { tau: Number(tau) });
         expectClose(out, want, { rtol: 1e-5, atol: 1e-6, name: `τ=${tau} vs PyTorch` });
         expectClose(out, naiveTauNorm(golden.kernel, Number(tau)), { rtol: 1e-5, atol: 1e-6, name: `τ=${tau} vs naive` });
         out.dispose();
       }
-      const same = tauNormalize(w, 0);
+      const same = tauNormalize(w, { tau: 0 });
       expect(Array.from(same.dataSync())).toEqual(Array.from(w.dataSync()));
-      const unit = tauNormalize(w, 1);
+      const unit = tauNormalize(w, { tau: 1 });
       const norms = tf.norm(unit, 'euclidean', 0);
       expectClose(norms, new Array(C).fill(1), { rtol: 1e-6 });
       norms.dispose();
@@ -128,7 +128,8 @@ describe.each(backendsUnderTest())('decoupled maths (%s)', (backend) => {
     }
     // The head is frozen: only the scale moved.
     expectClose(run.model.linearHead.kernel, golden.kernel, { rtol: 0, atol: 0 });
-    const logits = run.logits(x);
+    // The steps above drove stage 2's trainer without `fit`, so read its (the rebalanced model's) logits.
+    const logits = trainer.logits(x);
     const s = golden.lws.scales[1] as number[];
     const raw = golden.lws.x.map((row) => Array.from({ length: C }, (_, j) => s[j]! * row.reduce((a, v, d) => a + v * golden.kernel[d]![j]!, golden.bias[j]!)));
     expectClose(logits, raw, { rtol: 1e-5, atol: 1e-6 });
@@ -299,7 +300,7 @@ describe('decoupled bad input', () => {
     run.dispose();
     expect(() => run.evaluate(data)).toThrow('expected a live decoupled run. Received: a decoupled run after dispose()');
     const vector = tf.zeros([3]);
-    expect(() => tauNormalize(vector as unknown as tf.Tensor2D, 1)).toThrow('expected kernel of rank 2 [D, C]. Received: kernel.shape=[3]');
+    expect(() => tauNormalize(vector as unknown as tf.Tensor2D, { tau: 1 })).toThrow('expected kernel of rank 2 [D, C]. Received: kernel.shape=[3]');
     vector.dispose();
     data.x.dispose();
     wide.x.dispose();
