@@ -131,6 +131,10 @@ class ClassifierImpl extends BackboneHeadModel implements Classifier {
   get variables(): tf.Variable[] {
     return [...this.backbone.variables, ...this.classifierHead.variables];
   }
+  /** The backbone's state (batch-norm statistics; none for a frozen backbone) and the head's. */
+  get stateVariables(): tf.Variable[] {
+    return [...stateOf(this.backbone), ...stateOf(this.classifierHead)];
+  }
   get config(): JsonObject {
     return {
       backbone: { kind: this.backbone.kind, config: this.backbone.config },
@@ -174,4 +178,11 @@ export function createClassifier(options: ClassifierOptions): Classifier {
   const backbone = options.backbone ?? identityBackbone({ inputDim: options.head.inputDim });
   checkBackboneFitsHead(backbone, options.head);
   return new ClassifierImpl(backbone, options.head);
+}
+
+/** A component's state variables: its own list, or its variables that are not trainable. */
+function stateOf(c: { readonly variables: readonly tf.Variable[]; readonly trainableVariables: readonly tf.Variable[]; readonly stateVariables?: readonly tf.Variable[] }): tf.Variable[] {
+  if (c.stateVariables !== undefined) return [...c.stateVariables];
+  const trainable = new Set(c.trainableVariables);
+  return c.variables.filter((v) => !trainable.has(v));
 }

@@ -39,6 +39,10 @@ class FrozenBackboneImpl implements FrozenBackbone {
   get variables(): readonly tf.Variable[] {
     return this.inner.variables;
   }
+  /** None: the backbone always runs in eval mode, so no statistics move. */
+  get stateVariables(): readonly tf.Variable[] {
+    return [];
+  }
   get config(): JsonObject {
     return { backbone: { kind: this.inner.kind, config: this.inner.config } };
   }

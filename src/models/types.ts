@@ -38,6 +38,12 @@ export interface Model extends Disposable {
   readonly trainableVariables: readonly tf.Variable[];
   /** Every variable including non-trainable state (batch-norm statistics), for checkpoints. */
   readonly variables: readonly tf.Variable[];
+  /**
+   * Variables a training forward pass may change besides the trainable ones (batch-norm statistics).
+   * The trainer restores them when a step fails and drops single-sample batches when there are any.
+   * Absent: every variable that is not trainable (a frozen backbone's weights are not state).
+   */
+  readonly stateVariables?: readonly tf.Variable[];
   /** JSON description of the architecture, for logging. */
   readonly config?: Configurable['config'];
   /** Synchronous; the trainer calls it inside `tf.tidy`. */
@@ -75,6 +81,8 @@ export interface Backbone extends Disposable, Configurable {
   readonly trainableVariables: readonly tf.Variable[];
   /** Trainable variables followed by non-trainable state. */
   readonly variables: readonly tf.Variable[];
+  /** What a training pass may change besides the trainable variables; absent: the non-trainable ones. */
+  readonly stateVariables?: readonly tf.Variable[];
   /** Synchronous, tidy-safe; returns features the caller owns. */
   apply(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
   /** Position of the backbone's own random stream (dropout), for checkpoints. */

@@ -167,7 +167,7 @@ class LoopTrainer implements Trainer {
     this.sampler = isSampler(config.sampler) ? config.sampler : createSampler(config.sampler ?? { kind: 'instance' });
     this.variables = config.trainable ?? config.model.trainableVariables;
     const trainable = new Set(config.model.trainableVariables);
-    this.stateVariables = config.model.variables.filter((v) => !trainable.has(v));
+    this.stateVariables = config.model.stateVariables !== undefined ? [...config.model.stateVariables] : config.model.variables.filter((v) => !trainable.has(v));
     const dropLast = config.dropLast ?? 'auto';
     this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
     this.root = createRng(config.seed);
