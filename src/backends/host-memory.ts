@@ -16,7 +16,9 @@ interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown; dtype: string; refCount: number } | undefined };
 }
 interface WasmBackendLike {
-  dataIdMap: { get(dataId: object): { memoryOffset: number | null; dtype: string; refCount: number } | undefined };
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number | null; dtype: string; refCount: number } | undefined };
+  dataIdNextNumber: number;
+  wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
   typedArrayFromHeap(info: { dataId: object; dtype: tf.DataType; shape: number[] }): Float32Array | Int32Array | Uint8Array;
 }
 
@@ -32,6 +34,12 @@ export interface HostMemory {
    * helper on cpu, where `tf.tensor(array)` keeps the caller's array). May allocate: take views after.
    */
   own(v: tf.Variable): void;
+  /**
+   * Declares that `v`'s memory was written in place. On wasm the tensor gets a new id in the C++ side
+   * of the backend, which drops whatever it cached for the old id (XNNPACK operators with packed
+   * weights, keyed by the weight tensor: without this, a matmul would keep using the old weights).
+   */
+  written(v: tf.Variable): void;
 }
 
 /** Buffers this module made private (per dataId): writing them in place touches nothing else. */
@@ -56,11 +64,20 @@ function cpuMemory(backend: CpuBackendLike): HostMemory | null {
       copy.dispose();
       owned.add(v.dataId);
     },
+    written: () => undefined,
   };
 }
 
 function wasmMemory(backend: WasmBackendLike): HostMemory | null {
-  if (typeof backend.dataIdMap?.get !== 'function' || typeof backend.typedArrayFromHeap !== 'function') return null;
+  if (
+    typeof backend.dataIdMap?.get !== 'function' ||
+    typeof backend.typedArrayFromHeap !== 'function' ||
+    typeof backend.dataIdNextNumber !== 'number' ||
+    typeof backend.wasm?.tfjs?.disposeData !== 'function' ||
+    typeof backend.wasm?.tfjs?.registerTensor !== 'function'
+  ) {
+    return null;
+  }
   const info = (t: tf.Tensor) => ({ dataId: t.dataId, dtype: t.dtype, shape: t.shape });
   return {
     backend: 'wasm',
@@ -72,6 +89,16 @@ function wasmMemory(backend: WasmBackendLike): HostMemory | null {
       const copy = tf.tidy(() => tf.mul(v, tf.scalar(1, 'float32')));
       v.assign(copy);
       copy.dispose();
+    },
+    written(v) {
+      const entry = backend.dataIdMap.get(v.dataId);
+      if (entry === undefined || entry.memoryOffset === null) return;
+      // Same memory under a new id: disposeData on the C++ side only forgets the id (and runs the
+      // disposal callbacks that free cached operators); the memory is freed by JavaScript's _free,
+      // which is not called here.
+      backend.wasm.tfjs.disposeData(entry.id);
+      entry.id = backend.dataIdNextNumber++;
+      backend.wasm.tfjs.registerTensor(entry.id, v.size, entry.memoryOffset);
     },
   };
 }

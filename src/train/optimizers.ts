@@ -202,6 +202,17 @@ function adamHostUpdate(spec: Extract<OptimizerSpec, { kind: 'adam' | 'adamw' }>
   };
 }
 
+/**
+ * One update of `optimizer` (made by {@link createOptimizer}) from gradients already on the host
+ * (`grads[i]` float32, `variables[i].size` values): the fused host update, without uploading them.
+ * Returns false, having changed nothing, where the fused update is unavailable (backend other than
+ * cpu/wasm, another optimizer implementation, host updates switched off); callers then upload the
+ * gradients and call `apply`.
+ */
+export function applyHostGradients(optimizer: Optimizer, variables: readonly tf.Variable[], grads: readonly Float32Array[], learningRate: number): boolean {
+  return optimizer instanceof SlotOptimizer && optimizer.applyHostGradients(variables, grads, learningRate);
+}
+
 class SlotOptimizer implements Optimizer {
   readonly kind: OptimizerSpec['kind'];
   readonly config: JsonObject;
@@ -252,16 +263,17 @@ class SlotOptimizer implements Optimizer {
    * variable, its gradient and its slots (in place; same bits as the op path). False (nothing done) on
    * other backends or for non-float32 tensors, where {@link SlotOptimizer.apply} runs the ops.
    */
-  private applyOnHost(variables: readonly tf.Variable[], grads: readonly tf.Tensor[], learningRate: number, step: number): boolean {
+  private applyOnHost(variables: readonly tf.Variable[], grads: readonly (tf.Tensor | Float32Array)[], learningRate: number, step: number): boolean {
     const host = hostUpdates ? hostMemory() : null;
     if (host === null) return false;
     for (let i = 0; i < variables.length; i++) {
       const g = grads[i];
       const v = variables[i] as tf.Variable;
-      if (g !== undefined && (g.dtype !== 'float32' || v.dtype !== 'float32' || g.size !== v.size || g.isDisposed)) return false;
+      if (v.dtype !== 'float32' || v.isDisposed) return false;
+      if (g instanceof Float32Array ? g.length !== v.size : g !== undefined && (g.dtype !== 'float32' || g.size !== v.size || g.isDisposed)) return false;
     }
     // Allocations first (slots, private copies); wasm heap views are taken only after the last one.
-    const work: { v: tf.Variable; g: tf.Tensor; slots: tf.Variable[] }[] = [];
+    const work: { v: tf.Variable; g: tf.Tensor | Float32Array; slots: tf.Variable[] }[] = [];
     variables.forEach((v, i) => {
       const g = grads[i];
       if (g === undefined) return;
@@ -271,8 +283,20 @@ class SlotOptimizer implements Optimizer {
       work.push({ v, g, slots });
     });
     for (const { v, g, slots } of work) {
-      this.hostRule(host.view(v), host.view(g), slots.map((s) => host.view(s)), learningRate, step);
+      this.hostRule(host.view(v), g instanceof Float32Array ? g : host.view(g), slots.map((s) => host.view(s)), learningRate, step);
     }
+    for (const { v, slots } of work) {
+      host.written(v);
+      slots.forEach((s) => host.written(s));
+    }
+    return true;
+  }
+
+  /** {@link applyHostGradients} for this optimizer. */
+  applyHostGradients(variables: readonly tf.Variable[], grads: readonly Float32Array[], learningRate: number): boolean {
+    this.guard.check();
+    if (!this.applyOnHost(variables, grads, learningRate, this.steps + 1)) return false;
+    this.steps += 1;
     return true;
   }
 

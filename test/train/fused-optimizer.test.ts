@@ -67,6 +67,21 @@ for (const backend of backendsUnderTest()) {
       });
     }
 
+    it('a matmul after an in-place update sees the new weights (wasm caches packed weights per tensor id)', () => {
+      // Made in a tidy, so the variable holds the only reference to its buffer (no copy-on-own).
+      const w = tf.tidy(() => tf.variable(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2])));
+      const x = tf.tensor2d([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1], [4, 3]);
+      const opt = createOptimizer({ kind: 'sgd', learningRate: 1 });
+      const grad = tf.onesLike(w);
+      const products = () => tf.tidy(() => [tf.matMul(x, w), tf.fused.matMul({ a: x, b: w, bias: tf.zeros([2]) })].map((t) => Array.from(t.dataSync())));
+      products(); // builds (and on wasm caches, per weight tensor id) the operators for w
+      opt.apply([w], [grad], 1);
+      expect(Array.from(w.dataSync())).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(products()).toEqual([[0, 1, 2, 3, 4, 5, 6, 9], [0, 1, 2, 3, 4, 5, 6, 9]]);
+      tf.dispose([w, x, grad]);
+      opt.dispose();
+    });
+
     it('never writes through to a tensor or array sharing the variable or slot buffers, and leaks nothing', async () => {
       const values = Float32Array.from([1, 2, 3, 4]);
       const p = tf.variable(tf.tensor(values, [4]));

@@ -1,0 +1,279 @@
+/**
+ * The dedicated training step of a linear head on precomputed (frozen) features: forward, mean softmax
+ * cross-entropy, its gradient and the optimizer update in one call, with no gradient tape and no
+ * per-step tfjs kernels for small heads. It is the same step as the generic one, with the same numbers
+ * up to float32 rounding:
+ *
+ *   z = x·W + b,  L = (1/B)·Σ_i ℓ_i(z_i) (softmax cross-entropy, optional label smoothing and offsets),
+ *   ∂L/∂W = xᵀ·(P − Q)/B,  ∂L/∂b = Σ_i (P − Q)_i / B,  then one update of the shared {@link Optimizer}.
+ *
+ * Two ways to compute it, chosen per head size (`mode: 'auto'`): `'host'` runs the whole step in
+ * JavaScript over the memory behind the variables (cpu, wasm; the per-step cost of tfjs kernel calls is
+ * gone, which is what small heads pay for), `'matmul'` keeps the two products on the backend's matmul
+ * (XNNPACK on wasm) and does the rest on the host. See docs/benchmarks.md (bench:runs, bench:step).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { invalid } from '../core/errors.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { DisposeGuard, type Disposable } from '../core/tensors.js';
+import { checkRange } from '../core/validate.js';
+import { hostMemory, type HostMemory } from '../backends/host-memory.js';
+import { softmaxCrossEntropyRows } from '../backends/softmax-ce.js';
+import type { Loss } from '../losses/types.js';
+import type { Model } from '../models/types.js';
+import { applyHostGradients, type Optimizer } from './optimizers.js';
+
+/** How a {@link HeadStep} computes: in JavaScript on the host, or with the backend's matmul for the two products. */
+export type HeadStepMode = 'host' | 'matmul';
+
+/** Options of {@link createHeadStep}. */
+export interface HeadStepOptions {
+  /** The head's weights W [D, C] (trainable, float32). */
+  readonly kernel: tf.Variable;
+  /** The head's bias b [C], or null for a head without bias. */
+  readonly bias: tf.Variable | null;
+  /** The optimizer that owns the slots of `kernel` and `bias` (the trainer's, so checkpoints stay whole). */
+  readonly optimizer: Optimizer;
+  /** Label smoothing ε ∈ [0, 1). @defaultValue 0 */
+  readonly labelSmoothing?: number;
+  /** Per-class logit offsets o [C] added before the softmax (logit adjustment). */
+  readonly offsets?: Float32Array;
+  /**
+   * `'auto'` (default): `'host'` while B·D·C ≤ {@link HOST_STEP_MAX_MACS}, else `'matmul'`.
+   */
+  readonly mode?: HeadStepMode | 'auto';
+}
+
+/** One batch for {@link HeadStep.step}. */
+export interface HeadStepBatch {
+  /**
+   * Features, row-major float32: B rows of D values, or, with `rows`, the whole host matrix whose rows
+   * `rows` form the batch (no copy).
+   */
+  readonly x: Float32Array;
+  /** Row indices into `x` (optional). */
+  readonly rows?: Int32Array;
+  /** Labels [B] in [0, C) (not re-checked here: the caller checked them). */
+  readonly labels: Int32Array;
+  /** Learning rate of this step (after schedules). */
+  readonly learningRate: number;
+}
+
+/**
+ * What a step did. `bad` is −1 when the update was applied; otherwise nothing changed (no variable, slot
+ * or optimizer step count) and `bad` is −2 for a non-finite loss or 0 / 1 for a non-finite gradient of
+ * the kernel / the bias (the trainer's `NON_FINITE` conventions).
+ */
+export interface HeadStepResult {
+  readonly loss: number;
+  readonly bad: number;
+}
+
+/** A reusable step for one head; holds scratch buffers, no tensors. */
+export interface HeadStep extends Disposable {
+  /** The computation chosen for the head's size on the first step (`'auto'`) or fixed by the options. */
+  readonly mode: HeadStepMode | 'auto';
+  /** One training step on `batch`: forward, cross-entropy, gradient, optimizer update. */
+  step(batch: HeadStepBatch): HeadStepResult;
+}
+
+/**
+ * Above this many multiply-adds per product (B·D·C), `'auto'` uses the backend's matmul: measured on
+ * wasm (bench:runs), the host loops win for tabular heads (256·16·26 ≈ 1e5) and lose for 512-d
+ * embeddings with 100 classes (1.3e7) to XNNPACK.
+ */
+export const HOST_STEP_MAX_MACS = 1 << 20;
+
+const HEAD_STEP_KEYS: OptionKeys<HeadStepOptions> = { kernel: true, bias: true, optimizer: true, labelSmoothing: true, offsets: true, mode: true };
+
+/**
+ * Whether a model and loss can train through {@link createHeadStep}, and with which head: the model is a
+ * classifier with no backbone (identity: its inputs are the features), a linear head whose variables are
+ * all the trainable variables, and the loss is the plain softmax cross-entropy (`crossEntropyLoss`, mean
+ * reducer, any label smoothing). Null otherwise. (The trainer must also check what the loss does not see:
+ * no `objective`, `augment`, `synthesis`, and float32 inputs on cpu or wasm.)
+ */
+export function headStepPlan(model: Model, loss: Loss): { kernel: tf.Variable; bias: tf.Variable | null; labelSmoothing: number } | null {
+  const m = model as unknown as { kind?: string; backbone?: { kind?: string; trainableVariables?: readonly tf.Variable[] }; classifierHead?: { kind?: string; kernel?: tf.Variable; bias?: tf.Variable | null } };
+  if (m.kind !== 'classifier' || m.backbone?.kind !== 'identity' || m.classifierHead?.kind !== 'linear') return null;
+  const { kernel, bias } = m.classifierHead;
+  if (!(kernel instanceof tf.Variable) || kernel.shape.length !== 2 || !kernel.trainable) return null;
+  const trainable = model.trainableVariables;
+  const expected = bias ? [kernel, bias] : [kernel];
+  if (trainable.length !== expected.length || trainable.some((v, i) => v !== expected[i])) return null;
+  if (kernel.shape[1] !== (model.numTrainClasses ?? model.numClasses)) return null;
+  if (loss.kind !== 'crossEntropy' || loss.reducer.kind !== 'mean' || loss.requires.some((r) => r !== 'logits')) return null;
+  const labelSmoothing = Number((loss.config as { labelSmoothing?: unknown }).labelSmoothing ?? 0);
+  if (!Number.isFinite(labelSmoothing)) return null;
+  return { kernel, bias: bias ?? null, labelSmoothing };
+}
+
+/**
+ * A dedicated step for a linear head on features (see the module comment for the formulas), or null on
+ * backends without host memory (anything but cpu and wasm), where the generic step applies.
+ *
+ * @throws LongTailError `INVALID_OPTION` for unknown keys, a non-variable kernel or bias, shapes that do
+ * not fit, or a label smoothing outside [0, 1).
+ * @example
+ * ```ts
+ * const plan = headStepPlan(model, loss);
+ * const head = plan && createHeadStep({ ...plan, optimizer });
+ * const { loss: value, bad } = head.step({ x: features, rows: batchRows, labels, learningRate: 1e-3 });
+ * ```
+ */
+export function createHeadStep(options: HeadStepOptions): HeadStep | null {
+  checkOptions('createHeadStep options', options, HEAD_STEP_KEYS);
+  const { kernel, bias, optimizer } = options;
+  if (!(kernel instanceof tf.Variable) || kernel.shape.length !== 2 || kernel.dtype !== 'float32') {
+    throw invalid('INVALID_OPTION', 'kernel to be a float32 tf.Variable of shape [D, C]', 'kernel', kernel instanceof tf.Tensor ? `shape [${kernel.shape.join(', ')}]` : typeof kernel);
+  }
+  const [d, c] = kernel.shape as [number, number];
+  if (bias !== null && (!(bias instanceof tf.Variable) || bias.shape.length !== 1 || bias.shape[0] !== c || bias.dtype !== 'float32')) {
+    throw invalid('INVALID_OPTION', `bias to be null or a float32 tf.Variable of shape [${c}]`, 'bias', bias instanceof tf.Tensor ? `shape [${bias.shape.join(', ')}]` : typeof bias);
+  }
+  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.apply !== 'function') throw invalid('INVALID_OPTION', 'an Optimizer (createOptimizer)', 'optimizer', typeof optimizer);
+  const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
+  const offsets = options.offsets ?? null;
+  if (offsets !== null && (!(offsets instanceof Float32Array) || offsets.length !== c)) {
+    throw invalid('INVALID_OPTION', `offsets to be a Float32Array of length ${c}`, 'offsets.length', (offsets as { length?: unknown })?.length);
+  }
+  const mode = options.mode ?? 'auto';
+  if (mode !== 'auto' && mode !== 'host' && mode !== 'matmul') throw invalid('INVALID_OPTION', 'mode to be one of "auto", "host", "matmul"', 'mode', mode);
+  const host = hostMemory();
+  if (host === null) return null;
+  return new HeadStepImpl(kernel, bias, optimizer, { d, c, labelSmoothing, offsets, mode }, host);
+}
+
+class HeadStepImpl implements HeadStep {
+  private readonly guard = new DisposeGuard('head step');
+  private z = new Float32Array(0);
+  private g = new Float32Array(0);
+  private perSample = new Float32Array(0);
+  private readonly dw64: Float64Array;
+  private readonly dw: Float32Array;
+  private readonly db: Float32Array;
+  private readonly row: Float64Array;
+  private readonly variables: tf.Variable[];
+
+  constructor(
+    private readonly kernel: tf.Variable,
+    private readonly bias: tf.Variable | null,
+    private readonly optimizer: Optimizer,
+    private readonly shape: { d: number; c: number; labelSmoothing: number; offsets: Float32Array | null; mode: HeadStepMode | 'auto' },
+    private readonly host: HostMemory,
+  ) {
+    this.dw64 = new Float64Array(shape.d * shape.c);
+    this.dw = new Float32Array(shape.d * shape.c);
+    this.db = new Float32Array(shape.c);
+    this.row = new Float64Array(shape.c);
+    this.variables = bias === null ? [kernel] : [kernel, bias];
+  }
+
+  get mode(): HeadStepMode | 'auto' {
+    return this.shape.mode;
+  }
+
+  step(batch: HeadStepBatch): HeadStepResult {
+    this.guard.check();
+    const { d, c } = this.shape;
+    const b = batch.rows?.length ?? batch.labels.length;
+    if (batch.labels.length !== b || b === 0) throw invalid('SHAPE_MISMATCH', `labels.length = batch rows (${b}) > 0`, 'labels.length', batch.labels.length);
+    if (batch.rows === undefined ? batch.x.length !== b * d : batch.x.length % d !== 0) {
+      throw invalid('SHAPE_MISMATCH', `x with rows of ${d} features`, 'x.length', batch.x.length);
+    }
+    if (this.z.length < b * c) {
+      this.z = new Float32Array(b * c);
+      this.g = new Float32Array(b * c);
+      this.perSample = new Float32Array(b);
+    }
+    const mode = this.shape.mode === 'auto' ? (b * d * c <= HOST_STEP_MAX_MACS ? 'host' : 'matmul') : this.shape.mode;
+    return mode === 'host' ? this.hostStep(batch, b) : this.matmulStep(batch, b);
+  }
+
+  /** Softmax cross-entropy rows of `z` (float32 logits): loss mean and P − Q into `g`. */
+  private lossAndLogitGrad(labels: Int32Array, b: number): number {
+    const { c, labelSmoothing, offsets } = this.shape;
+    softmaxCrossEntropyRows(this.z, labels, b, c, { offsets, labelSmoothing, weights: null }, this.perSample, this.g);
+    let total = 0;
+    for (let i = 0; i < b; i++) total += this.perSample[i] as number;
+    return Math.fround(total / b);
+  }
+
+  private hostStep(batch: HeadStepBatch, b: number): HeadStepResult {
+    const { d, c } = this.shape;
+    const { x, rows } = batch;
+    const { z, g, dw64, dw, db, row } = this;
+    // Views of variables are read before the update allocates anything (wasm heap views go stale).
+    const w = this.host.view(this.kernel);
+    const bias = this.bias === null ? null : this.host.view(this.bias);
+    for (let i = 0; i < b; i++) {
+      const base = (rows === undefined ? i : (rows[i] as number)) * d;
+      if (bias === null) row.fill(0);
+      else for (let j = 0; j < c; j++) row[j] = bias[j] as number;
+      for (let k = 0; k < d; k++) {
+        const a = x[base + k] as number;
+        const wk = k * c;
+        for (let j = 0; j < c; j++) row[j] = (row[j] as number) + a * (w[wk + j] as number);
+      }
+      for (let j = 0; j < c; j++) z[i * c + j] = row[j] as number;
+    }
+    const loss = this.lossAndLogitGrad(batch.labels, b);
+    const inv = 1 / b;
+    dw64.fill(0);
+    row.fill(0);
+    for (let i = 0; i < b; i++) {
+      const base = (rows === undefined ? i : (rows[i] as number)) * d;
+      const gi = i * c;
+      for (let j = 0; j < c; j++) row[j] = (row[j] as number) + (g[gi + j] as number);
+      for (let k = 0; k < d; k++) {
+        const a = x[base + k] as number;
+        const wk = k * c;
+        for (let j = 0; j < c; j++) dw64[wk + j] = (dw64[wk + j] as number) + a * (g[gi + j] as number);
+      }
+    }
+    let sumW = 0;
+    for (let t = 0; t < dw.length; t++) sumW += dw[t] = (dw64[t] as number) * inv;
+    let sumB = 0;
+    for (let j = 0; j < c; j++) sumB += db[j] = (row[j] as number) * inv;
+    const bad = !Number.isFinite(loss) ? -2 : !Number.isFinite(sumW) ? 0 : this.bias !== null && !Number.isFinite(sumB) ? 1 : -1;
+    if (bad !== -1) return { loss, bad };
+    const grads = this.bias === null ? [dw] : [dw, db];
+    if (!applyHostGradients(this.optimizer, this.variables, grads, batch.learningRate)) {
+      tf.tidy(() => this.optimizer.apply(this.variables, grads.map((t, i) => tf.tensor(t, (this.variables[i] as tf.Variable).shape, 'float32')), batch.learningRate));
+    }
+    return { loss, bad };
+  }
+
+  private matmulStep(batch: HeadStepBatch, b: number): HeadStepResult {
+    const { d, c } = this.shape;
+    let xb: Float32Array;
+    if (batch.rows === undefined) xb = batch.x;
+    else {
+      xb = new Float32Array(b * d);
+      for (let i = 0; i < b; i++) {
+        const r = batch.rows[i] as number;
+        xb.set(batch.x.subarray(r * d, r * d + d), i * d);
+      }
+    }
+    return tf.tidy(() => {
+      const xt = tf.tensor2d(xb, [b, d]);
+      const logits = this.bias === null ? tf.matMul(xt, this.kernel) : tf.add(tf.matMul(xt, this.kernel), this.bias);
+      this.z.set(this.host.view(logits).subarray(0, b * c));
+      const loss = this.lossAndLogitGrad(batch.labels, b);
+      const inv = Math.fround(1 / b);
+      const g = this.g.subarray(0, b * c);
+      for (let t = 0; t < g.length; t++) g[t] = Math.fround((g[t] as number) * inv);
+      const gt = tf.tensor2d(g, [b, c]);
+      const dwT = tf.matMul(xt, gt, true, false);
+      const dbT = tf.sum(gt, 0);
+      const sums = this.host.view(tf.stack([tf.sum(dwT), tf.sum(dbT)]));
+      const bad = !Number.isFinite(loss) ? -2 : !Number.isFinite(sums[0] as number) ? 0 : this.bias !== null && !Number.isFinite(sums[1] as number) ? 1 : -1;
+      if (bad === -1) this.optimizer.apply(this.variables, this.bias === null ? [dwT] : [dwT, dbT], batch.learningRate);
+      return { loss, bad };
+    });
+  }
+
+  dispose(): void {
+    this.guard.markDisposed();
+  }
+}
