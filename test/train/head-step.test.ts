@@ -7,6 +7,7 @@ import { crossEntropyLoss, focalLoss } from '../../src/losses/index.js';
 import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { createHeadStep, headStepPlan, type HeadStepMode } from '../../src/train/head-step.js';
 import { createOptimizer, setHostUpdates } from '../../src/train/optimizers.js';
+import { setGemmKernelEnabled } from '../../src/core/wasm-gemm.js';
 import { createTrainer } from '../../src/train/index.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 
@@ -49,7 +50,9 @@ function reference(labelSmoothing: number, bias: boolean, spec: Spec): { losses:
   }
 }
 
-function viaHeadStep(mode: HeadStepMode, labelSmoothing: number, bias: boolean, spec: Spec): { losses: number[]; weights: number[][] } {
+function viaHeadStep(which: HeadStepMode | 'host (plain loops)', labelSmoothing: number, bias: boolean, spec: Spec): { losses: number[]; weights: number[][] } {
+  const mode: HeadStepMode = which === 'matmul' ? 'matmul' : 'host';
+  const simd = setGemmKernelEnabled(which !== 'host (plain loops)');
   const m = model(bias);
   const plan = headStepPlan(m, crossEntropyLoss({ labelSmoothing }));
   expect(plan).not.toBeNull();
@@ -65,6 +68,7 @@ function viaHeadStep(mode: HeadStepMode, labelSmoothing: number, bias: boolean, 
   head!.dispose();
   optimizer.dispose();
   m.dispose();
+  setGemmKernelEnabled(simd);
   return { losses, weights };
 }
 
@@ -108,7 +112,7 @@ for (const backend of backendsUnderTest()) {
       setHostUpdates(true);
     });
 
-    for (const mode of ['host', 'matmul'] as const) {
+    for (const mode of ['host', 'host (plain loops)', 'matmul'] as const) {
       for (const [labelSmoothing, bias] of [[0, true], [0.1, false]] as const) {
         it(`${mode} mode (labelSmoothing ${labelSmoothing}, bias ${bias}) follows Trainer.step's unfused trajectory`, () => {
           // SGD + momentum is linear in the gradients: losses agree to 1e-6; the weights after 6 steps to
