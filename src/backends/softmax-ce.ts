@@ -51,34 +51,41 @@ export function softmaxCrossEntropyRows(
   const eps = attrs.labelSmoothing;
   const off = eps / c;
   const on = 1 - eps + off;
-  const e = new Float64Array(c);
+  const t = scratchRow(c);
   for (let i = 0; i < n; i++) {
     const base = i * c;
+    // max, then exp(z̃ − max) once per entry (a NaN anywhere makes the sum, hence the row, NaN).
     let max = -Infinity;
-    let nan = false;
     for (let j = 0; j < c; j++) {
       const v = (z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number));
-      e[j] = v;
       if (v > max) max = v;
-      else if (v !== v) nan = true;
     }
     let sum = 0;
     for (let j = 0; j < c; j++) {
-      const t = Math.exp((e[j] as number) - max);
-      sum += t;
+      const e = Math.exp((z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number)) - max);
+      t[j] = e;
+      sum += e;
     }
-    const lse = nan ? NaN : max + Math.log(sum);
+    const lse = max + Math.log(sum);
+    const inv = 1 / sum;
     const y = labels[i] as number;
     const w = weights === null ? 1 : (weights[i] as number);
     let l = 0;
     for (let j = 0; j < c; j++) {
       const q = j === y ? on : off;
-      const zj = e[j] as number;
-      if (q > 0) l += q * (lse - zj);
-      grad[base + j] = w * (Math.exp(zj - lse) - q);
+      if (q > 0) l += q * (lse - ((z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number))));
+      grad[base + j] = w * ((t[j] as number) * inv - q);
     }
     loss[i] = w * l;
   }
+}
+
+let scratch = new Float64Array(0);
+
+/** A reused float64 row of at least `c` entries. */
+function scratchRow(c: number): Float64Array {
+  if (scratch.length < c) scratch = new Float64Array(c);
+  return scratch;
 }
 
 /** Kernel inputs: logits float32 [N, C], labels int32 [N]. Outputs: loss [N], gradient [N, C]. */
