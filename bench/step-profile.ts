@@ -139,7 +139,10 @@ async function main(): Promise<void> {
     const best = (a: string[][], b: string[][]) => a.map((row, i) => [row[0] as string, row[1] as string, ms(Math.min(Number(row[2]), Number((b[i] as string[])[2])))]);
     const unfused = best(runs[0] as string[][], runs[2] as string[][]);
     const fused = best(runs[1] as string[][], runs[3] as string[][]);
-    unfused.forEach((row, i) => rows.push([...row, ((fused[i] as string[])[2]) as string, `${(Number(row[2]) / Number((fused[i] as string[])[2])).toFixed(1)}×`]));
+    unfused.forEach((row, i) => {
+      const [a, b] = [Number(row[2]), Number((fused[i] as string[])[2])];
+      rows.push([...row, (fused[i] as string[])[2] as string, a > 0 && b > 0 ? `${(a / b).toFixed(1)}×` : '—']);
+    });
   }
   const text = [
     `${environmentLine()}, backend ${backend}; batch 256, library cross-entropy, Adam with L2 5e-4; best of two medians of warm runs (ms), per variant.`,
@@ -148,7 +151,19 @@ async function main(): Promise<void> {
     markdownTable(['step', 'part', 'unfused ms', 'fused ms', 'speed-up'], rows),
     '',
     'The parts overlap (the step contains the others); the gap between `trainer.step alone` and the sum of',
-    'its pieces is the trainer\'s own bookkeeping (label checks, tidy scopes, batch-norm snapshots).',
+    'its pieces is the trainer\'s own bookkeeping (label checks, tidy scopes, batch-norm snapshots). `fit: one step`',
+    'is an epoch\'s time over its 16 steps, so it also carries per-epoch work (sampler order, manifest, callbacks).',
+    '',
+    'Where the fixed cost went, and what is left (CPU profiles of whole `fit` runs on wasm):',
+    '- The loss was ~35 tfjs kernels per step (logSoftmax, one-hot, where, sum and their gradients); the fused',
+    '  softmax cross-entropy kernel is one kernel and one tape op, its cost is now the exponentials (one per',
+    '  logit, `Math.exp`).',
+    '- Adam was ~12 kernels per variable; the fused host update is one JavaScript pass per variable of up to',
+    '  8,192 values (larger ones stay on the wasm element-wise kernels, which are faster there).',
+    '- Left in `Trainer.fit` (the trainer\'s own code): copying the batch rows into a fresh array and uploading',
+    '  them (for 256 × 512 features about as long as the step\'s products), the tape, the finiteness read-back,',
+    '  per-epoch manifest work. The dedicated head step (src/train/head-step.ts) removes the tape, the upload and',
+    '  the per-step kernels for linear heads on features: see bench:runs.',
   ].join('\n');
   console.log(text);
   if (write) writeBenchSection('step-profile', `### Fixed cost of a training step (bench:step)\n\n${text}`);

@@ -25,8 +25,9 @@ import {
   useBackend,
   type Rng,
 } from '../src/index.js';
-import { createHeadStep, headStepPlan } from '../src/train/head-step.js';
-import { environmentLine, markdownTable, writeBenchSection } from './util.js';
+import { createHeadStep, headStepPlan, HOST_STEP_MAX_MACS } from '../src/train/head-step.js';
+import { createGemmKernel } from '../src/core/wasm-gemm.js';
+import { environmentLine, markdownTable, timeMedian, writeBenchSection } from './util.js';
 
 /** One whole run of the protocol. */
 export interface RunSpec {
@@ -135,6 +136,48 @@ async function headRunSeconds(run: RunSpec, data: { x: Float32Array; y: Int32Arr
   return { seconds, loss: epochLoss };
 }
 
+/**
+ * The compute floor of one step of `run` on wasm: its matrix products alone (forward x·W per layer,
+ * weight gradients xᵀ·g, input gradients g·Wᵀ below the top layer), XNNPACK on one thread, in ms.
+ */
+function productsMs(run: RunSpec): number {
+  const widths = [run.features, ...run.hidden, run.classes];
+  const b = run.batchSize;
+  const ws = widths.slice(1).map((w, l) => tf.randomNormal([widths[l] as number, w]));
+  const acts = widths.map((w) => tf.randomNormal([b, w]));
+  const ms = timeMedian(() => tf.tidy(() => {
+    const outs: tf.Tensor[] = [];
+    ws.forEach((w, l) => {
+      outs.push(tf.matMul(acts[l] as tf.Tensor, w));
+      outs.push(tf.matMul(acts[l] as tf.Tensor, acts[l + 1] as tf.Tensor, true, false));
+      if (l > 0) outs.push(tf.matMul(acts[l + 1] as tf.Tensor, w, false, true));
+    });
+    for (const o of outs) o.dataSync();
+  }), { warmup: 10, runs: 51 });
+  tf.dispose([...ws, ...acts]);
+  return ms;
+}
+
+/**
+ * The head step's own floor for a linear run: its two products alone on the library's f32x4 kernel
+ * (src/core/wasm-gemm.ts), laid out as the head step lays them out, in ms; null when the run is not a
+ * linear head or the head step would use XNNPACK for its size.
+ */
+function simdProductsMs(run: RunSpec): number | null {
+  const { features: d, classes: c, batchSize: b } = run;
+  if (run.hidden.length > 0 || b * d * c > HOST_STEP_MAX_MACS) return null;
+  const g = createGemmKernel();
+  if (g === null) return null;
+  const d4 = Math.ceil(d / 4) * 4;
+  const c4 = Math.ceil(c / 4) * 4;
+  const [x, w, z, gc, dw] = [g.alloc(b * d4), g.alloc(d4 * c4), g.alloc(b * c4), g.alloc(b * c4), g.alloc(d4 * c4)];
+  return timeMedian(() => {
+    g.axpyGrid(x, w, z, b, d4, c4 / 4, 0, c4 * 4, c4 * 4, 0);
+    if (c < d) g.axpyGrid(gc, x, dw, b, c, d4 / 4, d4 * 4, 0, 0, d4 * 4);
+    else g.axpyGrid(x, gc, dw, b, d4, c4 / 4, c4 * 4, 0, 0, c4 * 4);
+  }, { warmup: 20, runs: 101 });
+}
+
 interface PythonResult {
   readonly versions: Record<string, string | number>;
   readonly runs: Record<string, { seconds: number[]; loss: number }>;
@@ -206,11 +249,28 @@ async function main(): Promise<void> {
   const py = python(runs, datasets);
   const torch = typeof py === 'string' ? null : py;
   if (typeof py === 'string') console.log(py);
+  const budgets: string[] = [];
   const rows = runs.map((run, i) => {
     const steps = (run.samples / run.batchSize) * run.epochs;
     const tr = median(trainerTimes[i] as number[]);
     const hd = headTimes[i] === null ? undefined : median(headTimes[i] as number[]);
     const pt = torch?.runs[run.id] === undefined ? undefined : median(torch.runs[run.id]!.seconds);
+    if (pt !== undefined) {
+      const perStep = (v: number) => (1000 * v) / steps;
+      const simd = hd === undefined ? null : simdProductsMs(run);
+      const xnn = productsMs(run);
+      const floor = simd === null ? xnn : Math.min(xnn, simd);
+      const floorName = simd !== null && simd <= xnn ? "the library's f32x4 kernel" : 'XNNPACK, one thread';
+      const target = run.hidden.length === 0 ? 0.5 : 1.0;
+      const best = hd === undefined ? tr : Math.min(tr, hd);
+      if (best / pt > target) {
+        const allowed = target * perStep(pt);
+        budgets.push(
+          `- ${run.title}: target ${target}× = ${allowed.toFixed(2)} ms per step; ${hd === undefined ? 'Trainer' : 'best path'} ${perStep(best).toFixed(2)} ms, of which the matrix products alone (${floorName}) take ${floor.toFixed(2)} ms` +
+            (floor >= allowed ? ` — already over the target, so it is out of reach on one wasm thread (PyTorch's whole step: ${perStep(pt).toFixed(2)} ms)` : `, leaving ${(allowed - floor).toFixed(2)} ms for everything else (now ${(perStep(best) - floor).toFixed(2)} ms)`) + '.',
+        );
+      }
+    }
     return [
       run.title,
       steps.toLocaleString('en-US'),
@@ -239,7 +299,11 @@ async function main(): Promise<void> {
     '',
     markdownTable(['run', 'steps', 'Trainer.fit (wasm)', 'head step harness (wasm)', 'PyTorch 1 thread', 'Trainer / PyTorch', 'head step / PyTorch', 'ms per step: Trainer / head / PyTorch'], rows),
     '',
-    'Targets (issue 18): every Trainer run ≤ 1.0× PyTorch; the frozen-feature linear head ≤ 0.5×.',
+    'Targets (issue 18): every Trainer run ≤ 1.0× PyTorch; the frozen-feature linear head ≤ 0.5×. Budgets of the missed targets (per step; products timed alone in this run):',
+    '',
+    ...(budgets.length === 0 ? ['- none missed'] : budgets),
+    '',
+    'The head step is src/train/head-step.ts called by a thin harness in this bench that does what `fit` does around a step (sampler order, host labels, one event-loop yield); the Trainer column is the public `createTrainer(...).fit` on the same data.',
     '',
     typeof py === 'string' ? `${py}.` : '',
     'Run manifest:',

@@ -146,6 +146,17 @@ export function createHeadStep(options: HeadStepOptions): HeadStep | null {
   return new HeadStepImpl(kernel, bias, optimizer, { d, c, labelSmoothing, offsets, mode }, host);
 }
 
+/** Byte addresses of the SIMD kernel's scratch matrices (see `simdBuffers`). */
+interface SimdBuffers {
+  readonly x: number;
+  readonly w: number;
+  readonly z: number;
+  readonly g: number;
+  readonly dw: number;
+  readonly gc: number;
+  readonly dwT: number;
+}
+
 class HeadStepImpl implements HeadStep {
   private readonly guard = new DisposeGuard('head step');
   private z = new Float32Array(0);
@@ -159,7 +170,8 @@ class HeadStepImpl implements HeadStep {
   /** The SIMD kernel (own memory) for host mode; null without WebAssembly SIMD. */
   private readonly gemm: GemmKernel | null;
   private readonly c4: number;
-  private simd: { x: number; w: number; z: number; g: number; dw: number } | null = null;
+  private readonly d4: number;
+  private simd: SimdBuffers | null = null;
   private simdRows = 0;
 
   constructor(
@@ -175,6 +187,7 @@ class HeadStepImpl implements HeadStep {
     this.row = new Float64Array(shape.c);
     this.variables = bias === null ? [kernel] : [kernel, bias];
     this.c4 = Math.ceil(shape.c / 4) * 4;
+    this.d4 = Math.ceil(shape.d / 4) * 4;
     this.gemm = shape.mode === 'matmul' ? null : createGemmKernel();
   }
 
@@ -218,7 +231,7 @@ class HeadStepImpl implements HeadStep {
     if (gemm !== null) this.simdForward(gemm, batch, b, w, bias);
     else this.jsForward(batch, b, w, bias);
     const loss = this.lossAndLogitGrad(batch.labels, b);
-    if (gemm !== null) this.simdBackward(gemm, batch, b);
+    if (gemm !== null) this.simdBackward(gemm, b);
     else this.jsBackward(batch, b);
     let sumW = 0;
     for (let t = 0; t < dw.length; t++) sumW += dw[t] as number;
@@ -233,57 +246,75 @@ class HeadStepImpl implements HeadStep {
     return { loss, bad };
   }
 
-  /** Scratch of the SIMD kernel for batches of up to `rows` rows: X [rows, D], W [D, C4], Z and G [rows, C4], dW [D, C4]. */
-  private simdBuffers(gemm: GemmKernel, rows: number): { x: number; w: number; z: number; g: number; dw: number } {
+  /**
+   * Scratch of the SIMD kernel for batches of up to `rows` rows (rows padded to whole f32x4 vectors:
+   * D4 = 4·⌈D/4⌉, C4 = 4·⌈C/4⌉): X [rows, D4], W [D4, C4], Z and G [rows, C4], dW [D4, C4], and for the
+   * transposed weight gradient G compact [rows, C] and dWᵀ [C, D4]. Zeroed when (re)allocated, so the
+   * padding stays 0.
+   */
+  private simdBuffers(gemm: GemmKernel, rows: number): SimdBuffers {
     if (this.simd !== null && this.simdRows >= rows) return this.simd;
-    const { d } = this.shape;
-    const c4 = this.c4;
+    const { c } = this.shape;
+    const { c4, d4 } = this;
     gemm.reset();
-    this.simd = { x: gemm.alloc(rows * d), w: gemm.alloc(d * c4), z: gemm.alloc(rows * c4), g: gemm.alloc(rows * c4), dw: gemm.alloc(d * c4) };
+    const sizes = { x: rows * d4, w: d4 * c4, z: rows * c4, g: rows * c4, dw: d4 * c4, gc: rows * c, dwT: c * d4 };
+    const at = Object.fromEntries(Object.entries(sizes).map(([k, n]) => [k, gemm.alloc(n)])) as unknown as SimdBuffers;
+    for (const [k, n] of Object.entries(sizes)) gemm.view(at[k as keyof SimdBuffers], n).fill(0);
+    this.simd = at;
     this.simdRows = rows;
-    return this.simd;
+    return at;
   }
 
-  /** z = x·W + b with the SIMD kernel (rows padded to C4 = 4·⌈C/4⌉ floats). */
+  /** z = x·W + b with the SIMD kernel. */
   private simdForward(gemm: GemmKernel, batch: HeadStepBatch, b: number, w: Float32Array, bias: Float32Array | null): void {
     const { d, c } = this.shape;
-    const c4 = this.c4;
+    const { c4, d4 } = this;
     const buf = this.simdBuffers(gemm, b);
-    const xv = gemm.view(buf.x, b * d);
+    const xv = gemm.view(buf.x, b * d4);
     const { x, rows } = batch;
-    if (rows === undefined) xv.set(x.subarray(0, b * d));
-    else for (let i = 0; i < b; i++) xv.set(x.subarray((rows[i] as number) * d, (rows[i] as number) * d + d), i * d);
-    const wv = gemm.view(buf.w, d * c4);
+    for (let i = 0; i < b; i++) {
+      const r = rows === undefined ? i : (rows[i] as number);
+      xv.set(x.subarray(r * d, r * d + d), i * d4);
+    }
+    const wv = gemm.view(buf.w, d4 * c4);
     for (let k = 0; k < d; k++) wv.set(w.subarray(k * c, k * c + c), k * c4);
     const zv = gemm.view(buf.z, b * c4);
-    zv.fill(0);
     if (bias !== null) for (let i = 0; i < b; i++) zv.set(bias, i * c4);
-    gemm.axpyGrid(buf.x, buf.w, buf.z, b, d, c4 / 4, 0, c4 * 4, c4 * 4, 0);
+    else zv.fill(0);
+    gemm.axpyGrid(buf.x, buf.w, buf.z, b, d4, c4 / 4, 0, c4 * 4, c4 * 4, 0);
     const z = this.z;
     for (let i = 0; i < b; i++) z.set(zv.subarray(i * c4, i * c4 + c), i * c);
   }
 
-  /** dW = xᵀ·(P − Q)/B and db = Σ_i (P − Q)_i/B with the SIMD kernel. */
-  private simdBackward(gemm: GemmKernel, _batch: HeadStepBatch, b: number): void {
+  /**
+   * dW = xᵀ·(P − Q)/B and db = Σ_i (P − Q)_i/B with the SIMD kernel: row by row of dW (vectors along C)
+   * when C ≥ D, or row by row of dWᵀ (vectors along D, far fewer kernel iterations for wide features and
+   * few classes) when C < D.
+   */
+  private simdBackward(gemm: GemmKernel, b: number): void {
     const { d, c } = this.shape;
-    const c4 = this.c4;
+    const { c4, d4 } = this;
     const buf = this.simdBuffers(gemm, b);
     const inv = Math.fround(1 / b);
-    const gv = gemm.view(buf.g, b * c4);
     const { g, db, dw } = this;
     const row = this.row;
     row.fill(0);
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j < c; j++) {
-        const v = Math.fround((g[i * c + j] as number) * inv);
-        gv[i * c4 + j] = v;
-        row[j] = (row[j] as number) + v;
-      }
-    }
+    for (let t = 0; t < b * c; t++) g[t] = Math.fround((g[t] as number) * inv);
+    for (let i = 0; i < b; i++) for (let j = 0; j < c; j++) row[j] = (row[j] as number) + (g[i * c + j] as number);
     for (let j = 0; j < c; j++) db[j] = row[j] as number;
-    const dwv = gemm.view(buf.dw, d * c4);
+    if (c < d) {
+      gemm.view(buf.gc, b * c).set(g.subarray(0, b * c));
+      const dwTv = gemm.view(buf.dwT, c * d4);
+      dwTv.fill(0);
+      gemm.axpyGrid(buf.gc, buf.x, buf.dwT, b, c, d4 / 4, d4 * 4, 0, 0, d4 * 4);
+      for (let j = 0; j < c; j++) for (let k = 0; k < d; k++) dw[k * c + j] = dwTv[j * d4 + k] as number;
+      return;
+    }
+    const gv = gemm.view(buf.g, b * c4);
+    for (let i = 0; i < b; i++) gv.set(g.subarray(i * c, i * c + c), i * c4);
+    const dwv = gemm.view(buf.dw, d4 * c4);
     dwv.fill(0);
-    gemm.axpyGrid(buf.x, buf.g, buf.dw, b, d, c4 / 4, c4 * 4, 0, 0, c4 * 4);
+    gemm.axpyGrid(buf.x, buf.g, buf.dw, b, d4, c4 / 4, c4 * 4, 0, 0, c4 * 4);
     for (let k = 0; k < d; k++) dw.set(dwv.subarray(k * c4, k * c4 + c), k * c);
   }
 

@@ -132,6 +132,25 @@ for (const backend of backendsUnderTest()) {
       }
     }
 
+    it('host mode with more classes than features (weight gradient along classes) matches the matmul mode', () => {
+      const run = (mode: HeadStepMode) => {
+        const m = createClassifier({ head: linearHead({ inputDim: 3, numClasses: 9, rng: createRng('wide') }) });
+        const optimizer = createOptimizer(SGD);
+        const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer, mode })!;
+        const rng = createRng('wide:data');
+        const losses = [0, 1, 2].map(() => h.step({ x: Float32Array.from({ length: 30 * 3 }, () => rng.normal()), labels: Int32Array.from({ length: 30 }, () => rng.int(9)), learningRate: 0.1 }).loss);
+        const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
+        h.dispose();
+        optimizer.dispose();
+        m.dispose();
+        return { losses, weights };
+      };
+      const host = run('host');
+      const mm = run('matmul');
+      expectClose(host.losses, mm.losses, 'losses');
+      host.weights.forEach((w, k) => expectClose(w, mm.weights[k] as number[], `variable ${k}`, 5e-6));
+    });
+
     it('a non-finite batch changes nothing; steps leak no tensor; rows select the batch', async () => {
       const m = model();
       const optimizer = createOptimizer(SPEC);
