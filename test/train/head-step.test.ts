@@ -84,10 +84,15 @@ describe('headStepPlan', () => {
     const m = model();
     expect(headStepPlan(m, crossEntropyLoss({ labelSmoothing: 0.1 }))?.labelSmoothing).toBe(0.1);
     expect(headStepPlan(m, focalLoss({ gamma: 2 }))).toBeNull();
-    const mlp = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], rng: createRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
-    expect(headStepPlan(mlp, crossEntropyLoss())).toBeNull();
-    m.dispose();
-    mlp.dispose();
+    const mlp = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5, 4], rng: createRng(1) }), head: linearHead({ inputDim: 4, numClasses: C, rng: createRng(2) }) });
+    expect(headStepPlan(mlp, crossEntropyLoss())?.hidden.map((l) => l.kernel.shape)).toEqual([[D, 5], [5, 4]]);
+    const dropout = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], dropout: 0.1, rng: createRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
+    const bn = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], batchNorm: true, rng: createRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
+    const wide = createClassifier({ backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: createRng(1) }), head: linearHead({ inputDim: 256, numClasses: C, rng: createRng(2) }) });
+    expect(headStepPlan(dropout, crossEntropyLoss())).toBeNull();
+    expect(headStepPlan(bn, crossEntropyLoss())).toBeNull();
+    expect(headStepPlan(wide, crossEntropyLoss())).toBeNull();
+    [m, mlp, dropout, bn, wide].forEach((x) => x.dispose());
   });
 
   it('rejects unknown options and misfitting variables before any step', () => {
@@ -131,6 +136,60 @@ for (const backend of backendsUnderTest()) {
         });
       }
     }
+
+    it('dense ReLU layers + head (MLP) follow Trainer.step\'s unfused trajectory, without leaks', async () => {
+      const make = () => createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [9, 6], rng: createRng('mlp') }), head: linearHead({ inputDim: 6, numClasses: C, rng: createRng('mlp:head') }) });
+      const viaTrainer = (spec: Spec) => {
+        const ce = setFusedCrossEntropy(false);
+        const up = setHostUpdates(false);
+        try {
+          const m = make();
+          const trainer = createTrainer({ model: m, loss: crossEntropyLoss(), seed: 0, epochs: 1, batchSize: B, optimizer: spec, progress: 'none' });
+          const losses = batches().map(({ x, labels }) => tf.tidy(() => trainer.step(tf.tensor2d(x, [B, D]), labels).loss));
+          const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
+          trainer.dispose();
+          m.dispose();
+          return { losses, weights };
+        } finally {
+          setFusedCrossEntropy(ce);
+          setHostUpdates(up);
+        }
+      };
+      const viaStack = (spec: Spec) => {
+        const m = make();
+        const optimizer = createOptimizer(spec);
+        const plan = headStepPlan(m, crossEntropyLoss())!;
+        expect(plan.hidden.length).toBe(2);
+        const h = createHeadStep({ ...plan, optimizer })!;
+        const losses = batches().map(({ x, labels }) => {
+          const r = h.step({ x, labels, learningRate: spec.learningRate });
+          expect(r.bad).toBe(-1);
+          return r.loss;
+        });
+        const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
+        h.dispose();
+        optimizer.dispose();
+        m.dispose();
+        return { losses, weights };
+      };
+      for (const [spec, rtol] of [[SGD, 5e-6], [SPEC, 5e-5]] as const) {
+        const ref = viaTrainer(spec);
+        const got = viaStack(spec);
+        expectClose(got.losses, ref.losses, `${spec.kind} losses`);
+        got.weights.forEach((w, k) => expectClose(w, ref.weights[k] as number[], `${spec.kind} variable ${k}`, rtol));
+      }
+      const m = make();
+      const optimizer = createOptimizer(SPEC);
+      const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer })!;
+      const [first] = batches();
+      h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
+      await expectNoLeak(() => {
+        for (let i = 0; i < 3; i++) h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
+      });
+      h.dispose();
+      optimizer.dispose();
+      m.dispose();
+    });
 
     it('host mode with more classes than features (weight gradient along classes) matches the matmul mode', () => {
       const run = (mode: HeadStepMode) => {
