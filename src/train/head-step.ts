@@ -40,8 +40,8 @@ export interface HeadStepOptions {
   /** Per-class logit offsets o [C] added before the softmax (logit adjustment). */
   readonly offsets?: Float32Array;
   /**
-   * `'auto'` (default): `'host'` while B·D·C ≤ {@link HOST_STEP_MAX_MACS}, else `'matmul'`. With `hidden`
-   * layers only `'auto'` and `'host'` exist.
+   * `'auto'` (default): `'host'` while the step's products stay small (B·D·C ≤ {@link HOST_STEP_MAX_MACS}
+   * for a head; Σ_l B·in_l·out_l ≤ {@link HOST_STACK_MAX_MACS} with `hidden` layers), else `'matmul'`.
    */
   readonly mode?: HeadStepMode | 'auto';
   /**
@@ -71,6 +71,13 @@ export interface HeadStepPlan {
  * 784·256, stays on the generic path).
  */
 export const HIDDEN_STEP_MAX_WEIGHTS = 16384;
+
+/**
+ * Above this many multiply-adds per step (all forward products), `'auto'` runs a dense stack's products
+ * on the backend's matmul: the SIMD kernel's simple loops reach about a third of XNNPACK's speed, which
+ * only the saved kernel launches make up for on the smallest MLPs.
+ */
+export const HOST_STACK_MAX_MACS = 1 << 19;
 
 /** One batch for {@link HeadStep.step}. */
 export interface HeadStepBatch {
@@ -205,13 +212,11 @@ export function createHeadStep(options: HeadStepOptions): HeadStep | null {
     width = w.shape[1] as number;
   });
   if (hidden.length > 0 && width !== d) throw invalid('INVALID_OPTION', `the last hidden layer's width = kernel.shape[0] = ${d}`, 'hidden width', width);
-  if (hidden.length > 0 && mode === 'matmul') throw invalid('INVALID_OPTION', 'mode "auto" or "host" with hidden layers', 'mode', mode);
   const host = hostMemory();
   if (host === null) return null;
   if (hidden.length > 0) {
-    const gemm = createGemmKernel();
-    if (gemm === null) return null;
-    return new DenseStackStep([...hidden, { kernel, bias }], optimizer, { labelSmoothing, offsets }, host, gemm);
+    const gemm = mode === 'matmul' ? null : createGemmKernel();
+    return new DenseStackStep([...hidden, { kernel, bias }], optimizer, { labelSmoothing, offsets, mode }, host, gemm);
   }
   return new HeadStepImpl(kernel, bias, optimizer, { d, c, labelSmoothing, offsets, mode }, host);
 }
@@ -478,7 +483,6 @@ interface StackLayer extends DenseLayer {
  * l = L−1 … 0: dW_l = h_lᵀ·G_l, db_l = Σ_i G_l, G_{l−1} = (G_l·W_lᵀ) ⊙ [h_l > 0].
  */
 class DenseStackStep implements HeadStep {
-  readonly mode = 'host' as const;
   private readonly guard = new DisposeGuard('head step');
   private readonly layers: StackLayer[];
   private readonly variables: tf.Variable[];
@@ -492,9 +496,9 @@ class DenseStackStep implements HeadStep {
   constructor(
     layers: readonly DenseLayer[],
     private readonly optimizer: Optimizer,
-    private readonly loss: { labelSmoothing: number; offsets: Float32Array | null },
+    private readonly loss: { labelSmoothing: number; offsets: Float32Array | null; mode: HeadStepMode | 'auto' },
     private readonly host: HostMemory,
-    private readonly gemm: GemmKernel,
+    private readonly gemm: GemmKernel | null,
   ) {
     this.layers = layers.map((l) => {
       const [inDim, outDim] = l.kernel.shape as [number, number];
@@ -504,9 +508,13 @@ class DenseStackStep implements HeadStep {
     this.grads = this.variables.map((v) => new Float32Array(v.size));
   }
 
+  get mode(): HeadStepMode | 'auto' {
+    return this.gemm === null ? 'matmul' : this.loss.mode;
+  }
+
   private buffers(rows: number): NonNullable<DenseStackStep['buf']> {
     if (this.buf !== null && this.rowsAllocated >= rows) return this.buf;
-    const g = this.gemm;
+    const g = this.gemm as GemmKernel;
     g.reset();
     const zeroed = (n: number): number => {
       const at = g.alloc(n);
@@ -542,7 +550,10 @@ class DenseStackStep implements HeadStep {
     if (batch.rows === undefined ? batch.x.length !== b * d : batch.x.length % d !== 0) {
       throw invalid('SHAPE_MISMATCH', `x with rows of ${d} features`, 'x.length', batch.x.length);
     }
+    let macs = 0;
+    for (const l of layers) macs += b * l.inDim * l.outDim;
     const g = this.gemm;
+    if (g === null || (this.loss.mode === 'auto' && macs > HOST_STACK_MAX_MACS)) return this.matmulStep(batch, b);
     const buf = this.buffers(b);
     // Inputs into the first activation buffer; weights (read through host views before the update
     // allocates anything) into the padded W and Wᵀ buffers.
@@ -621,9 +632,70 @@ class DenseStackStep implements HeadStep {
     return { loss, bad };
   }
 
+  /** Loss mean of the logits `z` [B, C]; (P − Q)/B into `gc`, rounded to float32 as tfjs's mean gradient. */
+  private ensureRows(b: number, c: number): void {
+    if (this.z.length >= b * c) return;
+    this.z = new Float32Array(b * c);
+    this.gc = new Float32Array(b * c);
+    this.perSample = new Float32Array(b);
+  }
+
+  private lossAndScaledGrad(labels: Int32Array, b: number, c: number): number {
+    this.ensureRows(b, c);
+    softmaxCrossEntropyRows(this.z, labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
+    let total = 0;
+    for (let i = 0; i < b; i++) total += this.perSample[i] as number;
+    const inv = Math.fround(1 / b);
+    for (let t = 0; t < b * c; t++) this.gc[t] = Math.fround((this.gc[t] as number) * inv);
+    return Math.fround(total / b);
+  }
+
+  /** The same step with the backend's matmul (XNNPACK on wasm) for the products, no tape. */
+  private matmulStep(batch: HeadStepBatch, b: number): HeadStepResult {
+    const layers = this.layers;
+    const d = (layers[0] as StackLayer).inDim;
+    const c = (layers[layers.length - 1] as StackLayer).outDim;
+    let xb: Float32Array;
+    if (batch.rows === undefined) xb = batch.x;
+    else {
+      xb = new Float32Array(b * d);
+      for (let i = 0; i < b; i++) {
+        const r = batch.rows[i] as number;
+        xb.set(batch.x.subarray(r * d, r * d + d), i * d);
+      }
+    }
+    return tf.tidy(() => {
+      const acts: tf.Tensor2D[] = [tf.tensor2d(xb, [b, d])];
+      let logits: tf.Tensor2D | null = null;
+      layers.forEach((l, k) => {
+        const last = k === layers.length - 1;
+        const out = tf.fused.matMul({ a: acts[k] as tf.Tensor2D, b: l.kernel as tf.Tensor2D, ...(l.bias === null ? {} : { bias: l.bias }), activation: last ? 'linear' : 'relu' });
+        if (last) logits = out as tf.Tensor2D;
+        else acts.push(out as tf.Tensor2D);
+      });
+      this.ensureRows(b, c);
+      this.z.set(this.host.view(logits as unknown as tf.Tensor2D).subarray(0, b * c));
+      const loss = this.lossAndScaledGrad(batch.labels, b, c);
+      let g: tf.Tensor2D = tf.tensor2d(this.gc.subarray(0, b * c), [b, c]);
+      const grads: tf.Tensor[] = [];
+      for (let k = layers.length - 1; k >= 0; k--) {
+        const l = layers[k] as StackLayer;
+        const a = acts[k] as tf.Tensor2D;
+        if (l.bias !== null) grads.unshift(tf.sum(g, 0));
+        grads.unshift(tf.matMul(a, g, true, false));
+        if (k > 0) g = tf.mul(tf.matMul(g, l.kernel as tf.Tensor2D, false, true), tf.step(a)) as tf.Tensor2D;
+      }
+      const sums = this.host.view(tf.stack(grads.map((t) => tf.sum(t))));
+      let bad = Number.isFinite(loss) ? -1 : -2;
+      for (let i = 0; i < grads.length && bad === -1; i++) if (!Number.isFinite(sums[i] as number)) bad = i;
+      if (bad === -1) this.optimizer.apply(this.variables, grads, batch.learningRate);
+      return { loss, bad };
+    });
+  }
+
   dispose(): void {
     if (!this.guard.markDisposed()) return;
-    this.gemm.reset();
+    this.gemm?.reset();
     this.buf = null;
   }
 }

@@ -155,12 +155,13 @@ for (const backend of backendsUnderTest()) {
           setHostUpdates(up);
         }
       };
-      const viaStack = (spec: Spec) => {
+      const viaStack = (spec: Spec, mode: HeadStepMode) => {
         const m = make();
         const optimizer = createOptimizer(spec);
         const plan = headStepPlan(m, crossEntropyLoss())!;
         expect(plan.hidden.length).toBe(2);
-        const h = createHeadStep({ ...plan, optimizer })!;
+        const h = createHeadStep({ ...plan, optimizer, mode })!;
+        expect(h.mode).toBe(mode);
         const losses = batches().map(({ x, labels }) => {
           const r = h.step({ x, labels, learningRate: spec.learningRate });
           expect(r.bad).toBe(-1);
@@ -174,19 +175,23 @@ for (const backend of backendsUnderTest()) {
       };
       for (const [spec, rtol] of [[SGD, 5e-6], [SPEC, 5e-5]] as const) {
         const ref = viaTrainer(spec);
-        const got = viaStack(spec);
-        expectClose(got.losses, ref.losses, `${spec.kind} losses`);
-        got.weights.forEach((w, k) => expectClose(w, ref.weights[k] as number[], `${spec.kind} variable ${k}`, rtol));
+        for (const mode of ['host', 'matmul'] as const) {
+          const got = viaStack(spec, mode);
+          expectClose(got.losses, ref.losses, `${spec.kind} ${mode} losses`);
+          got.weights.forEach((w, k) => expectClose(w, ref.weights[k] as number[], `${spec.kind} ${mode} variable ${k}`, rtol));
+        }
       }
       const m = make();
       const optimizer = createOptimizer(SPEC);
-      const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer })!;
       const [first] = batches();
-      h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
-      await expectNoLeak(() => {
-        for (let i = 0; i < 3; i++) h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
-      });
-      h.dispose();
+      for (const mode of ['host', 'matmul'] as const) {
+        const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer, mode })!;
+        h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
+        await expectNoLeak(() => {
+          for (let i = 0; i < 3; i++) h.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 });
+        });
+        h.dispose();
+      }
       optimizer.dispose();
       m.dispose();
     });
