@@ -132,7 +132,7 @@ function adamUpdate(spec: Extract<OptimizerSpec, { kind: 'adam' | 'adamw' }>): U
  * `g` is read. Every tfjs op of the rule is one float32 operation here (`Math.fround` after each, its
  * scalar operands rounded to float32 as tfjs does), so both paths give the same bits.
  */
-export type HostUpdateRule = (p: Float32Array, g: Float32Array, slots: readonly Float32Array[], lr: number, step: number) => void;
+type HostUpdateRule = (p: Float32Array, g: Float32Array, slots: readonly Float32Array[], lr: number, step: number) => void;
 
 const f32 = Math.fround;
 
