@@ -9,6 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,7 +194,8 @@ interface PythonResult {
   readonly runs: Record<string, { seconds: number[]; loss: number }>;
 }
 
-function python(runs: readonly RunSpec[], datasets: readonly { x: Float32Array; y: Int32Array }[]): PythonResult | string {
+/** Why there is no PyTorch side (null: it is available). */
+function pythonMissing(): string | null {
   const py = '/usr/bin/python3';
   if (skipPython) return 'PyTorch baseline skipped (--no-python)';
   if (!existsSync(py)) return INSTALL_HINT;
@@ -202,25 +204,33 @@ function python(runs: readonly RunSpec[], datasets: readonly { x: Float32Array; 
   } catch {
     return INSTALL_HINT;
   }
+  return null;
+}
+
+/** Writes the runs' data for Python once; returns the folder (removed by the caller). */
+function writeForPython(runs: readonly RunSpec[], datasets: readonly { x: Float32Array; y: Int32Array }[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'longtail-runs-'));
+  const spec = {
+    repeats: 1,
+    runs: runs.map((run, i) => {
+      const data = datasets[i] as { x: Float32Array; y: Int32Array };
+      writeFileSync(join(dir, `${run.id}.x.f32`), new Uint8Array(data.x.buffer, data.x.byteOffset, data.x.byteLength));
+      writeFileSync(join(dir, `${run.id}.y.i32`), new Uint8Array(data.y.buffer, data.y.byteOffset, data.y.byteLength));
+      return { ...run, x: `${run.id}.x.f32`, y: `${run.id}.y.i32` };
+    }),
+  };
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+  return dir;
+}
+
+/** One PyTorch round (every run once) on one thread, in a child /usr/bin/python3. */
+function pythonRound(dir: string): PythonResult | string {
   try {
-    const spec = {
-      repeats: REPEATS,
-      runs: runs.map((run, i) => {
-        const data = datasets[i] as { x: Float32Array; y: Int32Array };
-        writeFileSync(join(dir, `${run.id}.x.f32`), new Uint8Array(data.x.buffer, data.x.byteOffset, data.x.byteLength));
-        writeFileSync(join(dir, `${run.id}.y.i32`), new Uint8Array(data.y.buffer, data.y.byteOffset, data.y.byteLength));
-        return { ...run, x: `${run.id}.x.f32`, y: `${run.id}.y.i32` };
-      }),
-    };
-    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'whole_runs.py');
-    const out = execFileSync(py, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
+    const out = execFileSync('/usr/bin/python3', [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
     return JSON.parse(out.trim().split('\n').pop() as string) as PythonResult;
   } catch (e) {
     return `PyTorch baseline failed: ${(e as Error).message.split('\n')[0]}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -233,32 +243,50 @@ const s = (v: number): string => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const ratio = (a: number, b: number | undefined): string => (b === undefined ? 'n/a' : `${(a / b).toFixed(2)}×`);
 
 async function main(): Promise<void> {
+  const loadStart = os.loadavg()[0] ?? NaN;
   const caps = await useBackend('wasm');
   const runs = only === null ? RUNS : RUNS.filter((r) => only.includes(r.id));
   const datasets = runs.map((run) => makeData(run, createRng(`whole-runs:${run.id}`)));
   const trainerTimes: number[][] = runs.map(() => []);
   const headTimes: (number[] | null)[] = runs.map((r) => (dedicatedApplies(r) ? [] : null));
-  const losses: Record<string, { trainer: number; head?: number }> = {};
-  // Rounds alternate the variants so machine load affects them alike.
+  const losses: Record<string, { trainer: number; head?: number; pytorch?: number }> = {};
+  const missing = pythonMissing();
+  const dir = missing === null ? writeForPython(runs, datasets) : null;
+  const torchSeconds: Record<string, number[]> = {};
+  let torchVersions: Record<string, string | number> | null = null;
+  let py: string | null = missing;
+  // Rounds alternate the variants (and PyTorch) so machine load affects them alike.
   for (let r = 0; r < REPEATS; r++) {
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i] as RunSpec;
       const data = datasets[i] as { x: Float32Array; y: Int32Array };
       const t = await trainerRunSeconds(run, data, r);
       trainerTimes[i]!.push(t.seconds);
-      losses[run.id] = { trainer: t.loss };
+      losses[run.id] = { ...losses[run.id], trainer: t.loss };
       const head = headTimes[i];
       if (head !== null && head !== undefined) {
         const h = await headRunSeconds(run, data, r);
         head.push(h.seconds);
-        losses[run.id] = { trainer: t.loss, head: h.loss };
+        losses[run.id] = { ...losses[run.id], trainer: t.loss, head: h.loss };
       }
-      console.log(`round ${r + 1}/${REPEATS} ${run.id}: trainer ${s(t.seconds)} s${head ? `, head step ${s(head[head.length - 1] as number)} s` : ''} (tensors ${tf.memory().numTensors})`);
+      console.log(`round ${r + 1}/${REPEATS} ${run.id}: trainer ${s(t.seconds)} s${head ? `, dedicated step ${s(head[head.length - 1] as number)} s` : ''} (tensors ${tf.memory().numTensors})`);
+    }
+    if (dir !== null && py === null) {
+      const round = pythonRound(dir);
+      if (typeof round === 'string') py = round;
+      else {
+        torchVersions = round.versions;
+        for (const [id, v] of Object.entries(round.runs)) {
+          (torchSeconds[id] ??= []).push(...v.seconds);
+          if (losses[id] !== undefined) losses[id] = { ...losses[id], pytorch: v.loss };
+        }
+        console.log(`round ${r + 1}/${REPEATS} PyTorch: ${Object.entries(round.runs).map(([id, v]) => `${id} ${s(v.seconds[0] as number)} s`).join(', ')}`);
+      }
     }
   }
-  const py = python(runs, datasets);
-  const torch = typeof py === 'string' ? null : py;
-  if (typeof py === 'string') console.log(py);
+  if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  const torch = py === null && torchVersions !== null ? { versions: torchVersions, runs: Object.fromEntries(Object.entries(torchSeconds).map(([id, seconds]) => [id, { seconds, loss: NaN }])) } : null;
+  if (py !== null) console.log(py);
   const budgets: string[] = [];
   const rows = runs.map((run, i) => {
     const steps = (run.samples / run.batchSize) * run.epochs;
@@ -299,13 +327,13 @@ async function main(): Promise<void> {
     fixes: caps.fixes.length,
     tfjs: caps.tfjsVersion,
     node: process.version,
-    cpus: (await import('node:os')).cpus().length,
+    cpus: os.cpus().length,
     pytorch: torch?.versions ?? null,
     repeats: REPEATS,
     losses,
   };
   const text = [
-    `${environmentLine()}; medians of ${REPEATS} whole runs (s), machine shared with other jobs: read the ratios.`,
+    `${environmentLine()}; medians of ${REPEATS} whole runs (s); 1-min load average ${loadStart.toFixed(1)} at start, ${os.loadavg()[0]?.toFixed(1)} at end (2 cores shared with other jobs: read the ratios).`,
     '',
     markdownTable(['run', 'steps', 'Trainer.fit (wasm)', 'dedicated step, harness (wasm)', 'PyTorch 1 thread', 'Trainer / PyTorch', 'dedicated / PyTorch', 'ms per step: Trainer / dedicated / PyTorch'], rows),
     '',
@@ -315,7 +343,7 @@ async function main(): Promise<void> {
     '',
     'The dedicated step is src/train/head-step.ts (linear heads, and small MLPs without dropout or batch norm, on the library\'s f32x4 WebAssembly kernel; XNNPACK for the products of large heads) called by a thin harness in this bench that does what `fit` does around a step (sampler order, host labels, one event-loop yield). It is not wired into the Trainer yet; the Trainer column is the public `createTrainer(...).fit` on the same data.',
     '',
-    typeof py === 'string' ? `${py}.` : '',
+    py === null ? 'PyTorch ran in a child process after each round of the tfjs runs (1 thread, same data and protocol).' : `${py}.`,
     'Run manifest:',
     '',
     '```json',
