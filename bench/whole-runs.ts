@@ -341,6 +341,8 @@ async function main(): Promise<void> {
     '',
     ...(budgets.length === 0 ? ['- none missed'] : budgets),
     '',
+    "Products are medians of warm repetitions (little affected by other processes); whole runs are wall time including the time slices other processes take, so under load the 'everything else' part is inflated most.",
+    '',
     'The dedicated step is src/train/head-step.ts (linear heads, and small MLPs without dropout or batch norm, on the library\'s f32x4 WebAssembly kernel; XNNPACK for the products of large heads) called by a thin harness in this bench that does what `fit` does around a step (sampler order, host labels, one event-loop yield). It is not wired into the Trainer yet; the Trainer column is the public `createTrainer(...).fit` on the same data.',
     '',
     py === null ? 'PyTorch ran in a child process after each round of the tfjs runs (1 thread, same data and protocol).' : `${py}.`,
