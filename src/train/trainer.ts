@@ -46,6 +46,7 @@ import { lrSchedule, type Progress, type Schedule } from './schedules.js';
 import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, type TrainerState } from './state.js';
 import { embedRows, encodeRows, evalLogits } from './inference.js';
 import { copyRound, drawPool, poolDue, type SyntheticPool } from './pool.js';
+import { createHeadStep, headStepPlan, type HeadStep, type HeadStepBatch } from './head-step.js';
 import { runStep, viewsNeeded, type StepBatch, type StepContext } from './step.js';
 
 export type {
@@ -153,6 +154,8 @@ class LoopTrainer implements Trainer {
   private readonly stepContext: StepContext;
   /** A host copy of the training inputs while `fit` runs, when gathering batches from it is cheaper. */
   private hostRows: HostRows | null = null;
+  /** The dedicated step (train/head-step.ts) while `fit` runs, when the run qualifies for it. */
+  private dedicated: HeadStep | null = null;
 
   constructor(
     config: TrainerConfig,
@@ -242,6 +245,38 @@ class LoopTrainer implements Trainer {
     return this.stepOn({ real: x, synthetic: null, labels: y, targets: o.targets, flags: new Uint8Array(y.length), rng }, epoch, progress);
   }
 
+  /**
+   * The dedicated step for a linear head (or a small MLP + head) on host features with plain
+   * cross-entropy: forward, gradient and update in one call, no tape (train/head-step.ts). Used only when
+   * nothing else touches the batch (no objective, augment, views, synthesis, loss state, batch norm or
+   * dropout); null otherwise, and the generic step runs. It shares the trainer's optimizer, so
+   * checkpoints and resume are unchanged.
+   */
+  private dedicatedStep(data: LabeledData): HeadStep | null {
+    const c = this.config;
+    if (c.loss === undefined || c.objective !== undefined || c.augment !== undefined || c.synthesis !== undefined) return null;
+    if (this.stepViews.length > 0 || this.lossStates.length > 0 || this.stateVariables.length > 0 || this.hostRows === null || data.x.rank !== 2) return null;
+    if (c.trainable !== undefined && (c.trainable.length !== this.model.trainableVariables.length || c.trainable.some((v, i) => v !== this.model.trainableVariables[i]))) return null;
+    const plan = headStepPlan(this.model, c.loss as Loss);
+    return plan === null ? null : createHeadStep({ ...plan, optimizer: this.optimizer });
+  }
+
+  private dedicatedOn(head: HeadStep, batch: HeadStepBatch, epoch: number): StepResult {
+    const r = head.step(batch);
+    if (r.bad !== -1) {
+      const v = this.variables[r.bad];
+      const where = r.bad === -2 || v === undefined ? `loss=${r.loss}` : `a non-finite gradient of variable ${r.bad} (${v.name}, shape [${v.shape.join(', ')}]) with loss=${r.loss}`;
+      throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${this.steps}; weights were not updated`, {
+        epoch,
+        step: this.steps,
+        ...(r.bad >= 0 ? { variable: r.bad } : {}),
+        ...(this.config.checkpoint ? { lastCheckpoint: this.config.checkpoint.path } : {}),
+      });
+    }
+    this.steps += 1;
+    return { loss: r.loss, terms: { crossEntropy: r.loss }, counts: {} };
+  }
+
   /** One step (step.ts) at the trainer's position; the step count moves only when it succeeds. */
   private stepOn(batch: StepBatch, epoch: number, progress: Progress): StepResult {
     const result = runStep(this.stepContext, batch, { epoch, step: this.steps, progress, ctx: this.ctx(epoch) });
@@ -260,6 +295,8 @@ class LoopTrainer implements Trainer {
     } finally {
       this.fitting = false;
       this.hostRows = null;
+      this.dedicated?.dispose();
+      this.dedicated = null;
     }
   }
 
@@ -296,6 +333,7 @@ class LoopTrainer implements Trainer {
     }
     if (this.live !== null) checkPositionFits(this.positionOf(this.live), data.y.length + (this.pool?.labels.length ?? 0));
     this.hostRows = hostRowsOf(data.x);
+    this.dedicated = this.dedicatedStep(data);
     const callbacks = [...(this.config.callbacks ?? []), progressLogger(this.config.progress)];
     this.counts = Float64Array.from(ClassStats.fromLabels(data.y, { numClasses: trainClasses(this.model) }).counts);
     const fingerprint: DataFingerprint = fingerprintData(data);
@@ -436,6 +474,10 @@ class LoopTrainer implements Trainer {
     const rows = splitBatch(idx, data, pool, this.dropSingleton);
     if (rows === null) return null;
     const { input, latent: synth, labels, flags } = rows;
+    const dedicated = this.dedicated;
+    if (dedicated !== null && synth.length === 0 && this.hostRows !== null && this.hostRows.source === data.x) {
+      return { ...this.dedicatedOn(dedicated, { x: this.hostRows.values, rows: input, labels, learningRate: this.lr(progress) }, epoch), size: labels.length };
+    }
     const latent = pool !== null && pool.space === 'latent';
     let x: tf.Tensor | null = input.length === 0 ? null : this.gatherInputs(data, input);
     const syn = latent && synth.length > 0 ? (tf.tidy(() => tf.gather((pool as SyntheticPool).features, tf.tensor1d(synth, 'int32'))) as tf.Tensor2D) : null;

@@ -41,6 +41,7 @@ describe('wasm threads in Node', () => {
       return [ga as tf.Tensor, gx as tf.Tensor, gk as tf.Tensor];
     });
     expect(capabilities().threads).toBe(2);
+    expect(capabilities().threadDecision).toBe('requested: 2 threads');
   });
 
   it('refuses to change the thread count while tensors live on wasm (they would be lost)', async () => {

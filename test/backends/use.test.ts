@@ -117,6 +117,7 @@ describe('capabilities', () => {
       platform: 'node',
       simd: false,
       threads: 1,
+      threadDecision: null,
       fixes: [],
       tfjsVersion: tf.version_core,
       warnings: [],
@@ -129,6 +130,7 @@ describe('capabilities', () => {
     expect(caps.backend).toBe('wasm');
     expect(caps.simd).toBe(true);
     expect(caps.threads).toBe(1);
+    expect(caps.threadDecision).toMatch(/^(default: 1 thread|requested: 1 thread)/);
     expect(caps.fixes).toEqual([...WASM_FIXES]);
     expect(caps.warnings).toEqual([]);
   });

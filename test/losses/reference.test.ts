@@ -155,7 +155,8 @@ describe.each(backendsUnderTest())('equivalences the papers imply (%s)', (backen
   });
 
   it('focal γ = 0 = CE', () => {
-    same((l, t) => focalCrossEntropy(l, t, { gamma: 0 }), (l, t) => crossEntropy(l, t), 0);
+    // Focal's float32 composition vs cross-entropy's fused kernel (float64 rows): equal up to rounding.
+    same((l, t) => focalCrossEntropy(l, t, { gamma: 0 }), (l, t) => crossEntropy(l, t), 1e-6);
   });
 
   it('neighbor silencing with an all-ones mask = balanced softmax', () => {

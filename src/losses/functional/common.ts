@@ -1,6 +1,7 @@
 /** Building blocks shared by the classification kernels (internal). */
 import * as tf from '@tensorflow/tfjs';
 import { invalid } from '../../core/errors.js';
+import { fusedSoftmaxCrossEntropy, fusedSoftmaxCrossEntropyAvailable } from '../../backends/softmax-ce.js';
 
 /** Added to π before the log so zero-count classes stay finite (methods.md: log(π + 1e-12)). */
 export const PRIOR_EPSILON = 1e-12;
@@ -46,6 +47,10 @@ export function crossEntropyRows(
   options: { readonly targets?: tf.Tensor2D | undefined; readonly labelSmoothing?: number | undefined },
 ): tf.Tensor1D {
   const numClasses = z.shape[1];
+  // Hard labels on cpu/wasm: one fused kernel and one tape op (same values within float32 rounding).
+  if (options.targets === undefined && labels !== undefined && labels.dtype === 'int32' && fusedSoftmaxCrossEntropyAvailable()) {
+    return fusedSoftmaxCrossEntropy(z, labels, { labelSmoothing: options.labelSmoothing ?? 0 });
+  }
   const logp = tf.logSoftmax(z);
   let q: tf.Tensor2D = options.targets ?? (tf.oneHot(labels as tf.Tensor1D, numClasses).asType('float32') as tf.Tensor2D);
   const eps = options.labelSmoothing ?? 0;
