@@ -15,7 +15,7 @@ import { createRng } from '../src/core/rng.js';
 import { ClassGaussian } from '../src/synth/gaussian.js';
 import { fitResample } from '../src/synth/resample.js';
 import { cholesky } from '../src/synth/linalg.js';
-import { normaliseByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
+import { normalizeByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const N = 500;
@@ -32,7 +32,7 @@ const RHO = 0.1;
 
 const rng = createRng('bench-synth');
 const points = (rows: number, shift: number) => ({ values: Float64Array.from({ length: rows * DIM }, () => rng.normal() + shift), rows, cols: DIM });
-const cost = normaliseByMax(squaredEuclidean(points(N, 0), points(M_POINTS, 0.3)));
+const cost = normalizeByMax(squaredEuclidean(points(N, 0), points(M_POINTS, 0.3)));
 const costValues = cost.values as Float64Array;
 const a = new Float64Array(N).fill(1 / N);
 const b = new Float64Array(M_POINTS).fill(1 / M_POINTS);
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     '',
     table,
     '',
-    `Sinkhorn: ε = ${EPSILON} on the squared Euclidean cost normalised by its max, uniform weights, tolerance ${TOLERANCE} so every variant runs exactly ${ITERATIONS} iterations; ours runs on float64 typed arrays (backend-independent). ` +
+    `Sinkhorn: ε = ${EPSILON} on the squared Euclidean cost normalized by its max, uniform weights, tolerance ${TOLERANCE} so every variant runs exactly ${ITERATIONS} iterations; ours runs on float64 typed arrays (backend-independent). ` +
       `Costs agree: ours ${sinkhorn(a, b, cost, { epsilon: EPSILON, maxIterations: ITERATIONS, tolerance: TOLERANCE, method: 'plain' }).cost.toPrecision(8)}` +
       (py ? `, POT ${py['sinkhornCostPlain']?.toPrecision(8)} (plain) / ${py['sinkhornCostLog']?.toPrecision(8)} (log).` : '.'),
     '\\* cpu log-domain: 10 iterations timed and scaled ×20 (the full run takes over a minute).',

@@ -55,7 +55,7 @@ const CENTRES_KEYS: OptionKeys<LearnableCentresOptions> = { numClasses: true, di
 
 /**
  * A trainable [C, d] variable of class centres for {@link bclLoss} / {@link balancedContrastive}, its rows
- * drawn from N(0, I) with `rng` (directions uniform on the sphere; the loss normalises them). Add it to the
+ * drawn from N(0, I) with `rng` (directions uniform on the sphere; the loss normalizes them). Add it to the
  * trainer's `trainable` list (`trainable: [...model.trainableVariables, centres]`), or nothing updates it;
  * it is not part of the model, so checkpoints and `model.dispose()` do not cover it: the caller disposes
  * it. The official BCL computes its centres as `normalize(head_fc(fc.weight.T))`, from the classifier's

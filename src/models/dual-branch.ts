@@ -41,7 +41,7 @@ export interface DualBranchOptions {
 export type DualBranchOutput = {
   readonly logits: tf.Tensor2D;
   readonly embeddings: tf.Tensor2D;
-  /** L2-normalised projections [N, projectionDim]. */
+  /** L2-normalized projections [N, projectionDim]. */
   readonly projections: tf.Tensor2D;
 };
 
@@ -57,7 +57,7 @@ export interface DualBranch extends Model {
   forwardFields(x: tf.Tensor, mode: ForwardMode, fields: readonly Requirement[]): Partial<DualBranchOutput>;
   /** Features [N, featureDim] for inputs x (the backbone alone). */
   embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
-  /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalised. */
+  /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalized. */
   project(features: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D;
   getRngState(): RngState | null;
   setRngState(state: RngState): void;

@@ -2,7 +2,7 @@
  * The `decoupled` recipe (Kang et al., ICLR 2020, "Decoupling Representation and Classifier for
  * Long-Tailed Recognition"; official code facebookresearch/classifier-balancing): learn the
  * representation with instance sampling and cross-entropy, then rebalance the classifier alone by cRT,
- * τ-normalisation or LWS; or calibrate the frozen classifier's logits by DisAlign (Zhang et al. 2021) or
+ * τ-normalization or LWS; or calibrate the frozen classifier's logits by DisAlign (Zhang et al. 2021) or
  * MARC (Wang et al. 2022), trained with the generalised re-weighting (GRW) loss.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -53,7 +53,7 @@ export type DecoupledMethod = 'cRT' | 'tauNorm' | 'lws' | 'disalign' | 'marc';
 
 /**
  * The generalised re-weighting (GRW) of DisAlign and MARC's second stage (Zhang et al. 2021): class
- * weights w_c ∝ (n_c / N)^(−ρ), normalised so Σ_c w_c = C, in a class-weighted mean of the
+ * weights w_c ∝ (n_c / N)^(−ρ), normalized so Σ_c w_c = C, in a class-weighted mean of the
  * cross-entropy (PyTorch `F.cross_entropy(weight=w)`: Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}).
  */
 export interface GrwOptions {
@@ -63,7 +63,7 @@ export interface GrwOptions {
   readonly classCounts?: ArrayLike<number>;
 }
 
-/** What τ-normalisation does with the head's bias. */
+/** What τ-normalization does with the head's bias. */
 export type TauNormBias = 'drop' | 'keep';
 
 /**
@@ -188,7 +188,7 @@ const KANG_OPTIMIZER: OptimizerSpec = { kind: 'sgd', learningRate: 0.1, momentum
 export const DEFAULT_TAU_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => i / 10);
 
 /**
- * τ-normalised classifier weights (Kang et al. 2020): with W [D, C] whose column j is w_j,
+ * τ-normalized classifier weights (Kang et al. 2020): with W [D, C] whose column j is w_j,
  *
  *   w̃_j = w_j / ‖w_j‖₂^τ,
  *
@@ -198,7 +198,7 @@ export const DEFAULT_TAU_GRID: readonly number[] = Array.from({ length: 21 }, (_
  * @throws LongTailError `SHAPE_MISMATCH` (not rank 2), `INVALID_OPTION` (τ not finite), before any tensor.
  * @example
  * ```ts
- * const normalised = tauNormalize(head.kernel, 1); // unit-norm class vectors
+ * const normalized = tauNormalize(head.kernel, 1); // unit-norm class vectors
  * ```
  */
 export function tauNormalize(kernel: tf.Tensor2D, tau: number): tf.Tensor2D {

@@ -26,7 +26,7 @@ export interface SamplerReportOptions {
   readonly totalEpochs?: number;
   /**
    * Class probabilities to test against instead of the sampler's own `targetDistribution` (length C,
-   * non-negative, normalised here); required for a sampler without `targetDistribution` (then one sample
+   * non-negative, normalized here); required for a sampler without `targetDistribution` (then one sample
    * per draw is assumed). The sampler's `samplesPerDraw` still applies when it has one. Useful to show that
    * a sampler does *not* follow some other distribution.
    */
@@ -81,7 +81,7 @@ const REPORT_KEYS: OptionKeys<SamplerReportOptions> = {
   target: true,
 };
 
-/** The target probabilities of the `target` option: length C, non-negative, normalised to sum 1. */
+/** The target probabilities of the `target` option: length C, non-negative, normalized to sum 1. */
 function customTarget(target: ArrayLike<number>, numClasses: number): Float64Array {
   const p = checkClassCounts('target', target);
   checkSameSize('target.length (the number of classes in labels)', numClasses, 'target.length', p.length);

@@ -16,7 +16,7 @@ export { cholesky, choleskyWithRepair, eigenFloor } from './linalg.js';
 export type { PsdRepair, RepairOptions, RepairedFactor } from './linalg.js';
 export { checkTopUpPolicy, topUpRequest } from './top-up.js';
 export type { TopUpPolicy } from './top-up.js';
-export { sinkhorn, squaredEuclidean, cosine, normaliseByMax } from './sinkhorn.js';
+export { sinkhorn, squaredEuclidean, cosine, normalizeByMax } from './sinkhorn.js';
 export type { CostMatrix, DenseMatrix, Histogram, SinkhornOptions, SinkhornResult, SinkhornWarning } from './sinkhorn.js';
 export { emd } from './emd.js';
 export type { EmdOptions, EmdResult } from './emd.js';

@@ -322,7 +322,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   sinkhorn: { typo: { key: 'epsilom', suggest: 'epsilon', call: () => lt.sinkhorn([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], anyOptions({ epsilom: 0.1 })) } },
   squaredEuclidean: { noOptions: POSITIONAL },
   cosine: { noOptions: POSITIONAL },
-  normaliseByMax: { noOptions: POSITIONAL },
+  normalizeByMax: { noOptions: POSITIONAL },
   OtDistributionMatching: { typo: { key: 'numClases', suggest: 'numClasses', call: () => new lt.OtDistributionMatching(anyOptions({ numClases: 2 })) } },
   seedClassWeights: { noOptions: POSITIONAL },
   LatentSmote: { typo: { key: 'numClases', suggest: 'numClasses', call: () => new lt.LatentSmote(anyOptions({ numClases: 2 })) } },

@@ -119,7 +119,7 @@ describe('long-tailedness descriptors', () => {
     expect(CIFAR100_LT.reduce((a, b) => a + b, 0)).toBe(10847);
     expect(giniCoefficient(CIFAR100_LT)).toBeCloseTo(naiveGini(CIFAR100_LT), 14);
     expect(giniCoefficient(CIFAR100_LT).toFixed(3)).toBe('0.592');
-    // The C/(C−1) "unbiased" normalisation would give 0.598: the published 0.592 is the 1/(2 C Σn) form.
+    // The C/(C−1) "unbiased" normalization would give 0.598: the published 0.592 is the 1/(2 C Σn) form.
     expect(((giniCoefficient(CIFAR100_LT) * 100) / 99).toFixed(3)).toBe('0.598');
     expect(giniCoefficient([7, 7, 7, 7])).toBe(0);
     expect(giniCoefficient([0, 0, 9])).toBeCloseTo(2 / 3, 15); // (C − 1) / C

@@ -72,7 +72,7 @@ describe('pixel standardisation', () => {
 });
 
 describe('features are never rescaled unless asked', () => {
-  // L2-normalised embeddings, the "features from PyTorch" case of the issue: standardised, each feature
+  // L2-normalized embeddings, the "features from PyTorch" case of the issue: standardised, each feature
   // must have mean 0 and std σ/(σ + ε) ≈ 1, not the 0.395 that a silent 1/255 gave.
   const rng = createRng(3);
   const n = 400;

@@ -188,7 +188,7 @@ describe('LADE and GRW: naive loops, equivalences, config, validation, memory', 
       expectClose(tf.softmax(pc), tf.softmax(la).arraySync(), TOL);
       expectClose(tf.sub(pc, la), z.map(() => counts.map(() => Math.log(1 / 4))), TOL);
       expectClose(tf.softmax(pcSoftmaxLogits(logits, { source: 'softmax', trainCounts: [3, 3, 3, 3] })), z.map(logSoftmaxRow).map((r) => r.map(Math.exp)), TOL);
-      // Moving a LADE model to a target prior p_t multiplies its softmax by p_t and renormalises.
+      // Moving a LADE model to a target prior p_t multiplies its softmax by p_t and renormalizes.
       const target = [1, 2, 3, 4];
       const moved = pcSoftmaxLogits(logits, { source: 'lade', targetCounts: target });
       const expected = z.map((r) => {

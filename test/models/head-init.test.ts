@@ -81,7 +81,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
     }
   });
 
-  it('class means: the nearest-class-mean classifier exactly (Euclidean for linear heads, cosine for cosine heads); LIFT+ normalisation', async () => {
+  it('class means: the nearest-class-mean classifier exactly (Euclidean for linear heads, cosine for cosine heads); LIFT+ normalization', async () => {
     await expectNoLeak(() => {
       const probe = Array.from({ length: 200 }, (_, i) => Array.from({ length: D }, (_, k) => Math.sin(i * 1.7 + k * 2.3) * 3));
       const points = tf.tensor2d([...golden.x, ...probe]);

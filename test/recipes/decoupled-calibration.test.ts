@@ -32,7 +32,7 @@ function naiveMarc(z: number[][], w: number[][], p: typeof golden.marc.params): 
   return z.map((row) => row.map((zc, c) => (p.omega[c] as number) * zc + (p.beta[c] as number) * (norms[c] as number)));
 }
 
-/** Naive GRW weights: (n_c/N)^(−ρ), normalised to sum C. */
+/** Naive GRW weights: (n_c/N)^(−ρ), normalized to sum C. */
 function naiveGrw(counts: number[], rho: number): number[] {
   const n = counts.reduce((a, v) => a + v, 0);
   const w = counts.map((v) => Math.pow(v / n, -rho));

@@ -14,7 +14,7 @@ import { expectError } from '../helpers/errors.js';
 import { plainCrossEntropy, standardizedSubsetArrays } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Maths: τ-normalisation and the τ search (vs PyTorch pnorm + scikit-learn balanced accuracy and a naive
+// Maths: τ-normalization and the τ search (vs PyTorch pnorm + scikit-learn balanced accuracy and a naive
 // loop), LWS steps (vs torch autograd and a naive loop), cRT's frozen backbone and re-initialised head.
 // ---------------------------------------------------------------------------------------------------
 

@@ -475,7 +475,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
       return [mean, mean];
     });
     expectClose(features, expected, { rtol: 1e-4, atol: 1e-6 });
-    // Means of unit vectors: not re-normalised.
+    // Means of unit vectors: not re-normalized.
     expect(Math.hypot(...((expected[0] as number[][])[0] as number[]))).toBeLessThan(0.999);
     // The contrastive branch is off (weight 0): it is not computed, so nothing is label-corrected.
     expect(run.labelCorrection[0]?.synthetic).toBe(0);

@@ -6,7 +6,7 @@ import { createRng } from '../../src/core/rng.js';
 import { otLoss } from '../../src/synth/ot-loss.js';
 import { OtDistributionMatching, seedClassWeights } from '../../src/synth/ot-matching.js';
 import { synthRegistry } from '../../src/synth/registry.js';
-import { cosine, normaliseByMax, sinkhorn } from '../../src/synth/sinkhorn.js';
+import { cosine, normalizeByMax, sinkhorn } from '../../src/synth/sinkhorn.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 
 const d = 3;
@@ -50,7 +50,7 @@ for (const backend of backendsUnderTest()) {
       const ys = Array.from({ length: m * d }, () => rng.normal() + 1);
       const x = tf.tensor2d(xs, [n, d]);
       const y = tf.tensor2d(ys, [m, d]);
-      // Naive reference: cost, normalisation, plan from the typed sinkhorn, gradient by hand.
+      // Naive reference: cost, normalization, plan from the typed sinkhorn, gradient by hand.
       const M: number[] = [];
       for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) M.push([0, 1, 2].reduce((s, k) => s + ((xs[i * d + k] as number) - (ys[j * d + k] as number)) ** 2, 0));
       const max = Math.max(...M);
@@ -171,9 +171,9 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
     const g = tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x);
     expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
     for (const v of g.dataSync()) expect(Number.isFinite(v)).toBe(true);
-    // Reference: ⟨P, M⟩ with M the typed cosine cost (zero rows → 1), normalised, and the typed plan.
+    // Reference: ⟨P, M⟩ with M the typed cosine cost (zero rows → 1), normalized, and the typed plan.
     const M = cosine(x.arraySync(), y.arraySync());
-    const plan = sinkhorn(undefined, undefined, normaliseByMax(M), { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan;
+    const plan = sinkhorn(undefined, undefined, normalizeByMax(M), { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan;
     const value = plan.reduce((s, row, i) => s + row.reduce((t, p, j) => t + p * (M.values[i * 4 + j] as number), 0), 0);
     expectClose(loss, value, { rtol: 1e-4, atol: 1e-6 });
     await expectNoLeak(() => tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x));

@@ -22,7 +22,7 @@ export interface BalancedContrastiveOptions extends ValidateOption {
    * `false` with no centres is SupCon. @defaultValue true
    */
   readonly classAveraging?: boolean;
-  /** L2-normalise features and centres first (the official model returns both normalised). @defaultValue true */
+  /** L2-normalize features and centres first (the official model returns both normalized). @defaultValue true */
   readonly normalize?: boolean;
 }
 
