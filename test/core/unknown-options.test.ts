@@ -483,7 +483,7 @@ describe('unknown keys inside discriminated specs and nested options', () => {
     const e = (await caught(() => lt.createSampler(anyOptions({ kind: 'classBalanced', q: 0.5 })))) as LongTailError;
     expect(e.code).toBe('UNKNOWN_OPTION');
     expect(e.message).toBe('expected sampler { kind: "classBalanced" } to be among kind, numSamples. Received: q');
-    expect(lt.createSampler({ kind: 'squareRoot', q: 0.25 }).config).toEqual({ q: 0.25 });
+    expect(lt.createSampler({ kind: 'power', q: 0.25 }).config).toEqual({ q: 0.25 });
   });
 
   it('names the option path of a recipe: synthesizer spec, stage2 sampler, gaussian, optimizer', async () => {
