@@ -62,7 +62,7 @@ const CENTRES_KEYS: OptionKeys<LearnableCentresOptions> = { numClasses: true, di
  * weights through an MLP; a free variable is the simplest equivalent with no model coupling.
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * const trainer = new Trainer({ model, loss: bclLoss({ centres }), trainable: [...model.trainableVariables, centres], ... });
  * ```
  */
@@ -108,7 +108,7 @@ function tileHost(values: Int32Array, views: number): Int32Array {
  * @see {@link balancedContrastive}
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * bclLoss({ temperature: 0.07, centres }).compute({ projections, labels }); // BalSCL(cls_num_list, 0.07)
  * sumLosses([{ loss: logitAdjustedLoss({ classCounts }), weight: alpha }, { loss: bclLoss({ centres }), weight: beta }]); // BCL's CE + SCL
  * ```

@@ -74,7 +74,7 @@ const VIEW_CE_KEYS: OptionKeys<ViewCrossEntropyLossOptions> = { views: true, val
  *
  * @example
  * ```ts
- * createTrainer({ model, seed: 0, epochs: 30, batchSize: 256,
+ * trainer({ model, seed: 0, epochs: 30, batchSize: 256,
  *   views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
  * ```
  */

@@ -13,7 +13,7 @@ import { checkInitializer, type Initializer } from './init.js';
 import { Dense, collectVariables, l2Normalize, type VariableOwner } from './layers.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
 
-/** Options of {@link createDualBranch}. */
+/** Options of {@link dualBranch}. */
 export interface DualBranchOptions {
   /** Shared feature extractor (owned by the model). */
   readonly backbone: Backbone;
@@ -198,15 +198,15 @@ const DUAL_KEYS: OptionKeys<DualBranchOptions> = {
  * when neither `numClasses` nor `head` is given.
  * @example
  * ```ts
- * const model = createDualBranch({
+ * const model = dualBranch({
  *   backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng }),
  *   numClasses: 10, projectionHiddenSizes: [128], projectionDim: 64, rng,
  * });
  * const { logits, projections } = model.forward(x, 'train'); // inside tf.tidy / a loss function
  * ```
  */
-export function createDualBranch(options: DualBranchOptions): DualBranch {
-  checkOptions('createDualBranch options', options, DUAL_KEYS);
+export function dualBranch(options: DualBranchOptions): DualBranch {
+  checkOptions('dualBranch options', options, DUAL_KEYS);
   checkPresent('options', options);
   checkComponent('backbone', options.backbone, 'backbone');
   if (options.head !== undefined) checkComponent('head', options.head, 'head');

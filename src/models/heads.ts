@@ -1,6 +1,6 @@
 /**
  * Classifier heads: linear, cosine, and the auxiliary-class wrapper. Each is usable alone on features
- * (frozen, or synthesized in latent space) or inside {@link createClassifier}.
+ * (frozen, or synthesized in latent space) or inside {@link classifier}.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, type OptionKeys } from '../core/options.js';
@@ -103,7 +103,7 @@ const LINEAR_KEYS: OptionKeys<LinearHeadOptions> = { inputDim: true, numClasses:
  * @throws `INVALID_OPTION` for non-integer or non-positive sizes, a missing `rng` or an unknown `init`.
  * @example
  * ```ts
- * const head = linearHead({ inputDim: 64, numClasses: 10, rng: createRng(0) });
+ * const head = linearHead({ inputDim: 64, numClasses: 10, rng: seededRng(0) });
  * const logits = head.apply(features); // [N, 10], caller disposes
  * ```
  */
@@ -197,7 +197,7 @@ const COSINE_KEYS: OptionKeys<CosineHeadOptions> = { inputDim: true, numClasses:
  * @throws `INVALID_OPTION` for non-positive sizes or scale.
  * @example
  * ```ts
- * const head = cosineHead({ inputDim: 64, numClasses: 10, scale: 16, rng: createRng(0) });
+ * const head = cosineHead({ inputDim: 64, numClasses: 10, scale: 16, rng: seededRng(0) });
  * ```
  */
 export function cosineHead(options: CosineHeadOptions): CosineHead {

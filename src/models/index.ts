@@ -26,8 +26,8 @@ export {
   type LayersModelBackboneOptions,
   type FunctionBackboneOptions,
 } from './backbones.js';
-export { createClassifier, type Classifier, type ClassifierOptions, type ClassifierOutput } from './classifier.js';
-export { createDualBranch, type DualBranch, type DualBranchOptions, type DualBranchOutput } from './dual-branch.js';
+export { classifier, type Classifier, type ClassifierOptions, type ClassifierOutput } from './classifier.js';
+export { dualBranch, type DualBranch, type DualBranchOptions, type DualBranchOutput } from './dual-branch.js';
 export {
   backboneFromConfig,
   headFromConfig,

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng, type RngState } from '../core/rng.js';
+import { seededRng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkAllFinite, checkClassCounts, checkNonNegative, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
@@ -17,13 +17,13 @@ import { generalizedReweighting } from '../losses/reducers/generalizedReweightin
 import { crossEntropyLoss } from '../losses/classification.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
-import { createClassifier, type Classifier } from '../models/classifier.js';
+import { classifier, type Classifier } from '../models/classifier.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
 import type { Backbone, ForwardMode, Model, Requirement } from '../models/types.js';
 import type { Logs } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
   modelInputJson,
@@ -521,10 +521,10 @@ class DecoupledRunImpl implements DecoupledRun {
     backbone: Backbone | undefined,
   ) {
     this.method = o.method;
-    const rng = createRng(o.seed).fork('decoupled:model');
+    const rng = seededRng(o.seed).fork('decoupled:model');
     const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
     const head = linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') });
-    const classifier = createClassifier({ backbone: bb, head });
+    const model = classifier({ backbone: bb, head });
     const c = o.numClasses;
     const ones = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c).fill(1), [c], true);
     const zeros = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c), [c], true);
@@ -543,25 +543,25 @@ class DecoupledRunImpl implements DecoupledRun {
       };
     }
     const marc: MarcVariables | null = o.method === 'marc' ? { omega: ones(), beta: zeros() } : null;
-    this.model = new DecoupledModelImpl(classifier, head, scale, disalign, marc);
+    this.model = new DecoupledModelImpl(model, head, scale, disalign, marc);
     const count = 2;
     const calibrating = o.method === 'disalign' || o.method === 'marc';
-    this.representationTrainer = createTrainer({
+    this.representationTrainer = trainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage1,
       ...trainerSettings(o, { index: 1, count }),
-      trainable: classifier.trainableVariables,
+      trainable: model.trainableVariables,
     });
     if (o.method === 'tauNorm') {
       this.classifierTrainer = null;
     } else {
-      this.classifierTrainer = createTrainer({
+      this.classifierTrainer = trainer({
         model: this.model,
         loss: calibrating ? crossEntropyLoss({ reducer: generalizedReweighting({ rho: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: o.grwCounts }) }) }) : crossEntropyLoss(),
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
-        seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
+        seed: seededRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
         ...trainerSettings(o, { index: 2, count }),
         trainable: o.method === 'cRT' ? head.trainableVariables : calibrating ? this.model.calibrationVariables : [scale as tf.Variable],
@@ -653,7 +653,7 @@ class DecoupledRunImpl implements DecoupledRun {
     this.model.frozen = true;
     const head = this.model.linearHead;
     if (this.o.method === 'cRT') {
-      const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: createRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
+      const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: seededRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
       head.kernel.assign(fresh.kernel);
       if (head.bias !== null && fresh.bias !== null) head.bias.assign(fresh.bias);
       fresh.dispose();

@@ -68,7 +68,7 @@ export const samplerRegistry = new Registry<Sampler>('sampler')
  * @throws LongTailError `UNKNOWN_KIND` for an unregistered kind, `INVALID_OPTION` for bad options,
  *   `UNKNOWN_OPTION` for a key the spec's kind does not take (`sampler { kind: "classBalanced" }` in the message).
  */
-export function createSampler(spec: SamplerSpec | Sampler): Sampler {
+export function samplerFromConfig(spec: SamplerSpec | Sampler): Sampler {
   if (spec !== null && typeof spec === 'object' && typeof (spec as Sampler).batches === 'function') return spec as Sampler;
   const { kind, ...config } = (spec ?? {}) as { kind: string } & JsonObject;
   return samplerRegistry.fromConfig({ kind, config });

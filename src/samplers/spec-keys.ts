@@ -1,5 +1,5 @@
 /**
- * The keys of each sampler spec kind (internal: `createSampler` and the recipes check specs with them,
+ * The keys of each sampler spec kind (internal: `samplerFromConfig` and the recipes check specs with them,
  * the recipes under their own option path).
  */
 import type { SpecKeys } from '../core/options.js';

@@ -65,7 +65,7 @@ export interface MatchingResult {
 
 type Resolved = Required<OtMatchingOptions>;
 
-/** Every key of {@link OtMatchingOptions} (the one list the synthesizer registry and synLT reuse). */
+/** Every key of {@link OtMatchingOptions} (the one list the synthesizer registry and synLt reuse). */
 export const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
   numClasses: true,
   mode: true,

@@ -72,7 +72,7 @@ export interface OptimizerState {
  * Validates a spec and returns a fresh optimizer. A key the spec's kind does not take is `UNKNOWN_OPTION`
  * (`expected optimizer { kind: "adam" } to be among kind, learningRate, … Received: weightDecy (did you mean weightDecay?)`).
  */
-export function createOptimizer(spec: OptimizerSpec): Optimizer {
+export function optimizerFromConfig(spec: OptimizerSpec): Optimizer {
   const checked = checkOptimizerSpec(spec);
   if (checked.kind === 'sgd') return new SlotOptimizer(checked, (checked.momentum ?? 0) > 0 ? ['momentum'] : [], sgdUpdate(checked));
   return new SlotOptimizer(checked, ['m', 'v'], adamUpdate(checked));
@@ -81,7 +81,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
 /**
  * Validates an optimizer spec without building anything: the keys of its kind (`UNKNOWN_OPTION`), a
  * positive learning rate, weight decay ≥ 0, momentum and betas in [0, 1), ε > 0 (`INVALID_OPTION`).
- * {@link createOptimizer} runs it first; recipes run it to fail before their model exists. Returns `spec`.
+ * {@link optimizerFromConfig} runs it first; recipes run it to fail before their model exists. Returns `spec`.
  */
 export function checkOptimizerSpec(spec: OptimizerSpec, name = 'optimizer'): OptimizerSpec {
   if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', name, spec);

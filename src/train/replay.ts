@@ -11,7 +11,7 @@ import { samplerRegistry } from '../samplers/registry.js';
 import { synthRegistry } from '../synth/registry.js';
 import type { History } from './config.js';
 import { fingerprintData, serialised, weightsHash, type RunManifest } from './manifest.js';
-import { createTrainer } from './trainer.js';
+import { trainer } from './trainer.js';
 
 /** Options of {@link replayManifest}. */
 export interface ReplayOptions {
@@ -76,7 +76,7 @@ export async function replayManifest(manifest: RunManifest, options: ReplayOptio
   const syn = c['synthesis'] as Record<string, Json> | null;
   const synthesizer = syn === null ? null : synthRegistry.fromConfig(syn['synthesizer'] as never);
   try {
-    const trainer = createTrainer({
+    const loop = trainer({
       model,
       loss: lossRegistry.fromConfig(c['loss'] as never),
       seed: manifest.seed,
@@ -94,11 +94,11 @@ export async function replayManifest(manifest: RunManifest, options: ReplayOptio
       progress: 'none',
     });
     try {
-      const history = await trainer.fit(options.data, options.validation === undefined ? {} : { validation: options.validation });
+      const history = await loop.fit(options.data, options.validation === undefined ? {} : { validation: options.validation });
       compareEpochs(manifest.history, history, differences);
       return { reproduced: differences.length === 0, differences, history };
     } finally {
-      trainer.dispose();
+      loop.dispose();
     }
   } finally {
     synthesizer?.dispose?.();

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import * as lt from '../../src/index.js';
 import * as testing from '../../src/testing/index.js';
 
@@ -30,7 +30,7 @@ interface Typo {
 
 type Entry = { readonly typo: Typo } | { readonly noOptions: string } | { readonly pending: string };
 
-const rng = createRng(0);
+const rng = seededRng(0);
 const counts = [4, 2, 1];
 const report = (): lt.EvaluationReport => lt.evaluatePredictions({ numClasses: 2, labels: [0, 1], predictions: [0, 1], trainCounts: [5, 1] });
 const ce = (): lt.Loss<'logits'> => lt.crossEntropyLoss();
@@ -106,7 +106,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   DisposeGuard: { noOptions: POSITIONAL },
   takeData: { noOptions: POSITIONAL },
   takeScalar: { noOptions: POSITIONAL },
-  createRng: { noOptions: POSITIONAL },
+  seededRng: { noOptions: POSITIONAL },
   restoreRng: { noOptions: 'takes an RngState (a value)' },
   permutation: { noOptions: POSITIONAL },
   sampleGamma: { noOptions: POSITIONAL },
@@ -187,7 +187,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   squareRootSampler: { typo: { key: 'numSampels', suggest: 'numSamples', call: () => lt.squareRootSampler(anyOptions({ numSampels: 10 })) } },
   mPerClassSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.mPerClassSampler(anyOptions({ m: 2, numSample: 4 })) } },
   checkSamplerSpec: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.checkSamplerSpec(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
-  createSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.createSampler(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
+  samplerFromConfig: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
   classSamplingProbabilities: { typo: { key: 'Q', suggest: 'q', call: () => lt.classSamplingProbabilities([1, 2], anyOptions({ Q: 1 })) } },
   progressiveProbabilities: {
     typo: { key: 'totalEpoch', suggest: 'totalEpochs', call: () => lt.progressiveProbabilities([1, 2], anyOptions({ epoch: 0, totalEpoch: 2 })) },
@@ -328,8 +328,8 @@ const TABLE: Readonly<Record<string, Entry>> = {
   LatentSmote: { typo: { key: 'numClases', suggest: 'numClasses', call: () => new lt.LatentSmote(anyOptions({ numClases: 2 })) } },
 
   // models
-  createClassifier: { typo: { key: 'haed', suggest: 'head', call: () => lt.createClassifier(anyOptions({ backbone: null, haed: null })) } },
-  createDualBranch: { typo: { key: 'projectonDim', suggest: 'projectionDim', call: () => lt.createDualBranch(anyOptions({ backbone: null, numClasses: 2, projectonDim: 8 })) } },
+  classifier: { typo: { key: 'haed', suggest: 'head', call: () => lt.classifier(anyOptions({ backbone: null, haed: null })) } },
+  dualBranch: { typo: { key: 'projectonDim', suggest: 'projectionDim', call: () => lt.dualBranch(anyOptions({ backbone: null, numClasses: 2, projectonDim: 8 })) } },
   linearHead: { typo: { key: 'bais', suggest: 'bias', call: () => lt.linearHead(anyOptions({ inputDim: 2, numClasses: 2, rng, bais: true })) } },
   cosineHead: { typo: { key: 'scal', suggest: 'scale', call: () => lt.cosineHead(anyOptions({ inputDim: 2, numClasses: 2, rng, scal: 16 })) } },
   auxiliaryHead: { typo: { key: 'numAuxiliaryClases', suggest: 'numAuxiliaryClasses', call: () => lt.auxiliaryHead(anyOptions({ head: null, numAuxiliaryClases: 2 })) } },
@@ -341,11 +341,11 @@ const TABLE: Readonly<Record<string, Entry>> = {
   functionBackbone: { typo: { key: 'inputShap', suggest: 'inputShape', call: () => lt.functionBackbone(anyOptions({ fn: null, outputDim: 2, inputShap: [2] })) } },
 
   // train
-  createOptimizer: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.createOptimizer(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
+  optimizerFromConfig: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.optimizerFromConfig(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
   checkOptimizerSpec: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.checkOptimizerSpec(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
   lrSchedule: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.lrSchedule(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
   checkLrScheduleSpec: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.checkLrScheduleSpec(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
-  createTrainer: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.createTrainer(anyOptions({ model: null, loss: ce(), seed: 0, epoch: 1, batchSize: 2 })) } },
+  trainer: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.trainer(anyOptions({ model: null, loss: ce(), seed: 0, epoch: 1, batchSize: 2 })) } },
   earlyStopping: { typo: { key: 'patiance', suggest: 'patience', call: () => lt.earlyStopping(anyOptions({ monitor: 'loss', mode: 'min', patiance: 2 })) } },
   progressBar: { typo: { key: 'widht', suggest: 'width', call: () => lt.progressBar(anyOptions({ widht: 10 })) } },
   writeCheckpoint: { noOptions: 'takes a path and a TrainerState (a value, validated whole)' },
@@ -355,7 +355,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   ltls: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.ltls(anyOptions({ seed: 0, numClasses: 2, featureDim: 2, epoch: 1 })) } },
   sau: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.sau(anyOptions({ seed: 0, numClasses: 2, temprature: 0.5 })) } },
   granularity: { typo: { key: 'tua', suggest: 'tau', call: () => lt.granularity(anyOptions({ seed: 0, numClasses: 2, auxiliary: null, tua: 1 })) } },
-  synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
+  synLt: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLt(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
   recipeFromConfig: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.recipeFromConfig({ kind: 'ltls', seed: 0, numClasses: 2, featureDim: 2, epoch: 1 }) } },
   tauNormalize: { noOptions: POSITIONAL },
@@ -477,13 +477,13 @@ describe('unknown option keys (sweep over every export)', () => {
 });
 
 describe('unknown keys inside discriminated specs and nested options', () => {
-  it('checks a sampler spec per kind (createSampler)', async () => {
-    await expectUnknown(() => lt.createSampler(anyOptions({ kind: 'classBalanced', numSample: 10 })), 'numSample', 'numSamples', 'sampler { kind: "classBalanced" }');
+  it('checks a sampler spec per kind (samplerFromConfig)', async () => {
+    await expectUnknown(() => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', numSample: 10 })), 'numSample', 'numSamples', 'sampler { kind: "classBalanced" }');
     // `q` belongs to squareRoot only; no key of classBalanced is near it, so there is no suggestion.
-    const e = (await caught(() => lt.createSampler(anyOptions({ kind: 'classBalanced', q: 0.5 })))) as LongTailError;
+    const e = (await caught(() => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', q: 0.5 })))) as LongTailError;
     expect(e.code).toBe('UNKNOWN_OPTION');
     expect(e.message).toBe('expected sampler { kind: "classBalanced" } to be among kind, numSamples. Received: q');
-    expect(lt.createSampler({ kind: 'power', q: 0.25 }).config).toEqual({ q: 0.25 });
+    expect(lt.samplerFromConfig({ kind: 'power', q: 0.25 }).config).toEqual({ q: 0.25 });
   });
 
   it('names the option path of a recipe: synthesizer spec, stage2 sampler, gaussian, optimizer', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClassStats, classFractionHolding, giniCoefficient, topClassShare } from '../../src/data/class-stats.js';
 import { longTailCounts } from '../../src/data/long-tail.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 
 function labelsFromCounts(counts: number[]): Int32Array {
   const out: number[] = [];
@@ -136,7 +136,7 @@ describe('long-tailedness descriptors', () => {
     const headFirst = labelsOf(CIFAR100_LT);
     expect(heroLtGini(headFirst).toFixed(3)).toBe('0.498');
     const reversed = labelsOf(CIFAR100_LT, (j) => 99 - j);
-    const shuffledIds = createRng('perm').shuffle(Int32Array.from({ length: 100 }, (_, j) => j));
+    const shuffledIds = seededRng('perm').shuffle(Int32Array.from({ length: 100 }, (_, j) => j));
     const permuted = labelsOf(CIFAR100_LT, (j) => shuffledIds[j] as number);
     expect(heroLtGini(reversed).toFixed(3)).toBe('0.125');
     expect(Math.abs(heroLtGini(permuted) - heroLtGini(headFirst))).toBeGreaterThan(0.05);

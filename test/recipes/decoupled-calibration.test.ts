@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/calibration.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledData } from '../../src/data/index.js';
 import { decoupled, disalignCalibrate, marcCalibrate, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
@@ -185,7 +185,7 @@ describe('DisAlign and MARC on the Fashion-MNIST-LT subset (wasm)', () => {
   it('each beats plain cross-entropy on balanced accuracy for each of 2 seeds, and frees everything', async () => {
     const table: string[] = [];
     for (const seed of SEEDS) {
-      const ce = await plainCrossEntropy({ train, test, rng: createRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
+      const ce = await plainCrossEntropy({ train, test, rng: seededRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
       const scores: Record<string, number> = {};
       for (const method of ['disalign', 'marc'] as const) {
         await expectNoLeak(async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { pairwiseCost } from '../../src/synth/ot-loss.js';
 import { cosine, normalizeByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
 import { expectClose, expectNoLeak } from '../../src/testing/index.js';
@@ -111,7 +111,7 @@ describe('sinkhorn against POT 0.8.2: zero-mass bins, forbidden pairs, uniform d
 });
 
 describe("sinkhorn method 'auto'", () => {
-  const rng = createRng(5);
+  const rng = seededRng(5);
   const pts = (k: number, shift: number) => ({ values: Array.from({ length: k * 4 }, () => rng.normal() + shift), rows: k, cols: 4 });
   const base = normalizeByMax(squaredEuclidean(pts(30, 0), pts(20, 3)));
   // Every cost ≥ 0.8: exp(−M/ε) underflows to 0 at ε = 1e-3.

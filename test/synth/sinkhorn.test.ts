@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { cosine, normalizeByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
 import { expectClose } from '../../src/testing/index.js';
 
@@ -93,7 +93,7 @@ describe('sinkhorn matches POT 0.8.2 (golden)', () => {
 });
 
 describe('sinkhorn against a naive loop', () => {
-  const rng = createRng(11);
+  const rng = seededRng(11);
   const n = 6;
   const m = 8;
   const a = Array.from({ length: n }, () => rng.next() + 0.5);
@@ -119,7 +119,7 @@ describe('sinkhorn against a naive loop', () => {
 
 describe('sinkhorn log-domain stability', () => {
   it('stays finite at ε = 1e-3 where plain scaling underflows, and agrees with plain where both work', () => {
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const n = 40;
     const m = 50;
     const pts = (k: number, shift: number) => ({ values: Array.from({ length: k * 4 }, () => rng.normal() + shift), rows: k, cols: 4 });

@@ -108,7 +108,7 @@ function bclMasks(ids: Int32Array, m: number, classAveraging: boolean): BclMasks
  *   `LABEL_OUT_OF_RANGE` (a label ≥ C with centres).
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * const { values } = balancedContrastive(projections, { labels, centres, temperature: 0.07 });
  * const loss = tf.mean(values); // BalSCL(cls_num_list, 0.07)(centres, projections, labels)
  * ```
