@@ -18,9 +18,9 @@ import {
   evaluateLoss,
   linearHead,
   useBackend,
-  valueAndGrads,
   type BackendName,
 } from '../src/index.js';
+import { valueAndGrads } from '../src/advanced.js';
 import { environmentLine, markdownTable, ms, timeMedian, writeBenchSection } from './util.js';
 
 interface Shape {

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capabilities, useBackend, WASM_FIXES } from '../../src/backends/index.js';
+import { capabilities, useBackend } from '../../src/backends/index.js';
+import { WASM_FIXES } from '../../src/advanced.js';
 import { LongTailError } from '../../src/core/errors.js';
 import { seededRng } from '../../src/core/rng.js';
 import { expectSameOnCpuAndWasm, normals } from './helpers.js';

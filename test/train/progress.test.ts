@@ -9,7 +9,8 @@ import { seededRng } from '../../src/core/rng.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import { classifier, identityBackbone, linearHead } from '../../src/models/index.js';
 import { decoupled, granularity, ltls, sau, synLt, type RecipeRun } from '../../src/recipes/index.js';
-import { trainer, formatDuration, progressLogger, type Callback, type ProgressOptions, type TextSink } from '../../src/train/index.js';
+import { formatDuration } from '../../src/train/callbacks.js';
+import { trainer, progressLogger, type Callback, type ProgressOptions, type TextSink } from '../../src/train/index.js';
 import { expectError } from '../helpers/errors.js';
 
 /** A stream that records what is written. */
