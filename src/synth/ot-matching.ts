@@ -124,7 +124,7 @@ export function seedClassWeights(counts: ArrayLike<number>, target: number, beta
 
 /**
  * OT distribution matching synthesizer. For each target class c with `perClass[c] > 0`:
- * 1. seeds: class j ~ {@link seedClassWeights} (only classes with more observed samples than c and a
+ * 1. seeds: class j ~ `seedClassWeights` (only classes with more observed samples than c and a
  *    non-empty memory; when there is none, c's own samples), then a uniform row of j's reservoir;
  * 2. T steps x ← x − η·g/‖g‖ (per row, ‖·‖₂), g = ∇ₓ[λ1·OT_ε(x, Y_c) + λ2·mean CE(head(x), c)], with
  *    OT_ε from {@link otLoss} (uniform weights, cost normalized by its max, plan held constant) and Y_c
