@@ -5,12 +5,14 @@ import { defineConfig, type Options } from 'tsup';
 type Plugin = NonNullable<Options['esbuildPlugins']>[number];
 
 const TESTING_DIR = fileURLToPath(new URL('./src/testing', import.meta.url));
+const ADVANCED = fileURLToPath(new URL('./src/advanced.ts', import.meta.url));
 
 /**
  * `longtail/testing` imports the rest of the library from the package by its own name ('longtail'), so
  * with `import` and with `require` alike it shares the root entry's single instance (registries, backend
- * state, classes) instead of carrying a copy. Every module it imports from outside src/testing is
- * re-exported by src/index.ts (the packaging test checks the shared state).
+ * state, classes) instead of carrying a copy. It imports from outside src/testing only src/advanced.ts
+ * (resolved to 'longtail/advanced') and modules whose imported names src/index.ts re-exports (the
+ * packaging test checks the shared state).
  */
 const testingImportsRoot: Plugin = {
   name: 'testing-imports-root',
@@ -18,6 +20,7 @@ const testingImportsRoot: Plugin = {
     build.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (!args.importer.startsWith(TESTING_DIR + sep)) return undefined;
       const target = resolve(dirname(args.importer), args.path);
+      if (target.replace(/\.js$/, '.ts') === ADVANCED) return { path: 'longtail/advanced', external: true };
       const inside = !relative(TESTING_DIR, target).startsWith('..');
       return inside ? undefined : { path: 'longtail', external: true };
     });
@@ -25,7 +28,7 @@ const testingImportsRoot: Plugin = {
 };
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+  entry: { index: 'src/index.ts', advanced: 'src/advanced.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
   esbuildPlugins: [testingImportsRoot],
   dts: true,

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
-import { createRng, type Rng } from '../src/core/rng.js';
+import { seededRng, type Rng } from '../src/core/rng.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 type Config = 'cpu' | 'stock' | 'fixes' | 'threads';
@@ -109,7 +109,7 @@ const WORKLOADS = [linearHead, mlp, smallCnn];
 
 /** Median step time in ms, or the reason the step cannot run on this config. */
 function measure(workload: Workload, config: Config): number | string {
-  const { step, dispose } = workload.setup(createRng(`bench-backends/${workload.name}`));
+  const { step, dispose } = workload.setup(seededRng(`bench-backends/${workload.name}`));
   try {
     return timeMedian(step, workload.runs(config));
   } catch (e) {
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   console.log(`alternated fixes vs stock (median of 5 rounds): linear head ${alternated[0]?.toFixed(1)}×, MLP ${alternated[1]?.toFixed(1)}×`);
 
   await useBackend({ name: 'wasm', fixes: true, threads: 1 });
-  const floor = linearHeadFloor(createRng('bench-backends/floor'));
+  const floor = linearHeadFloor(seededRng('bench-backends/floor'));
   console.log(`linear-head matmuls alone on wasm + fixes: forward ${ms(floor.forward)} ms, weight gradient ${ms(floor.weightGradient)} ms`);
 
   const cell = (v: number | string | undefined) => (v === undefined ? 'n/a' : typeof v === 'number' ? ms(v) : v);

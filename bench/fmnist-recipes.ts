@@ -1,5 +1,5 @@
 /**
- * Recipe rows of the Fashion-MNIST-LT benchmark (issue 7): `ltls`, `synLT`, `decoupled` (cRT on the small
+ * Recipe rows of the Fashion-MNIST-LT benchmark (issue 7): `ltls`, `synLt`, `decoupled` (cRT on the small
  * CNN), `sau`, and the `granularity` category-extrapolation variant in a table of its own. Same protocol
  * as the parity rows where it applies (Adam 1e-3 + L2 5e-4, batch 256, the split's epochs, PyTorch
  * `nn.Linear` initialisation, MLP 784-256); where a recipe departs from it, {@link RECIPE_NOTES} says so.
@@ -8,13 +8,13 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   cnnBackbone,
-  createRng,
-  createTrainer,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   decoupled,
   ltls,
   sau,
-  synLT,
+  synLt,
   type EvaluationReport,
   type LabeledArrays,
   type LabeledData,
@@ -55,7 +55,7 @@ async function fitEvaluate(split: BenchSplit, make: () => RecipeRun): Promise<Ev
  */
 async function ltlsRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
   const encoder = referenceModel('mlp', seed);
-  const trainer = createTrainer({
+  const loop = trainer({
     model: encoder,
     loss: crossEntropyLoss(),
     seed,
@@ -65,22 +65,22 @@ async function ltlsRun(split: BenchSplit, seed: number): Promise<EvaluationRepor
     progress: 'none',
   });
   try {
-    await trainer.fit(split.train);
-    const ce = trainer.evaluate(split.test);
+    await loop.fit(split.train);
+    const ce = loop.evaluate(split.test);
     console.log(`    (ltls encoder = CE MLP of seed ${seed}: top-1 ${(100 * ce.top1).toFixed(2)})`);
     return await fitEvaluate(split, () =>
       ltls({ seed, numClasses: 10, encoder, epochs: split.epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none' }),
     );
   } finally {
-    trainer.dispose();
+    loop.dispose();
     encoder.dispose();
   }
 }
 
-/** synLT on the MLP with the matching overrides that worked on the subset (docs/recipes.md). */
+/** synLt on the MLP with the matching overrides that worked on the subset (docs/recipes.md). */
 async function synLtRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
   return fitEvaluate(split, () =>
-    synLT({
+    synLt({
       seed,
       numClasses: 10,
       inputDim: 784,
@@ -130,7 +130,7 @@ const decoupledReports = cachedPerRun(async (split, seed): Promise<DecoupledRepo
     seed,
     numClasses: 10,
     method: 'cRT',
-    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: createRng(seed).fork('cnn') }),
+    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: seededRng(seed).fork('cnn') }),
     epochs: split.epochs,
     batchSize: split.batchSize,
     stage2: { epochs: stage2Epochs(split.epochs) },
@@ -195,7 +195,7 @@ export const RECIPE_NOTES = [
   'Recipe rows (MLP 784-256 unless stated; Adam 1e-3 + L2 5e-4, batch 256, the split\'s epochs): **ltls** — the frozen',
   'encoder is the cross-entropy MLP of the same seed (same recipe as the CE row, retrained inside the row, so its time',
   'includes it), then per-class Gaussians (Ledoit–Wolf) on its 256-d features, every class topped up to n_max and a',
-  'linear head trained on real + synthetic features. **synLT** — OT distribution matching with the overrides that',
+  'linear head trained on real + synthetic features. **synLt** — OT distribution matching with the overrides that',
   'worked on the shipped subset, not the methods.md seed values: step size η 1, acceptance threshold τ 0.5, reservoir',
   '128 per class, 50 Sinkhorn iterations (other matching defaults; rounds every epoch from 75 % of the epochs).',
   '**decoupled cRT (CNN)** — a different architecture: conv 3×3 16 → 32 with batch norm, ReLU, 2×2 max-pool, global',
@@ -223,7 +223,7 @@ function registerRecipeRows(): void {
     },
   );
   registerRow({ id: 'mlp/ltls', table: 'recipes', model: MLP, method: 'ltls (Gaussian latent top-up)', splits: LONG_TAILED, run: ltlsRun });
-  registerRow({ id: 'mlp/synlt', table: 'recipes', model: MLP, method: 'synLT (OT matching)', splits: LONG_TAILED, run: synLtRun });
+  registerRow({ id: 'mlp/synlt', table: 'recipes', model: MLP, method: 'synLt (OT matching)', splits: LONG_TAILED, run: synLtRun });
   registerRow({ id: 'mlp/sau', table: 'recipes', model: MLP, method: `SAU (SMOTE, ${SAU_EPOCHS} ep.)`, splits: LONG_TAILED, run: sauRun });
   const cnn = 'CNN 16-32';
   registerRow({

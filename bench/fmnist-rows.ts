@@ -6,9 +6,9 @@
  */
 import {
   classWeighted,
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   linearHead,
   logitAdjustedLoss,
@@ -78,10 +78,10 @@ const MODEL_LABELS: Readonly<Record<ReferenceModel, string>> = { linear: 'linear
  * one dense layer on the 784 standardised pixels; MLP = 784-256 ReLU, then a dense layer to 10.
  */
 export function referenceModel(kind: ReferenceModel, seed: number): Model {
-  const rng = createRng(seed).fork('model');
-  if (kind === 'linear') return createClassifier({ head: linearHead({ inputDim: 784, numClasses: 10, rng: rng.fork('head') }) });
+  const rng = seededRng(seed).fork('model');
+  if (kind === 'linear') return classifier({ head: linearHead({ inputDim: 784, numClasses: 10, rng: rng.fork('head') }) });
   const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') });
-  return createClassifier({ backbone, head: linearHead({ inputDim: 256, numClasses: 10, rng: rng.fork('head') }) });
+  return classifier({ backbone, head: linearHead({ inputDim: 256, numClasses: 10, rng: rng.fork('head') }) });
 }
 
 /** What a reference-recipe run varies. */
@@ -104,7 +104,7 @@ export interface RecipeResult {
  */
 export async function trainRecipe(split: BenchSplit, seed: number, spec: RecipeSpec): Promise<RecipeResult> {
   const model = referenceModel(spec.model, seed);
-  const trainer = createTrainer({
+  const loop = trainer({
     model,
     loss: spec.loss(),
     seed,
@@ -115,12 +115,12 @@ export async function trainRecipe(split: BenchSplit, seed: number, spec: RecipeS
     progress: 'none',
   });
   try {
-    await trainer.fit(split.train);
-    const plain = trainer.evaluate(split.test);
-    const postHoc = trainer.evaluate(split.test, { adjustLogits: (z) => postHocAdjust(z, { classCounts: split.counts, tau: 1 }) });
+    await loop.fit(split.train);
+    const plain = loop.evaluate(split.test);
+    const postHoc = loop.evaluate(split.test, { adjustLogits: (z) => postHocAdjust(z, { classCounts: split.counts, tau: 1 }) });
     return { plain, postHoc };
   } finally {
-    trainer.dispose();
+    loop.dispose();
     model.dispose();
   }
 }

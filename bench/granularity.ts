@@ -10,12 +10,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { concatData, featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, withFlags, type LabeledArrays } from '../src/data/index.js';
 import { logitAdjustedLoss } from '../src/losses/index.js';
-import { auxiliaryHead, createClassifier, linearHead, mlpBackbone } from '../src/models/index.js';
+import { auxiliaryHead, classifier, linearHead, mlpBackbone } from '../src/models/index.js';
 import { classPrototypes, granularity, splitByClasses } from '../src/recipes/granularity.js';
-import { createTrainer } from '../src/train/trainer.js';
+import { trainer } from '../src/train/trainer.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const BATCH = 256;
@@ -38,12 +38,12 @@ async function main(): Promise<void> {
 
   const run = granularity({ seed: 0, numClasses: 6, auxiliary, epochs: 3, batchSize: BATCH, progress: 'none' });
   await run.fit(train); // 2 warm-up epochs, then neighbours and the silenced mask
-  const rng = createRng(0);
-  const model = createClassifier({
+  const rng = seededRng(0);
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') }),
     head: auxiliaryHead({ head: linearHead({ inputDim: 256, numClasses: 10, rng: rng.fork('head') }), numAuxiliaryClasses: 4 }),
   });
-  const plain = createTrainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: 1, batchSize: BATCH, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
+  const plain = trainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: 1, batchSize: BATCH, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
   await plain.fit(all);
 
   const runs = { warmup: 3, runs: 15 };

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { logitAdjustedLoss, supConLoss } from '../src/losses/index.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
@@ -58,7 +58,7 @@ function stepTime(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): n
 }
 
 async function main(): Promise<void> {
-  const rng = createRng(0);
+  const rng = seededRng(0);
   const featData = Float32Array.from({ length: N * VIEWS * DIM }, () => rng.normal());
   const featLabels = Int32Array.from({ length: N }, () => rng.int(100));
   const logitData = Float32Array.from({ length: BATCH * CLASSES }, () => rng.normal() * 3);

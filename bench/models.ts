@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
-import { cnnBackbone, createClassifier, linearHead, mlpBackbone, type Model } from '../src/models/index.js';
+import { seededRng } from '../src/core/rng.js';
+import { cnnBackbone, classifier, linearHead, mlpBackbone, type Model } from '../src/models/index.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 function crossEntropy(logits: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
@@ -32,8 +32,8 @@ const WORKLOADS: Workload[] = [
     batch: 256,
     numClasses: 10,
     ours: () => {
-      const rng = createRng(0);
-      return createClassifier({
+      const rng = seededRng(0);
+      return classifier({
         backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng }),
         head: linearHead({ inputDim: 256, numClasses: 10, rng }),
       });
@@ -53,8 +53,8 @@ const WORKLOADS: Workload[] = [
     batch: 64,
     numClasses: 10,
     ours: () => {
-      const rng = createRng(0);
-      return createClassifier({
+      const rng = seededRng(0);
+      return classifier({
         backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng }),
         head: linearHead({ inputDim: 32, numClasses: 10, rng }),
       });

@@ -1,10 +1,10 @@
 /**
- * bench/recipe-overheads.ts (`npx tsx bench/recipe-overheads.ts`): what the ltls, synLT and decoupled
+ * bench/recipe-overheads.ts (`npx tsx bench/recipe-overheads.ts`): what the ltls, synLt and decoupled
  * recipes cost next to plain training, on the shipped Fashion-MNIST-LT subset (1,485 images; the
  * default MLP 784-256; batch 256; wasm):
  * - ltls: a head-only step on frozen features vs a full-model step on images; the one-off class-Gaussian
  *   fit + top-up draw (4,515 features of width 256) vs one eval pass over the training images;
- * - synLT: one synthesis round with the seed hyperparameters (embeddings, 4,515 proposals, T = 5,
+ * - synLt: one synthesis round with the seed hyperparameters (embeddings, 4,515 proposals, T = 5,
  *   200 Sinkhorn iterations, reservoir 512) vs one training epoch;
  * - decoupled: a stage-2 step (frozen backbone, head trainable) vs a stage-1 step; the τ-norm stage
  *   (search over 21 τ on 500 validation images, then applying τ) vs one eval pass over those images.
@@ -12,14 +12,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../src/data/index.js';
 import { crossEntropyLoss } from '../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../src/models/index.js';
 import { decoupled } from '../src/recipes/decoupled.js';
 import { extractFeatures } from '../src/recipes/features.js';
 import { ClassGaussian, OtDistributionMatching, topUpRequest } from '../src/synth/index.js';
-import { createTrainer } from '../src/train/trainer.js';
+import { trainer } from '../src/train/trainer.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const BATCH = 256;
@@ -37,13 +37,13 @@ async function main(): Promise<void> {
   const validation: LabeledData = { x: tf.tidy(() => tf.gather(testAll.x, valRows)), y: Int32Array.from(valRows, (i) => te.y[i] as number) };
   testAll.x.dispose();
 
-  // A CE-trained MLP: the frozen encoder of ltls, the model synLT synthesises for, decoupled's stage 1.
-  const rng = createRng(0);
-  const model = createClassifier({
+  // A CE-trained MLP: the frozen encoder of ltls, the model synLt synthesises for, decoupled's stage 1.
+  const rng = seededRng(0);
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [HIDDEN], rng: rng.fork('backbone') }),
     head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('head') }),
   });
-  const full = createTrainer({ model, loss: crossEntropyLoss(), seed: 0, epochs: 3, batchSize: BATCH, progress: 'none' });
+  const full = trainer({ model, loss: crossEntropyLoss(), seed: 0, epochs: 3, batchSize: BATCH, progress: 'none' });
   await full.fit(train);
   const idx = Int32Array.from({ length: BATCH }, (_, i) => (i * 97) % train.y.length);
   const xb = tf.gather(train.x, tf.tensor1d(idx, 'int32'));
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
   // ltls
   const features = extractFeatures(model, train.x);
   const fb = extractFeatures(model, xb);
-  const head = createClassifier({ head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('ltls') }) });
-  const headTrainer = createTrainer({ model: head, loss: crossEntropyLoss(), seed: 0, epochs: 1, batchSize: BATCH, progress: 'none' });
+  const head = classifier({ head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('ltls') }) });
+  const headTrainer = trainer({ model: head, loss: crossEntropyLoss(), seed: 0, epochs: 1, batchSize: BATCH, progress: 'none' });
   const tHeadStep = timeMedian(() => headTrainer.step(fb, yb), steps);
   const tEmbed = timeMedian(() => extractFeatures(model, train.x).dispose(), { warmup: 1, runs: 7 });
   const labels = tf.tensor1d(train.y, 'int32');
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     () => {
       const g = new ClassGaussian({ numClasses: 10 });
       g.observe({ features, labels });
-      const drawn = g.sample({ perClass: topUpRequest(g.observedCounts()) }, createRng(1));
+      const drawn = g.sample({ perClass: topUpRequest(g.observedCounts()) }, seededRng(1));
       drawn.features.dispose();
       drawn.labels.dispose();
       g.dispose();
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     { warmup: 1, runs: 5 },
   );
 
-  // synLT: one round as the trainer runs it (embed, observe, propose, refine, accept).
+  // synLt: one round as the trainer runs it (embed, observe, propose, refine, accept).
   const roundRuns = 3;
   const tRound = timeMedian(
     () => {
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
       const emb = extractFeatures(model, train.x);
       m.observe({ features: emb, labels });
       emb.dispose();
-      const out = m.sample({ perClass: topUpRequest(m.observedCounts()), head: (f) => model.head(f) }, createRng(2));
+      const out = m.sample({ perClass: topUpRequest(m.observedCounts()), head: (f) => model.head(f) }, seededRng(2));
       out.features.dispose();
       out.labels.dispose();
       m.dispose();
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   const rows = [
     ['ltls', `train step, batch ${BATCH}`, `${ms(tFullStep)} ms (full MLP on images)`, `${ms(tHeadStep)} ms (head on frozen features)`, speedup(tFullStep, tHeadStep)],
     ['ltls', 'class Gaussians: fit + 4,515-feature top-up (once)', `${ms(tEmbed)} ms (eval pass, 1,485 images)`, `${ms(tGaussian)} ms`, speedup(tEmbed, tGaussian)],
-    ['synLT', 'one synthesis round (seed hyperparameters)', `${ms(tEpoch)} ms (one epoch, ${Math.ceil(train.y.length / BATCH)} steps)`, `${ms(tRound)} ms`, speedup(tEpoch, tRound)],
+    ['synLt', 'one synthesis round (seed hyperparameters)', `${ms(tEpoch)} ms (one epoch, ${Math.ceil(train.y.length / BATCH)} steps)`, `${ms(tRound)} ms`, speedup(tEpoch, tRound)],
     ['decoupled', `train step, batch ${BATCH}`, `${ms(tFullStep)} ms (stage 1)`, `${ms(tStage2Step)} ms (stage 2, frozen backbone)`, speedup(tFullStep, tStage2Step)],
     ['decoupled', 'τ-norm stage: 21 τ on 500 images', `${ms(tEvalVal)} ms (eval pass, 500 images)`, `${ms(tTauStage)} ms`, speedup(tEvalVal, tTauStage)],
   ];
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     markdownTable(['recipe', 'what', 'baseline', 'recipe', 'ratio'], rows),
   ].join('\n');
   console.log(md);
-  writeBenchSection('recipe-overheads', `## ltls, synLT and decoupled: overheads\n\n${md}`);
+  writeBenchSection('recipe-overheads', `## ltls, synLt and decoupled: overheads\n\n${md}`);
 
   crt.dispose();
   for (const t of [features, fb, labels, xb, train.x, validation.x]) t.dispose();

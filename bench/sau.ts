@@ -13,13 +13,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { concatRealSynthetic, featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../src/data/index.js';
 import { crossEntropyLoss, supervisedContrastive } from '../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../src/models/index.js';
 import { sau, sauContrastive, type NoisyStrategy, type SauOptions } from '../src/recipes/sau.js';
 import { LatentSmote, topUpRequest } from '../src/synth/index.js';
-import { createTrainer } from '../src/train/trainer.js';
+import { trainer } from '../src/train/trainer.js';
 import { environmentLine, markdownTable, ms, timeMedian, writeBenchSection } from './util.js';
 
 const BATCH = 256;
@@ -35,7 +35,7 @@ function smoteData(train: LabeledData, count: number, seed: number): LabeledData
   const labels = tf.tensor1d(train.y, 'int32');
   smote.observe({ features: train.x as tf.Tensor2D, labels });
   labels.dispose();
-  const drawn = smote.sample({ perClass: topUpRequest(smote.observedCounts(), { kind: 'toCount', count }) }, createRng(seed).fork('smote'));
+  const drawn = smote.sample({ perClass: topUpRequest(smote.observedCounts(), { kind: 'toCount', count }) }, seededRng(seed).fork('smote'));
   smote.dispose();
   const synthetic = { x: drawn.features, y: Int32Array.from(drawn.labels.dataSync()) };
   drawn.labels.dispose();
@@ -45,13 +45,13 @@ function smoteData(train: LabeledData, count: number, seed: number): LabeledData
 }
 
 function ceTrainer(seed: number, epochs: number) {
-  const rng = createRng(seed);
-  const model = createClassifier({
+  const rng = seededRng(seed);
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [HIDDEN], rng: rng.fork('backbone') }),
     head: linearHead({ inputDim: HIDDEN, numClasses: 10, rng: rng.fork('head') }),
   });
-  const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
-  return { trainer, dispose: () => (trainer.dispose(), model.dispose()) };
+  const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
+  return { trainer: loop, dispose: () => (loop.dispose(), model.dispose()) };
 }
 
 const sauOptions = (seed: number, extra: Partial<SauOptions>): SauOptions => ({
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   }, epochRuns);
 
   // One batch of projections: 3/4 synthetic, d = 128, two views, 10 prototypes.
-  const rng = createRng(1);
+  const rng = seededRng(1);
   const n = BATCH;
   const d = 128;
   const values = Float32Array.from({ length: n * 2 * d }, () => rng.normal());

@@ -10,17 +10,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  createClassifier,
-  createOptimizer,
-  createRng,
-  createTrainer,
+  classifier,
+  optimizerFromConfig,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   evaluateLoss,
   linearHead,
   useBackend,
-  valueAndGrads,
   type BackendName,
 } from '../src/index.js';
+import { valueAndGrads } from '../src/advanced.js';
 import { setFusedCrossEntropy } from '../src/backends/softmax-ce.js';
 import { setHostUpdates } from '../src/train/optimizers.js';
 import { environmentLine, markdownTable, ms, timeMedian, writeBenchSection } from './util.js';
@@ -47,11 +47,11 @@ function setImmediatePromise(): Promise<void> {
 }
 
 async function profile(shape: Shape): Promise<string[][]> {
-  const rng = createRng(0);
+  const rng = seededRng(0);
   const n = shape.batch * 16;
   const x = tf.tensor2d(Float32Array.from({ length: n * shape.features }, () => rng.normal()), [n, shape.features]);
   const y = Int32Array.from({ length: n }, (_, i) => i % shape.classes);
-  const model = createClassifier({ head: linearHead({ inputDim: shape.features, numClasses: shape.classes, rng: rng.fork('head') }) });
+  const model = classifier({ head: linearHead({ inputDim: shape.features, numClasses: shape.classes, rng: rng.fork('head') }) });
   const loss = crossEntropyLoss();
   const optimizerSpec = { kind: 'adam' as const, learningRate: 1e-3, weightDecay: 5e-4 };
   const rows: string[][] = [];
@@ -60,7 +60,7 @@ async function profile(shape: Shape): Promise<string[][]> {
   // The whole step as fit runs it: 16 batches per epoch, 12 epochs (the first two are warm-up).
   const epochTimes: number[] = [];
   let t0 = 0;
-  const t2 = createTrainer({ model, loss, seed: 0, epochs: 12, batchSize: shape.batch, optimizer: optimizerSpec, progress: 'none', callbacks: [{ onEpochBegin: () => void (t0 = performance.now()), onEpochEnd: () => void epochTimes.push(performance.now() - t0) }] });
+  const t2 = trainer({ model, loss, seed: 0, epochs: 12, batchSize: shape.batch, optimizer: optimizerSpec, progress: 'none', callbacks: [{ onEpochBegin: () => void (t0 = performance.now()), onEpochEnd: () => void epochTimes.push(performance.now() - t0) }] });
   await t2.fit({ x, y });
   t2.dispose();
   epochTimes.splice(0, 2); // warm-up epochs
@@ -69,7 +69,7 @@ async function profile(shape: Shape): Promise<string[][]> {
 
   const xb = tf.slice(x, 0, shape.batch);
   const yb = y.subarray(0, shape.batch);
-  const t3 = createTrainer({ model, loss, seed: 0, epochs: 1, batchSize: shape.batch, optimizer: optimizerSpec, progress: 'none' });
+  const t3 = trainer({ model, loss, seed: 0, epochs: 1, batchSize: shape.batch, optimizer: optimizerSpec, progress: 'none' });
   add('trainer.step alone', timeMedian(() => void t3.step(xb, yb), { warmup: 20, runs: 101 }));
   t3.dispose();
 
@@ -93,7 +93,7 @@ async function profile(shape: Shape): Promise<string[][]> {
   }), { warmup: 20, runs: 101 }));
 
   const grads = variables.map((v) => tf.randomNormal(v.shape, 0, 1e-3, 'float32', 1));
-  const optimizer = createOptimizer(optimizerSpec);
+  const optimizer = optimizerFromConfig(optimizerSpec);
   add('optimizer update (Adam, L2), one read', timeMedian(() => {
     optimizer.apply(variables, grads, 1e-3);
     (variables[0] as tf.Variable).dataSync();

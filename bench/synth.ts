@@ -11,11 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { ClassGaussian } from '../src/synth/gaussian.js';
 import { fitResample } from '../src/synth/resample.js';
 import { cholesky } from '../src/synth/linalg.js';
-import { normaliseByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
+import { normalizeByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const N = 500;
@@ -30,9 +30,9 @@ const G_D = 512;
 const G_SAMPLES = 10_000;
 const RHO = 0.1;
 
-const rng = createRng('bench-synth');
+const rng = seededRng('bench-synth');
 const points = (rows: number, shift: number) => ({ values: Float64Array.from({ length: rows * DIM }, () => rng.normal() + shift), rows, cols: DIM });
-const cost = normaliseByMax(squaredEuclidean(points(N, 0), points(M_POINTS, 0.3)));
+const cost = normalizeByMax(squaredEuclidean(points(N, 0), points(M_POINTS, 0.3)));
 const costValues = cost.values as Float64Array;
 const a = new Float64Array(N).fill(1 / N);
 const b = new Float64Array(M_POINTS).fill(1 / M_POINTS);
@@ -95,7 +95,7 @@ function oursGaussian(product: 'typed' | 'tensor'): number {
     const g = new ClassGaussian({ numClasses: 1, covariance: 'shrinkage', shrinkage: RHO, product });
     const batch = { features: tf.tensor2d(gaussX, [G_N, G_D]), labels: tf.zeros([G_N], 'int32') as tf.Tensor1D };
     g.observe(batch);
-    const out = g.sample({ perClass: [G_SAMPLES] }, createRng(1));
+    const out = g.sample({ perClass: [G_SAMPLES] }, seededRng(1));
     out.features.dataSync();
     tf.dispose([batch.features, batch.labels, out.features, out.labels]);
     g.dispose();
@@ -104,7 +104,7 @@ function oursGaussian(product: 'typed' | 'tensor'): number {
 
 /** tfjs ops for the moments and the product; tfjs has no Cholesky, so that step uses ours. */
 function naiveTfGaussian(): number {
-  const seedRng = createRng(2);
+  const seedRng = seededRng(2);
   return timeMedian(() => {
     const x = tf.tensor2d(gaussX, [G_N, G_D]);
     const { mean, cov } = tf.tidy(() => {
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     '',
     table,
     '',
-    `Sinkhorn: ε = ${EPSILON} on the squared Euclidean cost normalised by its max, uniform weights, tolerance ${TOLERANCE} so every variant runs exactly ${ITERATIONS} iterations; ours runs on float64 typed arrays (backend-independent). ` +
+    `Sinkhorn: ε = ${EPSILON} on the squared Euclidean cost normalized by its max, uniform weights, tolerance ${TOLERANCE} so every variant runs exactly ${ITERATIONS} iterations; ours runs on float64 typed arrays (backend-independent). ` +
       `Costs agree: ours ${sinkhorn(a, b, cost, { epsilon: EPSILON, maxIterations: ITERATIONS, tolerance: TOLERANCE, method: 'plain' }).cost.toPrecision(8)}` +
       (py ? `, POT ${py['sinkhornCostPlain']?.toPrecision(8)} (plain) / ${py['sinkhornCostLog']?.toPrecision(8)} (log).` : '.'),
     '\\* cpu log-domain: 10 iterations timed and scaled ×20 (the full run takes over a minute).',
@@ -260,7 +260,7 @@ const INSTALL_HINT = 'install the reference with: sudo apt-get install -y python
 
 /** Two classes at 256-d: a tail class of `tail` rows and a head class of tail + 1000 rows, so SMOTE's default target adds exactly 1000 rows. */
 function smoteWorkload(tail: number): { x: Float32Array; y: Int32Array; n: number } {
-  const r = createRng(`bench-smote-${tail}`);
+  const r = seededRng(`bench-smote-${tail}`);
   const n = 2 * tail + SMOTE_ADDED;
   const x = Float32Array.from({ length: n * SMOTE_D }, (_, i) => r.normal() + (i < tail * SMOTE_D ? 0.5 : 0));
   const y = Int32Array.from({ length: n }, (_, i) => (i < tail ? 0 : 1));

@@ -15,10 +15,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
-  createClassifier,
-  createOptimizer,
-  createRng,
-  createTrainer,
+  classifier,
+  optimizerFromConfig,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   instanceSampler,
   linearHead,
@@ -90,20 +90,20 @@ function dedicatedApplies(run: RunSpec): boolean {
 
 /** Builds the run's model (linear head, or MLP backbone + linear head) from `seed`. */
 export function makeModel(run: RunSpec, seed: number) {
-  const rng = createRng(seed);
-  if (run.hidden.length === 0) return createClassifier({ head: linearHead({ inputDim: run.features, numClasses: run.classes, rng: rng.fork('head') }) });
+  const rng = seededRng(seed);
+  if (run.hidden.length === 0) return classifier({ head: linearHead({ inputDim: run.features, numClasses: run.classes, rng: rng.fork('head') }) });
   const backbone = mlpBackbone({ inputDim: run.features, hiddenSizes: [...run.hidden], rng: rng.fork('backbone') });
-  return createClassifier({ backbone, head: linearHead({ inputDim: run.hidden[run.hidden.length - 1] as number, numClasses: run.classes, rng: rng.fork('head') }) });
+  return classifier({ backbone, head: linearHead({ inputDim: run.hidden[run.hidden.length - 1] as number, numClasses: run.classes, rng: rng.fork('head') }) });
 }
 
 async function trainerRunSeconds(run: RunSpec, data: { x: Float32Array; y: Int32Array }, seed: number): Promise<{ seconds: number; loss: number }> {
   const x = tf.tensor2d(data.x, [run.samples, run.features]);
   const model = makeModel(run, seed);
-  const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs: run.epochs, batchSize: run.batchSize, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
+  const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs: run.epochs, batchSize: run.batchSize, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
   const t0 = performance.now();
-  const history = await trainer.fit({ x, y: data.y });
+  const history = await loop.fit({ x, y: data.y });
   const seconds = (performance.now() - t0) / 1000;
-  trainer.dispose();
+  loop.dispose();
   model.dispose();
   x.dispose();
   return { seconds, loss: history.epochs[history.epochs.length - 1]?.['loss'] ?? NaN };
@@ -118,11 +118,11 @@ async function headRunSeconds(run: RunSpec, data: { x: Float32Array; y: Int32Arr
   const model = makeModel(run, seed);
   const loss = crossEntropyLoss();
   const plan = headStepPlan(model, loss);
-  const optimizer = createOptimizer({ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 });
+  const optimizer = optimizerFromConfig({ kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 });
   const head = plan === null ? null : createHeadStep({ ...plan, optimizer });
   if (head === null) throw new Error(`head step not applicable to ${run.id}`);
   const sampler = instanceSampler();
-  const root = createRng(seed);
+  const root = seededRng(seed);
   let epochLoss = NaN;
   const t0 = performance.now();
   for (let epoch = 0; epoch < run.epochs; epoch++) {
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg()[0] ?? NaN;
   const caps = await useBackend('wasm');
   const runs = only === null ? RUNS : RUNS.filter((r) => only.includes(r.id));
-  const datasets = runs.map((run) => makeData(run, createRng(`whole-runs:${run.id}`)));
+  const datasets = runs.map((run) => makeData(run, seededRng(`whole-runs:${run.id}`)));
   const trainerTimes: number[][] = runs.map(() => []);
   const headTimes: (number[] | null)[] = runs.map((r) => (dedicatedApplies(r) ? [] : null));
   const losses: Record<string, { trainer: number; head?: number; pytorch?: number }> = {};
@@ -343,7 +343,7 @@ async function main(): Promise<void> {
     '',
     "Products are medians of warm repetitions (little affected by other processes); whole runs are wall time including the time slices other processes take, so under load the 'everything else' part is inflated most.",
     '',
-    'The dedicated step is src/train/head-step.ts (linear heads, and small MLPs without dropout or batch norm, on the library\'s f32x4 WebAssembly kernel; XNNPACK for the products of large heads) called by a thin harness in this bench that does what `fit` does around a step (sampler order, host labels, one event-loop yield). It is not wired into the Trainer yet; the Trainer column is the public `createTrainer(...).fit` on the same data.',
+    'The dedicated step is src/train/head-step.ts (linear heads, and small MLPs without dropout or batch norm, on the library\'s f32x4 WebAssembly kernel; XNNPACK for the products of large heads) called by a thin harness in this bench that does what `fit` does around a step (sampler order, host labels, one event-loop yield). It is not wired into the Trainer yet; the Trainer column is the public `trainer(...).fit` on the same data.',
     '',
     py === null ? 'PyTorch ran in a child process after each round of the tfjs runs (1 thread, same data and protocol).' : `${py}.`,
     'Run manifest:',

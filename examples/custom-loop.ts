@@ -13,9 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   crossEntropy,
   evaluatePredictions,
   featureStats,
@@ -65,7 +65,7 @@ function heNormal(rng: Rng, fanIn: number, fanOut: number): tf.Variable {
 type PerSampleLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor1D;
 
 function trainOwnLoop(perSample: PerSampleLoss, seed: number): number {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const w1 = heNormal(rng.fork('w1'), 784, HIDDEN);
   const b1 = tf.tidy(() => tf.variable(tf.zeros([HIDDEN])));
   const w2 = heNormal(rng.fork('w2'), HIDDEN, NUM_CLASSES);
@@ -110,13 +110,13 @@ console.log(`tensors alive after both runs: ${tf.memory().numTensors} (before: $
 // Part 2: your loop, the library's Trainer: one trainer.step() per batch you choose.
 // ---------------------------------------------------------------------------------------------------
 
-const rng = createRng(1);
-const model = createClassifier({
+const rng = seededRng(1);
+const model = classifier({
   backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [HIDDEN], rng: rng.fork('backbone') }),
   head: linearHead({ inputDim: HIDDEN, numClasses: NUM_CLASSES, rng: rng.fork('head') }),
 });
 // The loss gets the counts itself: outside fit() the trainer has not seen the training set.
-const trainer = createTrainer({ model, loss: logitAdjustedLoss({ classCounts }), seed: 1, epochs: EPOCHS, batchSize: BATCH, progress: 'none' });
+const loop = trainer({ model, loss: logitAdjustedLoss({ classCounts }), seed: 1, epochs: EPOCHS, batchSize: BATCH, progress: 'none' });
 const batchRng = rng.fork('batches');
 for (let epoch = 0; epoch < EPOCHS; epoch++) {
   const perm = permutation(batchRng, train.y.length);
@@ -125,17 +125,17 @@ for (let epoch = 0; epoch < EPOCHS; epoch++) {
   for (let start = 0; start < perm.length; start += BATCH) {
     const idx = perm.subarray(start, Math.min(start + BATCH, perm.length));
     const batch = gatherRows(train, idx);
-    sum += trainer.step(batch.x, batch.y).loss; // forward, loss, gradients, Adam update
+    sum += loop.step(batch.x, batch.y).loss; // forward, loss, gradients, Adam update
     batch.x.dispose();
     steps++;
   }
   if (epoch === 0 || epoch === EPOCHS - 1) console.log(`trainer.step loop: epoch ${epoch + 1}/${EPOCHS} mean loss ${(sum / steps).toFixed(4)}`);
 }
-const report = trainer.evaluate(test, { trainCounts: classCounts });
+const report = loop.evaluate(test, { trainCounts: classCounts });
 console.log(`trainer.step loop: balanced accuracy ${pct(report.balancedAccuracy)}`);
 console.log(formatReport(report, { perClass: false, title: 'MLP + logit-adjusted loss, custom loop around trainer.step()' }));
 
-trainer.dispose();
+loop.dispose();
 model.dispose();
 tf.dispose([train.x, test.x]);
 

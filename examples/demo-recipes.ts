@@ -1,18 +1,18 @@
 /**
  * The recipe rows of the demo: the published methods as one call each (`ltls`, `decoupled`, `sau`,
- * `synLT`), on the same data and the same MLP width as the trainer-level rows of demo.ts.
+ * `synLt`), on the same data and the same MLP width as the trainer-level rows of demo.ts.
  */
 import {
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   decoupled,
   linearHead,
   ltls,
   mlpBackbone,
   sau,
-  synLT,
+  synLt,
   type EvaluationReport,
   type RecipeRun,
 } from '../src/index.js';
@@ -37,20 +37,20 @@ async function runRecipe(method: string, ctx: DemoContext, make: () => RecipeRun
 /** ltls needs a frozen encoder: a cross-entropy MLP trained on the same long-tailed data. */
 async function ltlsRow(ctx: DemoContext): Promise<DemoRow> {
   const t0 = performance.now();
-  const rng = createRng(ctx.seed);
-  const encoder = createClassifier({
+  const rng = seededRng(ctx.seed);
+  const encoder = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') }),
     head: linearHead({ inputDim: 256, numClasses: 10, rng: rng.fork('head') }),
   });
-  const trainer = createTrainer({ model: encoder, loss: crossEntropyLoss(), seed: ctx.seed, epochs: ctx.epochs, batchSize: 128, optimizer: ADAM, progress: 'none' });
+  const loop = trainer({ model: encoder, loss: crossEntropyLoss(), seed: ctx.seed, epochs: ctx.epochs, batchSize: 128, optimizer: ADAM, progress: 'none' });
   try {
-    await trainer.fit(ctx.train);
+    await loop.fit(ctx.train);
     const row = await runRecipe('ltls (Gaussian latent top-up on a frozen CE encoder)', ctx, () =>
       ltls({ seed: ctx.seed, numClasses: 10, encoder: encoder.backbone, epochs: ctx.epochs, batchSize: 128, progress: 'none' }),
     );
     return { ...row, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    trainer.dispose();
+    loop.dispose();
     encoder.dispose();
   }
 }
@@ -83,8 +83,8 @@ export async function demoRecipeRows(ctx: DemoContext): Promise<DemoRow[]> {
     ),
   );
   rows.push(
-    await runRecipe('synLT (OT distribution matching)', ctx, () =>
-      synLT({
+    await runRecipe('synLt (OT distribution matching)', ctx, () =>
+      synLt({
         seed: ctx.seed,
         numClasses: 10,
         inputDim: 784,

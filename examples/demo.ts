@@ -16,9 +16,9 @@ import * as tf from '@tensorflow/tfjs';
 import {
   classWeighted,
   cosineHead,
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   featureStats,
   focalLoss,
@@ -63,10 +63,10 @@ export interface DemoContext {
 }
 
 function mlp(head: 'linear' | 'cosine', seed: number): Model {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') });
   const headRng = rng.fork('head');
-  return createClassifier({
+  return classifier({
     backbone,
     head: head === 'linear' ? linearHead({ inputDim: 256, numClasses: 10, rng: headRng }) : cosineHead({ inputDim: 256, numClasses: 10, rng: headRng, scale: 1 }),
   });
@@ -78,7 +78,7 @@ async function trainerRow(
   spec: { readonly loss: Loss<'logits'>; readonly sampler?: SamplerSpec; readonly head?: 'linear' | 'cosine'; readonly postHoc?: boolean },
 ): Promise<{ report: EvaluationReport; postHoc?: EvaluationReport }> {
   const model = mlp(spec.head ?? 'linear', ctx.seed);
-  const trainer = createTrainer({
+  const loop = trainer({
     model,
     loss: spec.loss,
     seed: ctx.seed,
@@ -89,13 +89,13 @@ async function trainerRow(
     ...(spec.sampler === undefined ? {} : { sampler: spec.sampler }),
   });
   try {
-    await trainer.fit(ctx.train);
-    const report = trainer.evaluate(ctx.test);
+    await loop.fit(ctx.train);
+    const report = loop.evaluate(ctx.test);
     if (spec.postHoc !== true) return { report };
-    const postHoc = trainer.evaluate(ctx.test, { adjustLogits: (z) => postHocAdjust(z, { classCounts: ctx.counts, tau: 1 }) });
+    const postHoc = loop.evaluate(ctx.test, { adjustLogits: (z) => postHocAdjust(z, { classCounts: ctx.counts, tau: 1 }) });
     return { report, postHoc };
   } finally {
-    trainer.dispose();
+    loop.dispose();
     model.dispose();
   }
 }

@@ -13,9 +13,9 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   FASHION_MNIST_GRANULARITY_SPLIT,
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   featureStats,
   formatReport,
   fromArrays,
@@ -90,15 +90,15 @@ export async function compareGranularity(options: CompareGranularityOptions): Pr
       });
       run.dispose();
 
-      const rng = createRng(seed);
-      const model = createClassifier({
+      const rng = seededRng(seed);
+      const model = classifier({
         backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') }),
         head: linearHead({ inputDim: 256, numClasses, rng: rng.fork('head') }),
       });
-      const trainer = createTrainer({ model, loss: logitAdjustedLoss({ tau: 1 }), seed, epochs, batchSize, optimizer, progress: 'none' });
-      await trainer.fit(train);
-      const withoutAuxiliary = trainer.evaluate(test);
-      trainer.dispose();
+      const loop = trainer({ model, loss: logitAdjustedLoss({ tau: 1 }), seed, epochs, batchSize, optimizer, progress: 'none' });
+      await loop.fit(train);
+      const withoutAuxiliary = loop.evaluate(test);
+      loop.dispose();
       model.dispose();
       results.push({ seed, withAuxiliary, withoutAuxiliary, neighbors });
     }

@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import {
   ClassGaussian,
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   crossEntropyLoss,
   featureStats,
   formatReport,
@@ -73,8 +73,8 @@ console.log(`synthetic per class (to n_max): ${Array.from(topUpRequest(counts, {
 
 /** A linear head on the features (identity backbone), trained with plain cross-entropy, optionally with synthesis. */
 async function trainHead(synthesis: SynthesisConfig | undefined): Promise<EvaluationReport> {
-  const model = createClassifier({ head: linearHead({ inputDim: dim, numClasses: NUM_CLASSES, rng: createRng(0).fork('head') }) });
-  const trainer = createTrainer({
+  const model = classifier({ head: linearHead({ inputDim: dim, numClasses: NUM_CLASSES, rng: seededRng(0).fork('head') }) });
+  const loop = trainer({
     model,
     loss: crossEntropyLoss(),
     seed: 0,
@@ -84,9 +84,9 @@ async function trainHead(synthesis: SynthesisConfig | undefined): Promise<Evalua
     progress: 'none',
     ...(synthesis === undefined ? {} : { synthesis }),
   });
-  await trainer.fit(train);
-  const report = trainer.evaluate(test);
-  trainer.dispose();
+  await loop.fit(train);
+  const report = loop.evaluate(test);
+  loop.dispose();
   model.dispose();
   return report;
 }

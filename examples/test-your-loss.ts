@@ -12,24 +12,21 @@
  *
  * Run: `npx tsx examples/test-your-loss.ts` — prints one line per check, exits 1 if any failed. The same
  * checks go into a vitest/jest/node:test file unchanged: each throws a plain Error on failure.
- * In your project, import from 'longtail' and 'longtail/testing' instead of '../src/...'.
+ * In your project, import from 'longtail', 'longtail/advanced' and 'longtail/testing' instead of '../src/...'.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
   LongTailError,
-  checkClassCounts,
-  checkFinite,
-  checkNonNegative,
   defineLoss,
   focalCrossEntropy,
   logitAdjustedCrossEntropy,
   lossRegistry,
   reducerFromConfig,
-  requireLabels,
   useBackend,
   type Loss,
   type Reducer,
 } from '../src/index.js';
+import { checkClassCounts, checkFinite, checkNonNegative, requireLabels } from '../src/advanced.js';
 import { backendsUnderTest, checkLossConformance, expectClose, expectNoLeak } from '../src/testing/index.js';
 
 // The repository's test sets this to prove that the checks below catch real mistakes; leave it unset.

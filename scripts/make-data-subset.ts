@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRng } from '../src/core/rng.js';
+import { seededRng } from '../src/core/rng.js';
 import { formatLongTailSplit, longTailCounts, longTailIndices } from '../src/data/long-tail.js';
 import { DEBIAN_FASHION_MNIST_DIR, loadFashionMnist, writeIdxFile } from '../src/data/idx.js';
 import type { LabeledArrays } from '../src/data/labeled-data.js';
@@ -32,7 +32,7 @@ async function writeSubset(prefix: 'train' | 't10k', set: LabeledArrays, indices
   await writeIdxFile(join(out, `${prefix}-labels-idx1-ubyte.gz`), { dims: [indices.length], data: labels });
 }
 
-const rng = createRng(SEED);
+const rng = seededRng(SEED);
 const train = await loadFashionMnist({ split: 'train', dir: source });
 const test = await loadFashionMnist({ split: 'test', dir: source });
 const trainCounts = longTailCounts({ profile: 'exponential', numClasses: 10, maxCount: 600, imbalanceFactor: 100 });
@@ -43,7 +43,7 @@ const testIndices = longTailIndices(test.y, { counts: testCounts, rng: rng.fork(
 await mkdir(out, { recursive: true });
 await writeSubset('train', train, trainIndices);
 await writeSubset('t10k', test, testIndices);
-const dataset = `fashion-mnist train (Debian dataset-fashion-mnist), longtail createRng(${SEED}).fork('train')`;
+const dataset = `fashion-mnist train (Debian dataset-fashion-mnist), longtail seededRng(${SEED}).fork('train')`;
 await writeFile(
   join(out, 'train-split.json'),
   `${formatLongTailSplit({ dataset, profile: 'exponential', imbalanceFactor: 100, counts: trainCounts, indices: trainIndices })}\n`,
@@ -51,7 +51,7 @@ await writeFile(
 await writeFile(
   join(out, 'test-split.json'),
   `${formatLongTailSplit({
-    dataset: `fashion-mnist t10k (Debian dataset-fashion-mnist), longtail createRng(${SEED}).fork('test')`,
+    dataset: `fashion-mnist t10k (Debian dataset-fashion-mnist), longtail seededRng(${SEED}).fork('test')`,
     profile: 'step',
     imbalanceFactor: 1,
     counts: testCounts,

@@ -1,9 +1,9 @@
 // The browser example: users write exactly these imports; the import map in index.html resolves them.
 import * as tf from '@tensorflow/tfjs';
 import {
-  createClassifier,
-  createRng,
-  createTrainer,
+  classifier,
+  seededRng,
+  trainer,
   formatReport,
   fromArrays,
   linearHead,
@@ -62,22 +62,22 @@ async function main() {
   const [train, test] = await Promise.all([loadSplit('train'), loadSplit('t10k')]);
 
   show('status', `training ${EPOCHS} epochs…`);
-  const rng = createRng(0);
-  const model = createClassifier({
+  const rng = seededRng(0);
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [64], rng: rng.fork('backbone') }),
     head: linearHead({ inputDim: 64, numClasses: 10, rng: rng.fork('head') }),
   });
-  const trainer = createTrainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: EPOCHS, batchSize: 128, progress: 'none' });
+  const loop = trainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: EPOCHS, batchSize: 128, progress: 'none' });
   const start = performance.now();
-  await trainer.fit(train);
+  await loop.fit(train);
   const seconds = (performance.now() - start) / 1000;
-  const report = trainer.evaluate(test);
+  const report = loop.evaluate(test);
 
   show('balanced', `${(100 * report.balancedAccuracy).toFixed(2)}%`);
   show('top1', `${(100 * report.top1).toFixed(2)}%`);
   show('time', `${seconds.toFixed(1)} s`);
   show('report', formatReport(report, { classNames: CLASS_NAMES, title: `MLP + logit-adjusted loss on ${backend.name}` }));
-  trainer.dispose();
+  loop.dispose();
   model.dispose();
   tf.dispose([train.x, test.x]);
   show('status', `done; ${tf.memory().numTensors} tensors alive`);

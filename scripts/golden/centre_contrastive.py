@@ -2,10 +2,10 @@
 
 - FlamieZhu/Balanced-Contrastive-Learning loss/contrastive.py `BalSCL.forward` (two views, as official),
   generalised to V views only by replacing its hard-coded 2 with V (the one-view cases use V = 1); the
-  features and centres are L2-normalised first, as the official model returns them
+  features and centres are L2-normalized first, as the official model returns them
   (`F.normalize(head(feat))`, `F.normalize(head_fc(fc.weight.T))`); gradients w.r.t. the raw inputs;
 - dvlab-research/Parametric-Contrastive-Learning PaCo/LT/losses.py `PaCoLoss.forward` with K = 0 (no MoCo
-  queue), features = [q; k] (two views) with q, k normalised as the MoCo builder does, sup_logits the
+  queue), features = [q; k] (two views) with q, k normalized as the MoCo builder does, sup_logits the
   classifier's logits, with and without `cal_weight_for_classes` (the logit adjustment); and
   GPaCo/LT/losses.py `PaCoLoss.forward` (one view, `smooth`).
 

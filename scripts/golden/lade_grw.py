@@ -8,7 +8,7 @@ transcriptions of the official code (float64, CPU, CUDA calls dropped):
 - its inference (`run_networks.py` eval): plain-softmax models `logits - log(p_train)`, LADE models
   `logits + log(p_target)`;
 - Megvii-BaseDetection/cvpods `cvpods/modeling/losses/grw_loss.py` GRWCrossEntropyLoss (the loss
-  DisAlign's ImageNet-LT config builds, GRW_SCALE = 1.2): w = (1 / (n / sum n)) ** rho normalised to
+  DisAlign's ImageNet-LT config builds, GRW_SCALE = 1.2): w = (1 / (n / sum n)) ** rho normalized to
   sum w = C, then F.cross_entropy(weight=w, reduction='mean').
 
 Run: /usr/bin/python3 scripts/golden/lade_grw.py  -> writes test/golden/lade_grw.json.

@@ -45,7 +45,7 @@ rows = [
 labels = np.array([r[0] for r in rows])
 synthetic = np.array([r[1] for r in rows])
 features = np.stack([np.stack([unit(r[2]), unit(r[3])]) for r in rows]).astype(np.float32).astype(np.float64)
-# Prototypes: means of unit vectors, so shorter than 1 (not re-normalised, as in the official code).
+# Prototypes: means of unit vectors, so shorter than 1 (not re-normalized, as in the official code).
 proto_dirs = [
     ([1, 0.35, 0.35], [1, 0.05, 0.05]),
     ([0, 1, 0.1], [0.05, 1, 0]),

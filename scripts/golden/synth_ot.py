@@ -87,7 +87,7 @@ def sinkhorn_cases():
 
 
 def default_iterations_case():
-    """256 x 256 points in 14-d, eps 0.01 on the max-normalised squared Euclidean cost: POT's defaults
+    """256 x 256 points in 14-d, eps 0.01 on the max-normalized squared Euclidean cost: POT's defaults
     (numItermax 1000, stopThr 1e-9) converge in 661 iterations (more than our old default of 200)."""
     rng = np.random.default_rng(1)
     x = rng.normal(size=(256, 14))

@@ -1,24 +1,5 @@
-/**
- * Backends: choose where tfjs computes (`useBackend`), see what it can do (`capabilities`), and the wasm
- * training-kernel fixes the library registers. See docs/backends.md.
- */
-export { useBackend, capabilities, type BackendCapabilities } from './use.js';
-export {
-  BACKEND_NAMES,
-  type BackendName,
-  type BackendSpec,
-  type BackendOptionsBase,
-  type CpuSpec,
-  type WasmSpec,
-  type NativeSpec,
-  type WebglSpec,
-} from './spec.js';
-export {
-  WASM_FIXES,
-  SUPPORTED_TFJS,
-  registerWasmFixes,
-  unregisterWasmFixes,
-  activeWasmFixes,
-  type WasmFixName,
-} from './wasm-fixes.js';
-export { MAX_WASM_THREADS } from './wasm-threads.js';
+/** Backends: choose where tfjs computes (`useBackend`) and see what it can do (`capabilities`). See docs/backends.md. Explicit exports: this file is the area's public surface (see docs/architecture.md, Naming). */
+export { BACKEND_NAMES } from './spec.js';
+export type { BackendName, BackendOptionsBase, BackendSpec, CpuSpec, NativeSpec, WasmSpec, WebglSpec } from './spec.js';
+export { capabilities, useBackend } from './use.js';
+export type { BackendCapabilities } from './use.js';

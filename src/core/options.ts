@@ -118,7 +118,7 @@ export type SpecOf<S extends { readonly kind: string }, K extends string> = S ex
 export type SpecKeys<S extends { readonly kind: string }> = { readonly [K in S['kind']]: OptionKeys<SpecOf<S, K>> };
 
 /**
- * {@link checkOptions} for a discriminated spec (`{ kind: 'squareRoot', q: 0.5 }`): the keys valid for
+ * {@link checkOptions} for a discriminated spec (`{ kind: 'power', q: 0.5 }`): the keys valid for
  * its own kind, named `sampler { kind: "squareRoot" }` in messages. A kind the table does not list (a
  * user-registered one) and anything that is not an object with a string `kind` are left to the caller,
  * which reports them with its own code (`UNKNOWN_KIND`, `INVALID_OPTION`).

@@ -114,7 +114,7 @@ class AleaRng implements Rng {
  *
  * @param seed - an integer or string; the same seed gives the same numbers on every platform.
  */
-export function createRng(seed: number | string): Rng {
+export function seededRng(seed: number | string): Rng {
   if (typeof seed === 'number') checkInteger('seed', seed, { min: Number.MIN_SAFE_INTEGER });
   else if (typeof seed !== 'string') throw invalid('INVALID_OPTION', 'seed to be an integer or a string', 'seed', seed);
   return new AleaRng(rootKey(seed));

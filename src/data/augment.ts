@@ -243,7 +243,7 @@ function asImages(x: tf.Tensor, imageShape: readonly [number, number, number] | 
  *
  * @example
  * ```ts
- * createTrainer({ ..., views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
+ * trainer({ ..., views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
  * ```
  */
 export function mixupView(options: MixViewOptions): ViewTransform {

@@ -226,7 +226,7 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /** Options of {@link loadFashionMnist}. */
 export interface LoadMnistOptions {
   readonly split: 'train' | 'test';
-  /** Directory with the four standard `*-idx?-ubyte.gz` files. Default {@link DEBIAN_FASHION_MNIST_DIR}. */
+  /** Directory with the four standard `*-idx?-ubyte.gz` files. Default `/usr/share/datasets/fashion-mnist` (Debian's `dataset-fashion-mnist`). */
   readonly dir?: string;
 }
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng, type Rng } from '../core/rng.js';
+import { seededRng, type Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkRange, checkSameSize } from '../core/validate.js';
 import type { LabeledData } from './types.js';
 
@@ -439,7 +439,7 @@ export function trainValidationIndices(y: ArrayLike<number>, options: TrainValid
   const labels = checkLabels('y', y);
   const n = labels.length;
   if (n < 2) throw invalid('INVALID_OPTION', 'at least 2 rows to split', 'y.length', n);
-  const rng = createRng(o.seed ?? 0).fork('trainValidationSplit');
+  const rng = seededRng(o.seed ?? 0).fork('trainValidationSplit');
   const isValidation = new Uint8Array(n);
   const clampTake = (count: number) => Math.min(Math.max(Math.round(f * count), 1), count - 1);
   if (o.stratify ?? true) {

@@ -55,14 +55,14 @@ const CENTRES_KEYS: OptionKeys<LearnableCentresOptions> = { numClasses: true, di
 
 /**
  * A trainable [C, d] variable of class centres for {@link bclLoss} / {@link balancedContrastive}, its rows
- * drawn from N(0, I) with `rng` (directions uniform on the sphere; the loss normalises them). Add it to the
+ * drawn from N(0, I) with `rng` (directions uniform on the sphere; the loss normalizes them). Add it to the
  * trainer's `trainable` list (`trainable: [...model.trainableVariables, centres]`), or nothing updates it;
  * it is not part of the model, so checkpoints and `model.dispose()` do not cover it: the caller disposes
  * it. The official BCL computes its centres as `normalize(head_fc(fc.weight.T))`, from the classifier's
  * weights through an MLP; a free variable is the simplest equivalent with no model coupling.
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * const trainer = new Trainer({ model, loss: bclLoss({ centres }), trainable: [...model.trainableVariables, centres], ... });
  * ```
  */
@@ -108,7 +108,7 @@ function tileHost(values: Int32Array, views: number): Int32Array {
  * @see {@link balancedContrastive}
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * bclLoss({ temperature: 0.07, centres }).compute({ projections, labels }); // BalSCL(cls_num_list, 0.07)
  * sumLosses([{ loss: logitAdjustedLoss({ classCounts }), weight: alpha }, { loss: bclLoss({ centres }), weight: beta }]); // BCL's CE + SCL
  * ```

@@ -74,7 +74,7 @@ const VIEW_CE_KEYS: OptionKeys<ViewCrossEntropyLossOptions> = { views: true, val
  *
  * @example
  * ```ts
- * createTrainer({ model, seed: 0, epochs: 30, batchSize: 256,
+ * trainer({ model, seed: 0, epochs: 30, batchSize: 256,
  *   views: { mixup: mixupView({ numClasses: 10 }) }, loss: viewCrossEntropyLoss({ views: ['mixup'] }) });
  * ```
  */
@@ -364,7 +364,7 @@ export interface NeighborSilencingLossOptions extends LossObjectOptions {
   readonly tau?: number;
   /**
    * Label smoothing ε ∈ [0, 1), applied before the silencing mask as Gran_LT does (timm's smoothed
-   * targets times the mask row): q = M[y] ⊙ ((1 − ε)·q₀ + ε/C), not renormalised. Gran_LT's recipe uses 0.1.
+   * targets times the mask row): q = M[y] ⊙ ((1 − ε)·q₀ + ε/C), not renormalized. Gran_LT's recipe uses 0.1.
    * @defaultValue 0
    */
   readonly labelSmoothing?: number;

@@ -18,7 +18,7 @@ export interface ValidateOption {
   readonly validate?: boolean;
   /**
    * Host copy of the labels: when given, label checks (and CPU-side masks) read it instead of the tensor,
-   * so no `dataSync` happens inside a gradient tape. The trainer and {@link evaluateLoss} always pass it.
+   * so no `dataSync` happens inside a gradient tape. The trainer and `evaluateLoss` always pass it.
    */
   readonly labelValues?: Int32Array;
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { createRng, restoreRng, type Rng, type RngState } from '../core/rng.js';
+import { seededRng, restoreRng, type Rng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkOneOf, checkPositive, checkRange } from '../core/validate.js';
 import { checkDropout, checkInput, checkMode, checkPresent, checkRng, checkSize, checkSizes, checkTensor } from './check.js';
@@ -106,7 +106,7 @@ const IDENTITY_KEYS: OptionKeys<IdentityBackboneOptions> = { inputDim: true };
 
 /**
  * The identity backbone: features = inputs [N, D]. A head on precomputed (frozen) features is
- * `createClassifier({ head })`, which uses this backbone.
+ * `classifier({ head })`, which uses this backbone.
  */
 export function identityBackbone(options: IdentityBackboneOptions): Backbone {
   checkOptions('identityBackbone options', options, IDENTITY_KEYS);
@@ -166,7 +166,7 @@ class MlpBackbone extends BackboneBase {
   ) {
     super('mlp backbone', [inputDim], settings.hiddenSizes[settings.hiddenSizes.length - 1] ?? inputDim, denseBlockOwners(blocks));
     // Drawn after the weights, so enabling dropout does not change the initial weights.
-    if (settings.dropout > 0) this.dropoutRng = createRng(rng.seed());
+    if (settings.dropout > 0) this.dropoutRng = seededRng(rng.seed());
   }
 
   get config(): JsonObject {
@@ -201,7 +201,7 @@ const MLP_KEYS: OptionKeys<MlpBackboneOptions> = { inputDim: true, hiddenSizes: 
  * @throws `INVALID_OPTION` for non-positive sizes, an empty `hiddenSizes`, dropout outside [0, 1).
  * @example
  * ```ts
- * const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [256], dropout: 0.2, rng: createRng(0) });
+ * const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [256], dropout: 0.2, rng: seededRng(0) });
  * ```
  */
 export function mlpBackbone(options: MlpBackboneOptions): Backbone {
@@ -280,7 +280,7 @@ class CnnBackbone extends BackboneBase {
       outputDim,
       [...convs.flatMap((b) => (b.bn === null ? [b.conv] : [b.conv, b.bn])), ...denseBlockOwners(dense)],
     );
-    if (settings.dropout > 0 && dense.length > 0) this.dropoutRng = createRng(rng.seed());
+    if (settings.dropout > 0 && dense.length > 0) this.dropoutRng = seededRng(rng.seed());
   }
 
   get config(): JsonObject {
@@ -348,7 +348,7 @@ const CNN_KEYS: OptionKeys<CnnBackboneOptions> = {
  * @throws `INVALID_OPTION` for bad sizes, or when pooling shrinks the feature map to nothing.
  * @example
  * ```ts
- * const backbone = cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: createRng(0) });
+ * const backbone = cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: seededRng(0) });
  * backbone.outputDim; // 32 (global average pooling)
  * ```
  */

@@ -75,6 +75,6 @@ export function checkPresent<T>(name: string, value: T | undefined | null): T {
 export function checkRng(name: string, rng: unknown): void {
   const r = rng as { next?: unknown; normal?: unknown; seed?: unknown } | null | undefined;
   if (r === null || r === undefined || typeof r.next !== 'function' || typeof r.normal !== 'function' || typeof r.seed !== 'function') {
-    throw invalid('INVALID_OPTION', `${name} to be an Rng (createRng(seed))`, name, rng === undefined ? undefined : typeof rng);
+    throw invalid('INVALID_OPTION', `${name} to be an Rng (seededRng(seed))`, name, rng === undefined ? undefined : typeof rng);
   }
 }

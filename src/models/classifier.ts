@@ -1,4 +1,4 @@
-/** `createClassifier`: a backbone and a head composed into a {@link Model}. */
+/** `classifier`: a backbone and a head composed into a {@link Model}. */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { LongTailError, invalid } from '../core/errors.js';
@@ -9,7 +9,7 @@ import { identityBackbone } from './backbones.js';
 import { checkInput, checkMode, checkPresent } from './check.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
 
-/** Options of {@link createClassifier}. */
+/** Options of {@link classifier}. */
 export interface ClassifierOptions {
   /** Feature extractor; omit for a head on precomputed features (identity backbone of width head.inputDim). */
   readonly backbone?: Backbone;
@@ -162,16 +162,16 @@ const CLASSIFIER_KEYS: OptionKeys<ClassifierOptions> = { backbone: true, head: t
  * @throws `SHAPE_MISMATCH` when `head.inputDim ≠ backbone.outputDim`; `INVALID_OPTION` for missing parts.
  * @example
  * ```ts
- * const rng = createRng(0);
- * const model = createClassifier({
+ * const rng = seededRng(0);
+ * const model = classifier({
  *   backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng }),
  *   head: linearHead({ inputDim: 256, numClasses: 10, rng }),
  * });
  * const { logits, embeddings } = tf.tidy(() => model.forward(x, 'eval'));
  * ```
  */
-export function createClassifier(options: ClassifierOptions): Classifier {
-  checkOptions('createClassifier options', options, CLASSIFIER_KEYS);
+export function classifier(options: ClassifierOptions): Classifier {
+  checkOptions('classifier options', options, CLASSIFIER_KEYS);
   checkPresent('options', options);
   checkComponent('head', options.head, 'head');
   if (options.backbone !== undefined) checkComponent('backbone', options.backbone, 'backbone');

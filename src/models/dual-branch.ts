@@ -13,7 +13,7 @@ import { checkInitializer, type Initializer } from './init.js';
 import { Dense, collectVariables, l2Normalize, type VariableOwner } from './layers.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
 
-/** Options of {@link createDualBranch}. */
+/** Options of {@link dualBranch}. */
 export interface DualBranchOptions {
   /** Shared feature extractor (owned by the model). */
   readonly backbone: Backbone;
@@ -41,7 +41,7 @@ export interface DualBranchOptions {
 export type DualBranchOutput = {
   readonly logits: tf.Tensor2D;
   readonly embeddings: tf.Tensor2D;
-  /** L2-normalised projections [N, projectionDim]. */
+  /** L2-normalized projections [N, projectionDim]. */
   readonly projections: tf.Tensor2D;
 };
 
@@ -57,7 +57,7 @@ export interface DualBranch extends Model {
   forwardFields(x: tf.Tensor, mode: ForwardMode, fields: readonly Requirement[]): Partial<DualBranchOutput>;
   /** Features [N, featureDim] for inputs x (the backbone alone). */
   embed(x: tf.Tensor, mode: ForwardMode): tf.Tensor2D;
-  /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalised. */
+  /** Projections of latent features [N, featureDim] (the projection MLP alone), L2-normalized. */
   project(features: tf.Tensor2D, mode: ForwardMode): tf.Tensor2D;
   getRngState(): RngState | null;
   setRngState(state: RngState): void;
@@ -198,15 +198,15 @@ const DUAL_KEYS: OptionKeys<DualBranchOptions> = {
  * when neither `numClasses` nor `head` is given.
  * @example
  * ```ts
- * const model = createDualBranch({
+ * const model = dualBranch({
  *   backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng }),
  *   numClasses: 10, projectionHiddenSizes: [128], projectionDim: 64, rng,
  * });
  * const { logits, projections } = model.forward(x, 'train'); // inside tf.tidy / a loss function
  * ```
  */
-export function createDualBranch(options: DualBranchOptions): DualBranch {
-  checkOptions('createDualBranch options', options, DUAL_KEYS);
+export function dualBranch(options: DualBranchOptions): DualBranch {
+  checkOptions('dualBranch options', options, DUAL_KEYS);
   checkPresent('options', options);
   checkComponent('backbone', options.backbone, 'backbone');
   if (options.head !== undefined) checkComponent('head', options.head, 'head');

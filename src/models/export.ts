@@ -8,9 +8,9 @@ import { formatValue, invalid, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { crc32 } from '../core/hash.js';
 import { importNode } from '../core/node.js';
-import { createRng } from '../core/rng.js';
+import { seededRng } from '../core/rng.js';
 import { cnnBackbone, identityBackbone, mlpBackbone } from './backbones.js';
-import { createClassifier, type Classifier } from './classifier.js';
+import { classifier, type Classifier } from './classifier.js';
 import { frozenBackbone } from './frozen.js';
 import { auxiliaryHead, cosineHead, linearHead, type AuxiliaryHead, type LinearHead } from './heads.js';
 import { lwsHead, tauNormalizedHead, type TauNormBias } from './rebalanced-heads.js';
@@ -53,7 +53,7 @@ function without(config: JsonObject, ...keys: string[]): Record<string, unknown>
  */
 export function backboneFromConfig(serialized: ModelSpec): Backbone {
   const { kind, config } = spec(serialized, 'backbone');
-  const rng = createRng(0);
+  const rng = seededRng(0);
   if (kind === 'identity') return identityBackbone(config as unknown as Parameters<typeof identityBackbone>[0]);
   if (kind === 'mlp') return mlpBackbone({ ...(config as unknown as Parameters<typeof mlpBackbone>[0]), rng });
   if (kind === 'cnn') return cnnBackbone({ ...(config as unknown as Parameters<typeof cnnBackbone>[0]), rng });
@@ -67,7 +67,7 @@ export function backboneFromConfig(serialized: ModelSpec): Backbone {
 /** Rebuilds a head from `{ kind, config }` (`linear`, `cosine`, and the wrappers `auxiliary`, `lws`, `tauNormalized`). */
 export function headFromConfig(serialized: ModelSpec): Head {
   const { kind, config } = spec(serialized, 'head');
-  const rng = createRng(0);
+  const rng = seededRng(0);
   if (kind === 'linear') return linearHead({ ...(config as unknown as Parameters<typeof linearHead>[0]), rng });
   if (kind === 'cosine') return cosineHead({ ...(config as unknown as Parameters<typeof cosineHead>[0]), rng });
   if (kind === 'auxiliary') {
@@ -114,7 +114,7 @@ export function modelFromConfig(serialized: ModelSpec): Model {
     backbone.dispose();
     throw e;
   }
-  return createClassifier({ backbone, head });
+  return classifier({ backbone, head });
 }
 
 /** The model's architecture and trained values as plain data (copies; the model is not changed). */
@@ -222,7 +222,7 @@ export async function loadModel(path: string): Promise<Model> {
  * use {@link saveModel}. The caller owns the result.
  */
 export function toLayersModel(model: Model): tf.LayersModel {
-  if (model?.kind !== 'classifier') throw invalid('INVALID_OPTION', 'a classifier (createClassifier) to convert to a tf.LayersModel', 'model.kind', model?.kind);
+  if (model?.kind !== 'classifier') throw invalid('INVALID_OPTION', 'a classifier (classifier) to convert to a tf.LayersModel', 'model.kind', model?.kind);
   const classifier = model as Classifier;
   const backbone = classifier.backbone;
   let head = classifier.classifierHead;

@@ -86,7 +86,7 @@ const FROZEN_KEYS: OptionKeys<FrozenBackboneOptions> = { backbone: true };
  * @throws LongTailError `INVALID_OPTION` (no backbone), `UNKNOWN_OPTION`, before any tensor is made.
  * @example
  * ```ts
- * const stage2 = createClassifier({ backbone: frozenBackbone({ backbone }), head: linearHead({ inputDim, numClasses, rng }) });
+ * const stage2 = classifier({ backbone: frozenBackbone({ backbone }), head: linearHead({ inputDim, numClasses, rng }) });
  * stage2.trainableVariables; // the head's kernel and bias only
  * ```
  */

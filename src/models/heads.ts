@@ -1,6 +1,6 @@
 /**
  * Classifier heads: linear, cosine, and the auxiliary-class wrapper. Each is usable alone on features
- * (frozen, or synthesized in latent space) or inside {@link createClassifier}.
+ * (frozen, or synthesized in latent space) or inside {@link classifier}.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkOptions, type OptionKeys } from '../core/options.js';
@@ -28,7 +28,7 @@ export interface LinearHeadOptions {
   readonly bias?: boolean;
 }
 
-/** A linear head; `kernel` [D, C] and `bias` [C] are exposed for τ-normalisation and weight inspection. */
+/** A linear head; `kernel` [D, C] and `bias` [C] are exposed for τ-normalization and weight inspection. */
 export interface LinearHead extends Head {
   readonly kind: 'linear';
   /** Weights W [D, C]: column j is the classifier vector w_j of class j. */
@@ -103,7 +103,7 @@ const LINEAR_KEYS: OptionKeys<LinearHeadOptions> = { inputDim: true, numClasses:
  * @throws `INVALID_OPTION` for non-integer or non-positive sizes, a missing `rng` or an unknown `init`.
  * @example
  * ```ts
- * const head = linearHead({ inputDim: 64, numClasses: 10, rng: createRng(0) });
+ * const head = linearHead({ inputDim: 64, numClasses: 10, rng: seededRng(0) });
  * const logits = head.apply(features); // [N, 10], caller disposes
  * ```
  */
@@ -129,11 +129,11 @@ export interface CosineHeadOptions {
    * that scales itself (LDAM multiplies its logits by s = 30).
    */
   readonly scale?: number;
-  /** Weight initialiser, default `'pytorch'`; only directions matter after normalisation. */
+  /** Weight initialiser, default `'pytorch'`; only directions matter after normalization. */
   readonly init?: Exclude<Initializer, 'zeros'>;
 }
 
-/** A cosine head; `kernel` [D, C] holds the (unnormalised) class vectors. */
+/** A cosine head; `kernel` [D, C] holds the (unnormalized) class vectors. */
 export interface CosineHead extends Head {
   readonly kind: 'cosine';
   readonly kernel: tf.Variable;
@@ -191,13 +191,13 @@ const COSINE_KEYS: OptionKeys<CosineHeadOptions> = { inputDim: true, numClasses:
 /**
  * Cosine classifier head (no bias): logits_ij = s · (x_i/‖x_i‖) · (w_j/‖w_j‖), so every logit lies in
  * [−s, s]. Norms use max(‖·‖, 1e-12) like PyTorch's `F.normalize`, so zero features give zero logits and
- * finite gradients. The normalised-linear classifier of LDAM (Cao et al. 2019, `NormedLinear`) and the
+ * finite gradients. The normalized-linear classifier of LDAM (Cao et al. 2019, `NormedLinear`) and the
  * cosine classifier of decoupled training (Kang et al. 2020).
  *
  * @throws `INVALID_OPTION` for non-positive sizes or scale.
  * @example
  * ```ts
- * const head = cosineHead({ inputDim: 64, numClasses: 10, scale: 16, rng: createRng(0) });
+ * const head = cosineHead({ inputDim: 64, numClasses: 10, scale: 16, rng: seededRng(0) });
  * ```
  */
 export function cosineHead(options: CosineHeadOptions): CosineHead {

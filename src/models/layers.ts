@@ -101,7 +101,7 @@ export interface BatchNormOptions {
 }
 
 /**
- * Batch normalisation over every axis but the last (BatchNorm1d on [N, C], BatchNorm2d on NHWC), with
+ * Batch normalization over every axis but the last (BatchNorm1d on [N, C], BatchNorm2d on NHWC), with
  * PyTorch's semantics:
  * - train: y = γ·(x − μ_B)/√(σ²_B + ε) + β with the biased batch variance σ²_B; the moving statistics
  *   become (1 − m)·running + m·batch, using the unbiased variance σ²_B·n/(n − 1) for the running variance;
@@ -166,7 +166,7 @@ export function seededDropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng)
   return tf.dropout(x, rate, undefined, rng.seed()) as T;
 }
 
-/** Row-wise L2 normalisation x / max(‖x‖, ε) (PyTorch `F.normalize`), with finite gradients at x = 0. */
+/** Row-wise L2 normalization x / max(‖x‖, ε) (PyTorch `F.normalize`), with finite gradients at x = 0. */
 export function l2Normalize<T extends tf.Tensor>(x: T, axis: number, epsilon = 1e-12): T {
   return tf.tidy(() => {
     const sq = tf.sum(tf.square(x), axis, true);

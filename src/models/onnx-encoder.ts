@@ -333,7 +333,7 @@ function checkName(name: string, value: string | undefined, names: readonly stri
  * ```ts
  * const encoder = await onnxEncoder({ model: 'dinov2-small.onnx', output: 'pooler_output', channelsFirst: true });
  * const run = ltls({ seed: 0, numClasses: 10, encoder });   // featureDim comes from the model (384)
- * await run.fit({ x: images, y: labels });                  // images [N, 224, 224, 3], normalised
+ * await run.fit({ x: images, y: labels });                  // images [N, 224, 224, 3], normalized
  * run.dispose();
  * encoder.dispose();
  * ```

@@ -272,7 +272,7 @@ const LWS_KEYS: OptionKeys<LwsHeadOptions> = { head: true };
  * @example
  * ```ts
  * const lws = lwsHead({ head: trainedHead });
- * const stage2 = createClassifier({ backbone: frozenBackbone({ backbone }), head: lws });
+ * const stage2 = classifier({ backbone: frozenBackbone({ backbone }), head: lws });
  * // train stage2: only lws.scale moves
  * ```
  */

@@ -9,7 +9,7 @@ export interface ForwardFields {
   readonly logits: tf.Tensor2D;
   /** Features before the head [N, D]. */
   readonly embeddings: tf.Tensor2D;
-  /** Contrastive projections, L2-normalised: [N, d] or multi-view [N, V, d]. */
+  /** Contrastive projections, L2-normalized: [N, d] or multi-view [N, V, d]. */
   readonly projections: tf.Tensor2D | tf.Tensor3D;
 }
 

@@ -11,17 +11,17 @@ import { decoupled, type DecoupledOptions } from './decoupled.js';
 import { granularity, type GranularityOptions } from './granularity.js';
 import { ltls, type LtlsOptions } from './ltls.js';
 import { sau, type SauOptions } from './sau.js';
-import { synLT, type SynLtOptions } from './synlt.js';
+import { synLt, type SynLtOptions } from './synlt.js';
 import type { RecipeRun } from './types.js';
 
 /** The recipes `recipeFromConfig` rebuilds, by `config.kind`. */
-export type RecipeKind = 'ltls' | 'decoupled' | 'granularity' | 'synLT' | 'sau';
+export type RecipeKind = 'ltls' | 'decoupled' | 'granularity' | 'synLt' | 'sau';
 
 const RECIPES: Readonly<Record<RecipeKind, (options: never) => RecipeRun>> = {
   ltls: (o: LtlsOptions) => ltls(o),
   decoupled: (o: DecoupledOptions) => decoupled(o),
   granularity: (o: GranularityOptions) => granularity(o),
-  synLT: (o: SynLtOptions) => synLT(o),
+  synLt: (o: SynLtOptions) => synLt(o),
   sau: (o: SauOptions) => sau(o),
 };
 
@@ -42,7 +42,7 @@ export type RecipeOverrides = Readonly<Partial<LtlsOptions & DecoupledOptions & 
  * option names are listed in `config.external` and must be given in `overrides`. A user backbone is
  * stored as its `{ kind, config }` when it has one (`mlp`, `cnn`, `identity`) and rebuilt with
  * `backboneFromConfig`, whose initial weights come from a fixed stream: the numbers match when the
- * original backbone was built from that stream (`createRng(0)`), otherwise pass the same freshly built
+ * original backbone was built from that stream (`seededRng(0)`), otherwise pass the same freshly built
  * backbone as `overrides.backbone`. Callbacks, checkpoints and progress output are not part of a config.
  *
  * @throws LongTailError `UNKNOWN_KIND` (not a recipe kind), `MISSING_INPUT` (an `external` option not in

@@ -2,14 +2,14 @@
  * The `decoupled` recipe (Kang et al., ICLR 2020, "Decoupling Representation and Classifier for
  * Long-Tailed Recognition"; official code facebookresearch/classifier-balancing): learn the
  * representation with instance sampling and cross-entropy, then rebalance the classifier alone by cRT,
- * τ-normalisation or LWS; or calibrate the frozen classifier's logits by DisAlign (Zhang et al. 2021) or
+ * τ-normalization or LWS; or calibrate the frozen classifier's logits by DisAlign (Zhang et al. 2021) or
  * MARC (Wang et al. 2022), trained with the generalised re-weighting (GRW) loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng, type RngState } from '../core/rng.js';
+import { seededRng, type RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkAllFinite, checkClassCounts, checkNonNegative, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
@@ -17,7 +17,7 @@ import { generalizedReweighting } from '../losses/reducers/generalizedReweightin
 import { crossEntropyLoss } from '../losses/classification.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
-import { createClassifier, type Classifier } from '../models/classifier.js';
+import { classifier, type Classifier } from '../models/classifier.js';
 import { frozenBackbone } from '../models/frozen.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
@@ -25,7 +25,7 @@ import { lwsHead, tauNormalize, tauNormalizedLogits, type TauNormBias } from '..
 import type { Backbone, ForwardMode, Head, Model, Requirement } from '../models/types.js';
 import type { Logs } from '../train/callbacks.js';
 import type { OptimizerSpec } from '../train/optimizers.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
   modelInputJson,
@@ -55,7 +55,7 @@ export type DecoupledMethod = 'cRT' | 'tauNorm' | 'lws' | 'disalign' | 'marc';
 
 /**
  * The generalised re-weighting (GRW) of DisAlign and MARC's second stage (Zhang et al. 2021): class
- * weights w_c ∝ (n_c / N)^(−ρ), normalised so Σ_c w_c = C, in a class-weighted mean of the
+ * weights w_c ∝ (n_c / N)^(−ρ), normalized so Σ_c w_c = C, in a class-weighted mean of the
  * cross-entropy (PyTorch `F.cross_entropy(weight=w)`: Σ_i w_{y_i} ℓ_i / Σ_i w_{y_i}).
  */
 export interface GrwOptions {
@@ -522,10 +522,10 @@ class DecoupledRunImpl implements DecoupledRun {
     backbone: Backbone | undefined,
   ) {
     this.method = o.method;
-    const rng = createRng(o.seed).fork('decoupled:model');
+    const rng = seededRng(o.seed).fork('decoupled:model');
     const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
     const head = linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') });
-    const classifier = createClassifier({ backbone: bb, head });
+    const model = classifier({ backbone: bb, head });
     const c = o.numClasses;
     const ones = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c).fill(1), [c], true);
     const zeros = (): tf.Variable => makeVariable<tf.Rank.R1>(new Float32Array(c), [c], true);
@@ -557,12 +557,12 @@ class DecoupledRunImpl implements DecoupledRun {
     } else if (marc !== null) {
       stage2Head = new CalibratedHead('marc', head, [marc.omega, marc.beta], (z) => marcCalibrate(z, head.kernel as tf.Tensor2D, marc));
     }
-    const rebalanced = createClassifier({ backbone: frozenBackbone({ backbone: bb }), head: stage2Head });
-    this.model = new DecoupledModelImpl(classifier, rebalanced, head, scale, disalign, marc);
+    const rebalanced = classifier({ backbone: frozenBackbone({ backbone: bb }), head: stage2Head });
+    this.model = new DecoupledModelImpl(model, rebalanced, head, scale, disalign, marc);
     const count = 2;
     const calibrating = o.method === 'disalign' || o.method === 'marc';
-    this.representationTrainer = createTrainer({
-      model: classifier,
+    this.representationTrainer = trainer({
+      model,
       loss: crossEntropyLoss(),
       seed: o.seed,
       ...o.stage1,
@@ -571,16 +571,16 @@ class DecoupledRunImpl implements DecoupledRun {
     if (o.method === 'tauNorm') {
       this.classifierTrainer = null;
     } else {
-      this.classifierTrainer = createTrainer({
+      this.classifierTrainer = trainer({
         model: this.model,
         loss: calibrating ? crossEntropyLoss({ reducer: generalizedReweighting({ rho: o.grwExponent, ...(o.grwCounts === null ? {} : { classCounts: o.grwCounts }) }) }) : crossEntropyLoss(),
         // A seed of its own, so stage 2's batches are not stage 1's stream replayed.
-        seed: createRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
+        seed: seededRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
         ...trainerSettings(o, { index: 2, count }),
         // The frozen backbone's variables count as trainer state now; keep stage 1's singleton rule
         // (drop a last batch of one only when batch norm has statistics).
-        dropLast: classifier.variables.length > classifier.trainableVariables.length ? 'singleton' : 'none',
+        dropLast: model.variables.length > model.trainableVariables.length ? 'singleton' : 'none',
       });
     }
   }
@@ -668,7 +668,7 @@ class DecoupledRunImpl implements DecoupledRun {
     this.stage2Begun = true;
     const head = this.model.linearHead;
     if (this.o.method === 'cRT') {
-      const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: createRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
+      const fresh = linearHead({ inputDim: head.inputDim, numClasses: head.numClasses, rng: seededRng(this.o.seed).fork('decoupled:cRT-head'), bias: head.bias !== null });
       head.kernel.assign(fresh.kernel);
       if (head.bias !== null && fresh.bias !== null) head.bias.assign(fresh.bias);
       fresh.dispose();

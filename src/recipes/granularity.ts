@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng } from '../core/rng.js';
+import { seededRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import { concatData, withFlags, type LabeledArrays, type SampleValues } from '../data/labeled-data.js';
@@ -18,11 +18,11 @@ import { selectNeighborsByPrototype, silencingMask } from '../losses/functional/
 import type { Loss, LossState, LossStateContext, LossStateSnapshot } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
-import { createClassifier, type Classifier } from '../models/classifier.js';
+import { classifier, type Classifier } from '../models/classifier.js';
 import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import { ClassMoments } from '../synth/moments.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   protocolStage,
   resolveRunSettings,
@@ -395,7 +395,7 @@ class GranularityRunImpl implements GranularityRun {
     this.numClasses = o.numClasses;
     this.numAuxiliaryClasses = o.numAuxiliaryClasses;
     const total = o.numClasses + o.numAuxiliaryClasses;
-    const rng = createRng(o.seed).fork('granularity:model');
+    const rng = seededRng(o.seed).fork('granularity:model');
     const inputDim = o.inputShape[0] as number;
     const bb =
       backbone ??
@@ -403,7 +403,7 @@ class GranularityRunImpl implements GranularityRun {
         ? identityBackbone({ inputDim })
         : mlpBackbone({ inputDim, hiddenSizes: o.hiddenSizes, rng: rng.fork('backbone') }));
     const inner = linearHead({ inputDim: bb.outputDim, numClasses: total, rng: rng.fork('head') });
-    this.model = createClassifier({ backbone: bb, head: auxiliaryHead({ head: inner, numAuxiliaryClasses: o.numAuxiliaryClasses }) });
+    this.model = classifier({ backbone: bb, head: auxiliaryHead({ head: inner, numAuxiliaryClasses: o.numAuxiliaryClasses }) });
     const state = new NeighborState(o, o.neighbors === null && o.encoder === 'warmup' ? o.warmupEpochs : null);
     if (o.neighbors !== null) state.choose(o.neighbors);
     this.state = state;
@@ -415,7 +415,7 @@ class GranularityRunImpl implements GranularityRun {
       states: [state],
       terms: (inputs) => state.loss.terms(inputs),
     });
-    this.trainer = createTrainer({
+    this.trainer = trainer({
       model: this.model,
       loss,
       seed: o.seed,

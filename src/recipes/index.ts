@@ -1,10 +1,48 @@
-export type * from './types.js';
-export * from './granularity.js';
-export * from './sau.js';
+/** Recipes: complete long-tail methods (decoupled, LTLS, synLt, SAU, granularity) built on the trainer. Explicit exports: this file is the area's public surface (see docs/architecture.md, Naming). */
+export type { RecipeCheckpoint, RecipeStage, RecipeStageOptions } from './common.js';
+export { recipeFromConfig } from './config.js';
+export type { RecipeKind, RecipeOverrides } from './config.js';
+export { decoupled, DEFAULT_TAU_GRID, disalignCalibrate, marcCalibrate } from './decoupled.js';
+export type {
+  DecoupledMethod,
+  DecoupledModel,
+  DecoupledOptions,
+  DecoupledRun,
+  DecoupledStage2Options,
+  DisAlignParameters,
+  DisAlignVariables,
+  GrwOptions,
+  MarcParameters,
+  MarcVariables,
+  TauCandidate,
+} from './decoupled.js';
 export { extractFeatures } from './features.js';
 export type { ExtractFeaturesOptions, FeatureEncoder } from './features.js';
-export * from './ltls.js';
-export * from './synlt.js';
-export * from './decoupled.js';
-export { recipeFromConfig, type RecipeKind, type RecipeOverrides } from './config.js';
-export type { RecipeCheckpoint, RecipeStage, RecipeStageOptions } from './common.js';
+export { FASHION_MNIST_GRANULARITY_SPLIT, granularity, splitByClasses } from './granularity.js';
+export type {
+  GranularityOptions,
+  GranularityRun,
+  GranularitySplit,
+  NamedClass,
+  NeighborSelection,
+  PrototypeEncoder,
+  SplitArrays,
+} from './granularity.js';
+export { ltls } from './ltls.js';
+export type { LtlsGaussianOptions, LtlsHeadInit, LtlsOptions, LtlsRun } from './ltls.js';
+export { correctSyntheticLabels, NOISY_STRATEGIES, sauContrastive, sauContrastiveLoss } from './sau-contrastive.js';
+export type {
+  LabelCorrectionInput,
+  NeighborMetric,
+  NoisyStrategy,
+  SauContrastiveLossOptions,
+  SauContrastiveOptions,
+  SauContrastiveOutput,
+  SauContrastiveSettings,
+  SauPrototypes,
+} from './sau-contrastive.js';
+export { sau } from './sau.js';
+export type { ImageTransform, LabelCorrectionStats, SauLossWeights, SauOptions, SauRun, SauViews } from './sau.js';
+export { synLt } from './synlt.js';
+export type { SynLtMatchingOptions, SynLtOptions, SynLtRound, SynLtRun } from './synlt.js';
+export type { RecipeRun } from './types.js';

@@ -7,18 +7,18 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng } from '../core/rng.js';
+import { seededRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkOneOf } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { crossEntropyLoss } from '../losses/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
-import { createClassifier, type Classifier } from '../models/classifier.js';
+import { classifier, type Classifier } from '../models/classifier.js';
 import { initFromClassMeans, initFromLinearProbe } from '../models/head-init.js';
 import { linearHead, type LinearHead } from '../models/heads.js';
 import { CLASS_GAUSSIAN_KEYS, ClassGaussian, resolveClassGaussianOptions, type ClassGaussianOptions } from '../synth/gaussian.js';
 import { checkTopUpPolicy, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   checkRecipeData,
   protocolStage,
@@ -189,10 +189,10 @@ class LtlsRunImpl implements LtlsRun {
     private readonly o: Resolved,
     private readonly encoder: FeatureEncoder | undefined,
   ) {
-    const head: LinearHead = (this.head = linearHead({ inputDim: o.featureDim, numClasses: o.numClasses, rng: createRng(o.seed).fork('ltls:head'), bias: o.bias }));
-    this.model = createClassifier({ head });
+    const head: LinearHead = (this.head = linearHead({ inputDim: o.featureDim, numClasses: o.numClasses, rng: seededRng(o.seed).fork('ltls:head'), bias: o.bias }));
+    this.model = classifier({ head });
     this.synthesizer = new ClassGaussian({ ...o.gaussian, numClasses: o.numClasses });
-    this.trainer = createTrainer({
+    this.trainer = trainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,

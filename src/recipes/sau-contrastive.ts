@@ -34,7 +34,7 @@ export const NOISY_STRATEGIES: readonly NoisyStrategy[] = ['drop', 'posNeg', 'ne
 
 /**
  * Nearest-neighbour measure of the label correction. `'cosine'` ranks by a·b / (‖a‖‖b‖), as the paper
- * and the official code do (gm4lt `SCL.relabel` normalises both sides and takes the argmax of the dot
+ * and the official code do (gm4lt `SCL.relabel` normalizes both sides and takes the argmax of the dot
  * products); `'euclidean'` by ‖a − b‖. They agree on unit vectors and differ only through the
  * prototypes, which are means of unit vectors (shorter than 1).
  */
@@ -389,7 +389,7 @@ function sauAnchorTerms(projections: tf.Tensor3D, b: SauBatch, s: Settings): { v
 }
 
 /**
- * SAU's synthetic-aware contrastive loss on one batch of L2-normalised projections P [N, V, d]
+ * SAU's synthetic-aware contrastive loss on one batch of L2-normalized projections P [N, V, d]
  * (the functional form of {@link sauContrastiveLoss}, with the label-correction outcome):
  *
  * 1. Label correction ({@link correctSyntheticLabels}): each synthetic sample is checked against the
@@ -398,7 +398,7 @@ function sauAnchorTerms(projections: tf.Tensor3D, b: SauBatch, s: Settings): { v
  *    noisy synthetic samples are dropped (`'drop'`), get a label of their own (`'posNeg'`), or stay as
  *    negatives only, with no anchor weight (`'negOnly'`).
  * 3. SupCon (Khosla et al. 2020) over the set's R·V anchors, on the projections as given (no
- *    re-normalisation: prototypes stay means of unit vectors, as in the official code) — for anchor a
+ *    re-normalization: prototypes stay means of unit vectors, as in the official code) — for anchor a
  *   ℓ_a = −(T/T_base) · (1/|P(a)|) Σ_{p∈P(a)} log( exp(s_ap/T) / Σ_{b≠a} exp(s_ab/T) ),
  *    every row (prototypes included) an anchor, then the mean over anchors: Σ_a w_a ℓ_a / Σ_a w_a with
  *    w_a = 0 for `'negOnly'` noisy anchors and 1 otherwise. Anchors without positives count with ℓ = 0
@@ -539,7 +539,7 @@ function checkViewNames(views: readonly string[]): readonly string[] {
 /**
  * SAU's prototype bank as loss state: before each epoch, per class and view, the mean eval-mode
  * projection of the class's real samples in that view (the official `get_prototypes`), summed in float64
- * in row order and not re-normalised. Classes without real samples get no prototype.
+ * in row order and not re-normalized. Classes without real samples get no prototype.
  */
 class SauPrototypeState implements LossState {
   readonly key = 'sau:prototypes';

@@ -8,7 +8,7 @@ import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import type { SerializedComponent } from '../core/registry.js';
-import { createRng, type Rng } from '../core/rng.js';
+import { seededRng, type Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
 import { cutmixView, mixupView, randomCrop, randomFlip } from '../data/augment.js';
@@ -19,12 +19,12 @@ import { sumLosses } from '../losses/combinators.js';
 import type { Loss } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { mlpBackbone } from '../models/backbones.js';
-import { createDualBranch, type DualBranch } from '../models/dual-branch.js';
+import { dualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
 import { checkSynthesizerSpec, synthRegistry } from '../synth/registry.js';
 import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
 import {
   modelInputJson,
   protocolStage,
@@ -450,10 +450,10 @@ class SauRunImpl implements SauRun {
     const given = options.synthesizer !== undefined && isSynthesizer(options.synthesizer) ? options.synthesizer : undefined;
     this.synthesizer = given ?? (o.synthesizerSpec === null ? undefined : synthRegistry.fromConfig(o.synthesizerSpec));
     this.ownsSynthesizer = given === undefined && this.synthesizer !== undefined;
-    const rng = createRng(o.seed).fork('sau:model');
+    const rng = seededRng(o.seed).fork('sau:model');
     const inputDim = o.inputShape[0] as number;
     const backbone = options.backbone ?? mlpBackbone({ inputDim, hiddenSizes: o.hiddenSizes, rng: rng.fork('backbone') });
-    this.model = createDualBranch({
+    this.model = dualBranch({
       backbone,
       numClasses: o.numClasses,
       projectionHiddenSizes: o.projectionHiddenSizes,
@@ -475,7 +475,7 @@ class SauRunImpl implements SauRun {
         name: 'contrastive',
       },
     ]);
-    this.trainer = createTrainer({
+    this.trainer = trainer({
       model: this.model,
       loss: this.loss,
       views: trainerViews(o, views),

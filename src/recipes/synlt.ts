@@ -1,5 +1,5 @@
 /**
- * The `synLT` recipe: cross-entropy training in which, late in training, synthetic minority latents made
+ * The `synLt` recipe: cross-entropy training in which, late in training, synthetic minority latents made
  * by OT distribution matching (Li et al., TMLR 2025, "Synthesizing Minority Samples via Distribution
  * Matching") join the batches through the classifier head. The matching is OUR stated formulation
  * (docs/methods.md): the paper's algorithm text was not available.
@@ -8,18 +8,18 @@ import type * as tf from '@tensorflow/tfjs';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
-import { createRng } from '../core/rng.js';
+import { seededRng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger } from '../core/validate.js';
 import type { LabeledData } from '../data/types.js';
 import { crossEntropyLoss } from '../losses/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
-import { createClassifier, type Classifier } from '../models/classifier.js';
+import { classifier, type Classifier } from '../models/classifier.js';
 import { linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
 import { OT_MATCHING_KEYS, OtDistributionMatching, resolveOtMatchingOptions, type AcceptanceEntry, type OtMatchingOptions } from '../synth/ot-matching.js';
 import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
-import { createTrainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
+import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   buildBackbone,
   checkRecipeData,
@@ -41,11 +41,11 @@ import {
 } from './common.js';
 import type { RecipeRun } from './types.js';
 
-/** The matching options of {@link synLT}: every {@link OtMatchingOptions} field but `numClasses`. */
+/** The matching options of {@link synLt}: every {@link OtMatchingOptions} field but `numClasses`. */
 export type SynLtMatchingOptions = Omit<OtMatchingOptions, 'numClasses'>;
 
 /**
- * Options of {@link synLT}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. The
+ * Options of {@link synLt}. Only `seed`, `numClasses` and `inputDim` (or `backbone`) are required. The
  * stage options default to the protocol's: 30 epochs, batch 256, Adam 1e-3 with L2 5e-4, constant rate,
  * instance sampling over real + synthetic samples.
  */
@@ -72,7 +72,7 @@ export interface SynLtOptions extends RecipeStageOptions {
   readonly matching?: SynLtMatchingOptions;
 }
 
-/** One synthesis round of a synLT run: what was asked for and what the acceptance test kept. */
+/** One synthesis round of a synLt run: what was asked for and what the acceptance test kept. */
 export interface SynLtRound {
   /** The epoch whose batches use this pool. */
   readonly epoch: number;
@@ -86,9 +86,9 @@ export interface SynLtRound {
   readonly perClass: readonly AcceptanceEntry[];
 }
 
-/** A synLT run: a {@link RecipeRun} that also reports its synthesis rounds. */
+/** A synLt run: a {@link RecipeRun} that also reports its synthesis rounds. */
 export interface SynLtRun extends RecipeRun {
-  readonly kind: 'synLT';
+  readonly kind: 'synLt';
   readonly model: Classifier;
   /** Every synthesis round so far, oldest first. */
   readonly acceptance: readonly SynLtRound[];
@@ -112,7 +112,7 @@ interface Resolved extends SeedAndClasses, RunSettings {
 }
 
 /**
- * synLT as one call. A backbone + linear head trained with cross-entropy; from epoch `synthesisStart`
+ * synLt as one call. A backbone + linear head trained with cross-entropy; from epoch `synthesisStart`
  * (default 75 % of the epochs) and every `refreshEvery` epochs after, the real training embeddings (eval
  * mode) are observed afresh by an {@link OtDistributionMatching} synthesizer, which proposes minority
  * latents for every class below n_max (top-up to n_max by default):
@@ -132,14 +132,14 @@ interface Resolved extends SeedAndClasses, RunSettings {
  *   epochs), `MISSING_INPUT` (neither inputDim nor backbone).
  * @example
  * ```ts
- * const run = synLT({ seed: 0, numClasses: 10, inputDim: 784, epochs: 30 });
+ * const run = synLt({ seed: 0, numClasses: 10, inputDim: 784, epochs: 30 });
  * await run.fit(train);
  * const rates = run.acceptance.map((r) => r.acceptanceRate); // per synthesis round
  * const report = run.evaluate(test);
  * run.dispose();
  * ```
  */
-export function synLT(options: SynLtOptions): SynLtRun {
+export function synLt(options: SynLtOptions): SynLtRun {
   const resolved = resolveOptions(options);
   return new SynLtRunImpl(resolved, options.backbone);
 }
@@ -159,39 +159,39 @@ const SYNLT_KEYS: OptionKeys<SynLtOptions> = {
 const { numClasses: _numClasses, ...MATCHING_KEYS }: OptionKeys<OtMatchingOptions> = OT_MATCHING_KEYS;
 
 function resolveOptions(options: SynLtOptions): Resolved {
-  checkOptions('synLT options', options, SYNLT_KEYS);
+  checkOptions('synLt options', options, SYNLT_KEYS);
   const { seed, numClasses } = resolveSeedAndClasses(options);
   const input = resolveModelInput(options, [256]);
-  const stage = resolveStage(options, protocolStage(), { where: 'synLT options' });
+  const stage = resolveStage(options, protocolStage(), { where: 'synLt options' });
   const synthesisStart = checkInteger('synthesisStart', options.synthesisStart ?? Math.floor(0.75 * stage.epochs));
   if (synthesisStart >= stage.epochs) throw invalid('INVALID_OPTION', `synthesisStart < epochs (${stage.epochs})`, 'synthesisStart', synthesisStart);
   const refreshEvery = checkInteger('refreshEvery', options.refreshEvery ?? 1);
-  const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'synLT options.topUp');
+  const topUp = checkTopUpPolicy(options.topUp ?? { kind: 'toMax' }, 'synLt options.topUp');
   const matching = options.matching ?? {};
   if (matching === null || typeof matching !== 'object') throw invalid('INVALID_OPTION', 'matching to be an OT matching options object', 'matching', matching);
-  checkOptions('synLT options.matching', matching, MATCHING_KEYS);
+  checkOptions('synLt options.matching', matching, MATCHING_KEYS);
   resolveOtMatchingOptions({ ...matching, numClasses });
-  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options, 'synLT options') };
+  return { seed, numClasses, input, stage, synthesisStart, refreshEvery, topUp, matching, ...resolveRunSettings(options, 'synLt options') };
 }
 
 class SynLtRunImpl implements SynLtRun {
-  readonly kind = 'synLT' as const;
+  readonly kind = 'synLt' as const;
   readonly model: Classifier;
   readonly trainer: Trainer;
   /** The trainer resets it before each refresh re-observes, and records each round's acceptance report. */
   private readonly synthesizer: OtDistributionMatching;
-  private readonly guard = new DisposeGuard('synLT run');
+  private readonly guard = new DisposeGuard('synLt run');
 
   constructor(
     private readonly o: Resolved,
     backbone: Backbone | undefined,
   ) {
-    const rng = createRng(o.seed).fork('synLT:model');
+    const rng = seededRng(o.seed).fork('synLt:model');
     const bb = buildBackbone(o.input, backbone, rng.fork('backbone'));
-    this.model = createClassifier({ backbone: bb, head: linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') }) });
+    this.model = classifier({ backbone: bb, head: linearHead({ inputDim: bb.outputDim, numClasses: o.numClasses, rng: rng.fork('head') }) });
     this.synthesizer = new OtDistributionMatching({ ...o.matching, numClasses: o.numClasses });
     const syn = this.synthesizer;
-    this.trainer = createTrainer({
+    this.trainer = trainer({
       model: this.model,
       loss: crossEntropyLoss(),
       seed: o.seed,
@@ -206,7 +206,7 @@ class SynLtRunImpl implements SynLtRun {
     const external: string[] = [];
     const { numClasses: _n, ...matching } = this.synthesizer.config;
     return {
-      kind: 'synLT',
+      kind: 'synLt',
       seed: o.seed,
       numClasses: o.numClasses,
       ...modelInputJson(o.input, o.input.inputDim === null ? this.model.backbone : null, external),

@@ -1,5 +1,5 @@
 /**
- * Sampler specs and the sampler registry: `createSampler({ kind: 'squareRoot', q: 0.5 })`, and
+ * Sampler specs and the sampler registry: `samplerFromConfig({ kind: 'power', q: 0.5 })`, and
  * `samplerRegistry.fromConfig(toConfig(sampler))` rebuilds an equal sampler.
  */
 import { invalid } from '../core/errors.js';
@@ -14,6 +14,7 @@ import {
   mPerClassSampler,
   powerSampler,
   progressiveSampler,
+  squareRootSampler,
 } from './samplers.js';
 import type { EpochOptions } from './samplers.js';
 import type { Sampler } from './types.js';
@@ -22,7 +23,8 @@ import type { Sampler } from './types.js';
 export type SamplerSpec =
   | ({ readonly kind: 'instance' } & EpochOptions)
   | ({ readonly kind: 'classBalanced' } & EpochOptions)
-  | ({ readonly kind: 'squareRoot'; readonly q?: number } & EpochOptions)
+  | ({ readonly kind: 'power'; readonly q?: number } & EpochOptions)
+  | ({ readonly kind: 'squareRoot' } & EpochOptions)
   | ({ readonly kind: 'progressive' } & EpochOptions)
   | ({ readonly kind: 'mPerClass'; readonly m: number } & EpochOptions);
 
@@ -51,11 +53,12 @@ function epochOptions(config: JsonObject): EpochOptions {
 export const samplerRegistry = new Registry<Sampler>('sampler')
   .register('instance', (c) => instanceSampler(epochOptions(checked('instance', c))))
   .register('classBalanced', (c) => classBalancedSampler(epochOptions(checked('classBalanced', c))))
-  .register('squareRoot', (c) => {
-    checked('squareRoot', c);
+  .register('power', (c) => {
+    checked('power', c);
     const q = num(c, 'q');
     return powerSampler({ ...epochOptions(c), ...(q === undefined ? {} : { q }) });
   })
+  .register('squareRoot', (c) => squareRootSampler(epochOptions(checked('squareRoot', c))))
   .register('progressive', (c) => progressiveSampler(epochOptions(checked('progressive', c))))
   .register('mPerClass', (c) => mPerClassSampler({ ...epochOptions(checked('mPerClass', c)), m: num(c, 'm') as number }));
 
@@ -65,7 +68,7 @@ export const samplerRegistry = new Registry<Sampler>('sampler')
  * @throws LongTailError `UNKNOWN_KIND` for an unregistered kind, `INVALID_OPTION` for bad options,
  *   `UNKNOWN_OPTION` for a key the spec's kind does not take (`sampler { kind: "classBalanced" }` in the message).
  */
-export function createSampler(spec: SamplerSpec | Sampler): Sampler {
+export function samplerFromConfig(spec: SamplerSpec | Sampler): Sampler {
   if (spec !== null && typeof spec === 'object' && typeof (spec as Sampler).batches === 'function') return spec as Sampler;
   const { kind, ...config } = (spec ?? {}) as { kind: string } & JsonObject;
   return samplerRegistry.fromConfig({ kind, config });
@@ -83,7 +86,7 @@ export function checkSamplerSpec(spec: SamplerSpec, name = 'sampler'): SamplerSp
   const config = spec as unknown as JsonObject;
   const numSamples = num(config, 'numSamples');
   if (numSamples !== undefined) checkInteger('numSamples', numSamples, { min: 1 });
-  if (kind === 'squareRoot') checkFinite('q', num(config, 'q') ?? 0.5);
+  if (kind === 'power') checkFinite('q', num(config, 'q') ?? 0.5);
   if (kind === 'mPerClass') checkInteger('m', num(config, 'm') as number, { min: 1 });
   return spec;
 }

@@ -7,7 +7,7 @@
  */
 import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng } from '../core/rng.js';
+import { seededRng } from '../core/rng.js';
 import { checkClassCounts, checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import { pearsonChiSquare, type ChiSquareResult } from './chi-square.js';
 import type { Sampler, SamplerTarget } from './types.js';
@@ -16,7 +16,7 @@ import type { Sampler, SamplerTarget } from './types.js';
 export interface SamplerReportOptions {
   /** Batch size handed to the sampler (m-per-class needs a multiple of m). */
   readonly batchSize: number;
-  /** Root seed: epoch e draws from `createRng(seed).fork('epoch:e').fork('sampler')`, as the Trainer does. */
+  /** Root seed: epoch e draws from `seededRng(seed).fork('epoch:e').fork('sampler')`, as the Trainer does. */
   readonly seed: number | string;
   /** Number of consecutive epochs to run. Default 1. */
   readonly epochs?: number;
@@ -26,7 +26,7 @@ export interface SamplerReportOptions {
   readonly totalEpochs?: number;
   /**
    * Class probabilities to test against instead of the sampler's own `targetDistribution` (length C,
-   * non-negative, normalised here); required for a sampler without `targetDistribution` (then one sample
+   * non-negative, normalized here); required for a sampler without `targetDistribution` (then one sample
    * per draw is assumed). The sampler's `samplesPerDraw` still applies when it has one. Useful to show that
    * a sampler does *not* follow some other distribution.
    */
@@ -81,7 +81,7 @@ const REPORT_KEYS: OptionKeys<SamplerReportOptions> = {
   target: true,
 };
 
-/** The target probabilities of the `target` option: length C, non-negative, normalised to sum 1. */
+/** The target probabilities of the `target` option: length C, non-negative, normalized to sum 1. */
 function customTarget(target: ArrayLike<number>, numClasses: number): Float64Array {
   const p = checkClassCounts('target', target);
   checkSameSize('target.length (the number of classes in labels)', numClasses, 'target.length', p.length);
@@ -145,7 +145,7 @@ export function samplerReport(sampler: Sampler, labels: ArrayLike<number>, optio
     );
   }
 
-  const root = createRng(o.seed);
+  const root = seededRng(o.seed);
   const emitted = new Float64Array(numClasses);
   const expected = new Float64Array(numClasses);
   const run: number[] = [];

@@ -89,20 +89,29 @@ export interface PowerSamplerOptions extends EpochOptions {
 export function powerSampler(options: PowerSamplerOptions = {}): Sampler {
   checkOptions('powerSampler options', options, POWER_KEYS);
   const q = checkFinite('q', options.q ?? 0.5);
-  const config = { ...epochConfig(options), q };
+  return classAwarePower('power', { ...epochConfig(options), q }, options, q, 'powerSampler');
+}
+
+/**
+ * Square-root sampling, p_j ∝ √n_j (Mahajan et al. 2018): {@link powerSampler} at q = 1/2, registered
+ * as its own kind (`'squareRoot'`, no `q`).
+ */
+export function squareRootSampler(options: EpochOptions = {}): Sampler {
+  checkOptions('squareRootSampler options', options, EPOCH_KEYS);
+  return classAwarePower('squareRoot', epochConfig(options), options, 0.5, 'squareRootSampler');
+}
+
+function classAwarePower(kind: 'power' | 'squareRoot', config: JsonObject, options: EpochOptions, q: number, where: string): Sampler {
   return {
-    kind: 'squareRoot',
+    kind,
     config,
     batches(labels, ctx) {
       const { counts, numSamples } = setupEpoch(labels, ctx, options.numSamples);
       return classAwareEpoch(labels, ctx, numSamples, classSamplingProbabilities(counts, { q }));
     },
-    targetDistribution: (counts, o) => powerTarget('powerSampler', counts, o, q),
+    targetDistribution: (counts, o) => powerTarget(where, counts, o, q),
   };
 }
-
-/** Square-root sampling, p_j ∝ √n_j (Mahajan et al. 2018): {@link powerSampler} with q = 1/2 by default. */
-export const squareRootSampler = powerSampler;
 
 /** Class-balanced sampling, p_j = 1 / C over the classes present (Shen et al. 2016; Kang et al. 2020). */
 export function classBalancedSampler(options: EpochOptions = {}): Sampler {

@@ -1,31 +1,15 @@
-export type * from './types.js';
-export { ClassGaussian } from './gaussian.js';
-export type { ClassGaussianOptions, FittedGaussian, GaussianProduct } from './gaussian.js';
-export {
-  COVARIANCE_KINDS,
-  calibratedMoments,
-  ledoitWolfShrinkage,
-  pooledCovariance,
-  shrunkCovariance,
-  unbiasedCovariance,
-} from './covariance.js';
+/** Synthesizers: latent Gaussian, SMOTE and OT synthesizers, Sinkhorn/EMD solvers and resampling. Explicit exports: this file is the area's public surface (see docs/architecture.md, Naming). */
+export { COVARIANCE_KINDS } from './covariance.js';
 export type { CalibrationOptions, CovarianceKind } from './covariance.js';
-export { ClassMoments, batchMoments, mergeInto } from './moments.js';
-export type { ClassMomentState } from './moments.js';
-export { cholesky, choleskyWithRepair, eigenFloor } from './linalg.js';
-export type { PsdRepair, RepairOptions, RepairedFactor } from './linalg.js';
-export { checkTopUpPolicy, topUpRequest } from './top-up.js';
-export type { TopUpPolicy } from './top-up.js';
-export { sinkhorn, squaredEuclidean, cosine, normaliseByMax } from './sinkhorn.js';
-export type { CostMatrix, DenseMatrix, Histogram, SinkhornOptions, SinkhornResult, SinkhornWarning } from './sinkhorn.js';
 export { emd } from './emd.js';
 export type { EmdOptions, EmdResult } from './emd.js';
-export { otLoss, pairwiseCost } from './ot-loss.js';
+export { ClassGaussian } from './gaussian.js';
+export type { ClassGaussianOptions, FittedGaussian, GaussianProduct } from './gaussian.js';
+export type { CostMatrix, DenseMatrix, Histogram } from './ot-input.js';
+export { otLoss } from './ot-loss.js';
 export type { OtLossOptions } from './ot-loss.js';
-export { OtDistributionMatching, seedClassWeights } from './ot-matching.js';
+export { OtDistributionMatching } from './ot-matching.js';
 export type { AcceptanceEntry, MatchingResult, OtMatchingOptions } from './ot-matching.js';
-export { LatentSmote } from './smote.js';
-export type { LatentSmoteOptions } from './smote.js';
 export { checkSynthesizerSpec, synthRegistry } from './registry.js';
 export { fitResample } from './resample.js';
 export type {
@@ -41,3 +25,10 @@ export type {
   SynthesizerSpec,
   UnderSamplerSpec,
 } from './resample.js';
+export { sinkhorn } from './sinkhorn.js';
+export type { SinkhornOptions, SinkhornResult, SinkhornWarning } from './sinkhorn.js';
+export { LatentSmote } from './smote.js';
+export type { LatentSmoteOptions } from './smote.js';
+export { checkTopUpPolicy, topUpRequest } from './top-up.js';
+export type { TopUpPolicy } from './top-up.js';
+export type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';

@@ -19,7 +19,7 @@ export interface OtLossOptions {
   /** @defaultValue 'squaredEuclidean' */
   readonly cost?: 'squaredEuclidean' | 'cosine';
   /** Divide the cost by its (detached) maximum, so ε is relative to the cost scale. @defaultValue true */
-  readonly normalise?: boolean;
+  readonly normalize?: boolean;
   /** Called when the inner Sinkhorn run does not converge. */
   readonly onWarning?: (warning: SinkhornWarning) => void;
 }
@@ -30,7 +30,7 @@ const KEYS: OptionKeys<OtLossOptions> = {
   tolerance: true,
   method: true,
   cost: true,
-  normalise: true,
+  normalize: true,
   onWarning: true,
 };
 
@@ -48,7 +48,7 @@ export function pairwiseCost(x: tf.Tensor2D, y: tf.Tensor2D, cost: 'squaredEucli
 
 /**
  * OT_ε(x, y) = ⟨P*, M(x, y)⟩ with uniform weights, M the pairwise cost (divided by its detached max when
- * `normalise`) and P* the Sinkhorn plan computed on the current values. The plan is treated as a
+ * `normalize`) and P* the Sinkhorn plan computed on the current values. The plan is treated as a
  * constant (envelope theorem: at the optimum of the entropic problem, d/dx of the regularised value is
  * ⟨P*, ∂M/∂x⟩), so `tf.grad` of this scalar flows through M only. Returns a scalar the caller owns.
  *
@@ -64,15 +64,15 @@ export function otLoss(x: tf.Tensor2D, y: tf.Tensor2D, options?: OtLossOptions):
   const iterations = checkInteger('iterations', o.iterations ?? 200, { min: 1 });
   const method = checkOneOf('method', o.method ?? 'log', ['auto', 'plain', 'log'] as const);
   const costKind = checkOneOf('cost', o.cost ?? 'squaredEuclidean', ['squaredEuclidean', 'cosine'] as const);
-  const normalise = o.normalise ?? true;
-  if (typeof normalise !== 'boolean') throw invalid('INVALID_OPTION', 'normalise to be a boolean', 'normalise', normalise);
+  const normalize = o.normalize ?? true;
+  if (typeof normalize !== 'boolean') throw invalid('INVALID_OPTION', 'normalize to be a boolean', 'normalize', normalize);
   const tolerance = checkNonNegative('tolerance', o.tolerance ?? 1e-9);
   const [n, m] = [x.shape[0], y.shape[0]];
   return tf.tidy(() => {
     const cost = pairwiseDistances(x, y, { metric: costKind === 'cosine' ? 'cosine' : 'sqeuclidean' });
     const values = Float64Array.from(cost.dataSync());
     let scale = 1;
-    if (normalise) {
+    if (normalize) {
       let max = 0;
       for (const v of values) max = Math.max(max, v);
       if (max > 0) scale = 1 / max;

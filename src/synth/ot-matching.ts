@@ -1,7 +1,7 @@
 /**
  * OT distribution matching in latent space (Li et al., TMLR 2025, "Synthesizing Minority Samples via
  * Distribution Matching"), in OUR stated formulation — the paper's algorithm text was not available:
- * seeds from larger classes (M2m weights), T normalised gradient steps on λ1·OT_ε + λ2·CE through the
+ * seeds from larger classes (M2m weights), T normalized gradient steps on λ1·OT_ε + λ2·CE through the
  * classifier head, keep samples the head assigns to the target class with probability ≥ τ.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -65,7 +65,7 @@ export interface MatchingResult {
 
 type Resolved = Required<OtMatchingOptions>;
 
-/** Every key of {@link OtMatchingOptions} (the one list the synthesizer registry and synLT reuse). */
+/** Every key of {@link OtMatchingOptions} (the one list the synthesizer registry and synLt reuse). */
 export const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
   numClasses: true,
   mode: true,
@@ -124,10 +124,10 @@ export function seedClassWeights(counts: ArrayLike<number>, target: number, beta
 
 /**
  * OT distribution matching synthesizer. For each target class c with `perClass[c] > 0`:
- * 1. seeds: class j ~ {@link seedClassWeights} (only classes with more observed samples than c and a
+ * 1. seeds: class j ~ `seedClassWeights` (only classes with more observed samples than c and a
  *    non-empty memory; when there is none, c's own samples), then a uniform row of j's reservoir;
  * 2. T steps x ← x − η·g/‖g‖ (per row, ‖·‖₂), g = ∇ₓ[λ1·OT_ε(x, Y_c) + λ2·mean CE(head(x), c)], with
- *    OT_ε from {@link otLoss} (uniform weights, cost normalised by its max, plan held constant) and Y_c
+ *    OT_ε from {@link otLoss} (uniform weights, cost normalized by its max, plan held constant) and Y_c
  *    the class's reservoir (in-distribution) or the set given by {@link setTargetSet} (out-of-distribution);
  * 3. keep rows with softmax(head(x))_c ≥ τ.
  * The request's `head` is required. Fewer than requested samples may come back: see the report.
@@ -323,7 +323,7 @@ export class OtDistributionMatching implements Synthesizer {
         const logits = head(v);
         const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, c], [-1, 1])));
         if (o.otWeight === 0) return tf.mul(o.ceWeight, ce) as tf.Scalar;
-        const ot = otLoss(v, y, { epsilon: o.epsilon, iterations: o.sinkhornIterations, cost: o.cost, normalise: true });
+        const ot = otLoss(v, y, { epsilon: o.epsilon, iterations: o.sinkhornIterations, cost: o.cost, normalize: true });
         return tf.add(tf.mul(o.otWeight, ot), tf.mul(o.ceWeight, ce)) as tf.Scalar;
       };
       const gradient = tf.grad(objective as (v: tf.Tensor) => tf.Tensor);

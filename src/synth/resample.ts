@@ -8,7 +8,7 @@ import { invalid, isLongTailError, LongTailError } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import type { HostRows } from '../core/neighbors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { createRng, type Rng } from '../core/rng.js';
+import { seededRng, type Rng } from '../core/rng.js';
 import { checkAllFinite, checkInteger, checkLabels, checkOneOf, checkRank, checkSameSize } from '../core/validate.js';
 import { tooFew } from './input.js';
 import { synthRegistry } from './registry.js';
@@ -284,7 +284,7 @@ function checkResampleOptions(options: FitResampleOptions, y: LabelsInput): Chec
   checkInteger('numClasses', numClasses, { min: 1 });
   if (isSynthesizer(method)) checkSameSize('numClasses = method.numClasses', method.numClasses, 'numClasses', numClasses);
   const seed = o.seed ?? 0;
-  createRng(seed);
+  seededRng(seed);
   if (o.head !== undefined && typeof o.head !== 'function') throw invalid('INVALID_OPTION', 'head to be a function', 'head', o.head);
   return {
     method,
@@ -323,7 +323,7 @@ export function fitResample(x: FeaturesInput, y: LabelsInput, options: FitResamp
   checkSameSize('y.length = x rows', features.rows, 'y.length', labels.length);
   const counts = new Int32Array(o.numClasses);
   for (const c of labels) counts[c] = (counts[c] as number) + 1;
-  const rng = createRng(o.seed);
+  const rng = seededRng(o.seed);
   const result = isUnderSampler(o.method)
     ? underSample(features, labels, counts, o.method, o, rng)
     : overSample(features, labels, counts, o, options.head, rng);

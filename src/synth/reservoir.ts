@@ -1,5 +1,5 @@
 /** Bounded per-class memory of real features: reservoir sampling (Vitter's Algorithm R) per class. */
-import { createRng, type Rng } from '../core/rng.js';
+import { seededRng, type Rng } from '../core/rng.js';
 import { groupByClass, readBatch } from './input.js';
 import type { FeatureBatch } from './types.js';
 
@@ -71,7 +71,7 @@ export function observeIntoReservoir(
   options: { readonly numClasses: number; readonly capacity: number; readonly seed: number },
 ): ClassReservoir {
   const { x, y, d } = readBatch(batch, options.numClasses, reservoir?.dim);
-  const target = reservoir ?? new ClassReservoir(options.numClasses, d, options.capacity, createRng(options.seed).fork('reservoir'));
+  const target = reservoir ?? new ClassReservoir(options.numClasses, d, options.capacity, seededRng(options.seed).fork('reservoir'));
   const groups = groupByClass(y, options.numClasses);
   for (let c = 0; c < options.numClasses; c++) for (const r of groups[c] as Int32Array) target.add(c, x, r);
   return target;

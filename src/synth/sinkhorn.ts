@@ -661,7 +661,7 @@ export function cosine(x: CostMatrix, y: CostMatrix): DenseMatrix {
  * M / max(M) over the finite entries (POT examples' `M /= M.max()`); a copy, unchanged when the max is
  * ≤ 0; +∞ (forbidden pairs) stays +∞.
  */
-export function normaliseByMax(cost: CostMatrix): DenseMatrix {
+export function normalizeByMax(cost: CostMatrix): DenseMatrix {
   const c = readCost('cost', cost, { allowInfinity: true });
   let max = -Infinity;
   for (const v of c.values) if (v !== Infinity) max = Math.max(max, v);

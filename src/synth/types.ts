@@ -28,7 +28,7 @@ export interface SynthesisRequest {
   readonly perClass: ArrayLike<number>;
   /** The classifier head, for synthesizers that steer samples with it (OT distribution matching). */
   readonly head?: (features: tf.Tensor2D) => tf.Tensor2D;
-  /** The training epoch the samples are for, when a trainer asks (for reports such as synLT's rounds). */
+  /** The training epoch the samples are for, when a trainer asks (for reports such as synLt's rounds). */
   readonly epoch?: number;
 }
 

@@ -5,14 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../backends/index.js';
-import { checkOptions, type OptionKeys } from '../core/options.js';
-import { disposeAll } from '../core/tensors.js';
+import { checkOptions, disposeAll, type OptionKeys } from '../advanced.js';
 import { toConfig, type SerializedComponent } from '../core/registry.js';
 import { lossRegistry } from '../losses/registry.js';
 import { sumLosses } from '../losses/combinators.js';
 import type { Loss, LossContext, LossInputs, LossTerms } from '../losses/types.js';
 import type { ForwardOutput, Model, Requirement } from '../models/types.js';
-import { createTrainer } from '../train/trainer.js';
+import { trainer } from '../train/trainer.js';
 import { backendsUnderTest } from './index.js';
 
 /** The checks, by name. */
@@ -151,7 +150,7 @@ function stepAndCompute<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs)
   const epochs = given?.totalEpochs ?? 1;
   const model = fixedOutputsModel(loss, inputs, numClasses);
   const counts = given?.classCounts;
-  const trainer = createTrainer({
+  const loop = trainer({
     model,
     loss: loss as Loss,
     seed: 0,
@@ -166,7 +165,7 @@ function stepAndCompute<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs)
     const targets = inputs['targets'];
     let step: number;
     try {
-      step = trainer.step(x, labelValues, targets instanceof tf.Tensor ? { targets: targets as tf.Tensor2D } : {}).loss;
+      step = loop.step(x, labelValues, targets instanceof tf.Tensor ? { targets: targets as tf.Tensor2D } : {}).loss;
     } finally {
       x.dispose();
     }
@@ -181,7 +180,7 @@ function stepAndCompute<R extends Requirement>(loss: Loss<R>, inputs: AnyInputs)
     c.dispose();
     return { step, compute };
   } finally {
-    trainer.dispose();
+    loop.dispose();
     model.dispose();
   }
 }

@@ -69,7 +69,7 @@ const EARLY_STOPPING_KEYS: OptionKeys<EarlyStoppingOptions> = { monitor: true, m
  *
  * @example
  * ```ts
- * const trainer = createTrainer({ ..., callbacks: [earlyStopping({ monitor: 'valBalancedAccuracy', mode: 'max', patience: 3, restoreBestWeights: true })] });
+ * const loop = trainer({ ..., callbacks: [earlyStopping({ monitor: 'valBalancedAccuracy', mode: 'max', patience: 3, restoreBestWeights: true })] });
  * ```
  */
 export function earlyStopping(options: EarlyStoppingOptions): Callback {
@@ -197,8 +197,8 @@ function epochMetrics(logs: Logs): string {
  *   `UNKNOWN_OPTION` for an unknown key.
  * @example
  * ```ts
- * createTrainer({ ...config, progress: 'epoch' });                      // one line per epoch
- * createTrainer({ ...config, progress: 'none', callbacks: [progressLogger({ mode: 'bar', label: 'warm-up' })] });
+ * trainer({ ...config, progress: 'epoch' });                      // one line per epoch
+ * trainer({ ...config, progress: 'none', callbacks: [progressLogger({ mode: 'bar', label: 'warm-up' })] });
  * ```
  */
 export function progressLogger(options: ProgressMode | ProgressOptions = {}): Callback {

@@ -312,7 +312,7 @@ export function trainClasses(model: Model): number {
 /** Checks a trainer config before anything is built. */
 export function validateConfig(config: TrainerConfig): void {
   if (config === null || typeof config !== 'object') throw invalid('INVALID_OPTION', 'a trainer config object', 'config', config);
-  checkOptions('createTrainer config', config, CONFIG_KEYS as OptionKeys<TrainerConfig>);
+  checkOptions('trainer config', config, CONFIG_KEYS as OptionKeys<TrainerConfig>);
   if (config.model === undefined) throw new LongTailError('MISSING_INPUT', 'expected config.model. Received: model=undefined');
   const objective: unknown = config.objective;
   if ((config.loss === undefined) === (objective === undefined)) {
@@ -355,7 +355,7 @@ export function validateConfig(config: TrainerConfig): void {
   checkViewConfig(config);
   const syn = config.synthesis;
   if (syn !== undefined) {
-    checkOptions('createTrainer config.synthesis', syn, SYNTHESIS_KEYS);
+    checkOptions('trainer config.synthesis', syn, SYNTHESIS_KEYS);
     checkInteger('synthesis.startEpoch', syn.startEpoch ?? 0);
     checkInteger('synthesis.refreshEvery', syn.refreshEvery ?? 0);
     if (syn.source !== undefined) checkOneOf('synthesis.source', syn.source, ['embeddings', 'inputs']);
@@ -383,7 +383,7 @@ export function validateConfig(config: TrainerConfig): void {
       throw new LongTailError('INVALID_OPTION', `expected a loss without projections when synthesis is on (synthetic latents have none). Received: requires=[${requires.join(', ')}]`);
     }
   }
-  if (config.checkpoint !== undefined) checkCheckpointConfig(config.checkpoint, 'createTrainer config.checkpoint');
+  if (config.checkpoint !== undefined) checkCheckpointConfig(config.checkpoint, 'trainer config.checkpoint');
 }
 
 /** `checkpoint` is `{ path, every? }`: a non-empty directory path, every ≥ 1 epochs; `where` names it for unknown keys. */
@@ -405,7 +405,7 @@ function checkViewConfig(config: TrainerConfig): void {
     for (const [name, spec] of Object.entries(views)) {
       if (typeof spec !== 'function') {
         if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', `views.${name} to be a transform function or { transform, from }`, `views.${name}`, spec);
-        checkOptions(`createTrainer config.views.${name}`, spec, VIEW_SPEC_KEYS);
+        checkOptions(`trainer config.views.${name}`, spec, VIEW_SPEC_KEYS);
         if (typeof spec.transform !== 'function') throw invalid('INVALID_OPTION', `views.${name}.transform to be a function`, `views.${name}.transform`, typeof spec.transform);
         if (spec.from !== undefined && !names.includes(spec.from)) {
           throw invalid('INVALID_OPTION', `views.${name}.from to name an earlier view (one of ${names.length === 0 ? 'none' : names.join(', ')})`, `views.${name}.from`, spec.from);

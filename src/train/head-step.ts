@@ -189,7 +189,7 @@ export function createHeadStep(options: HeadStepOptions): HeadStep | null {
   if (bias !== null && (!(bias instanceof tf.Variable) || bias.shape.length !== 1 || bias.shape[0] !== c || bias.dtype !== 'float32')) {
     throw invalid('INVALID_OPTION', `bias to be null or a float32 tf.Variable of shape [${c}]`, 'bias', bias instanceof tf.Tensor ? `shape [${bias.shape.join(', ')}]` : typeof bias);
   }
-  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.apply !== 'function') throw invalid('INVALID_OPTION', 'an Optimizer (createOptimizer)', 'optimizer', typeof optimizer);
+  if (optimizer === null || typeof optimizer !== 'object' || typeof optimizer.apply !== 'function') throw invalid('INVALID_OPTION', 'an Optimizer (optimizerFromConfig)', 'optimizer', typeof optimizer);
   const labelSmoothing = checkRange('labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1, maxExclusive: true });
   const offsets = options.offsets ?? null;
   if (offsets !== null && (!(offsets instanceof Float32Array) || offsets.length !== c)) {

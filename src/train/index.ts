@@ -1,8 +1,40 @@
-// The fused-update switches (setHostUpdates, applyHostGradients) stay internal.
-export { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer, type OptimizerSpec, type OptimizerState } from './optimizers.js';
-export * from './schedules.js';
-export * from './callbacks.js';
-export { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint, type EpochPosition, type TrainerState } from './checkpoint.js';
-export * from './trainer.js';
-export { LIBRARY_VERSION, fingerprintData, type DataFingerprint, type RunManifest } from './manifest.js';
-export { replayManifest, trainerFromConfig, type ReplayOptions, type ReplayResult, type TrainerFromConfigOptions } from './replay.js';
+/** Training: the `trainer`, optimizers, schedules, callbacks, checkpoints and run manifests. Explicit exports: this file is the area's public surface (see docs/architecture.md, Naming). */
+export { earlyStopping, PROGRESS_MODES, progressBar, progressLogger } from './callbacks.js';
+export type {
+  Callback,
+  EarlyStoppingOptions,
+  Logs,
+  ProgressMode,
+  ProgressOptions,
+  TextSink,
+  TrainBeginInfo,
+  TrainingControl,
+} from './callbacks.js';
+export { CHECKPOINT_FILE, decodeCheckpoint, encodeCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+export type {
+  DropLast,
+  EvaluateOptions,
+  FitOptions,
+  History,
+  Objective,
+  ObjectiveInputs,
+  PredictOptions,
+  StepOptions,
+  StepResult,
+  SynthesisConfig,
+  SynthesisRound,
+  Trainer,
+  TrainerBaseConfig,
+  TrainerConfig,
+  ViewSpec,
+} from './config.js';
+export { fingerprintData, LIBRARY_VERSION } from './manifest.js';
+export type { DataFingerprint, RunManifest } from './manifest.js';
+export { checkOptimizerSpec, DEFAULT_OPTIMIZER, optimizerFromConfig } from './optimizers.js';
+export type { Optimizer, OptimizerSpec, OptimizerState } from './optimizers.js';
+export { replayManifest, trainerFromConfig } from './replay.js';
+export type { ReplayOptions, ReplayResult, TrainerFromConfigOptions } from './replay.js';
+export { checkLrScheduleSpec, lrSchedule } from './schedules.js';
+export type { LrScheduleSpec } from './schedules.js';
+export type { EpochPosition, TrainerState } from './state.js';
+export { trainer } from './trainer.js';

@@ -73,7 +73,7 @@ export interface OptimizerState {
  * Validates a spec and returns a fresh optimizer. A key the spec's kind does not take is `UNKNOWN_OPTION`
  * (`expected optimizer { kind: "adam" } to be among kind, learningRate, … Received: weightDecy (did you mean weightDecay?)`).
  */
-export function createOptimizer(spec: OptimizerSpec): Optimizer {
+export function optimizerFromConfig(spec: OptimizerSpec): Optimizer {
   const checked = checkOptimizerSpec(spec);
   if (checked.kind === 'sgd') return new SlotOptimizer(checked, (checked.momentum ?? 0) > 0 ? ['momentum'] : [], sgdUpdate(checked), sgdHostUpdate(checked));
   return new SlotOptimizer(checked, ['m', 'v'], adamUpdate(checked), adamHostUpdate(checked));
@@ -82,7 +82,7 @@ export function createOptimizer(spec: OptimizerSpec): Optimizer {
 /**
  * Validates an optimizer spec without building anything: the keys of its kind (`UNKNOWN_OPTION`), a
  * positive learning rate, weight decay ≥ 0, momentum and betas in [0, 1), ε > 0 (`INVALID_OPTION`).
- * {@link createOptimizer} runs it first; recipes run it to fail before their model exists. Returns `spec`.
+ * {@link optimizerFromConfig} runs it first; recipes run it to fail before their model exists. Returns `spec`.
  */
 export function checkOptimizerSpec(spec: OptimizerSpec, name = 'optimizer'): OptimizerSpec {
   if (spec === null || typeof spec !== 'object') throw invalid('INVALID_OPTION', 'an optimizer spec object', name, spec);
@@ -222,7 +222,7 @@ function adamHostUpdate(spec: Extract<OptimizerSpec, { kind: 'adam' | 'adamw' }>
 }
 
 /**
- * One update of `optimizer` (made by {@link createOptimizer}) from gradients already on the host
+ * One update of `optimizer` (made by {@link optimizerFromConfig}) from gradients already on the host
  * (`grads[i]` float32, `variables[i].size` values): the fused host update, without uploading them.
  * Returns false, having changed nothing, where the fused update is unavailable (backend other than
  * cpu/wasm, another optimizer implementation, host updates switched off); callers then upload the

@@ -1,5 +1,5 @@
 /**
- * The keys of each optimizer and learning-rate schedule spec kind (internal: `createOptimizer`,
+ * The keys of each optimizer and learning-rate schedule spec kind (internal: `optimizerFromConfig`,
  * `lrSchedule` and the recipes check specs with them, the recipes under their own option path).
  */
 import type { OptionKeys, SpecKeys, SpecOf } from '../core/options.js';

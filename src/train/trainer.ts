@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions } from '../core/options.js';
-import { createRng, restoreRng, type Rng } from '../core/rng.js';
+import { seededRng, restoreRng, type Rng } from '../core/rng.js';
 import { DisposeGuard, type Disposable } from '../core/tensors.js';
 import { checkRange, checkSameSize } from '../core/validate.js';
 import { trainValidationSplit } from '../data/labeled-data.js';
@@ -15,7 +15,7 @@ import type { Loss, LossContext, LossState, LossStateSnapshot } from '../losses/
 import type { Model, Requirement } from '../models/types.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
-import { createSampler } from '../samplers/index.js';
+import { samplerFromConfig } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
 import { progressLogger, type Logs, type TrainingControl } from './callbacks.js';
@@ -41,7 +41,7 @@ import {
   type Trainer,
   type TrainerConfig,
 } from './config.js';
-import { createOptimizer, DEFAULT_OPTIMIZER, type Optimizer } from './optimizers.js';
+import { optimizerFromConfig, DEFAULT_OPTIMIZER, type Optimizer } from './optimizers.js';
 import { lrSchedule, type Progress, type Schedule } from './schedules.js';
 import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, type TrainerState } from './state.js';
 import { embedRows, encodeRows, evalLogits } from './inference.js';
@@ -111,11 +111,11 @@ const yieldToEventLoop: () => Promise<void> = (() => {
  *
  * @example
  * ```ts
- * const trainer = createTrainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: 30, batchSize: 256 });
- * const history = await trainer.fit(train, { validation: test });
+ * const loop = trainer({ model, loss: logitAdjustedLoss(), seed: 0, epochs: 30, batchSize: 256 });
+ * const history = await loop.fit(train, { validation: test });
  * ```
  */
-export function createTrainer<R extends Requirement>(config: TrainerConfig<R>): Trainer {
+export function trainer<R extends Requirement>(config: TrainerConfig<R>): Trainer {
   return new LoopTrainer(config as TrainerConfig, []);
 }
 
@@ -164,16 +164,16 @@ class LoopTrainer implements Trainer {
     validateConfig(config);
     this.config = config;
     this.model = config.model;
-    this.optimizer = createOptimizer(config.optimizer ?? DEFAULT_OPTIMIZER);
+    this.optimizer = optimizerFromConfig(config.optimizer ?? DEFAULT_OPTIMIZER);
     const schedule = config.learningRate ?? { kind: 'constant' };
     this.lr = typeof schedule === 'function' ? schedule : lrSchedule(schedule, this.optimizer.learningRate);
-    this.sampler = isSampler(config.sampler) ? config.sampler : createSampler(config.sampler ?? { kind: 'instance' });
+    this.sampler = isSampler(config.sampler) ? config.sampler : samplerFromConfig(config.sampler ?? { kind: 'instance' });
     this.variables = config.trainable ?? config.model.trainableVariables;
     const trainable = new Set(config.model.trainableVariables);
     this.stateVariables = config.model.stateVariables !== undefined ? [...config.model.stateVariables] : config.model.variables.filter((v) => !trainable.has(v));
     const dropLast = config.dropLast ?? 'auto';
     this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
-    this.root = createRng(config.seed);
+    this.root = seededRng(config.seed);
     if (config.classCounts !== undefined) this.counts = Float64Array.from(config.classCounts);
     this.initialWeights = weightsHash(config.model.variables);
     this.lossStates = config.loss?.states ?? [];

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng, type Rng } from '../../src/core/rng.js';
+import { seededRng, type Rng } from '../../src/core/rng.js';
 import { expectMatches, expectSameOnCpuAndWasm, normals, runOn } from './helpers.js';
 
 type Pad = 'same' | 'valid';
@@ -33,7 +33,7 @@ beforeAll(async () => {
 
 describe('BatchMatMul (transposed operands go through the fast path)', () => {
   it('matches cpu for every transpose combination, rank 2 and 3, forward and gradient', async () => {
-    const rng = createRng('bmm');
+    const rng = seededRng('bmm');
     for (const batch of [0, 3]) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
@@ -57,7 +57,7 @@ describe('BatchMatMul (transposed operands go through the fast path)', () => {
   });
 
   it('matches cpu for a dense layer gradient at the linear-head size (256 × 512 → 100)', async () => {
-    const rng = createRng('bmm-head');
+    const rng = seededRng('bmm-head');
     const x = normals(rng, 256 * 512);
     const w = normals(rng, 512 * 100);
     const r = normals(rng, 256 * 100);
@@ -72,7 +72,7 @@ describe('BatchMatMul (transposed operands go through the fast path)', () => {
 
 describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   it('match cpu on random shapes, strides 1–3 and both paddings', async () => {
-    const rng = createRng('conv');
+    const rng = seededRng('conv');
     for (let trial = 0; trial < 14; trial++) {
       const pad = pick<Pad>(rng, ['same', 'valid']);
       const stride = 1 + rng.int(3);
@@ -99,7 +99,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   });
 
   it('match cpu on geometries where the fast path crops (unused trailing rows, stride past the input)', async () => {
-    const rng = createRng('conv-edges');
+    const rng = seededRng('conv-edges');
     const cases: [h: number, f: number, s: number, pad: Pad][] = [
       [6, 3, 2, 'valid'],
       [5, 1, 2, 'same'],
@@ -122,7 +122,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   });
 
   it('match cpu for the small-CNN layer sizes (64 × 28×28 × 1 → 16 filters)', async () => {
-    const rng = createRng('conv-cnn');
+    const rng = seededRng('conv-cnn');
     const x = normals(rng, 64 * 28 * 28);
     const k = normals(rng, 3 * 3 * 16);
     const r = normals(rng, 64 * 28 * 28 * 16);
@@ -135,7 +135,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   });
 
   it('forward conv with dilations matches cpu (tfjs takes no gradient there)', async () => {
-    const rng = createRng('conv-dilated');
+    const rng = seededRng('conv-dilated');
     const x = normals(rng, 2 * 11 * 10 * 3);
     const k = normals(rng, 3 * 2 * 3 * 4);
     for (const pad of ['same', 'valid'] as const) {
@@ -146,7 +146,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
   });
 
   it('Conv2DBackpropFilter with NCHW data matches cpu (called as a kernel)', async () => {
-    const rng = createRng('conv-nchw');
+    const rng = seededRng('conv-nchw');
     const x = normals(rng, 2 * 3 * 9 * 8);
     const dy = normals(rng, 2 * 4 * 5 * 4);
     await expectSameOnCpuAndWasm('backprop filter NCHW', () => [
@@ -161,7 +161,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
 
 describe('MaxPoolGrad (stock wasm drops the gradient of negative windows)', () => {
   it('matches cpu on random configs with all-negative, mixed and tied inputs', async () => {
-    const rng = createRng('maxpool');
+    const rng = seededRng('maxpool');
     for (let trial = 0; trial < 12; trial++) {
       const pad = pick<Pad>(rng, ['same', 'valid']);
       const f: [number, number] = [1 + rng.int(3), 1 + rng.int(3)];
@@ -191,7 +191,7 @@ describe('MaxPoolGrad (stock wasm drops the gradient of negative windows)', () =
 
 describe('depthwise conv gradients', () => {
   it('match cpu on random shapes, channel multipliers, strides and paddings', async () => {
-    const rng = createRng('depthwise');
+    const rng = seededRng('depthwise');
     for (let trial = 0; trial < 10; trial++) {
       const pad = pick<Pad>(rng, ['same', 'valid']);
       const stride = 1 + rng.int(2);
@@ -211,7 +211,7 @@ describe('depthwise conv gradients', () => {
   });
 
   it('dilated depthwise gradient kernels match a plain loop (tfjs never asks, the kernels support it)', async () => {
-    const rng = createRng('depthwise-dilated');
+    const rng = seededRng('depthwise-dilated');
     const [n, h, w, c, m, f, d] = [2, 9, 8, 3, 2, 3, 2];
     const [oh, ow] = [h - (f - 1) * d, w - (f - 1) * d];
     const x = normals(rng, n * h * w * c);
@@ -252,7 +252,7 @@ describe('depthwise conv gradients', () => {
 
 describe('UnsortedSegmentSum (gradient of gather)', () => {
   it('gather forward and gradient match cpu on axis 0 and 1 with repeated indices', async () => {
-    const rng = createRng('gather');
+    const rng = seededRng('gather');
     const x = normals(rng, 7 * 5 * 3);
     const idx = Int32Array.from({ length: 11 }, () => rng.int(7));
     const idx1 = Int32Array.from({ length: 9 }, () => rng.int(5));
@@ -267,7 +267,7 @@ describe('UnsortedSegmentSum (gradient of gather)', () => {
   });
 
   it('unsortedSegmentSum forward matches cpu for float and int data, dropping out-of-range ids', async () => {
-    const rng = createRng('segments');
+    const rng = seededRng('segments');
     const x = normals(rng, 12 * 4);
     const ids = Int32Array.from({ length: 12 }, (_, i) => (i === 5 ? 6 : rng.int(6)));
     await expectSameOnCpuAndWasm('unsortedSegmentSum', () => [

@@ -3,14 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { fusedSoftmaxCrossEntropy, setFusedCrossEntropy } from '../../src/backends/softmax-ce.js';
 import { crossEntropy } from '../../src/losses/functional/crossEntropy.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 
 const N = 37;
 const C = 11;
 
 function data(seed: string): { z: Float32Array; y: Int32Array; w: Float32Array; o: Float32Array } {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const z = Float32Array.from({ length: N * C }, () => 3 * rng.normal());
   const y = Int32Array.from({ length: N }, () => rng.int(C));
   // Masked classes (−∞) away from the label.

@@ -4,9 +4,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capabilities, useBackend, WASM_FIXES } from '../../src/backends/index.js';
+import { capabilities, useBackend } from '../../src/backends/index.js';
+import { WASM_FIXES } from '../../src/advanced.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { expectSameOnCpuAndWasm, normals } from './helpers.js';
 
 afterAll(async () => {
@@ -24,7 +25,7 @@ describe('wasm threads in Node', () => {
 
   it('computes what cpu computes (matmul and conv gradients on the threaded pool)', async () => {
     await useBackend({ name: 'wasm', threads: 2 });
-    const rng = createRng('threads');
+    const rng = seededRng('threads');
     const a = normals(rng, 96 * 200);
     const b = normals(rng, 150 * 200);
     const x = normals(rng, 8 * 14 * 14 * 3);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng, type Rng } from '../../src/core/rng.js';
+import { seededRng, type Rng } from '../../src/core/rng.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 import { normals } from './helpers.js';
 
@@ -58,7 +58,7 @@ function bandData(rng: Rng, n: number, size: number, classes: number): { x: Floa
 describe('small CNN on wasm with the fixes', () => {
   it('trains: the loss goes down', async () => {
     await useBackend('wasm');
-    const rng = createRng('cnn-train');
+    const rng = seededRng('cnn-train');
     const data = bandData(rng, 64, 16, 4);
     const model = smallCnn(rng, 16, 8, 4);
     const x = tf.tensor4d(data.x, [64, 16, 16, 1]);
@@ -84,7 +84,7 @@ describe.each(backendsUnderTest())('memory on %s', (backend) => {
   it('numTensors stays flat over 200 training steps', async () => {
     await useBackend(backend);
     const start = tf.memory().numTensors;
-    const rng = createRng(`leak-${backend}`);
+    const rng = seededRng(`leak-${backend}`);
     const data = bandData(rng, 8, 8, 4);
     const model = smallCnn(rng, 8, 4, 4);
     const x = tf.tensor4d(data.x, [8, 8, 8, 1]);

@@ -36,9 +36,9 @@ function runUserScript(backend: string, failure: Failure): { status: number | nu
       : "void Promise.reject(new Error('user typo: modle is not defined'));";
   writeFileSync(
     file,
-    "import { useBackend, createRng } from './dist/index.js';\n" +
+    "import { useBackend, seededRng } from './dist/index.js';\n" +
       `const caps = await useBackend(${backend});\n` +
-      "if (caps.backend === 'wasm') process.stdout.write(`wasm up, ${createRng(0).int(3) >= 0}\\n`);\n" +
+      "if (caps.backend === 'wasm') process.stdout.write(`wasm up, ${seededRng(0).int(3) >= 0}\\n`);\n" +
       `${fail}\n`,
   );
   const result = spawnSync(process.execPath, [file], { cwd: work, encoding: 'utf8', timeout: 60_000 });

@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capabilities, useBackend, WASM_FIXES, type BackendSpec } from '../../src/backends/index.js';
+import { capabilities, useBackend, type BackendSpec } from '../../src/backends/index.js';
+import { WASM_FIXES } from '../../src/advanced.js';
 import { LongTailError } from '../../src/core/errors.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { hostPairwiseDistances, kNearest, pairwiseDistances, type DistanceMetric, type HostRows } from '../../src/core/neighbors.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { expectError } from '../helpers/errors.js';
@@ -29,7 +29,7 @@ function naive(a: number[][], b: number[][], metric: DistanceMetric): number[][]
 }
 
 function points(seed: string, n: number, d: number, zeroRow = -1): number[][] {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   return Array.from({ length: n }, (_, i) => Array.from({ length: d }, () => (i === zeroRow ? 0 : rng.normal())));
 }
 

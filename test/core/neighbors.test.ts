@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { hostPairwiseDistances, kNearest } from '../../src/core/neighbors.js';
 import golden from '../golden/resample.json';
 
@@ -21,7 +21,7 @@ function naive(ref: Float32Array | Float64Array, n: number, d: number, q: ArrayL
 
 describe('kNearest / hostPairwiseDistances', () => {
   it('self-search matches a naive full sort (odd and even sizes, subsets of rows)', () => {
-    const rng = createRng('knn');
+    const rng = seededRng('knn');
     for (const [n, d, k] of [[1 + 1, 1, 1], [7, 3, 2], [10, 5, 4], [33, 17, 5], [64, 8, 63]] as const) {
       // Integer grid values: many exact ties, which must break by index.
       const x = Float32Array.from({ length: n * d }, () => rng.int(3));
@@ -39,7 +39,7 @@ describe('kNearest / hostPairwiseDistances', () => {
   });
 
   it('cross search and the pairwise matrix equal the naive loops exactly', () => {
-    const rng = createRng('cross');
+    const rng = seededRng('cross');
     const n = 21;
     const m = 6;
     const d = 9;

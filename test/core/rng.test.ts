@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, permutation, restoreRng, sampleBeta, sampleGamma } from '../../src/core/rng.js';
+import { seededRng, permutation, restoreRng, sampleBeta, sampleGamma } from '../../src/core/rng.js';
 import { LongTailError } from '../../src/core/errors.js';
 
 describe('Rng', () => {
   it('same seed gives the same stream; different seeds differ', () => {
-    const a = createRng(42);
-    const b = createRng(42);
-    const c = createRng(43);
+    const a = seededRng(42);
+    const b = seededRng(42);
+    const c = seededRng(43);
     const xa = Array.from({ length: 10 }, () => a.next());
     const xb = Array.from({ length: 10 }, () => b.next());
     const xc = Array.from({ length: 10 }, () => c.next());
@@ -16,18 +16,18 @@ describe('Rng', () => {
   });
 
   it('fork is a pure function of key and label, independent of the parent position', () => {
-    const a = createRng(7);
+    const a = seededRng(7);
     const f1 = a.fork('sampler').next();
     a.next();
     a.next();
     const f2 = a.fork('sampler').next();
     expect(f1).toBe(f2);
     expect(a.fork('sampler').next()).not.toBe(a.fork('synth').next());
-    expect(a.fork('x').fork('y').next()).toBe(createRng(7).fork('x').fork('y').next());
+    expect(a.fork('x').fork('y').next()).toBe(seededRng(7).fork('x').fork('y').next());
   });
 
   it('state() and restoreRng continue exactly', () => {
-    const a = createRng(3);
+    const a = seededRng(3);
     for (let i = 0; i < 5; i++) a.next();
     const s = JSON.parse(JSON.stringify(a.state()));
     const expected = Array.from({ length: 5 }, () => a.next());
@@ -36,7 +36,7 @@ describe('Rng', () => {
   });
 
   it('int, normal, permutation, gamma and beta have the right ranges and moments', () => {
-    const r = createRng(1);
+    const r = seededRng(1);
     const counts = new Array(5).fill(0);
     let sum = 0;
     let sq = 0;
@@ -63,7 +63,7 @@ describe('Rng', () => {
   });
 
   it('rejects bad seeds and bounds with LongTailError', () => {
-    expect(() => createRng(1.5)).toThrowError(LongTailError);
-    expect(() => createRng(1).int(0)).toThrowError('expected maxExclusive >= 1. Received: maxExclusive=0');
+    expect(() => seededRng(1.5)).toThrowError(LongTailError);
+    expect(() => seededRng(1).int(0)).toThrowError('expected maxExclusive >= 1. Received: maxExclusive=0');
   });
 });

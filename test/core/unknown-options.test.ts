@@ -1,5 +1,5 @@
 /**
- * Sweep: every runtime function or class exported by `longtail` and `longtail/testing` is classified
+ * Sweep: every runtime function or class exported by `longtail`, `longtail/advanced` and `longtail/testing` is classified
  * here. An export that takes an options object is called with a real near-miss typo of one of its keys
  * and must throw `UNKNOWN_OPTION` naming the key and suggesting the right one, before any tensor is made.
  * A new export fails the sweep until it is classified.
@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
+import * as adv from '../../src/advanced.js';
 import * as lt from '../../src/index.js';
 import * as testing from '../../src/testing/index.js';
 
@@ -30,7 +31,7 @@ interface Typo {
 
 type Entry = { readonly typo: Typo } | { readonly noOptions: string } | { readonly pending: string };
 
-const rng = createRng(0);
+const rng = seededRng(0);
 const counts = [4, 2, 1];
 const report = (): lt.EvaluationReport => lt.evaluatePredictions({ numClasses: 2, labels: [0, 1], predictions: [0, 1], trainCounts: [5, 1] });
 const ce = (): lt.Loss<'logits'> => lt.crossEntropyLoss();
@@ -67,33 +68,25 @@ const TABLE: Readonly<Record<string, Entry>> = {
   selectRows: { noOptions: 'data and row indices' },
   trainValidationIndices: { typo: { key: 'validationFractoin', suggest: 'validationFraction', call: () => lt.trainValidationIndices([0, 1], anyOptions({ validationFractoin: 0.5 })) } },
   trainValidationSplit: { typo: { key: 'stratfy', suggest: 'stratify', call: (f) => lt.trainValidationSplit({ x: f.features, y: Int32Array.from([0, 1]) }, anyOptions({ validationFraction: 0.5, stratfy: true })) } },
-  kNearest: { typo: { key: 'kk', suggest: 'k', call: () => lt.kNearest({ values: new Float64Array(4), rows: 2, cols: 2 } as never, anyOptions({ k: 1, kk: 1 })) } },
+  kNearest: { typo: { key: 'kk', suggest: 'k', call: () => adv.kNearest({ values: new Float64Array(4), rows: 2, cols: 2 } as never, anyOptions({ k: 1, kk: 1 })) } },
   hostPairwiseDistances: {
     typo: {
       key: 'metrc',
       suggest: 'metric',
-      call: () => lt.hostPairwiseDistances({ values: new Float64Array(2), rows: 1, cols: 2 }, { values: new Float64Array(2), rows: 1, cols: 2 }, anyOptions({ metrc: 'cosine' })),
+      call: () => adv.hostPairwiseDistances({ values: new Float64Array(2), rows: 1, cols: 2 }, { values: new Float64Array(2), rows: 1, cols: 2 }, anyOptions({ metrc: 'cosine' })),
     },
   },
-  pairwiseDistances: { typo: { key: 'metrc', suggest: 'metric', call: (f) => lt.pairwiseDistances(f.features, f.features, anyOptions({ metrc: 'cosine' })) } },
+  pairwiseDistances: { typo: { key: 'metrc', suggest: 'metric', call: (f) => adv.pairwiseDistances(f.features, f.features, anyOptions({ metrc: 'cosine' })) } },
   progressLogger: { typo: { key: 'lable', suggest: 'label', call: () => lt.progressLogger(anyOptions({ mode: 'none', lable: 'x' })) } },
-  formatDuration: { noOptions: POSITIONAL },
   fingerprintData: { noOptions: VALUE },
   trainerFromConfig: { typo: { key: 'modle', suggest: 'model', call: () => lt.trainerFromConfig(anyOptions({}), anyOptions({ modle: null })) } },
   replayManifest: {
     typo: { key: 'modle', suggest: 'model', call: () => lt.replayManifest(anyOptions({ format: 'longtail-run-manifest', version: 1, notReplayable: [] }), anyOptions({ modle: null, data: null })) },
   },
   // core
-  checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
-  checkSpec: {
-    typo: {
-      key: 'numSample',
-      suggest: 'numSamples',
-      call: () => lt.checkSpec('sampler', anyOptions<{ kind: 'a' }>({ kind: 'a', numSample: 1 }), { a: { kind: true, numSamples: true } as never }),
-    },
-  },
-  checkInteger: { typo: { key: 'mni', suggest: 'min', call: () => lt.checkInteger('n', 1, anyOptions({ mni: 0 })) } },
-  checkRange: { typo: { key: 'maxExclusiv', suggest: 'maxExclusive', call: () => lt.checkRange('x', 0.5, anyOptions({ min: 0, maxExclusiv: true })) } },
+  checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => adv.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
+  checkInteger: { typo: { key: 'mni', suggest: 'min', call: () => adv.checkInteger('n', 1, anyOptions({ mni: 0 })) } },
+  checkRange: { typo: { key: 'maxExclusiv', suggest: 'maxExclusive', call: () => adv.checkRange('x', 0.5, anyOptions({ min: 0, maxExclusiv: true })) } },
   checkAllFinite: { noOptions: POSITIONAL },
   checkClassCounts: { noOptions: POSITIONAL },
   checkFinite: { noOptions: POSITIONAL },
@@ -104,10 +97,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   checkRank: { noOptions: POSITIONAL },
   checkSameSize: { noOptions: POSITIONAL },
   disposeAll: { noOptions: VALUE },
-  DisposeGuard: { noOptions: POSITIONAL },
-  takeData: { noOptions: POSITIONAL },
-  takeScalar: { noOptions: POSITIONAL },
-  createRng: { noOptions: POSITIONAL },
+  seededRng: { noOptions: POSITIONAL },
   restoreRng: { noOptions: 'takes an RngState (a value)' },
   permutation: { noOptions: POSITIONAL },
   sampleGamma: { noOptions: POSITIONAL },
@@ -116,10 +106,6 @@ const TABLE: Readonly<Record<string, Entry>> = {
   Registry: { noOptions: POSITIONAL },
   LongTailError: { noOptions: 'code, message and a details record (not options)' },
   isLongTailError: { noOptions: POSITIONAL },
-  formatValue: { noOptions: POSITIONAL },
-  invalid: { noOptions: 'code, expectation, name, value and a details record (not options)' },
-  editDistance: { noOptions: POSITIONAL },
-  nearestName: { noOptions: POSITIONAL },
 
   // backends (src/backends/* is owned elsewhere)
   useBackend: { typo: { key: 'thread', suggest: 'threads', call: () => lt.useBackend(anyOptions({ name: 'wasm', thread: 1 })) } },
@@ -143,7 +129,6 @@ const TABLE: Readonly<Record<string, Entry>> = {
     },
   },
   longTailIndices: { typo: { key: 'rgn', suggest: 'rng', call: () => lt.longTailIndices([0, 1], anyOptions({ counts: [1, 1], rgn: rng })) } },
-  poolsByClass: { noOptions: POSITIONAL },
   parseLongTailSplit: { noOptions: 'parses a JSON document (its own format is validated)' },
   formatLongTailSplit: { noOptions: VALUE },
   loadLongTailSplit: { noOptions: 'takes a path' },
@@ -178,7 +163,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   concatData: { noOptions: VALUE },
   concatRealSynthetic: { typo: { key: 'synthetc', suggest: 'synthetic', call: (f) => lt.concatRealSynthetic(anyOptions({ real: { x: f.features, y: Int32Array.from([0, 1]) }, synthetc: { x: f.features, y: Int32Array.from([0, 1]) } })) } },
   streamBatches: { typo: { key: 'batchSise', suggest: 'batchSize', call: async () => { for await (const b of lt.streamBatches([{ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }], anyOptions({ batchSise: 2 }))) b.x.dispose(); } } },
-  chunkArrays: { typo: { key: 'chunkSise', suggest: 'chunkSize', call: () => [...lt.chunkArrays({ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }, anyOptions({ chunkSise: 1 }))] } },
+  chunkArrays: { typo: { key: 'chunkSise', suggest: 'chunkSize', call: () => [...adv.chunkArrays({ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }, anyOptions({ chunkSise: 1 }))] } },
 
   // samplers
   instanceSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.instanceSampler(anyOptions({ numSample: 10 })) } },
@@ -188,12 +173,11 @@ const TABLE: Readonly<Record<string, Entry>> = {
   squareRootSampler: { typo: { key: 'numSampels', suggest: 'numSamples', call: () => lt.squareRootSampler(anyOptions({ numSampels: 10 })) } },
   mPerClassSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.mPerClassSampler(anyOptions({ m: 2, numSample: 4 })) } },
   checkSamplerSpec: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.checkSamplerSpec(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
-  createSampler: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.createSampler(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
+  samplerFromConfig: { typo: { key: 'numSample', suggest: 'numSamples', call: () => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', numSample: 10 })) } },
   classSamplingProbabilities: { typo: { key: 'Q', suggest: 'q', call: () => lt.classSamplingProbabilities([1, 2], anyOptions({ Q: 1 })) } },
   progressiveProbabilities: {
     typo: { key: 'totalEpoch', suggest: 'totalEpochs', call: () => lt.progressiveProbabilities([1, 2], anyOptions({ epoch: 0, totalEpoch: 2 })) },
   },
-  drawClasses: { noOptions: POSITIONAL },
   samplerReport: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.samplerReport(lt.classBalancedSampler(), [0, 1], anyOptions({ batchSize: 2, seed: 0, epoch: 1 })) } },
   pearsonChiSquare: { typo: { key: 'observd', suggest: 'observed', call: () => lt.pearsonChiSquare(anyOptions({ observd: [1], expected: [1] })) } },
 
@@ -226,9 +210,6 @@ const TABLE: Readonly<Record<string, Entry>> = {
   },
   accuracyFromConfusion: { noOptions: POSITIONAL },
   perClassFromConfusion: { noOptions: POSITIONAL },
-  nanMean: { noOptions: POSITIONAL },
-  argmaxRows: { noOptions: POSITIONAL },
-  confidenceBin: { noOptions: POSITIONAL },
   CalibrationBins: { noOptions: POSITIONAL },
 
   // losses: kernels
@@ -299,38 +280,30 @@ const TABLE: Readonly<Record<string, Entry>> = {
   // synth
   ClassGaussian: { typo: { key: 'shrinkge', suggest: 'shrinkage', call: () => new lt.ClassGaussian(anyOptions({ numClasses: 2, shrinkge: 0.1 })) } },
   ClassMoments: { noOptions: POSITIONAL },
-  batchMoments: { noOptions: POSITIONAL },
-  mergeInto: { noOptions: POSITIONAL },
   calibratedMoments: {
     typo: {
       key: 'calibratMean',
       suggest: 'calibrateMean',
-      call: () => lt.calibratedMoments(0, [], [], 1, anyOptions({ k: 1, alpha: 0, alphaOn: 'all', calibratMean: true })),
+      call: () => adv.calibratedMoments(0, [], [], 1, anyOptions({ k: 1, alpha: 0, alphaOn: 'all', calibratMean: true })),
     },
   },
   ledoitWolfShrinkage: { noOptions: POSITIONAL },
   shrunkCovariance: { noOptions: POSITIONAL },
   unbiasedCovariance: { noOptions: POSITIONAL },
   pooledCovariance: { noOptions: POSITIONAL },
-  cholesky: { noOptions: POSITIONAL },
-  eigenFloor: { noOptions: POSITIONAL },
-  choleskyWithRepair: { typo: { key: 'methd', suggest: 'method', call: () => lt.choleskyWithRepair(new Float64Array([1]), 1, anyOptions({ methd: 'jitter' })) } },
+  choleskyWithRepair: { typo: { key: 'methd', suggest: 'method', call: () => adv.choleskyWithRepair(new Float64Array([1]), 1, anyOptions({ methd: 'jitter' })) } },
   topUpRequest: { typo: { key: 'cout', suggest: 'count', call: () => lt.topUpRequest([1, 2], anyOptions({ kind: 'toCount', cout: 3 })) } },
   checkTopUpPolicy: { typo: { key: 'cout', suggest: 'count', call: () => lt.checkTopUpPolicy(anyOptions({ kind: 'toCount', cout: 3 })) } },
   checkSynthesizerSpec: { typo: { key: 'numClases', suggest: 'numClasses', call: () => lt.checkSynthesizerSpec(anyOptions({ kind: 'latentSmote', config: { numClases: 2 } })) } },
   otLoss: { typo: { key: 'epsilom', suggest: 'epsilon', call: (f) => lt.otLoss(f.features, f.features, anyOptions({ epsilom: 0.1 })) } },
-  pairwiseCost: { noOptions: POSITIONAL },
   sinkhorn: { typo: { key: 'epsilom', suggest: 'epsilon', call: () => lt.sinkhorn([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], anyOptions({ epsilom: 0.1 })) } },
-  squaredEuclidean: { noOptions: POSITIONAL },
-  cosine: { noOptions: POSITIONAL },
-  normaliseByMax: { noOptions: POSITIONAL },
+  normalizeByMax: { noOptions: POSITIONAL },
   OtDistributionMatching: { typo: { key: 'numClases', suggest: 'numClasses', call: () => new lt.OtDistributionMatching(anyOptions({ numClases: 2 })) } },
-  seedClassWeights: { noOptions: POSITIONAL },
   LatentSmote: { typo: { key: 'numClases', suggest: 'numClasses', call: () => new lt.LatentSmote(anyOptions({ numClases: 2 })) } },
 
   // models
-  createClassifier: { typo: { key: 'haed', suggest: 'head', call: () => lt.createClassifier(anyOptions({ backbone: null, haed: null })) } },
-  createDualBranch: { typo: { key: 'projectonDim', suggest: 'projectionDim', call: () => lt.createDualBranch(anyOptions({ backbone: null, numClasses: 2, projectonDim: 8 })) } },
+  classifier: { typo: { key: 'haed', suggest: 'head', call: () => lt.classifier(anyOptions({ backbone: null, haed: null })) } },
+  dualBranch: { typo: { key: 'projectonDim', suggest: 'projectionDim', call: () => lt.dualBranch(anyOptions({ backbone: null, numClasses: 2, projectonDim: 8 })) } },
   linearHead: { typo: { key: 'bais', suggest: 'bias', call: () => lt.linearHead(anyOptions({ inputDim: 2, numClasses: 2, rng, bais: true })) } },
   cosineHead: { typo: { key: 'scal', suggest: 'scale', call: () => lt.cosineHead(anyOptions({ inputDim: 2, numClasses: 2, rng, scal: 16 })) } },
   auxiliaryHead: { typo: { key: 'numAuxiliaryClases', suggest: 'numAuxiliaryClasses', call: () => lt.auxiliaryHead(anyOptions({ head: null, numAuxiliaryClases: 2 })) } },
@@ -342,11 +315,11 @@ const TABLE: Readonly<Record<string, Entry>> = {
   functionBackbone: { typo: { key: 'inputShap', suggest: 'inputShape', call: () => lt.functionBackbone(anyOptions({ fn: null, outputDim: 2, inputShap: [2] })) } },
 
   // train
-  createOptimizer: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.createOptimizer(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
+  optimizerFromConfig: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.optimizerFromConfig(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
   checkOptimizerSpec: { typo: { key: 'weightDecy', suggest: 'weightDecay', call: () => lt.checkOptimizerSpec(anyOptions({ kind: 'adam', learningRate: 0.1, weightDecy: 0 })) } },
   lrSchedule: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.lrSchedule(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
   checkLrScheduleSpec: { typo: { key: 'minLearnigRate', suggest: 'minLearningRate', call: () => lt.checkLrScheduleSpec(anyOptions({ kind: 'cosine', minLearnigRate: 0 }), 0.1) } },
-  createTrainer: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.createTrainer(anyOptions({ model: null, loss: ce(), seed: 0, epoch: 1, batchSize: 2 })) } },
+  trainer: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.trainer(anyOptions({ model: null, loss: ce(), seed: 0, epoch: 1, batchSize: 2 })) } },
   earlyStopping: { typo: { key: 'patiance', suggest: 'patience', call: () => lt.earlyStopping(anyOptions({ monitor: 'loss', mode: 'min', patiance: 2 })) } },
   progressBar: { typo: { key: 'widht', suggest: 'width', call: () => lt.progressBar(anyOptions({ widht: 10 })) } },
   writeCheckpoint: { noOptions: 'takes a path and a TrainerState (a value, validated whole)' },
@@ -356,7 +329,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   ltls: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.ltls(anyOptions({ seed: 0, numClasses: 2, featureDim: 2, epoch: 1 })) } },
   sau: { typo: { key: 'temprature', suggest: 'temperature', call: () => lt.sau(anyOptions({ seed: 0, numClasses: 2, temprature: 0.5 })) } },
   granularity: { typo: { key: 'tua', suggest: 'tau', call: () => lt.granularity(anyOptions({ seed: 0, numClasses: 2, auxiliary: null, tua: 1 })) } },
-  synLT: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLT(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
+  synLt: { typo: { key: 'refreshEvry', suggest: 'refreshEvery', call: () => lt.synLt(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, refreshEvry: 1 })) } },
   decoupled: { typo: { key: 'metod', suggest: 'method', call: () => lt.decoupled(anyOptions({ seed: 0, numClasses: 2, inputDim: 2, metod: 'cRT' })) } },
   recipeFromConfig: { typo: { key: 'epoch', suggest: 'epochs', call: () => lt.recipeFromConfig({ kind: 'ltls', seed: 0, numClasses: 2, featureDim: 2, epoch: 1 }) } },
   tauNormalize: { typo: { key: 'ta', suggest: 'tau', call: (f) => lt.tauNormalize(f.features, anyOptions({ ta: 1 })) } },
@@ -457,8 +430,8 @@ afterAll(() => {
 });
 
 describe('unknown option keys (sweep over every export)', () => {
-  it('classifies every function and class exported by longtail and longtail/testing', () => {
-    const names = [...callableExports(lt as unknown as Record<string, unknown>), ...callableExports(testing as unknown as Record<string, unknown>)];
+  it('classifies every function and class exported by longtail, longtail/advanced and longtail/testing', () => {
+    const names = [lt, adv, testing].flatMap((m) => callableExports(m as unknown as Record<string, unknown>));
     const missing = names.filter((n) => !(n in TABLE));
     expect(missing, 'exports without an entry in TABLE: classify them').toEqual([]);
     const stale = Object.keys(TABLE).filter((n) => !names.includes(n));
@@ -482,13 +455,13 @@ describe('unknown option keys (sweep over every export)', () => {
 });
 
 describe('unknown keys inside discriminated specs and nested options', () => {
-  it('checks a sampler spec per kind (createSampler)', async () => {
-    await expectUnknown(() => lt.createSampler(anyOptions({ kind: 'classBalanced', numSample: 10 })), 'numSample', 'numSamples', 'sampler { kind: "classBalanced" }');
+  it('checks a sampler spec per kind (samplerFromConfig)', async () => {
+    await expectUnknown(() => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', numSample: 10 })), 'numSample', 'numSamples', 'sampler { kind: "classBalanced" }');
     // `q` belongs to squareRoot only; no key of classBalanced is near it, so there is no suggestion.
-    const e = (await caught(() => lt.createSampler(anyOptions({ kind: 'classBalanced', q: 0.5 })))) as LongTailError;
+    const e = (await caught(() => lt.samplerFromConfig(anyOptions({ kind: 'classBalanced', q: 0.5 })))) as LongTailError;
     expect(e.code).toBe('UNKNOWN_OPTION');
     expect(e.message).toBe('expected sampler { kind: "classBalanced" } to be among kind, numSamples. Received: q');
-    expect(lt.createSampler({ kind: 'squareRoot', q: 0.25 }).config).toEqual({ q: 0.25 });
+    expect(lt.samplerFromConfig({ kind: 'power', q: 0.25 }).config).toEqual({ q: 0.25 });
   });
 
   it('names the option path of a recipe: synthesizer spec, stage2 sampler, gaussian, optimizer', async () => {

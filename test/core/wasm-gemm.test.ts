@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createGemmKernel } from '../../src/core/wasm-gemm.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 
 describe('wasm SIMD gemm kernel (axpyGrid)', () => {
   it('computes A·B and C + Aᵀ·G like naive float64 loops, for rows of several vector widths', () => {
     const kernel = createGemmKernel();
     expect(kernel).not.toBeNull();
     const g = kernel!;
-    const rng = createRng('gemm');
+    const rng = seededRng('gemm');
     for (const [m, k, n4] of [[1, 1, 1], [5, 3, 2], [37, 16, 7], [256, 9, 25]] as const) {
       g.reset();
       const n = 4 * n4;

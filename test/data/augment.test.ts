@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng, permutation, sampleBeta } from '../../src/core/rng.js';
+import { seededRng, permutation, sampleBeta } from '../../src/core/rng.js';
 import { cutmix, mixup, randomCrop, randomFlip } from '../../src/data/augment.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 
@@ -31,7 +31,7 @@ for (const backend of backendsUnderTest()) {
 
     it('randomCrop equals a naive zero-padded crop at the offsets the rng draws', async () => {
       const p = 2;
-      const replay = createRng(5);
+      const replay = seededRng(5);
       const offsets = Array.from({ length: N }, () => [replay.int(2 * p + 1), replay.int(2 * p + 1)] as const);
       const expected = build((i, y, x, c) => {
         const [oy, ox] = offsets[i] as readonly [number, number];
@@ -40,41 +40,41 @@ for (const backend of backendsUnderTest()) {
         return sy < 0 || sy >= H || sx < 0 || sx >= W ? 0 : at(i, sy, sx, c);
       });
       await expectNoLeak(() => {
-        const out = randomCrop(images, { padding: p, rng: createRng(5) });
+        const out = randomCrop(images, { padding: p, rng: seededRng(5) });
         expect(out.shape).toEqual([N, H, W, C]);
         expect(Array.from(out.dataSync())).toEqual(expected);
         return out;
       });
-      const same = randomCrop(images, { padding: 0, rng: createRng(1) });
+      const same = randomCrop(images, { padding: 0, rng: seededRng(1) });
       expect(Array.from(same.dataSync())).toEqual(Array.from(values));
       same.dispose();
-      expect(() => randomCrop(images, { padding: -1, rng: createRng(1) })).toThrow('expected padding >= 0. Received: padding=-1');
+      expect(() => randomCrop(images, { padding: -1, rng: seededRng(1) })).toThrow('expected padding >= 0. Received: padding=-1');
     });
 
     it('randomFlip mirrors exactly the images whose draw is below the probability', async () => {
-      const replay = createRng(9);
+      const replay = seededRng(9);
       const flips = Array.from({ length: N }, () => replay.next() < 0.5);
       expect(flips.some((f) => f) && flips.some((f) => !f)).toBe(true);
       const expected = build((i, y, x, c) => (flips[i] ? at(i, y, W - 1 - x, c) : at(i, y, x, c)));
       await expectNoLeak(() => {
-        const out = randomFlip(images, { rng: createRng(9) });
+        const out = randomFlip(images, { rng: seededRng(9) });
         expect(Array.from(out.dataSync())).toEqual(expected);
         return out;
       });
-      const all = randomFlip(images, { rng: createRng(9), probability: 1 });
+      const all = randomFlip(images, { rng: seededRng(9), probability: 1 });
       expect(Array.from(all.dataSync())).toEqual(build((i, y, x, c) => at(i, y, W - 1 - x, c)));
       all.dispose();
-      expect(() => randomFlip(images, { rng: createRng(9), probability: 2 })).toThrow(
+      expect(() => randomFlip(images, { rng: seededRng(9), probability: 2 })).toThrow(
         'expected probability in [0, 1]. Received: probability=2',
       );
     });
 
     it('mixup: x̃ = λx + (1−λ)x_π and soft targets, with λ ~ Beta(α, α) from the rng', async () => {
-      const replay = createRng(11);
+      const replay = seededRng(11);
       const lambda = sampleBeta(replay, 0.4, 0.4);
       const perm = permutation(replay, N);
       await expectNoLeak(() => {
-        const r = mixup(images, labels, { numClasses: 3, alpha: 0.4, rng: createRng(11) });
+        const r = mixup(images, labels, { numClasses: 3, alpha: 0.4, rng: seededRng(11) });
         expect(r.lambda).toBe(lambda);
         expect(Array.from(r.permutation)).toEqual(Array.from(perm));
         expectClose(r.images, build((i, y, x, c) => lambda * at(i, y, x, c) + (1 - lambda) * at(perm[i] as number, y, x, c)), {
@@ -99,7 +99,7 @@ for (const backend of backendsUnderTest()) {
     it('cutmix pastes the partner\'s box; λ is the kept area by default, the sampled λ with adjustLambda: false', async () => {
       for (const adjustLambda of [true, false]) {
         await expectNoLeak(() => {
-          const r = cutmix(images, labels, { numClasses: 3, rng: createRng(21), adjustLambda });
+          const r = cutmix(images, labels, { numClasses: 3, rng: seededRng(21), adjustLambda });
           const { y1, y2, x1, x2 } = r.box;
           expect((y2 - y1) * (x2 - x1)).toBeGreaterThan(0);
           expect(0 <= y1 && y1 <= y2 && y2 <= H && 0 <= x1 && x1 <= x2 && x2 <= W).toBe(true);
@@ -109,7 +109,7 @@ for (const backend of backendsUnderTest()) {
           const kept = 1 - ((y2 - y1) * (x2 - x1)) / (H * W);
           expect(r.lambda).toBe(adjustLambda ? kept : r.sampledLambda);
           // The replayed draws: λ first, then the permutation, then the box centre.
-          const replay = createRng(21);
+          const replay = seededRng(21);
           expect(r.sampledLambda).toBe(sampleBeta(replay, 1, 1));
           expect(Array.from(r.permutation)).toEqual(Array.from(permutation(replay, N)));
           const t = r.targets.arraySync();
@@ -120,10 +120,10 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('same seed, same batch; different seeds differ', () => {
-      const a = cutmix(images, labels, { numClasses: 3, rng: createRng(3) });
-      const b = cutmix(images, labels, { numClasses: 3, rng: createRng(3) });
-      const c = mixup(images, labels, { numClasses: 3, rng: createRng(4) });
-      const d = mixup(images, labels, { numClasses: 3, rng: createRng(5) });
+      const a = cutmix(images, labels, { numClasses: 3, rng: seededRng(3) });
+      const b = cutmix(images, labels, { numClasses: 3, rng: seededRng(3) });
+      const c = mixup(images, labels, { numClasses: 3, rng: seededRng(4) });
+      const d = mixup(images, labels, { numClasses: 3, rng: seededRng(5) });
       expect(Array.from(a.images.dataSync())).toEqual(Array.from(b.images.dataSync()));
       expect(c.lambda).not.toBe(d.lambda);
       for (const r of [a, b, c, d]) tf.dispose([r.images, r.targets]);
@@ -131,17 +131,17 @@ for (const backend of backendsUnderTest()) {
 
     it('rejects bad input before making tensors', () => {
       const before = tf.memory().numTensors;
-      expect(() => mixup(images, Int32Array.from([0, 1]), { numClasses: 3, rng: createRng(1) })).toThrow(
+      expect(() => mixup(images, Int32Array.from([0, 1]), { numClasses: 3, rng: seededRng(1) })).toThrow(
         'expected labels.length = images.shape[0] = 4. Received: labels.length=2',
       );
-      expect(() => mixup(images, labels, { numClasses: 2, rng: createRng(1) })).toThrow(
+      expect(() => mixup(images, labels, { numClasses: 2, rng: seededRng(1) })).toThrow(
         'expected labels in [0, 2). Received: labels[1]=2',
       );
-      expect(() => cutmix(images, labels, { numClasses: 3, alpha: 0, rng: createRng(1) })).toThrow(
+      expect(() => cutmix(images, labels, { numClasses: 3, alpha: 0, rng: seededRng(1) })).toThrow(
         'expected alpha > 0. Received: alpha=0',
       );
       const flat = tf.zeros([4, 3]) as unknown as tf.Tensor4D;
-      expect(() => randomFlip(flat, { rng: createRng(1) })).toThrow('expected images of rank 4. Received: images.shape=[4, 3]');
+      expect(() => randomFlip(flat, { rng: seededRng(1) })).toThrow('expected images of rank 4. Received: images.shape=[4, 3]');
       flat.dispose();
       expect(tf.memory().numTensors).toBe(before);
     });

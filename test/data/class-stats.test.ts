@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClassStats, classFractionHolding, giniCoefficient, topClassShare } from '../../src/data/class-stats.js';
 import { longTailCounts } from '../../src/data/long-tail.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 
 function labelsFromCounts(counts: number[]): Int32Array {
   const out: number[] = [];
@@ -119,7 +119,7 @@ describe('long-tailedness descriptors', () => {
     expect(CIFAR100_LT.reduce((a, b) => a + b, 0)).toBe(10847);
     expect(giniCoefficient(CIFAR100_LT)).toBeCloseTo(naiveGini(CIFAR100_LT), 14);
     expect(giniCoefficient(CIFAR100_LT).toFixed(3)).toBe('0.592');
-    // The C/(C−1) "unbiased" normalisation would give 0.598: the published 0.592 is the 1/(2 C Σn) form.
+    // The C/(C−1) "unbiased" normalization would give 0.598: the published 0.592 is the 1/(2 C Σn) form.
     expect(((giniCoefficient(CIFAR100_LT) * 100) / 99).toFixed(3)).toBe('0.598');
     expect(giniCoefficient([7, 7, 7, 7])).toBe(0);
     expect(giniCoefficient([0, 0, 9])).toBeCloseTo(2 / 3, 15); // (C − 1) / C
@@ -136,7 +136,7 @@ describe('long-tailedness descriptors', () => {
     const headFirst = labelsOf(CIFAR100_LT);
     expect(heroLtGini(headFirst).toFixed(3)).toBe('0.498');
     const reversed = labelsOf(CIFAR100_LT, (j) => 99 - j);
-    const shuffledIds = createRng('perm').shuffle(Int32Array.from({ length: 100 }, (_, j) => j));
+    const shuffledIds = seededRng('perm').shuffle(Int32Array.from({ length: 100 }, (_, j) => j));
     const permuted = labelsOf(CIFAR100_LT, (j) => shuffledIds[j] as number);
     expect(heroLtGini(reversed).toFixed(3)).toBe('0.125');
     expect(Math.abs(heroLtGini(permuted) - heroLtGini(headFirst))).toBeGreaterThan(0.05);

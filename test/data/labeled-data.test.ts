@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import {
   chunkArrays,
   concatData,
@@ -110,7 +110,7 @@ for (const backend of backendsUnderTest()) {
       const raw = toyArrays(12, 1);
       const run = async (seed: number): Promise<number[]> => {
         const ys: number[] = [];
-        for await (const b of streamBatches(chunkArrays(raw, { chunkSize: 6 }), { batchSize: 5, rng: createRng(seed) })) {
+        for await (const b of streamBatches(chunkArrays(raw, { chunkSize: 6 }), { batchSize: 5, rng: seededRng(seed) })) {
           const xs = Array.from(b.x.dataSync());
           // Labels travel with their rows.
           xs.forEach((v, k) => expect(b.y[k]).toBe(v % 3));

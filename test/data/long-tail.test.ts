@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import {
   formatLongTailSplit,
   loadLongTailSplit,
@@ -74,9 +74,9 @@ describe('longTailIndices', () => {
   const labels = Int32Array.from({ length: 300 }, (_, i) => i % 3);
 
   it('takes counts[j] distinct samples of each class, grouped by class, deterministically', () => {
-    const a = longTailIndices(labels, { counts: [50, 20, 5], rng: createRng(1) });
-    const b = longTailIndices(labels, { counts: [50, 20, 5], rng: createRng(1) });
-    const c = longTailIndices(labels, { counts: [50, 20, 5], rng: createRng(2) });
+    const a = longTailIndices(labels, { counts: [50, 20, 5], rng: seededRng(1) });
+    const b = longTailIndices(labels, { counts: [50, 20, 5], rng: seededRng(1) });
+    const c = longTailIndices(labels, { counts: [50, 20, 5], rng: seededRng(2) });
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
     expect(a.length).toBe(75);
@@ -87,7 +87,7 @@ describe('longTailIndices', () => {
 
   it('is uniform within a class (every sample of class 0 is picked about equally often)', () => {
     const hits = new Float64Array(300);
-    const rng = createRng(3);
+    const rng = seededRng(3);
     const trials = 400;
     for (let t = 0; t < trials; t++) for (const i of longTailIndices(labels, { counts: [10, 0, 0], rng })) hits[i] = (hits[i] as number) + 1;
     // Each of the 100 class-0 samples: Binomial(400, 0.1), mean 40, sd 6; bound at 6 sd.
@@ -99,10 +99,10 @@ describe('longTailIndices', () => {
   });
 
   it('throws EMPTY_CLASS when a class has too few samples', () => {
-    expect(() => longTailIndices(labels, { counts: [101, 0, 0], rng: createRng(0) })).toThrow(
+    expect(() => longTailIndices(labels, { counts: [101, 0, 0], rng: seededRng(0) })).toThrow(
       'expected class 0 to have at least counts[0]=101 samples. Received: 100 samples of class 0',
     );
-    expect(() => longTailIndices([0, 5], { counts: [1, 1], rng: createRng(0) })).toThrow(
+    expect(() => longTailIndices([0, 5], { counts: [1, 1], rng: seededRng(0) })).toThrow(
       'expected labels in [0, 2). Received: labels[1]=5',
     );
   });
@@ -186,6 +186,6 @@ describe('split files: the writer\'s output reads back', () => {
       /parseLongTailSplit options .*Received: src/,
     );
     expect(() => longTailCounts({ profile: 'step', numClasses: 2, maxCount: 2, imbalanceFactor: 1, head: 1 } as never)).toThrow(/longTailCounts options/);
-    expect(() => longTailIndices([0], { counts: [1], rng: createRng(0), seed: 1 } as never)).toThrow(/longTailIndices options/);
+    expect(() => longTailIndices([0], { counts: [1], rng: seededRng(0), seed: 1 } as never)).toThrow(/longTailIndices options/);
   });
 });

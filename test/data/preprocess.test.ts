@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import * as tf from '@tensorflow/tfjs';
 import { fromArrays, streamBatches } from '../../src/data/labeled-data.js';
 import { FeatureStatsAccumulator, featureStats, standardize, standardizeArrays, type FeatureStats } from '../../src/data/preprocess.js';
@@ -72,9 +72,9 @@ describe('pixel standardisation', () => {
 });
 
 describe('features are never rescaled unless asked', () => {
-  // L2-normalised embeddings, the "features from PyTorch" case of the issue: standardised, each feature
+  // L2-normalized embeddings, the "features from PyTorch" case of the issue: standardised, each feature
   // must have mean 0 and std σ/(σ + ε) ≈ 1, not the 0.395 that a silent 1/255 gave.
-  const rng = createRng(3);
+  const rng = seededRng(3);
   const n = 400;
   const d = 8;
   const x = new Float32Array(n * d);

@@ -31,6 +31,6 @@ describe('README', () => {
     const snippet = /```ts\n(import \{[\s\S]*?)```/.exec(readFileSync(join(root, 'README.md'), 'utf8'))?.[1] ?? '';
     expect(snippet).toMatch(/longTailCounts\(\{ profile: 'exponential', numClasses: 10, maxCount: 6000, imbalanceFactor: 100 \}\)/);
     expect(snippet).toMatch(/const train = gatherBatch\(balanced, longTailIndices\(balanced\.y, \{ counts, rng: [^}]+\}\)\)/);
-    expect(snippet).toMatch(/await trainer\.fit\(train\)/);
+    expect(snippet).toMatch(/await loop\.fit\(train\)/);
   });
 });

@@ -1,6 +1,6 @@
 /** Long-tailed Gaussian blobs for trainer tests, drawn from a seeded Rng in plain JavaScript. */
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 
 /** Options of {@link blobArrays}. */
@@ -16,7 +16,7 @@ export interface BlobOptions {
 
 /** `counts[c]` samples of class c, classes in order: x_ik = shift·[feature k belongs to c] + N(0, 1). */
 export function blobArrays(counts: readonly number[], o: BlobOptions): { x: Float32Array; y: Int32Array } {
-  const rng = createRng(o.seed);
+  const rng = seededRng(o.seed);
   const d = o.dim;
   const n = counts.reduce((a, b) => a + b, 0);
   const x = new Float32Array(n * d);

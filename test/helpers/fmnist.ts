@@ -5,8 +5,8 @@
 import type { Rng } from '../../src/core/rng.js';
 import { featureStats, fromArrays, loadFashionMnistLTSubset, standardizeArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
-import { createTrainer, type TrainerBaseConfig } from '../../src/train/trainer.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { trainer, type TrainerBaseConfig } from '../../src/train/trainer.js';
 
 /** Train and test arrays, flattened to 784 features and standardised with the training set's statistics. */
 export async function standardizedSubsetArrays(): Promise<{ train: LabeledArrays; test: LabeledArrays }> {
@@ -40,14 +40,14 @@ export interface PlainCrossEntropyOptions {
  * cross-entropy. Frees the model and the trainer.
  */
 export async function plainCrossEntropy(o: PlainCrossEntropyOptions): Promise<number> {
-  const model = createClassifier({
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [o.hidden], rng: o.rng.fork('backbone') }),
     head: linearHead({ inputDim: o.hidden, numClasses: o.numClasses, rng: o.rng.fork('head') }),
   });
-  const trainer = createTrainer({ model, loss: crossEntropyLoss(), ...o.trainer, progress: 'none' });
-  await trainer.fit(o.train);
-  const ba = trainer.evaluate(o.test).balancedAccuracy;
-  trainer.dispose();
+  const loop = trainer({ model, loss: crossEntropyLoss(), ...o.trainer, progress: 'none' });
+  await loop.fit(o.train);
+  const ba = loop.evaluate(o.test).balancedAccuracy;
+  loop.dispose();
   model.dispose();
   return ba;
 }

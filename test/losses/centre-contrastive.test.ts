@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { toConfig } from '../../src/core/registry.js';
 import { backendsUnderTest, expectClose } from '../../src/testing/index.js';
 import {
@@ -185,7 +185,7 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
   });
 
   it('BCL matches a naive float64 loop of the paper’s formula (random batches, 1–3 views, classes absent and singleton)', () => {
-    const rng = createRng(3);
+    const rng = seededRng(3);
     for (const [n, views, classes, t] of [[8, 2, 5, 0.1], [5, 1, 4, 0.3], [6, 3, 6, 0.07]] as const) {
       const x = Array.from({ length: n }, () => randomMatrix(rng, views, 6));
       const cs = randomMatrix(rng, classes, 6);
@@ -201,7 +201,7 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
   });
 
   it('PaCo matches a naive float64 loop (one and two views, plain and logit-adjusted, smoothing, α/β/γ)', () => {
-    const rng = createRng(4);
+    const rng = seededRng(4);
     for (const [n, views, classes, o] of [
       [6, 2, 4, { alpha: 0.05, beta: 1, gamma: 1, t: 0.2, tb: 0.2, supt: 1, eps: 0 }],
       [7, 1, 5, { alpha: 1, beta: 0.5, gamma: 0.3, t: 0.1, tb: 0.07, supt: 2, eps: 0.2, counts: [30, 10, 4, 2, 1] }],
@@ -232,7 +232,7 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
   });
 
   it('BCL without class-averaging and centres is SupCon (T_base = T): value and gradient', () => {
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const x = tf.tensor3d(Array.from({ length: 8 }, () => randomMatrix(rng, 2, 5)));
     const y = tf.tensor1d([0, 1, 0, 2, 1, 3, 3, 0], 'int32');
     const bcl = tf.valueAndGrad((f: tf.Tensor) => bclLoss({ temperature: 0.2, classAveraging: false }).compute({ projections: f as tf.Tensor3D, labels: y }))(x);
@@ -250,7 +250,7 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
   });
 
   it('BCL without class-averaging, with centres, is SupCon with the centres as a labelled contrast set', () => {
-    const rng = createRng(6);
+    const rng = seededRng(6);
     const x = tf.tensor3d(Array.from({ length: 6 }, () => randomMatrix(rng, 2, 5)));
     const centres = tf.tensor2d(randomMatrix(rng, 4, 5));
     const y = tf.tensor1d([0, 1, 0, 2, 1, 0], 'int32');
@@ -262,7 +262,7 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
   });
 
   it('PaCo with α = 0 and γ = 0 is (T/T_base)·the logit-adjusted cross-entropy of the centre logits', () => {
-    const rng = createRng(7);
+    const rng = seededRng(7);
     const counts = [40, 12, 3, 1];
     const x = tf.tensor3d(Array.from({ length: 6 }, () => randomMatrix(rng, 2, 5)));
     const z = tf.tensor2d(randomMatrix(rng, 6, 4, 2));
@@ -295,8 +295,8 @@ describe.each(backendsUnderTest())('BCL and PaCo (%s)', (backend) => {
 
 describe('BCL and PaCo: options, errors, memory, registry', () => {
   it('learnableCentres is a seeded trainable [C, d] variable; a centres provider is called at each evaluation', () => {
-    const a = learnableCentres({ numClasses: 3, dim: 4, rng: createRng(1) });
-    const b = learnableCentres({ numClasses: 3, dim: 4, rng: createRng(1) });
+    const a = learnableCentres({ numClasses: 3, dim: 4, rng: seededRng(1) });
+    const b = learnableCentres({ numClasses: 3, dim: 4, rng: seededRng(1) });
     expect(a.shape).toEqual([3, 4]);
     expect(a.trainable).toBe(true);
     expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
@@ -336,7 +336,7 @@ describe('BCL and PaCo: options, errors, memory, registry', () => {
       [() => pacoLoss().compute({ projections: x, logits: z, labels: y }), 'LABEL_OUT_OF_RANGE', /labels/],
       [() => pacoLoss().compute({ projections: x, logits: tf.tensor2d([[1, 2, 3]]), labels: tf.tensor1d([0, 1], 'int32') }), 'SHAPE_MISMATCH', /logits.shape\[0\]/],
       [() => pacoLoss({ logitAdjusted: true, classCounts: [1, 2] }).compute({ projections: x, logits: z, labels: tf.tensor1d([0, 1], 'int32') }), 'SHAPE_MISMATCH', /classCounts.length/],
-      [() => learnableCentres({ numClasses: 0, dim: 2, rng: createRng(0) }), 'INVALID_OPTION', /numClasses/],
+      [() => learnableCentres({ numClasses: 0, dim: 2, rng: seededRng(0) }), 'INVALID_OPTION', /numClasses/],
       [() => learnableCentres({ numClasses: 2, dim: 2, rng: {} as never }), 'INVALID_OPTION', /rng to be an Rng/],
     ];
     for (const [f, code, message] of cases) {

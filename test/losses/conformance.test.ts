@@ -22,12 +22,12 @@ import {
   type LossInputs,
 } from '../../src/losses/index.js';
 import { checkLossConformance, expectLossConformance, LOSS_CHECKS } from '../../src/testing/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 
 const counts = [40, 12, 3, 1, 0];
 function makeInputs(seed: number): () => LossInputs<'logits' | 'projections'> {
   return () => {
-    const rng = createRng(seed);
+    const rng = seededRng(seed);
     const labels = Array.from({ length: 6 }, () => rng.int(5));
     return {
       logits: tf.tensor2d(Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => rng.normal() * 2))),
@@ -70,7 +70,7 @@ describe('loss conformance suite', () => {
   });
 
   it('bclLoss with learnable centres passes every check (the registry given the centres back)', async () => {
-    const centres = learnableCentres({ numClasses: 5, dim: 4, rng: createRng(2) });
+    const centres = learnableCentres({ numClasses: 5, dim: 4, rng: seededRng(2) });
     const loss = bclLoss({ temperature: 0.1, centres: () => centres });
     const registry = { fromConfig: () => bclLoss({ temperature: 0.1, centres: () => centres }) as Loss };
     await expectLossConformance(loss as Loss<'logits' | 'projections'>, { inputs: makeInputs(7), registry });

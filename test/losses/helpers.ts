@@ -1,6 +1,6 @@
 /** Naive plain-JS references (loops over numbers, float64) and fixtures for the loss tests. */
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng } from '../../src/core/rng.js';
+import { seededRng, type Rng } from '../../src/core/rng.js';
 
 export type Matrix = number[][];
 
@@ -125,4 +125,4 @@ export function int1d(values: readonly number[]): tf.Tensor1D {
   return tf.tensor1d(values as number[], 'int32');
 }
 
-export const rngFor = (label: string): Rng => createRng(2024).fork(label);
+export const rngFor = (label: string): Rng => seededRng(2024).fork(label);

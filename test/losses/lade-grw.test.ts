@@ -25,7 +25,7 @@ import {
 } from '../../src/losses/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { expectError } from '../helpers/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { logSoftmaxRow, naiveCrossEntropy, randomLabels, randomMatrix, type Matrix } from './helpers.js';
 
 interface LadeCase {
@@ -140,7 +140,7 @@ describe('LADE and GRW: naive loops, equivalences, config, validation, memory', 
   });
 
   it('bounds and the LADER term equal a naive loop on random batches (absent and zero-count classes too)', () => {
-    const rng = createRng(16);
+    const rng = seededRng(16);
     for (const counts of [[30, 9, 4, 1], [12, 0, 5, 2], [1, 1, 1, 1]]) {
       for (const lambda of [0, 0.1, 0.7]) {
         const z = randomMatrix(rng, 7, counts.length, 2);
@@ -161,7 +161,7 @@ describe('LADE and GRW: naive loops, equivalences, config, validation, memory', 
   });
 
   it('α = 0 is the balanced softmax (logit-adjusted τ = 1) loss, value and gradient', () => {
-    const rng = createRng(3);
+    const rng = seededRng(3);
     const counts = [40, 12, 3, 1];
     const z = tf.tensor2d(randomMatrix(rng, 6, 4, 2));
     const y = tf.tensor1d(randomLabels(rng, 6, 4), 'int32');
@@ -178,7 +178,7 @@ describe('LADE and GRW: naive loops, equivalences, config, validation, memory', 
   });
 
   it('PC softmax with a uniform target equals post-hoc logit adjustment at τ = 1 (same softmax); a uniform train prior is a no-op', () => {
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const counts = [50, 20, 5, 1];
     const z = randomMatrix(rng, 5, 4, 1.5);
     tf.tidy(() => {
@@ -188,7 +188,7 @@ describe('LADE and GRW: naive loops, equivalences, config, validation, memory', 
       expectClose(tf.softmax(pc), tf.softmax(la).arraySync(), TOL);
       expectClose(tf.sub(pc, la), z.map(() => counts.map(() => Math.log(1 / 4))), TOL);
       expectClose(tf.softmax(pcSoftmaxLogits(logits, { source: 'softmax', trainCounts: [3, 3, 3, 3] })), z.map(logSoftmaxRow).map((r) => r.map(Math.exp)), TOL);
-      // Moving a LADE model to a target prior p_t multiplies its softmax by p_t and renormalises.
+      // Moving a LADE model to a target prior p_t multiplies its softmax by p_t and renormalizes.
       const target = [1, 2, 3, 4];
       const moved = pcSoftmaxLogits(logits, { source: 'lade', targetCounts: target });
       const expected = z.map((r) => {

@@ -6,13 +6,13 @@ import {
   accuracy,
   balancedAccuracy,
   ClassificationMetrics,
-  confidenceBin,
   confusionMatrix,
   evaluatePredictions,
   expectedCalibrationError,
   perClassAccuracy,
   shotGroupAccuracy,
 } from '../../src/metrics/index.js';
+import { confidenceBin } from '../../src/metrics/classification.js';
 
 interface GoldenCase {
   numClasses: number;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { useBackend } from '../../src/backends/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import {
@@ -52,7 +52,7 @@ for (const backend of backendsUnderTest()) {
 
     it('MLP with batch norm matches PyTorch and a plain loop: train output, running stats, eval output', () => {
       const g = golden.mlp_bn;
-      const mlp = mlpBackbone({ inputDim: 6, hiddenSizes: [5, 4], batchNorm: true, rng: createRng(0) });
+      const mlp = mlpBackbone({ inputDim: 6, hiddenSizes: [5, 4], batchNorm: true, rng: seededRng(0) });
       // Order: trainable [kernel, γ, β] per layer, then state [moving mean, moving variance] per layer.
       expect(mlp.trainableVariables).toHaveLength(6);
       expect(mlp.variables).toHaveLength(10);
@@ -84,7 +84,7 @@ for (const backend of backendsUnderTest()) {
     it('CNN matches PyTorch (conv-BN-ReLU-maxpool × 2, global average pool / flatten, avg pooling)', () => {
       const g = golden.cnn;
       const make = (features: 'globalAvg' | 'flatten', pooling: 'max' | 'avg') => {
-        const cnn = cnnBackbone({ inputShape: [6, 6, 2], channels: [3, 4], features, pooling, rng: createRng(0) });
+        const cnn = cnnBackbone({ inputShape: [6, 6, 2], channels: [3, 4], features, pooling, rng: seededRng(0) });
         g.layers.forEach((L, i) => {
           setVariable(cnn.trainableVariables[3 * i]!, L.kernel);
           setVariable(cnn.trainableVariables[3 * i + 1]!, L.gamma);
@@ -116,7 +116,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('batch-norm statistics change in train mode and not in eval mode; they are state, not trainable', () => {
-      const cnn = cnnBackbone({ inputShape: [5, 5, 1], channels: [2], rng: createRng(1) });
+      const cnn = cnnBackbone({ inputShape: [5, 5, 1], channels: [2], rng: seededRng(1) });
       const state = cnn.variables.filter((v) => !cnn.trainableVariables.includes(v));
       expect(state).toHaveLength(2);
       expect(state.every((v) => !v.trainable)).toBe(true);
@@ -137,10 +137,10 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('dropout: off in eval, seeded in train (same seed → same masks), restorable stream', () => {
-      const make = () => mlpBackbone({ inputDim: 8, hiddenSizes: [64], dropout: 0.5, rng: createRng(3) });
+      const make = () => mlpBackbone({ inputDim: 8, hiddenSizes: [64], dropout: 0.5, rng: seededRng(3) });
       const a = make();
       const b = make();
-      const noDrop = mlpBackbone({ inputDim: 8, hiddenSizes: [64], rng: createRng(3) });
+      const noDrop = mlpBackbone({ inputDim: 8, hiddenSizes: [64], rng: seededRng(3) });
       // Dropout seeds are drawn after the weights: same weights with or without dropout.
       expect(snapshot(a.variables)).toEqual(snapshot(noDrop.variables));
       const x = tf.randomNormal([4, 8], 0, 1, 'float32', 2);
@@ -164,7 +164,7 @@ for (const backend of backendsUnderTest()) {
 
     it('apply inside tidy leaves nothing; dispose frees exactly the variables', async () => {
       const before = tf.memory().numTensors;
-      const cnn = cnnBackbone({ inputShape: [6, 6, 1], channels: [2, 3], denseSizes: [5], dropout: 0.1, rng: createRng(0) });
+      const cnn = cnnBackbone({ inputShape: [6, 6, 1], channels: [2, 3], denseSizes: [5], dropout: 0.1, rng: seededRng(0) });
       // conv k (×2) + γ, β (×2) + moving mean/var (×2) + dense kernel, bias.
       expect(cnn.variables).toHaveLength(12);
       expect(tf.memory().numTensors - before).toBe(12);
@@ -227,8 +227,8 @@ for (const backend of backendsUnderTest()) {
 describe('backbones: init determinism, wrappers, config, errors', () => {
   it('same seed gives identical weights for MLP and CNN; a different seed differs', () => {
     const mk = (seed: number) => [
-      mlpBackbone({ inputDim: 10, hiddenSizes: [8, 6], rng: createRng(seed) }),
-      cnnBackbone({ inputShape: [8, 8, 3], channels: [4, 4], denseSizes: [5], rng: createRng(seed) }),
+      mlpBackbone({ inputDim: 10, hiddenSizes: [8, 6], rng: seededRng(seed) }),
+      cnnBackbone({ inputShape: [8, 8, 3], channels: [4, 4], denseSizes: [5], rng: seededRng(seed) }),
     ];
     const [a1, a2] = mk(11);
     const [b1, b2] = mk(11);
@@ -292,7 +292,7 @@ describe('backbones: init determinism, wrappers, config, errors', () => {
   });
 
   it('configs are JSON and describe the architecture', () => {
-    const rng = createRng(0);
+    const rng = seededRng(0);
     const cnn = cnnBackbone({ inputShape: [8, 8, 1], channels: [4], rng });
     expect(JSON.parse(JSON.stringify(cnn.config))).toEqual({
       inputShape: [8, 8, 1],
@@ -315,7 +315,7 @@ describe('backbones: init determinism, wrappers, config, errors', () => {
   });
 
   it('bad options and inputs throw pinned LongTailErrors before any tensor is made', () => {
-    const rng = createRng(0);
+    const rng = seededRng(0);
     const before = tf.memory().numTensors;
     expect(thrown(() => mlpBackbone({ inputDim: 4, hiddenSizes: [], rng }))).toEqual({
       code: 'LongTailError:INVALID_OPTION',

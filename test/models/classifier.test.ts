@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { useBackend } from '../../src/backends/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import {
   auxiliaryHead,
   cnnBackbone,
   cosineHead,
-  createClassifier,
-  createDualBranch,
+  classifier,
+  dualBranch,
   linearHead,
   mlpBackbone,
   type Model,
@@ -17,7 +17,7 @@ import { crossEntropy, golden, setVariable, sgdStep, snapshot, sumAbs, thrown } 
 
 /** Three Gaussian blobs in 4-d, 10 samples each (seeded). */
 function blobs(seed: number): { x: tf.Tensor2D; y: tf.Tensor1D } {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const xs: number[] = [];
   const ys: number[] = [];
   for (let i = 0; i < 30; i++) {
@@ -30,7 +30,7 @@ function blobs(seed: number): { x: tf.Tensor2D; y: tf.Tensor1D } {
 
 /** 8×8 one-channel images: class c lights up quadrant c (plus noise). */
 function quadrants(seed: number, n: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const xs = new Float32Array(n * 64);
   const ys: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -67,8 +67,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('forward returns logits and embeddings; head(features) equals the logits of forward', () => {
-      const rng = createRng(0);
-      const model = createClassifier({
+      const rng = seededRng(0);
+      const model = classifier({
         backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6, 5], rng }),
         head: linearHead({ inputDim: 5, numClasses: 3, rng }),
       });
@@ -87,14 +87,14 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('gradients reach every trainable variable (MLP + BN + dropout, CNN + dense, cosine head)', () => {
-      const rng = createRng(1);
-      const mlp = createClassifier({
+      const rng = seededRng(1);
+      const mlp = classifier({
         backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [8, 6], batchNorm: true, dropout: 0.2, rng }),
         head: linearHead({ inputDim: 6, numClasses: 3, rng }),
       });
       const { x, y } = blobs(2);
       expectGradientsEverywhere(mlp, () => crossEntropy(mlp.forward(x, 'train').logits, y));
-      const cnn = createClassifier({
+      const cnn = classifier({
         backbone: cnnBackbone({ inputShape: [8, 8, 1], channels: [2, 3], denseSizes: [4], rng }),
         head: cosineHead({ inputDim: 4, numClasses: 4, rng }),
       });
@@ -106,8 +106,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('a few SGD steps reduce the loss of an MLP on separable blobs, without leaking', () => {
-      const rng = createRng(4);
-      const model = createClassifier({
+      const rng = seededRng(4);
+      const model = classifier({
         backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [16], rng }),
         head: linearHead({ inputDim: 16, numClasses: 3, rng }),
       });
@@ -124,8 +124,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('a few steps reduce the loss of a conv-BN-ReLU CNN (optimizer.minimize), BN stats move', () => {
-      const rng = createRng(6);
-      const model = createClassifier({
+      const rng = seededRng(6);
+      const model = classifier({
         backbone: cnnBackbone({ inputShape: [8, 8, 1], channels: [4, 8], rng }),
         head: linearHead({ inputDim: 8, numClasses: 4, rng }),
       });
@@ -153,8 +153,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('auxiliary classifier: trains over C + A classes, predicts over C only', () => {
-      const rng = createRng(8);
-      const model = createClassifier({
+      const rng = seededRng(8);
+      const model = classifier({
         backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng }),
         head: auxiliaryHead({ head: linearHead({ inputDim: 6, numClasses: 5, rng }), numAuxiliaryClasses: 2 }),
       });
@@ -175,8 +175,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('dual branch: projections are unit vectors, gradients reach every branch, predictions use the head', async () => {
-      const rng = createRng(10);
-      const model = createDualBranch({
+      const rng = seededRng(10);
+      const model = dualBranch({
         backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng }),
         numClasses: 3,
         projectionHiddenSizes: [8, 8],
@@ -213,12 +213,12 @@ for (const backend of backendsUnderTest()) {
 
     it('dual-branch projection matches PyTorch (SAU contrast head, train mode)', () => {
       const g = golden.projection;
-      const model = createDualBranch({
-        backbone: mlpBackbone({ inputDim: 2, hiddenSizes: [5], rng: createRng(0) }),
+      const model = dualBranch({
+        backbone: mlpBackbone({ inputDim: 2, hiddenSizes: [5], rng: seededRng(0) }),
         numClasses: 2,
         projectionHiddenSizes: [8, 8],
         projectionDim: 3,
-        rng: createRng(0),
+        rng: seededRng(0),
       });
       // Trainable order: backbone (2), head (2), then projection [k1, γ1, β1, k2, γ2, β2, k3, b3].
       const pv = model.trainableVariables.slice(4);
@@ -236,8 +236,8 @@ for (const backend of backendsUnderTest()) {
 }
 
 describe('classifier models: composition, config, disposal, errors', () => {
-  it('createClassifier without a backbone is a head on precomputed features', () => {
-    const model = createClassifier({ head: linearHead({ inputDim: 3, numClasses: 2, rng: createRng(0) }) });
+  it('classifier without a backbone is a head on precomputed features', () => {
+    const model = classifier({ head: linearHead({ inputDim: 3, numClasses: 2, rng: seededRng(0) }) });
     expect(model.backbone.kind).toBe('identity');
     const x = tf.tensor2d([[1, 2, 3]]);
     const out = model.forward(x, 'train');
@@ -248,8 +248,8 @@ describe('classifier models: composition, config, disposal, errors', () => {
   });
 
   it('config is JSON describing backbone and head', () => {
-    const rng = createRng(0);
-    const model = createClassifier({
+    const rng = seededRng(0);
+    const model = classifier({
       backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [3], rng }),
       head: cosineHead({ inputDim: 3, numClasses: 2, rng }),
     });
@@ -262,10 +262,10 @@ describe('classifier models: composition, config, disposal, errors', () => {
 
   it('dual branch defaults to SAU 2048-2048-128 with batch norm', () => {
     const before = tf.memory().numTensors;
-    const model = createDualBranch({
-      backbone: mlpBackbone({ inputDim: 2, hiddenSizes: [4], rng: createRng(0) }),
+    const model = dualBranch({
+      backbone: mlpBackbone({ inputDim: 2, hiddenSizes: [4], rng: seededRng(0) }),
       numClasses: 3,
-      rng: createRng(1),
+      rng: seededRng(1),
     });
     const shapes = model.trainableVariables.slice(4).map((v) => v.shape);
     expect(shapes).toEqual([[4, 2048], [2048], [2048], [2048, 2048], [2048], [2048], [2048, 128], [128]]);
@@ -280,8 +280,8 @@ describe('classifier models: composition, config, disposal, errors', () => {
 
   it('dispose frees exactly the variables of backbone and head; use after dispose throws DISPOSED', () => {
     const before = tf.memory().numTensors;
-    const rng = createRng(0);
-    const model = createClassifier({
+    const rng = seededRng(0);
+    const model = classifier({
       backbone: cnnBackbone({ inputShape: [4, 4, 1], channels: [2], rng }),
       head: linearHead({ inputDim: 2, numClasses: 2, rng }),
     });
@@ -301,8 +301,8 @@ describe('classifier models: composition, config, disposal, errors', () => {
   });
 
   it('dropout stream state is exposed through the model for checkpoints', () => {
-    const rng = createRng(0);
-    const model = createClassifier({
+    const rng = seededRng(0);
+    const model = classifier({
       backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [32], dropout: 0.5, rng }),
       head: linearHead({ inputDim: 32, numClasses: 2, rng }),
     });
@@ -318,25 +318,25 @@ describe('classifier models: composition, config, disposal, errors', () => {
   });
 
   it('mismatched parts and bad inputs throw pinned LongTailErrors', () => {
-    const rng = createRng(0);
+    const rng = seededRng(0);
     const backbone = mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng });
     const head = linearHead({ inputDim: 5, numClasses: 2, rng });
-    expect(thrown(() => createClassifier({ backbone, head }))).toEqual({
+    expect(thrown(() => classifier({ backbone, head }))).toEqual({
       code: 'LongTailError:SHAPE_MISMATCH',
       message: 'expected head.inputDim = backbone.outputDim = 6. Received: head.inputDim=5',
     });
-    expect(thrown(() => createClassifier({ backbone, head: {} as never })).message).toBe(
+    expect(thrown(() => classifier({ backbone, head: {} as never })).message).toBe(
       'expected head to be a Head (linearHead, cosineHead, ...). Received: head="object"',
     );
-    expect(thrown(() => createDualBranch({ backbone, rng }))).toEqual({
+    expect(thrown(() => dualBranch({ backbone, rng }))).toEqual({
       code: 'LongTailError:INVALID_OPTION',
       message: 'expected numClasses (or a head) to be given. Received: numClasses=undefined',
     });
-    expect(thrown(() => createDualBranch({ backbone, numClasses: 2, projectionDim: 0, rng })).message).toBe(
+    expect(thrown(() => dualBranch({ backbone, numClasses: 2, projectionDim: 0, rng })).message).toBe(
       'expected projectionDim >= 1. Received: projectionDim=0',
     );
-    expect(thrown(() => createDualBranch({ backbone, head, rng })).code).toBe('LongTailError:SHAPE_MISMATCH');
-    const model = createClassifier({ backbone, head: linearHead({ inputDim: 6, numClasses: 2, rng }) });
+    expect(thrown(() => dualBranch({ backbone, head, rng })).code).toBe('LongTailError:SHAPE_MISMATCH');
+    const model = classifier({ backbone, head: linearHead({ inputDim: 6, numClasses: 2, rng }) });
     const wrong = tf.zeros([2, 5]);
     expect(thrown(() => model.forward(wrong, 'eval'))).toEqual({
       code: 'LongTailError:SHAPE_MISMATCH',

@@ -2,20 +2,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
-import { classPrototypes, createClassifier, createDualBranch, encode, linearHead, mapBatches, mlpBackbone } from '../../src/models/index.js';
+import { seededRng } from '../../src/core/rng.js';
+import { classPrototypes, classifier, dualBranch, encode, linearHead, mapBatches, mlpBackbone } from '../../src/models/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { expectError } from '../helpers/errors.js';
 
 function inputs(n: number, d: number, seed: string): tf.Tensor2D {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   return tf.tensor2d(Float32Array.from({ length: n * d }, () => rng.normal()), [n, d]);
 }
 
 /** A classifier with batch norm and dropout, so eval mode matters. */
-function classifier(): ReturnType<typeof createClassifier> {
-  const rng = createRng(3);
-  return createClassifier({
+function testClassifier(): ReturnType<typeof classifier> {
+  const rng = seededRng(3);
+  return classifier({
     backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [8, 5], rng, batchNorm: true, dropout: 0.3 }),
     head: linearHead({ inputDim: 5, numClasses: 3, rng }),
   });
@@ -28,7 +28,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('batched results equal the unbatched eval forward pass exactly (embeddings, logits; odd batch sizes)', async () => {
-      const model = classifier();
+      const model = testClassifier();
       const x = inputs(11, 4, 'x');
       const full = tf.tidy(() => model.forward(x, 'eval'));
       for (const batchSize of [1, 3, 4, 11, 512]) {
@@ -46,8 +46,8 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('projections of a dual-branch model equal the unbatched pass', async () => {
-      const rng = createRng(5);
-      const model = createDualBranch({ backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng }), numClasses: 3, rng, projectionHiddenSizes: [6], projectionDim: 4 });
+      const rng = seededRng(5);
+      const model = dualBranch({ backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng }), numClasses: 3, rng, projectionHiddenSizes: [6], projectionDim: 4 });
       const x = inputs(7, 4, 'p');
       const full = tf.tidy(() => model.forward(x, 'eval').projections as tf.Tensor2D);
       const p = encode(model, x, { output: 'projections', batchSize: 2 });
@@ -78,7 +78,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('classPrototypes equal naive class means (matrix and per-view features), with present classes', async () => {
-      const rng = createRng('proto');
+      const rng = seededRng('proto');
       const n = 13;
       const d = 3;
       const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 4 === 3 ? 0 : (i * 7) % 4); // class 3 absent
@@ -113,7 +113,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('bad input is a LongTailError before any tensor is made', () => {
-      const model = classifier();
+      const model = testClassifier();
       const x = inputs(2, 4, 'bad');
       expectError(() => encode(model, x, { output: 'projections' }), 'MISSING_INPUT', 'expected a model that provides projections. Received: provides=[logits, embeddings]');
       expectError(() => encode(model, x, { output: 'features' as never }), 'INVALID_OPTION', 'expected output to be one of "embeddings", "logits", "projections". Received: output="features"');

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import {
   auxiliaryHead,
   cnnBackbone,
   cosineHead,
-  createClassifier,
+  classifier,
   exportModel,
   frozenBackbone,
   functionBackbone,
@@ -37,17 +37,17 @@ function logitsOf(model: Model, x: tf.Tensor): number[] {
 
 /** Weights that differ from any fresh initialisation, and moved batch-norm statistics. */
 function perturb(model: Model, seed: number): void {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   for (const v of model.variables) v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => 0.5 + rng.normal() * 0.3), v.shape));
 }
 
 const builders: [string, () => Model, number[]][] = [
-  ['mlp + linear', () => createClassifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [7, 6], rng: createRng(1), dropout: 0.3 }), head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }) }), [3, 5]],
-  ['mlp with batch norm + auxiliary', () => createClassifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1), batchNorm: true }), head: auxiliaryHead({ head: linearHead({ inputDim: 6, numClasses: 6, rng: createRng(2) }), numAuxiliaryClasses: 2 }) }), [3, 5]],
-  ['head only (identity)', () => createClassifier({ head: linearHead({ inputDim: 5, numClasses: 3, rng: createRng(2), bias: false }) }), [3, 5]],
-  ['frozen mlp with batch norm + lws', () => createClassifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1), batchNorm: true }) }), head: lwsHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }) }) }), [3, 5]],
-  ['frozen mlp + tauNormalized (bias kept)', () => createClassifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: createRng(1) }) }), head: tauNormalizedHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: createRng(2) }), tau: 0.7, bias: 'keep' }) }), [3, 5]],
-  ['cnn + cosine', () => createClassifier({ backbone: cnnBackbone({ inputShape: [8, 8, 1], channels: [2], rng: createRng(1), batchNorm: true }), head: cosineHead({ inputDim: 2, numClasses: 3, rng: createRng(2) }) }), [2, 8, 8, 1]],
+  ['mlp + linear', () => classifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [7, 6], rng: seededRng(1), dropout: 0.3 }), head: linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(2) }) }), [3, 5]],
+  ['mlp with batch norm + auxiliary', () => classifier({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: seededRng(1), batchNorm: true }), head: auxiliaryHead({ head: linearHead({ inputDim: 6, numClasses: 6, rng: seededRng(2) }), numAuxiliaryClasses: 2 }) }), [3, 5]],
+  ['head only (identity)', () => classifier({ head: linearHead({ inputDim: 5, numClasses: 3, rng: seededRng(2), bias: false }) }), [3, 5]],
+  ['frozen mlp with batch norm + lws', () => classifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: seededRng(1), batchNorm: true }) }), head: lwsHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(2) }) }) }), [3, 5]],
+  ['frozen mlp + tauNormalized (bias kept)', () => classifier({ backbone: frozenBackbone({ backbone: mlpBackbone({ inputDim: 5, hiddenSizes: [6], rng: seededRng(1) }) }), head: tauNormalizedHead({ head: linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(2) }), tau: 0.7, bias: 'keep' }) }), [3, 5]],
+  ['cnn + cosine', () => classifier({ backbone: cnnBackbone({ inputShape: [8, 8, 1], channels: [2], rng: seededRng(1), batchNorm: true }), head: cosineHead({ inputDim: 2, numClasses: 3, rng: seededRng(2) }) }), [2, 8, 8, 1]],
 ];
 
 describe('model export', () => {
@@ -107,7 +107,7 @@ describe('model export', () => {
   });
 
   it('says what cannot be exported and rejects foreign or corrupt artifacts before building anything', async () => {
-    const wrapped = createClassifier({ backbone: functionBackbone({ fn: (x: tf.Tensor) => tf.clone(x) as tf.Tensor2D, outputDim: 4, inputShape: [4] }), head: linearHead({ inputDim: 4, numClasses: 2, rng: createRng(0) }) });
+    const wrapped = classifier({ backbone: functionBackbone({ fn: (x: tf.Tensor) => tf.clone(x) as tf.Tensor2D, outputDim: 4, inputShape: [4] }), head: linearHead({ inputDim: 4, numClasses: 2, rng: seededRng(0) }) });
     const e = (() => {
       try {
         importModel(exportModel(wrapped));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/head_init.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { balancedAccuracy } from '../../src/metrics/classification.js';
 import { cosineHead, initFromClassMeans, initFromLinearProbe, linearHead, type InitializableHead } from '../../src/models/index.js';
@@ -32,7 +32,7 @@ function naiveNcm(x: number[][], means: number[][], metric: 'euclidean' | 'cosin
 
 /** A long-tailed Gaussian toy problem in `d` dimensions (seeded): train 60/15/6/3, test 50 per class. */
 function toy(seed: number): { train: { x: number[][]; y: number[] }; test: { x: number[][]; y: number[] } } {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   const d = 6;
   const centres = Array.from({ length: 4 }, () => Array.from({ length: d }, () => 1.2 * rng.normal()));
   const draw = (sizes: number[]): { x: number[][]; y: number[] } => {
@@ -59,7 +59,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
   it('linear probe: the balanced logistic regression of scikit-learn (class_weight="balanced"), coefficients and intercepts', async () => {
     for (const [creg, want] of Object.entries(golden.probes)) {
       await expectNoLeak(() => {
-        const head = linearHead({ inputDim: D, numClasses: C, rng: createRng(1) });
+        const head = linearHead({ inputDim: D, numClasses: C, rng: seededRng(1) });
         const probe = initFromLinearProbe(head, data, { inverseRegularization: Number(creg), maxIterations: 2000, tolerance: 1e-9 });
         expectClose(probe.coef.map((r) => Array.from(r)), want.coef, { rtol: 1e-4, atol: 1e-5, name: `coef C=${creg}` });
         expectClose(Array.from(probe.intercept), want.intercept, { rtol: 1e-4, atol: 1e-5, name: `intercept C=${creg}` });
@@ -72,7 +72,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
         initFromLinearProbe(head, data, { inverseRegularization: Number(creg), maxIterations: 2000, tolerance: 1e-9, normalize: true });
         expectClose(rowsOf(head), want.normalized, { rtol: 1e-4, atol: 1e-5 });
         expect(Array.from((head.bias as tf.Variable).dataSync())).toEqual([0, 0, 0]);
-        const cos = cosineHead({ inputDim: D, numClasses: C, rng: createRng(1) });
+        const cos = cosineHead({ inputDim: D, numClasses: C, rng: seededRng(1) });
         initFromLinearProbe(cos, data, { inverseRegularization: Number(creg), maxIterations: 2000, tolerance: 1e-9 });
         expectClose(rowsOf(cos), want.normalized, { rtol: 1e-4, atol: 1e-5 });
         head.dispose();
@@ -81,17 +81,17 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
     }
   });
 
-  it('class means: the nearest-class-mean classifier exactly (Euclidean for linear heads, cosine for cosine heads); LIFT+ normalisation', async () => {
+  it('class means: the nearest-class-mean classifier exactly (Euclidean for linear heads, cosine for cosine heads); LIFT+ normalization', async () => {
     await expectNoLeak(() => {
       const probe = Array.from({ length: 200 }, (_, i) => Array.from({ length: D }, (_, k) => Math.sin(i * 1.7 + k * 2.3) * 3));
       const points = tf.tensor2d([...golden.x, ...probe]);
       const all = [...golden.x, ...probe];
-      const head = linearHead({ inputDim: D, numClasses: C, rng: createRng(2) });
+      const head = linearHead({ inputDim: D, numClasses: C, rng: seededRng(2) });
       initFromClassMeans(head, data);
       expectClose(rowsOf(head), golden.classMeans, { rtol: 1e-5, atol: 1e-6 });
       const z = head.apply(points);
       expect(argmaxRows(z)).toEqual(naiveNcm(all, golden.classMeans, 'euclidean'));
-      const cos = cosineHead({ inputDim: D, numClasses: C, rng: createRng(2) });
+      const cos = cosineHead({ inputDim: D, numClasses: C, rng: seededRng(2) });
       initFromClassMeans(cos, data);
       expectClose(rowsOf(cos), golden.classMeansNormalized, { rtol: 1e-5, atol: 1e-6 });
       const zc = cos.apply(points);
@@ -106,7 +106,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
   });
 
   it('a class absent from the data keeps its vector', () => {
-    const head = linearHead({ inputDim: D, numClasses: C + 1, rng: createRng(3) });
+    const head = linearHead({ inputDim: D, numClasses: C + 1, rng: seededRng(3) });
     const before = rowsOf(head)[C];
     initFromClassMeans(head, data);
     expect(rowsOf(head)[C]).toEqual(before);
@@ -124,9 +124,9 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
       return balancedAccuracy({ predictions, labels: Int32Array.from(test.y), numClasses: 4 });
     };
     await expectNoLeak(() => {
-      const random = linearHead({ inputDim: 6, numClasses: 4, rng: createRng(5) });
-      const probed = linearHead({ inputDim: 6, numClasses: 4, rng: createRng(5) });
-      const again = linearHead({ inputDim: 6, numClasses: 4, rng: createRng(6) });
+      const random = linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(5) });
+      const probed = linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(5) });
+      const again = linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(6) });
       initFromLinearProbe(probed, tr);
       initFromLinearProbe(again, tr);
       const [r, p] = [score(random), score(probed)];
@@ -146,7 +146,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
         // lr 1e-12: the trained head is the initialised one.
         const run = ltls({ seed: 0, numClasses: 4, featureDim: 6, headInit, epochs: 1, batchSize: 512, optimizer: { kind: 'sgd', learningRate: 1e-12 }, progress: 'none' });
         await run.fit(tr);
-        const ref = linearHead({ inputDim: 6, numClasses: 4, rng: createRng(9) });
+        const ref = linearHead({ inputDim: 6, numClasses: 4, rng: seededRng(9) });
         if (headInit === 'classMeans') initFromClassMeans(ref, tr);
         else initFromLinearProbe(ref, tr);
         const head = run.model.classifierHead as InitializableHead;
@@ -160,7 +160,7 @@ describe.each(backendsUnderTest())('head initialisation (%s)', (backend) => {
   });
 
   it('bad input: LongTailError before any tensor', () => {
-    const head = linearHead({ inputDim: D, numClasses: C, rng: createRng(1) });
+    const head = linearHead({ inputDim: D, numClasses: C, rng: seededRng(1) });
     const wide: LabeledData = { x: tf.zeros([2, D + 1]), y: Int32Array.from([0, 1]) };
     expectError(() => initFromClassMeans(head, wide), 'SHAPE_MISMATCH', `expected data.x of shape [N, ${D}]. Received: data.x.shape=[2, ${D + 1}]`);
     expectError(() => initFromClassMeans(head, { x: data.x, y: Int32Array.from([0]) }), 'SHAPE_MISMATCH', `expected labels length = rows of data.x = ${golden.labels.length}. Received: data.y.length=1`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { useBackend } from '../../src/backends/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import { auxiliaryHead, cosineHead, linearHead } from '../../src/models/index.js';
@@ -46,7 +46,7 @@ for (const backend of backendsUnderTest()) {
 
     it('linear head matches a plain loop and PyTorch', async () => {
       const g = golden.linear;
-      const head = linearHead({ inputDim: 4, numClasses: 3, rng: createRng(0) });
+      const head = linearHead({ inputDim: 4, numClasses: 3, rng: seededRng(0) });
       setVariable(head.kernel, g.kernel);
       setVariable(head.bias!, g.bias);
       const x = tf.tensor2d(g.x, [5, 4]);
@@ -62,7 +62,7 @@ for (const backend of backendsUnderTest()) {
 
     it('linear head under gradients: exact weight/bias gradients, and no input-gradient matmul on frozen features', async () => {
       const [n, d, c] = [6, 5, 4];
-      const head = linearHead({ inputDim: d, numClasses: c, rng: createRng(3) });
+      const head = linearHead({ inputDim: d, numClasses: c, rng: seededRng(3) });
       const xv = Array.from({ length: n * d }, (_, i) => Math.sin(i + 1));
       const rv = Array.from({ length: n * c }, (_, i) => Math.cos(2 * i + 1));
       const x = tf.tensor2d(xv, [n, d]);
@@ -88,7 +88,7 @@ for (const backend of backendsUnderTest()) {
 
     it('cosine head matches a plain loop and PyTorch, is bounded by the scale, and zero rows give zero', () => {
       const g = golden.cosine;
-      const head = cosineHead({ inputDim: 4, numClasses: 3, scale: g.scale, rng: createRng(0) });
+      const head = cosineHead({ inputDim: 4, numClasses: 3, scale: g.scale, rng: seededRng(0) });
       setVariable(head.kernel, g.kernel);
       const x = tf.tensor2d(g.x, [5, 4]);
       const logits = head.apply(x);
@@ -99,7 +99,7 @@ for (const backend of backendsUnderTest()) {
       logits.dispose();
       // Bounded: |logit| ≤ s for random inputs, and = s when x is parallel to a class vector.
       const s = 2.5;
-      const h2 = cosineHead({ inputDim: 6, numClasses: 4, scale: s, rng: createRng(1) });
+      const h2 = cosineHead({ inputDim: 6, numClasses: 4, scale: s, rng: seededRng(1) });
       const big = tf.mul(tf.randomNormal([32, 6], 0, 1, 'float32', 3), 100);
       const l2 = h2.apply(big as tf.Tensor2D);
       const max = tf.max(tf.abs(l2)).dataSync()[0] as number;
@@ -114,7 +114,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('cosine head gives finite gradients at a zero feature row', () => {
-      const head = cosineHead({ inputDim: 3, numClasses: 2, rng: createRng(0) });
+      const head = cosineHead({ inputDim: 3, numClasses: 2, rng: seededRng(0) });
       const x = tf.tensor2d([0, 0, 0, 1, 2, 3], [2, 3]);
       const g = tf.grad((f: tf.Tensor) => tf.sum(head.apply(f as tf.Tensor2D)))(x);
       expect(Array.from(g.dataSync()).every(Number.isFinite)).toBe(true);
@@ -123,7 +123,7 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('auxiliary head scores target + auxiliary rows in train mode and target rows only in eval', async () => {
-      const inner = linearHead({ inputDim: 4, numClasses: 5, rng: createRng(2) });
+      const inner = linearHead({ inputDim: 4, numClasses: 5, rng: seededRng(2) });
       const head = auxiliaryHead({ head: inner, numAuxiliaryClasses: 2 });
       expect([head.numClasses, head.numTrainClasses, head.inputDim]).toEqual([3, 5, 4]);
       const x = tf.randomNormal([6, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
@@ -154,9 +154,9 @@ for (const backend of backendsUnderTest()) {
 
 describe('heads: initialisation, config, disposal, errors', () => {
   it('same seed gives identical weights; different seeds differ; pytorch init is U(±1/√D)', () => {
-    const a = linearHead({ inputDim: 50, numClasses: 20, rng: createRng(7) });
-    const b = linearHead({ inputDim: 50, numClasses: 20, rng: createRng(7) });
-    const c = linearHead({ inputDim: 50, numClasses: 20, rng: createRng(8) });
+    const a = linearHead({ inputDim: 50, numClasses: 20, rng: seededRng(7) });
+    const b = linearHead({ inputDim: 50, numClasses: 20, rng: seededRng(7) });
+    const c = linearHead({ inputDim: 50, numClasses: 20, rng: seededRng(8) });
     const wa = Array.from(a.kernel.dataSync());
     expect(wa).toEqual(Array.from(b.kernel.dataSync()));
     expect(Array.from(a.bias!.dataSync())).toEqual(Array.from(b.bias!.dataSync()));
@@ -166,7 +166,7 @@ describe('heads: initialisation, config, disposal, errors', () => {
     const variance = wa.reduce((s, v) => s + v * v, 0) / wa.length;
     expect(variance).toBeGreaterThan((bound * bound) / 3 * 0.85);
     expect(variance).toBeLessThan((bound * bound) / 3 * 1.15);
-    const z = linearHead({ inputDim: 3, numClasses: 2, rng: createRng(0), init: 'zeros', bias: false });
+    const z = linearHead({ inputDim: 3, numClasses: 2, rng: seededRng(0), init: 'zeros', bias: false });
     expect(Array.from(z.kernel.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
     expect(z.bias).toBeNull();
     expect(z.trainableVariables).toHaveLength(1);
@@ -174,7 +174,7 @@ describe('heads: initialisation, config, disposal, errors', () => {
   });
 
   it('exposes kind and a JSON config', () => {
-    const rng = createRng(0);
+    const rng = seededRng(0);
     const lin = linearHead({ inputDim: 3, numClasses: 2, rng });
     const cos = cosineHead({ inputDim: 3, numClasses: 4, scale: 30, rng });
     const aux = auxiliaryHead({ head: linearHead({ inputDim: 3, numClasses: 4, rng }), numAuxiliaryClasses: 1 });
@@ -191,8 +191,8 @@ describe('heads: initialisation, config, disposal, errors', () => {
 
   it('dispose frees exactly its variables, is idempotent, and use after dispose throws DISPOSED', () => {
     const before = tf.memory().numTensors;
-    const head = linearHead({ inputDim: 3, numClasses: 2, rng: createRng(0) });
-    const cos = cosineHead({ inputDim: 3, numClasses: 2, rng: createRng(0) });
+    const head = linearHead({ inputDim: 3, numClasses: 2, rng: seededRng(0) });
+    const cos = cosineHead({ inputDim: 3, numClasses: 2, rng: seededRng(0) });
     expect(tf.memory().numTensors - before).toBe(3);
     head.dispose();
     head.dispose();
@@ -206,7 +206,7 @@ describe('heads: initialisation, config, disposal, errors', () => {
   });
 
   it('bad options and inputs throw LongTailError with pinned messages before any tensor is made', () => {
-    const rng = createRng(0);
+    const rng = seededRng(0);
     const before = tf.memory().numTensors;
     expect(thrown(() => linearHead({ inputDim: 0, numClasses: 2, rng }))).toEqual({
       code: 'LongTailError:INVALID_OPTION',
@@ -219,7 +219,7 @@ describe('heads: initialisation, config, disposal, errors', () => {
       'expected numClasses >= 1. Received: numClasses=-1',
     );
     expect(thrown(() => linearHead({ inputDim: 2, numClasses: 2 } as never)).message).toBe(
-      'expected rng to be an Rng (createRng(seed)). Received: rng=undefined',
+      'expected rng to be an Rng (seededRng(seed)). Received: rng=undefined',
     );
     expect(thrown(() => linearHead({ inputDim: 2, numClasses: 2, rng, init: 'xavier' as never })).message).toBe(
       'expected init to be one of "pytorch", "heNormal", "glorotUniform", "zeros". Received: init="xavier"',

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyOnnxFiles } from '../../scripts/make-tiny-onnx.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { onnxEncoder, type OnnxEncoder, type OnnxEncoderOptions } from '../../src/models/index.js';
 import { extractFeatures } from '../../src/recipes/features.js';
 import { ltls } from '../../src/recipes/ltls.js';
@@ -63,7 +63,7 @@ function layer(v: readonly number[]): number[] {
 }
 
 function randomRows(n: number, d: number, seed: number): number[][] {
-  const rng = createRng(seed);
+  const rng = seededRng(seed);
   return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.next() * 4 - 2));
 }
 
@@ -242,7 +242,7 @@ describe.skipIf(runtime === null)('onnxEncoder on the tiny models (onnxruntime-n
 
   it('ltls({ encoder }) runs end to end and equals ltls on the naive-loop features', async () => {
     const counts = [12, 6, 3];
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const rows: number[][] = [];
     const labels: number[] = [];
     counts.forEach((n, c) => {

@@ -6,10 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 import {
-  createClassifier,
+  classifier,
   frozenBackbone,
   linearHead,
   lwsHead,
@@ -56,7 +56,7 @@ function logitsLoop(x: number[], w: number[], b: number[] | null): number[] {
 }
 
 function goldenHead(): LinearHead {
-  const head = linearHead({ inputDim: D, numClasses: C, rng: createRng(0) });
+  const head = linearHead({ inputDim: D, numClasses: C, rng: seededRng(0) });
   setVariable(head.kernel, W);
   setVariable(head.bias as tf.Variable, B);
   return head;
@@ -132,8 +132,8 @@ describe.each(backendsUnderTest())('rebalanced heads (%s)', (backend) => {
   });
 
   it('frozenBackbone: no trainable variables, eval-mode outputs in train mode, batch-norm statistics and dropout stream untouched', async () => {
-    const inner = mlpBackbone({ inputDim: D, hiddenSizes: [5], rng: createRng(1), batchNorm: true, dropout: 0.5 });
-    const model = createClassifier({ backbone: frozenBackbone({ backbone: inner }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
+    const inner = mlpBackbone({ inputDim: D, hiddenSizes: [5], rng: seededRng(1), batchNorm: true, dropout: 0.5 });
+    const model = classifier({ backbone: frozenBackbone({ backbone: inner }), head: linearHead({ inputDim: 5, numClasses: C, rng: seededRng(2) }) });
     const frozen = model.backbone;
     expect(frozen.kind).toBe('frozen');
     expect(frozen.trainableVariables).toEqual([]);
@@ -165,7 +165,7 @@ describe.each(backendsUnderTest())('rebalanced heads (%s)', (backend) => {
   it('rejects unknown options and bad input before any tensor, and after dispose', async () => {
     const head = goldenHead();
     const x = tf.tensor2d(X, [N, D]);
-    const inner = mlpBackbone({ inputDim: D, hiddenSizes: [2], rng: createRng(1) });
+    const inner = mlpBackbone({ inputDim: D, hiddenSizes: [2], rng: seededRng(1) });
     const vector = tf.tensor1d([1, 2]);
     const wide = tf.zeros([N, D + 1]) as tf.Tensor2D;
     await expectNoLeak(() => {

@@ -103,7 +103,7 @@ main().catch((e) => { console.error(e); process.exit(1); });
 
 describe('npm pack of a clean checkout', () => {
   it('builds dist/ in prepack and ships it, without data, tests, benchmarks or examples', () => {
-    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.cjs', 'dist/testing.d.ts', 'dist/index.d.cts', 'dist/testing.d.cts', 'package.json', 'README.md', 'LICENSE']) {
+    for (const f of ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/testing.js', 'dist/testing.cjs', 'dist/testing.d.ts', 'dist/index.d.cts', 'dist/testing.d.cts', 'dist/advanced.js', 'dist/advanced.cjs', 'dist/advanced.d.ts', 'dist/advanced.d.cts', 'package.json', 'README.md', 'LICENSE']) {
       expect(files).toContain(f);
     }
     for (const f of files) expect(f).toMatch(/^(dist\/|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/);

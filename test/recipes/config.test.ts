@@ -6,11 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { mlpBackbone } from '../../src/models/backbones.js';
 import { recipeFromConfig } from '../../src/recipes/config.js';
-import { decoupled, granularity, ltls, sau, synLT } from '../../src/recipes/index.js';
+import { decoupled, granularity, ltls, sau, synLt } from '../../src/recipes/index.js';
 import type { RecipeRun } from '../../src/recipes/types.js';
 import type { History } from '../../src/train/trainer.js';
 import { blobData } from '../helpers/blobs.js';
@@ -55,7 +55,7 @@ describe('recipeFromConfig: the same run from run.config', () => {
 
   it('decoupled (LWS, a user MLP backbone rebuilt from its config)', async () => {
     const { first } = await roundTrip(() =>
-      decoupled({ seed: 4, numClasses: 3, method: 'lws', backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng: createRng(0) }), epochs: 1, batchSize: 32, stage2: { epochs: 1 }, ...quiet }),
+      decoupled({ seed: 4, numClasses: 3, method: 'lws', backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng: seededRng(0) }), epochs: 1, batchSize: 32, stage2: { epochs: 1 }, ...quiet }),
     );
     expect(first.epochs.map((l) => l['stage'])).toEqual([1, 2]);
   });
@@ -64,8 +64,8 @@ describe('recipeFromConfig: the same run from run.config', () => {
     await roundTrip(() => granularity({ seed: 5, numClasses: 3, auxiliary, hiddenSizes: [6], epochs: 2, batchSize: 32, neighborSelection: { warmupEpochs: 1 }, ...quiet }), { auxiliary });
   });
 
-  it('synLT', async () => {
-    await roundTrip(() => synLT({ seed: 6, numClasses: 3, inputDim: 4, hiddenSizes: [6], epochs: 2, synthesisStart: 1, batchSize: 32, matching: { steps: 1, sinkhornIterations: 5 }, ...quiet }));
+  it('synLt', async () => {
+    await roundTrip(() => synLt({ seed: 6, numClasses: 3, inputDim: 4, hiddenSizes: [6], epochs: 2, synthesisStart: 1, batchSize: 32, matching: { steps: 1, sinkhornIterations: 5 }, ...quiet }));
   });
 
   it('sau (a synthesizer spec)', async () => {
@@ -119,7 +119,7 @@ describe('recipeFromConfig: configs that cannot be rebuilt', () => {
 
   it('a backbone spec that cannot be rebuilt frees nothing it did not build', () => {
     const before = tf.memory().numTensors;
-    expect(() => recipeFromConfig({ kind: 'synLT', seed: 0, numClasses: 2, backbone: { kind: 'mlp', config: { inputDim: 2, hiddenSizes: [2] } }, epochz: 1 })).toThrow(/did you mean epochs\?/);
+    expect(() => recipeFromConfig({ kind: 'synLt', seed: 0, numClasses: 2, backbone: { kind: 'mlp', config: { inputDim: 2, hiddenSizes: [2] } }, epochz: 1 })).toThrow(/did you mean epochs\?/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

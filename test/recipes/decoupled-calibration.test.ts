@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/calibration.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledData } from '../../src/data/index.js';
 import { decoupled, disalignCalibrate, marcCalibrate, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
@@ -32,7 +32,7 @@ function naiveMarc(z: number[][], w: number[][], p: typeof golden.marc.params): 
   return z.map((row) => row.map((zc, c) => (p.omega[c] as number) * zc + (p.beta[c] as number) * (norms[c] as number)));
 }
 
-/** Naive GRW weights: (n_c/N)^(−ρ), normalised to sum C. */
+/** Naive GRW weights: (n_c/N)^(−ρ), normalized to sum C. */
 function naiveGrw(counts: number[], rho: number): number[] {
   const n = counts.reduce((a, v) => a + v, 0);
   const w = counts.map((v) => Math.pow(v / n, -rho));
@@ -185,7 +185,7 @@ describe('DisAlign and MARC on the Fashion-MNIST-LT subset (wasm)', () => {
   it('each beats plain cross-entropy on balanced accuracy for each of 2 seeds, and frees everything', async () => {
     const table: string[] = [];
     for (const seed of SEEDS) {
-      const ce = await plainCrossEntropy({ train, test, rng: createRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
+      const ce = await plainCrossEntropy({ train, test, rng: seededRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
       const scores: Record<string, number> = {};
       for (const method of ['disalign', 'marc'] as const) {
         await expectNoLeak(async () => {

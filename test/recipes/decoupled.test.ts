@@ -2,19 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/decoupled.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { cnnBackbone, createClassifier, linearHead, mlpBackbone, tauNormalize } from '../../src/models/index.js';
+import { cnnBackbone, classifier, linearHead, mlpBackbone, tauNormalize } from '../../src/models/index.js';
 import { DEFAULT_TAU_GRID, decoupled, type DecoupledMethod, type DecoupledOptions, type DecoupledRun } from '../../src/recipes/decoupled.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { plainCrossEntropy, standardizedSubsetArrays } from '../helpers/fmnist.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Maths: τ-normalisation and the τ search (vs PyTorch pnorm + scikit-learn balanced accuracy and a naive
+// Maths: τ-normalization and the τ search (vs PyTorch pnorm + scikit-learn balanced accuracy and a naive
 // loop), LWS steps (vs torch autograd and a naive loop), cRT's frozen backbone and re-initialised head.
 // ---------------------------------------------------------------------------------------------------
 
@@ -139,7 +139,7 @@ describe.each(backendsUnderTest())('decoupled maths (%s)', (backend) => {
   });
 
   it('cRT: the backbone (weights and batch-norm statistics) is frozen in stage 2, the head re-initialised from the seed', async () => {
-    const rng = createRng(4);
+    const rng = seededRng(4);
     const backbone = mlpBackbone({ inputDim: D, hiddenSizes: [6], batchNorm: true, rng });
     const run = decoupled({ seed: 4, numClasses: C, backbone, epochs: 2, batchSize: 8, stage2: { epochs: 2, optimizer: { kind: 'sgd', learningRate: 1e-12 } }, progress: 'none' });
     await run.representationTrainer.fit(data); // stage 1 alone
@@ -151,7 +151,7 @@ describe.each(backendsUnderTest())('decoupled maths (%s)', (backend) => {
     expect(run.trainer).toBe(run.classifierTrainer);
     expect(backbone.variables.map((v) => Array.from(v.dataSync()))).toEqual(afterStage1);
     // lr 1e-12 leaves the re-initialised head where the seed put it.
-    const fresh = linearHead({ inputDim: 6, numClasses: C, rng: createRng(4).fork('decoupled:cRT-head') });
+    const fresh = linearHead({ inputDim: 6, numClasses: C, rng: seededRng(4).fork('decoupled:cRT-head') });
     expectClose(run.model.linearHead.kernel, fresh.kernel, { rtol: 1e-6, atol: 1e-9 });
     fresh.dispose();
     run.dispose();
@@ -197,7 +197,7 @@ describe('decoupled on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain cross-entropy, instance sampling: the same MLP, batch size, optimizer and cosine decay for STAGE1 + STAGE2 epochs. */
   async function plainCE(seed: number): Promise<number> {
-    return plainCrossEntropy({ train, test, rng: createRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
+    return plainCrossEntropy({ train, test, rng: seededRng(seed).fork('decoupled:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: STAGE1 + STAGE2, batchSize: BATCH, optimizer: OPTIMIZER, learningRate: { kind: 'cosine' } } });
   }
 
   it('cRT, τ-norm and LWS each beat plain cross-entropy on balanced accuracy for each of 3 seeds, and free everything', async () => {
@@ -252,7 +252,7 @@ describe('decoupled on the Fashion-MNIST-LT subset (wasm)', () => {
     const rows = Array.from({ length: 64 }, (_, i) => i * 20);
     const images: LabeledData = { x: tf.tidy(() => tf.reshape(tf.gather(train.x, rows), [64, 28, 28, 1])), y: Int32Array.from(rows, (i) => train.y[i] as number) };
     await expectNoLeak(async () => {
-      const backbone = cnnBackbone({ inputShape: [28, 28, 1], channels: [4, 8], rng: createRng(1) });
+      const backbone = cnnBackbone({ inputShape: [28, 28, 1], channels: [4, 8], rng: seededRng(1) });
       const run = decoupled({ seed: 1, numClasses: 10, backbone, method: 'cRT', epochs: 1, batchSize: 32, stage2: { epochs: 1 }, progress: 'none' });
       await run.representationTrainer.fit(images);
       const afterStage1 = backbone.variables.map((v) => Array.from(v.dataSync()));

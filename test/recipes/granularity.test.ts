@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/granularity.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { createClassifier, linearHead, mlpBackbone, type AuxiliaryHead, type LinearHead } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone, type AuxiliaryHead, type LinearHead } from '../../src/models/index.js';
 import {
   FASHION_MNIST_GRANULARITY_SPLIT,
   classPrototypes,
@@ -16,7 +16,7 @@ import {
   type GranularityRun,
 } from '../../src/recipes/granularity.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { plainCrossEntropy, standardizedSubsetArrays } from '../helpers/fmnist.js';
 
@@ -174,7 +174,7 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain cross-entropy on the target classes only: same MLP 784-256, same epochs, batch and optimizer. */
   async function plainCE(seed: number): Promise<number> {
-    return plainCrossEntropy({ train, test, rng: createRng(seed), hidden: 256, numClasses: 6, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
+    return plainCrossEntropy({ train, test, rng: seededRng(seed), hidden: 256, numClasses: 6, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy on target balanced accuracy for each of 3 seeds, and frees everything', async () => {
@@ -295,7 +295,7 @@ describe('granularity on the Fashion-MNIST-LT subset (wasm)', () => {
         'SHAPE_MISMATCH',
         'expected auxiliary.x of shape [N, D] for the default MLP (flatten images, or pass a backbone). Received: auxiliary.x.shape=[N, 28, 28, 1]',
       );
-      const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [8], rng: createRng(0) });
+      const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [8], rng: seededRng(0) });
       expectError(
         () => granularity({ ...base(), auxiliary: images, backbone }),
         'SHAPE_MISMATCH',

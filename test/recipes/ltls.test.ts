@@ -3,15 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/ltls.json';
 import { useBackend } from '../../src/backends/index.js';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { createClassifier, linearHead, mlpBackbone, type Classifier } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone, type Classifier } from '../../src/models/index.js';
 import { extractFeatures } from '../../src/recipes/features.js';
 import { ltls, type LtlsOptions } from '../../src/recipes/ltls.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { standardizedSubset } from '../helpers/fmnist.js';
 
@@ -88,8 +88,8 @@ describe.each(backendsUnderTest())('ltls maths (%s)', (backend) => {
   it('with nothing to synthesize it is exactly the plain cross-entropy linear head', async () => {
     const run = ltls(small({ epochs: 3, batchSize: 8, topUp: { kind: 'ratio', ratio: 0 } }));
     await run.fit(features);
-    const head = createClassifier({ head: linearHead({ inputDim: D, numClasses: C, rng: createRng(3).fork('ltls:head') }) });
-    const ce = createTrainer({ model: head, loss: crossEntropyLoss(), seed: 3, epochs: 3, batchSize: 8, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
+    const head = classifier({ head: linearHead({ inputDim: D, numClasses: C, rng: seededRng(3).fork('ltls:head') }) });
+    const ce = trainer({ model: head, loss: crossEntropyLoss(), seed: 3, epochs: 3, batchSize: 8, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
     await ce.fit(features);
     const a = run.logits(features.x);
     const b = ce.logits(features.x);
@@ -101,9 +101,9 @@ describe.each(backendsUnderTest())('ltls maths (%s)', (backend) => {
   });
 
   it('extractFeatures equals a naive loop over the MLP weights, for a Backbone, a Model and a function', async () => {
-    const rng = createRng(11);
+    const rng = seededRng(11);
     const backbone = mlpBackbone({ inputDim: 6, hiddenSizes: [5], rng });
-    const model = createClassifier({ backbone, head: linearHead({ inputDim: 5, numClasses: 2, rng }) });
+    const model = classifier({ backbone, head: linearHead({ inputDim: 5, numClasses: 2, rng }) });
     const values = Array.from({ length: 7 }, (_, i) => Array.from({ length: 6 }, (_, j) => Math.sin(i * 6 + j) * 2));
     const x = tf.tensor2d(values);
     const [kernel, bias] = backbone.variables.map((v) => Array.from(v.dataSync()));
@@ -154,14 +154,14 @@ describe('ltls on the Fashion-MNIST-LT subset (wasm)', () => {
   async function encoder(seed: number): Promise<Classifier> {
     const cached = encoders.get(seed);
     if (cached !== undefined) return cached;
-    const rng = createRng(seed).fork('encoder');
-    const model = createClassifier({
+    const rng = seededRng(seed).fork('encoder');
+    const model = classifier({
       backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [64], rng: rng.fork('backbone') }),
       head: linearHead({ inputDim: 64, numClasses: 10, rng: rng.fork('head') }),
     });
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed, epochs: ENCODER_EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
-    await trainer.fit(train);
-    trainer.dispose();
+    const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs: ENCODER_EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
+    await loop.fit(train);
+    loop.dispose();
     encoders.set(seed, model);
     return model;
   }
@@ -190,8 +190,8 @@ describe('ltls on the Fashion-MNIST-LT subset (wasm)', () => {
       // and as many optimizer steps: an ltls epoch also runs over the 4,515 synthetic features.
       const steps = HEAD_EPOCHS * Math.ceil((train.y.length + synthetic) / BATCH);
       const ceEpochs = Math.ceil(steps / Math.ceil(train.y.length / BATCH));
-      const head = createClassifier({ head: linearHead({ inputDim: 64, numClasses: 10, rng: createRng(seed).fork('ltls:head') }) });
-      const ce = createTrainer({ model: head, loss: crossEntropyLoss(), seed, epochs: ceEpochs, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
+      const head = classifier({ head: linearHead({ inputDim: 64, numClasses: 10, rng: seededRng(seed).fork('ltls:head') }) });
+      const ce = trainer({ model: head, loss: crossEntropyLoss(), seed, epochs: ceEpochs, batchSize: BATCH, optimizer: OPTIMIZER, progress: 'none' });
       await ce.fit(fTrain);
       const base = ce.evaluate(fTest).balancedAccuracy;
       ce.dispose();
@@ -269,7 +269,7 @@ describe('ltls bad input', () => {
     expectError(() => ltls({ ...base, topUp: { kind: 'ratio', ratio: -1 } }), 'INVALID_OPTION', 'expected ratio >= 0. Received: ratio=-1');
     expectError(() => ltls({ ...base, epochs: 0 }), 'INVALID_OPTION', 'expected epochs >= 1. Received: epochs=0');
     expectError(() => ltls({ ...base, progress: 'bars' as 'bar' }), 'INVALID_OPTION', 'expected progress to be one of "auto", "bar", "epoch", "none". Received: progress="bars"');
-    const backbone = mlpBackbone({ inputDim: 6, hiddenSizes: [5], rng: createRng(0) });
+    const backbone = mlpBackbone({ inputDim: 6, hiddenSizes: [5], rng: seededRng(0) });
     expectError(() => ltls({ ...base, encoder: backbone }), 'SHAPE_MISMATCH', 'expected featureDim = encoder width = 5. Received: featureDim=4');
     backbone.dispose();
     expectError(() => ltls({ ...base, encoder: 42 as unknown as () => tf.Tensor2D }), 'INVALID_OPTION', 'expected encoder to be a Model, a Backbone or a function x → features. Received: encoder="number"');

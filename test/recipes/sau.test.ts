@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/sau.json';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { cutmix, cutmixView, mixup, mixupView, withFlags, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss, evaluateLoss, viewCrossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import {
   correctSyntheticLabels,
   sau,
@@ -17,7 +17,7 @@ import {
 } from '../../src/recipes/sau.js';
 import { LatentSmote } from '../../src/synth/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { plainCrossEntropy, standardizedSubset } from '../helpers/fmnist.js';
 
@@ -269,7 +269,7 @@ for (const backend of backendsUnderTest()) {
       const logitsOf = (x: tf.Tensor): tf.Tensor2D => tf.matMul(tf.reshape(x, [x.shape[0] ?? 0, 16]), w);
       await expectNoLeak(() => {
         // The trainer runs the views in order on one stream: MixUp's λ and partners, then CutMix's.
-        const rng = createRng(9);
+        const rng = seededRng(9);
         const mv = mixupView({ numClasses: 3 })({ x: images, labels, rng });
         const cv = cutmixView({ numClasses: 3, adjustLambda: false })({ x: images, labels, rng });
         const y = tf.tensor1d(labels, 'int32');
@@ -278,7 +278,7 @@ for (const backend of backendsUnderTest()) {
           const r = evaluateLoss(viewCrossEntropyLoss({ views: ['mixup', 'cutmix'] }), { views: { mixup: view(mv), cutmix: view(cv) } });
           return { total: r.total, terms: r.terms, counts: r.counts };
         });
-        const replay = createRng(9);
+        const replay = seededRng(9);
         const m = mixup(images, labels, { numClasses: 3, rng: replay });
         const c = cutmix(images, labels, { numClasses: 3, rng: replay, adjustLambda: false });
         const asRows = (x: tf.Tensor): number[][] => x.arraySync() as number[][];
@@ -377,7 +377,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain CE, same MLP and optimizer, on the real data, for as many optimizer steps as SAU takes. */
   async function plainCE(seed: number, epochs: number): Promise<number> {
-    return plainCrossEntropy({ train, test, rng: createRng(seed), hidden: 128, numClasses: 10, trainer: { seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER } });
+    return plainCrossEntropy({ train, test, rng: seededRng(seed), hidden: 128, numClasses: 10, trainer: { seed, epochs, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy given the same optimizer steps on balanced accuracy, per seed, and frees everything', async () => {
@@ -475,7 +475,7 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
       return [mean, mean];
     });
     expectClose(features, expected, { rtol: 1e-4, atol: 1e-6 });
-    // Means of unit vectors: not re-normalised.
+    // Means of unit vectors: not re-normalized.
     expect(Math.hypot(...((expected[0] as number[][])[0] as number[]))).toBeLessThan(0.999);
     // The contrastive branch is off (weight 0): it is not computed, so nothing is label-corrected.
     expect(run.labelCorrection[0]?.synthetic).toBe(0);

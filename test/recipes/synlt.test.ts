@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { createClassifier, identityBackbone, linearHead, mlpBackbone, type LinearHead } from '../../src/models/index.js';
-import { synLT, type SynLtOptions, type SynLtRound } from '../../src/recipes/synlt.js';
+import { classifier, identityBackbone, linearHead, mlpBackbone, type LinearHead } from '../../src/models/index.js';
+import { synLt, type SynLtOptions, type SynLtRound } from '../../src/recipes/synlt.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { plainCrossEntropy, standardizedSubset } from '../helpers/fmnist.js';
 
@@ -22,7 +22,7 @@ const DIM = 4;
 
 /** Three Gaussian blobs in 4-d with long-tailed counts (deterministic). */
 function tinySet(): { x: number[][]; y: number[] } {
-  const rng = createRng(17);
+  const rng = seededRng(17);
   const x: number[][] = [];
   const y: number[] = [];
   COUNTS.forEach((n, c) => {
@@ -34,7 +34,7 @@ function tinySet(): { x: number[][]; y: number[] } {
   return { x, y };
 }
 
-describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
+describe.each(backendsUnderTest())('synLt behaviour (%s)', (backend) => {
   let data: LabeledData;
   beforeAll(async () => {
     await useBackend(backend);
@@ -56,7 +56,7 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
 
   it('synthesises from ⌊0.75·epochs⌋ on, every epoch, from fresh statistics each round', async () => {
     const run = small();
-    const r = synLT(run);
+    const r = synLt(run);
     expect(r.config['synthesisStart']).toBe(6);
     await r.fit(data);
     const rounds = r.acceptance;
@@ -83,7 +83,7 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
 
   it('keeps exactly the proposals the head gives the target class probability ≥ τ (naive softmax)', async () => {
     // With a learning rate of 1e-12 the head after fit is the head that judged the proposals.
-    const r = synLT(small({ epochs: 3, synthesisStart: 2, optimizer: { kind: 'sgd', learningRate: 1e-12 }, matching: { stepSize: 1, steps: 5, threshold: 0.6, reservoirSize: 16, sinkhornIterations: 30, maxRounds: 2 } }));
+    const r = synLt(small({ epochs: 3, synthesisStart: 2, optimizer: { kind: 'sgd', learningRate: 1e-12 }, matching: { stepSize: 1, steps: 5, threshold: 0.6, reservoirSize: 16, sinkhornIterations: 30, maxRounds: 2 } }));
     await r.fit(data);
     const pool = r.trainer.state().pool;
     expect(pool).not.toBeNull();
@@ -109,12 +109,12 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
   });
 
   it('with nothing to synthesise it is exactly plain cross-entropy (same initial weights and batches)', async () => {
-    const r = synLT(small({ topUp: { kind: 'ratio', ratio: 0 } }));
+    const r = synLt(small({ topUp: { kind: 'ratio', ratio: 0 } }));
     await r.fit(data);
     expect(r.acceptance.map((x) => x.proposed)).toEqual([0, 0]);
-    const rng = createRng(1).fork('synLT:model');
-    const model = createClassifier({ backbone: mlpBackbone({ inputDim: DIM, hiddenSizes: [8], rng: rng.fork('backbone') }), head: linearHead({ inputDim: 8, numClasses: 3, rng: rng.fork('head') }) });
-    const ce = createTrainer({ model, loss: crossEntropyLoss(), seed: 1, epochs: 8, batchSize: 16, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
+    const rng = seededRng(1).fork('synLt:model');
+    const model = classifier({ backbone: mlpBackbone({ inputDim: DIM, hiddenSizes: [8], rng: rng.fork('backbone') }), head: linearHead({ inputDim: 8, numClasses: 3, rng: rng.fork('head') }) });
+    const ce = trainer({ model, loss: crossEntropyLoss(), seed: 1, epochs: 8, batchSize: 16, optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 }, progress: 'none' });
     await ce.fit(data);
     const a = r.logits(data.x);
     const b = ce.logits(data.x);
@@ -127,13 +127,13 @@ describe.each(backendsUnderTest())('synLT behaviour (%s)', (backend) => {
 
   it('a linear model (hiddenSizes: []) synthesises in input space, and a user backbone is owned by the run', async () => {
     await expectNoLeak(async () => {
-      const linear = synLT(small({ hiddenSizes: [], epochs: 2 }));
+      const linear = synLt(small({ hiddenSizes: [], epochs: 2 }));
       expect(linear.model.featureDim).toBe(DIM);
       await linear.fit(data);
       expect(linear.acceptance).toHaveLength(1);
       linear.dispose();
       const { inputDim: _inputDim, hiddenSizes: _hidden, ...rest } = small({ epochs: 2 });
-      const own = synLT({ ...rest, backbone: identityBackbone({ inputDim: DIM }) });
+      const own = synLt({ ...rest, backbone: identityBackbone({ inputDim: DIM }) });
       await own.fit(data);
       own.dispose();
     });
@@ -156,7 +156,7 @@ const OPTIMIZER = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 } as con
  */
 const MATCHING = { stepSize: 1, threshold: 0.5, reservoirSize: 128, sinkhornIterations: 50 } as const;
 
-describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
+describe('synLt on the Fashion-MNIST-LT subset (wasm)', () => {
   let train: LabeledData;
   let test: LabeledData;
 
@@ -167,7 +167,7 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
 
   /** Plain cross-entropy: the same MLP (same initial weights), epochs, batches and optimizer. */
   async function plainCE(seed: number): Promise<number> {
-    return plainCrossEntropy({ train, test, rng: createRng(seed).fork('synLT:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
+    return plainCrossEntropy({ train, test, rng: seededRng(seed).fork('synLt:model'), hidden: HIDDEN, numClasses: 10, trainer: { seed, epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER } });
   }
 
   it('beats plain cross-entropy on balanced accuracy for each of 3 seeds, reports its acceptance, and frees everything', async () => {
@@ -177,7 +177,7 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
       let ours = 0;
       let rounds: readonly SynLtRound[] = [];
       await expectNoLeak(async () => {
-        const run = synLT({ seed, numClasses: 10, inputDim: 784, hiddenSizes: [HIDDEN], epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, matching: MATCHING, progress: 'none' });
+        const run = synLt({ seed, numClasses: 10, inputDim: 784, hiddenSizes: [HIDDEN], epochs: EPOCHS, batchSize: BATCH, optimizer: OPTIMIZER, matching: MATCHING, progress: 'none' });
         await run.fit(train);
         ours = run.evaluate(test).balancedAccuracy;
         rounds = run.acceptance;
@@ -194,8 +194,8 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
       for (const r of rounds) expect(r.accepted).toBeGreaterThan(0);
       const ce = await plainCE(seed);
       gains.push(ours - ce);
-      lines.push(`seed ${seed}: CE ${ce.toFixed(3)} synLT ${ours.toFixed(3)} accepted ${rounds.map((r) => r.accepted).join('/')} of 4515`);
-      expect(ours, `seed ${seed}: synLT ${ours} vs CE ${ce}`).toBeGreaterThan(ce);
+      lines.push(`seed ${seed}: CE ${ce.toFixed(3)} synLt ${ours.toFixed(3)} accepted ${rounds.map((r) => r.accepted).join('/')} of 4515`);
+      expect(ours, `seed ${seed}: synLt ${ours} vs CE ${ce}`).toBeGreaterThan(ce);
     }
     console.log(lines.join('\n'));
     expect(gains.reduce((a, b) => a + b, 0) / gains.length).toBeGreaterThan(0.01);
@@ -203,7 +203,7 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
 
   it('is deterministic: the same seed gives the same report and acceptance', async () => {
     const once = async (): Promise<{ report: EvaluationReport; rounds: readonly SynLtRound[] }> => {
-      const run = synLT({ seed: 5, numClasses: 10, inputDim: 784, hiddenSizes: [16], epochs: 3, batchSize: BATCH, matching: MATCHING, progress: 'none' });
+      const run = synLt({ seed: 5, numClasses: 10, inputDim: 784, hiddenSizes: [16], epochs: 3, batchSize: BATCH, matching: MATCHING, progress: 'none' });
       await run.fit(train);
       const out = { report: run.evaluate(test), rounds: run.acceptance };
       run.dispose();
@@ -226,28 +226,28 @@ describe('synLT on the Fashion-MNIST-LT subset (wasm)', () => {
 // Bad input: LongTailError with a stable code and a pinned message, before any tensor is made.
 // ---------------------------------------------------------------------------------------------------
 
-describe('synLT bad input', () => {
+describe('synLt bad input', () => {
   const base = { seed: 0, numClasses: 3, inputDim: 4, progress: 'none' } as const;
 
   it('options', () => {
-    expectError(() => synLT({ ...base, epochs: 10, synthesisStart: 10 }), 'INVALID_OPTION', 'expected synthesisStart < epochs (10). Received: synthesisStart=10');
-    expectError(() => synLT({ ...base, refreshEvery: -1 }), 'INVALID_OPTION', 'expected refreshEvery >= 0. Received: refreshEvery=-1');
-    expectError(() => synLT({ ...base, matching: { threshold: 2 } }), 'INVALID_OPTION', 'expected threshold in [0, 1]. Received: threshold=2');
-    expectError(() => synLT({ ...base, matching: { cost: 'l1' as 'cosine' } }), 'INVALID_OPTION', 'expected cost to be one of "squaredEuclidean", "cosine". Received: cost="l1"');
-    expectError(() => synLT({ seed: 0, numClasses: 3 }), 'MISSING_INPUT', 'expected inputDim (for the default MLP) or a backbone. Received: neither');
+    expectError(() => synLt({ ...base, epochs: 10, synthesisStart: 10 }), 'INVALID_OPTION', 'expected synthesisStart < epochs (10). Received: synthesisStart=10');
+    expectError(() => synLt({ ...base, refreshEvery: -1 }), 'INVALID_OPTION', 'expected refreshEvery >= 0. Received: refreshEvery=-1');
+    expectError(() => synLt({ ...base, matching: { threshold: 2 } }), 'INVALID_OPTION', 'expected threshold in [0, 1]. Received: threshold=2');
+    expectError(() => synLt({ ...base, matching: { cost: 'l1' as 'cosine' } }), 'INVALID_OPTION', 'expected cost to be one of "squaredEuclidean", "cosine". Received: cost="l1"');
+    expectError(() => synLt({ seed: 0, numClasses: 3 }), 'MISSING_INPUT', 'expected inputDim (for the default MLP) or a backbone. Received: neither');
     const backbone = identityBackbone({ inputDim: 4 });
-    expectError(() => synLT({ seed: 0, numClasses: 3, backbone, hiddenSizes: [8] }), 'INVALID_OPTION', 'expected either backbone or hiddenSizes, not both. Received: hiddenSizes=[8]');
+    expectError(() => synLt({ seed: 0, numClasses: 3, backbone, hiddenSizes: [8] }), 'INVALID_OPTION', 'expected either backbone or hiddenSizes, not both. Received: hiddenSizes=[8]');
     backbone.dispose();
-    expectError(() => synLT({ ...base, numClasses: 0 }), 'INVALID_OPTION', 'expected numClasses >= 1. Received: numClasses=0');
-    expectError(() => synLT({ ...base, batchSize: 2.5 }), 'INVALID_OPTION', 'expected batchSize to be an integer. Received: batchSize=2.5');
+    expectError(() => synLt({ ...base, numClasses: 0 }), 'INVALID_OPTION', 'expected numClasses >= 1. Received: numClasses=0');
+    expectError(() => synLt({ ...base, batchSize: 2.5 }), 'INVALID_OPTION', 'expected batchSize to be an integer. Received: batchSize=2.5');
   });
 
   it('data of the wrong shape, use after dispose', async () => {
-    const run = synLT(base);
+    const run = synLt(base);
     const wide: LabeledData = { x: tf.zeros([3, 5]), y: Int32Array.from([0, 1, 2]) };
     await expect(run.fit(wide)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', message: 'expected train.x of shape [N, 4]. Received: train.x.shape=[3, 5]' });
     run.dispose();
-    expect(() => run.evaluate(wide)).toThrow('expected a live synLT run. Received: a synLT run after dispose()');
+    expect(() => run.evaluate(wide)).toThrow('expected a live synLt run. Received: a synLt run after dispose()');
     wide.x.dispose();
   });
 });

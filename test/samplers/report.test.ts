@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import {
   classBalancedSampler,
   instanceSampler,
@@ -16,7 +16,7 @@ import {
 import type { Sampler } from '../../src/samplers/index.js';
 
 const COUNTS = [300, 120, 50, 20, 10];
-const LABELS = createRng('report-labels').shuffle(Int32Array.from(COUNTS.flatMap((n, j) => Array<number>(n).fill(j))));
+const LABELS = seededRng('report-labels').shuffle(Int32Array.from(COUNTS.flatMap((n, j) => Array<number>(n).fill(j))));
 
 function code(f: () => unknown): string | undefined {
   try {
@@ -37,7 +37,7 @@ describe('samplerReport', () => {
     // Replay the two epochs the way the Trainer forks its streams.
     const emitted = new Array(5).fill(0);
     for (const e of [1, 2]) {
-      const rng = createRng('x').fork(`epoch:${e}`).fork('sampler');
+      const rng = seededRng('x').fork(`epoch:${e}`).fork('sampler');
       for (const b of sampler.batches(LABELS, { epoch: e, totalEpochs: 5, batchSize: 32, rng })) for (const i of b) emitted[LABELS[i] as number]++;
     }
     expect(r.classes.map((c) => c.emitted)).toEqual(emitted);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { toConfig } from '../../src/core/registry.js';
+import { LongTailError } from '../../src/core/errors.js';
 import {
   classBalancedSampler,
   classSamplingProbabilities,
-  createSampler,
+  samplerFromConfig,
   instanceSampler,
   mPerClassSampler,
   powerSampler,
@@ -12,6 +13,7 @@ import {
   progressiveSampler,
   samplerRegistry,
   samplerReport,
+  squareRootSampler,
 } from '../../src/samplers/index.js';
 import type { Sampler, SamplerContext, SamplerSpec } from '../../src/samplers/index.js';
 
@@ -22,12 +24,12 @@ const LABELS = (() => {
   COUNTS.forEach((n, j) => {
     for (let k = 0; k < n; k++) out.push(j);
   });
-  const rng = createRng('labels');
+  const rng = seededRng('labels');
   return rng.shuffle(Int32Array.from(out));
 })();
 
 function ctx(seed: number, over: Partial<SamplerContext> = {}): SamplerContext {
-  return { epoch: 0, totalEpochs: 10, batchSize: 64, rng: createRng(seed), ...over };
+  return { epoch: 0, totalEpochs: 10, batchSize: 64, rng: seededRng(seed), ...over };
 }
 
 function epoch(sampler: Sampler, c: SamplerContext, labels: Int32Array = LABELS): Int32Array[] {
@@ -227,36 +229,46 @@ describe('samplers', () => {
   });
 });
 
-describe('createSampler and the registry', () => {
+describe('samplerFromConfig and the registry', () => {
   const specs: SamplerSpec[] = [
     { kind: 'instance' },
     { kind: 'classBalanced', numSamples: 500 },
     { kind: 'squareRoot' },
-    { kind: 'squareRoot', q: 0.3 },
+    { kind: 'power', q: 0.3 },
     { kind: 'progressive' },
     { kind: 'mPerClass', m: 8 },
   ];
   it('builds every kind; toConfig → fromConfig rebuilds a sampler with identical batches', () => {
     for (const spec of specs) {
-      const s = createSampler(spec);
+      const s = samplerFromConfig(spec);
       expect(s.kind).toBe(spec.kind);
       const again = samplerRegistry.fromConfig(toConfig(s));
       expect(again.config).toEqual(s.config);
       const a = epoch(s, ctx(4, { epoch: 2 })).map((b) => Array.from(b));
       expect(epoch(again, ctx(4, { epoch: 2 })).map((b) => Array.from(b))).toEqual(a);
     }
-    expect(createSampler({ kind: 'squareRoot', q: 0.3 }).config).toEqual({ q: 0.3 });
+    expect(samplerFromConfig({ kind: 'power', q: 0.3 }).config).toEqual({ q: 0.3 });
     const custom = instanceSampler();
-    expect(createSampler(custom)).toBe(custom);
-    expect(samplerRegistry.kinds()).toEqual(['classBalanced', 'instance', 'mPerClass', 'progressive', 'squareRoot']);
+    expect(samplerFromConfig(custom)).toBe(custom);
+    expect(samplerRegistry.kinds()).toEqual(['classBalanced', 'instance', 'mPerClass', 'power', 'progressive', 'squareRoot']);
+  });
+
+  it('powerSampler reports kind power with its q; squareRootSampler is power at q = 1/2 (same batches), kind squareRoot', () => {
+    const power = powerSampler({ q: 0.3 });
+    expect([power.kind, power.config]).toEqual(['power', { q: 0.3 }]);
+    const half = powerSampler();
+    const sqrt = squareRootSampler();
+    expect([half.kind, half.config, sqrt.kind, sqrt.config]).toEqual(['power', { q: 0.5 }, 'squareRoot', {}]);
+    expect(epoch(sqrt, ctx(4, { epoch: 1 })).map((b) => Array.from(b))).toEqual(epoch(half, ctx(4, { epoch: 1 })).map((b) => Array.from(b)));
+    expect(() => squareRootSampler({ q: 0.3 } as never)).toThrow(LongTailError);
   });
 
   it('unknown kinds and bad configs fail clearly', () => {
-    expect(() => createSampler({ kind: 'oversample' } as unknown as SamplerSpec)).toThrow(
-      'expected a sampler kind, one of classBalanced, instance, mPerClass, progressive, squareRoot. Received: kind="oversample"',
+    expect(() => samplerFromConfig({ kind: 'oversample' } as unknown as SamplerSpec)).toThrow(
+      'expected a sampler kind, one of classBalanced, instance, mPerClass, power, progressive, squareRoot. Received: kind="oversample"',
     );
-    expect(() => createSampler({ kind: 'mPerClass' } as unknown as SamplerSpec)).toThrow('expected m to be an integer. Received: m=undefined');
-    expect(() => samplerRegistry.fromConfig({ kind: 'squareRoot', config: { q: 'half' } })).toThrow(
+    expect(() => samplerFromConfig({ kind: 'mPerClass' } as unknown as SamplerSpec)).toThrow('expected m to be an integer. Received: m=undefined');
+    expect(() => samplerRegistry.fromConfig({ kind: 'power', config: { q: 'half' } })).toThrow(
       'expected q to be a number. Received: q="half"',
     );
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { emd } from '../../src/synth/emd.js';
 import { expectClose, expectNoLeak } from '../../src/testing/index.js';
 
@@ -65,7 +65,7 @@ describe('emd against POT 0.8.2 ot.emd / ot.emd2 (golden, random problems)', () 
 
 describe('emd against brute force over permutation matrices (uniform, equal sizes)', () => {
   it('n = 1..6, 120 random problems, including tied (integer) costs', () => {
-    const rng = createRng(31);
+    const rng = seededRng(31);
     for (let t = 0; t < 120; t++) {
       const n = 1 + (t % 6);
       const ties = t % 3 === 0;
@@ -83,7 +83,7 @@ describe('emd against brute force over permutation matrices (uniform, equal size
 
 describe('emd options, forbidden pairs, tensors and errors', () => {
   it('+Infinity forbids a pair: same optimum as a prohibitive finite cost, 0 on the pair', () => {
-    const rng = createRng(9);
+    const rng = seededRng(9);
     const M = Array.from({ length: 5 }, () => Array.from({ length: 6 }, () => rng.next()));
     const forbidden = M.map((row) => [...row]);
     (forbidden[0] as number[])[2] = Infinity;
@@ -124,7 +124,7 @@ describe('emd options, forbidden pairs, tensors and errors', () => {
   });
 
   it('maxIterations stops early with optimal: false and a feasible plan', () => {
-    const rng = createRng(2);
+    const rng = seededRng(2);
     const M = Array.from({ length: 8 }, () => Array.from({ length: 8 }, () => rng.next()));
     const full = emd(undefined, undefined, M);
     const capped = emd(undefined, undefined, M, { maxIterations: 2 });

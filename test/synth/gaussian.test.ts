@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { toConfig } from '../../src/core/registry.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { ClassGaussian, type ClassGaussianOptions } from '../../src/synth/gaussian.js';
 import { cholesky, choleskyWithRepair, fillStandardNormal } from '../../src/synth/linalg.js';
 import { synthRegistry } from '../../src/synth/registry.js';
@@ -166,7 +166,7 @@ describe('standard normals (ziggurat on a seeded xoshiro128** stream)', () => {
   it('400k draws: KS distance to Φ, mean, variance, kurtosis and the tail beyond R match N(0, 1)', () => {
     const N = 400_000;
     const z = new Float64Array(N);
-    const rng = createRng(77);
+    const rng = seededRng(77);
     fillStandardNormal(() => rng.next(), z);
     let m = 0;
     let v = 0;
@@ -201,7 +201,7 @@ describe('standard normals (ziggurat on a seeded xoshiro128** stream)', () => {
   it('2M draws: chi-square of |z| over 0.2-wide bins to 4.4 (wedges and the tail beyond R ≈ 3.44 included)', () => {
     const N = 2_000_000;
     const z = new Float32Array(N);
-    const rng = createRng(78);
+    const rng = seededRng(78);
     fillStandardNormal(() => rng.next(), z);
     const width = 0.2;
     const bins = 23; // [0, 0.2), ..., [4.2, 4.4), [4.4, ∞)
@@ -224,16 +224,16 @@ describe('standard normals (ziggurat on a seeded xoshiro128** stream)', () => {
   it('is a pure function of the stream and consumes exactly four uniforms of it', () => {
     const a = new Float32Array(1000);
     const b = new Float32Array(1000);
-    const ra = createRng('z');
-    const rb = createRng('z');
+    const ra = seededRng('z');
+    const rb = seededRng('z');
     fillStandardNormal(() => ra.next(), a);
     fillStandardNormal(() => rb.next(), b);
     expect(Array.from(a)).toEqual(Array.from(b));
-    const reference = createRng('z');
+    const reference = seededRng('z');
     for (let i = 0; i < 4; i++) reference.next();
     expect(ra.next()).toBe(reference.next());
     const other = new Float32Array(1000);
-    const rc = createRng('y');
+    const rc = seededRng('y');
     fillStandardNormal(() => rc.next(), other);
     expect(Array.from(other)).not.toEqual(Array.from(a));
   });
@@ -242,7 +242,7 @@ describe('standard normals (ziggurat on a seeded xoshiro128** stream)', () => {
 describe('Cholesky and PSD repair', () => {
   // d = 7 runs the JS loop, d = 45 the strided SIMD kernel (d ≥ 32; 45 is not a multiple of its 8-wide blocks).
   it.each([7, 45])('cholesky reproduces A = L·Lᵀ and rejects a non-PD matrix (d = %i)', (d) => {
-    const rng = createRng(3);
+    const rng = seededRng(3);
     const b = Array.from({ length: d * d }, () => rng.normal());
     const a = new Float64Array(d * d);
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) a[i * d + j] = (a[i * d + j] as number) + (b[i * d + k] as number) * (b[j * d + k] as number);
@@ -284,7 +284,7 @@ describe('Cholesky and PSD repair', () => {
     const g = golden.cases[1] as GoldenCase;
     for (const covariance of ['full', 'diagonal', 'shrinkage', 'ledoitWolf', 'pooled', 'calibrated'] as const) {
       const s = fitted(g, { covariance, psdRepair: covariance === 'full' ? 'eigenFloor' : 'jitter' });
-      const out = s.sample({ perClass: [0, 5, 0] }, createRng(1));
+      const out = s.sample({ perClass: [0, 5, 0] }, seededRng(1));
       expect(out.features.shape).toEqual([5, g.dim]);
       for (const v of out.features.dataSync()) expect(Number.isFinite(v)).toBe(true);
       tf.dispose([out.features, out.labels]);
@@ -305,7 +305,7 @@ for (const backend of backendsUnderTest()) {
       const c = 1;
       const N = 100_000;
       const d = g.dim;
-      const out = s.sample({ perClass: [0, N, 0, 0] }, createRng(2024));
+      const out = s.sample({ perClass: [0, N, 0, 0] }, seededRng(2024));
       const x = out.features.dataSync();
       expect(Array.from(new Set(out.labels.dataSync()))).toEqual([c]);
       const f = s.distribution(c);
@@ -336,20 +336,20 @@ for (const backend of backendsUnderTest()) {
       const typed = fitted(g, { covariance: 'ledoitWolf', product: 'typed' });
       const tensor = fitted(g, { covariance: 'ledoitWolf', product: 'tensor' });
       const req = { perClass: [3, 0, 50, 7] };
-      const a = typed.sample(req, createRng(9));
-      const b = tensor.sample(req, createRng(9));
+      const a = typed.sample(req, seededRng(9));
+      const b = tensor.sample(req, seededRng(9));
       expectClose(b.features, a.features, { rtol: 1e-4, atol: 1e-4 });
       expect(Array.from(a.labels.dataSync())).toEqual([...new Array(3).fill(0), ...new Array(50).fill(2), ...new Array(7).fill(3)]);
       expect(Array.from(b.labels.dataSync())).toEqual(Array.from(a.labels.dataSync()));
-      const again = tensor.sample(req, createRng(9));
+      const again = tensor.sample(req, seededRng(9));
       expect(Array.from(again.features.dataSync())).toEqual(Array.from(b.features.dataSync()));
-      const other = tensor.sample(req, createRng(10));
+      const other = tensor.sample(req, seededRng(10));
       expect(Array.from(other.features.dataSync())).not.toEqual(Array.from(b.features.dataSync()));
       tf.dispose([a.features, a.labels, b.features, b.labels, again.features, again.labels, other.features, other.labels]);
-      for (const s of [typed, tensor]) await expectNoLeak(() => s.sample(req, createRng(1)));
+      for (const s of [typed, tensor]) await expectNoLeak(() => s.sample(req, seededRng(1)));
       await expectNoLeak(() => {
         const s = fitted(g, { covariance: 'diagonal' });
-        const o = s.sample({ perClass: [1, 1, 1, 1] }, createRng(1));
+        const o = s.sample({ perClass: [1, 1, 1, 1] }, seededRng(1));
         s.dispose();
         return o;
       });
@@ -376,17 +376,17 @@ describe('ClassGaussian errors, lifecycle, config', () => {
     const one = new ClassGaussian({ numClasses: 2, covariance: 'full' });
     const ob = { features: tf.tensor2d([[1, 2], [3, 4], [5, 7]]), labels: tf.tensor1d([0, 0, 1], 'int32') };
     one.observe(ob);
-    expect(() => one.sample({ perClass: [0, 1] }, createRng(0))).toThrow(
+    expect(() => one.sample({ perClass: [0, 1] }, seededRng(0))).toThrow(
       'expected class 1 to have at least 2 observed samples for a full covariance. Received: count=1',
     );
     const before = tf.memory().numTensors;
-    expect(() => s.sample({ perClass: [1, 2] }, createRng(0))).toThrow('expected perClass.length = numClasses = 4. Received: perClass.length=2');
-    expect(() => s.sample({ perClass: [1, -2, 0, 0] }, createRng(0))).toThrow('expected perClass[1] >= 0. Received: perClass[1]=-2');
+    expect(() => s.sample({ perClass: [1, 2] }, seededRng(0))).toThrow('expected perClass.length = numClasses = 4. Received: perClass.length=2');
+    expect(() => s.sample({ perClass: [1, -2, 0, 0] }, seededRng(0))).toThrow('expected perClass[1] >= 0. Received: perClass[1]=-2');
     expect(tf.memory().numTensors).toBe(before);
     const empty = new ClassGaussian({ numClasses: 3, covariance: 'pooled' });
-    expect(() => empty.sample({ perClass: [1, 0, 0] }, createRng(0))).toThrow(expect.objectContaining({ code: 'NOT_FITTED' }));
+    expect(() => empty.sample({ perClass: [1, 0, 0] }, seededRng(0))).toThrow(expect.objectContaining({ code: 'NOT_FITTED' }));
     empty.observe(ob);
-    expect(() => empty.sample({ perClass: [0, 0, 1] }, createRng(0))).toThrow(expect.objectContaining({ code: 'EMPTY_CLASS' }));
+    expect(() => empty.sample({ perClass: [0, 0, 1] }, seededRng(0))).toThrow(expect.objectContaining({ code: 'EMPTY_CLASS' }));
     expect(() => new ClassGaussian({ numClasses: 2, covariance: 'robust' as 'full' })).toThrow(/expected covariance to be one of "full", "diagonal"/);
     expect(() => new ClassGaussian({ numClasses: 2, shrinkage: 1.5 })).toThrow('expected shrinkage in [0, 1]. Received: shrinkage=1.5');
     expect(() => new ClassGaussian({ numClasses: 0 })).toThrow('expected numClasses >= 1. Received: numClasses=0');
@@ -395,7 +395,7 @@ describe('ClassGaussian errors, lifecycle, config', () => {
     tf.dispose([wrongDim.features, wrongDim.labels, nan.features, nan.labels, badLabel.features, badLabel.labels, rank.labels, ob.features, ob.labels]);
     s.dispose();
     s.dispose();
-    expect(() => s.sample({ perClass: [1, 0, 0, 0] }, createRng(0))).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(() => s.sample({ perClass: [1, 0, 0, 0] }, seededRng(0))).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
     expect(() => s.observedCounts()).toThrow('expected a live ClassGaussian. Received: a ClassGaussian after dispose()');
     one.dispose();
     empty.dispose();

@@ -2,17 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { toConfig } from '../../src/core/registry.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { otLoss } from '../../src/synth/ot-loss.js';
 import { OtDistributionMatching, seedClassWeights } from '../../src/synth/ot-matching.js';
 import { synthRegistry } from '../../src/synth/registry.js';
-import { cosine, normaliseByMax, sinkhorn } from '../../src/synth/sinkhorn.js';
+import { cosine, normalizeByMax, sinkhorn } from '../../src/synth/sinkhorn.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
 
 const d = 3;
 /** Three well-separated classes with counts 40 / 12 / 4 along the axes. */
 function data(): { x: number[]; y: number[] } {
-  const rng = createRng(17);
+  const rng = seededRng(17);
   const x: number[] = [];
   const y: number[] = [];
   [40, 12, 4].forEach((n, c) => {
@@ -43,14 +43,14 @@ for (const backend of backendsUnderTest()) {
     });
 
     it('value is ⟨P, M⟩ of the Sinkhorn plan; gradient is Σ_j P_ij·2(x_i − y_j) / max M (plan held constant)', async () => {
-      const rng = createRng(4);
+      const rng = seededRng(4);
       const n = 5;
       const m = 7;
       const xs = Array.from({ length: n * d }, () => rng.normal());
       const ys = Array.from({ length: m * d }, () => rng.normal() + 1);
       const x = tf.tensor2d(xs, [n, d]);
       const y = tf.tensor2d(ys, [m, d]);
-      // Naive reference: cost, normalisation, plan from the typed sinkhorn, gradient by hand.
+      // Naive reference: cost, normalization, plan from the typed sinkhorn, gradient by hand.
       const M: number[] = [];
       for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) M.push([0, 1, 2].reduce((s, k) => s + ((xs[i * d + k] as number) - (ys[j * d + k] as number)) ** 2, 0));
       const max = Math.max(...M);
@@ -76,8 +76,8 @@ for (const backend of backendsUnderTest()) {
     it('OtDistributionMatching: moves seeds toward the target class, reports acceptance, deterministic, no leaks', async () => {
       const s = observed({ stepSize: 1 });
       const req = { perClass: [0, 6, 10], head };
-      const first = s.sampleWithReport(req, createRng(1));
-      const again = s.sampleWithReport(req, createRng(1));
+      const first = s.sampleWithReport(req, seededRng(1));
+      const again = s.sampleWithReport(req, seededRng(1));
       expect(Array.from(again.samples.features.dataSync())).toEqual(Array.from(first.samples.features.dataSync()));
       const report = first.report;
       expect(report.map((r) => r.classIndex)).toEqual([1, 2]);
@@ -95,16 +95,16 @@ for (const backend of backendsUnderTest()) {
       probs.forEach((p, i) => expect(p[labels[i] as number]).toBeGreaterThanOrEqual(0.9));
       // T = 0 keeps the seeds (from larger classes): the steps are what makes samples acceptable.
       const still = observed({ steps: 0, threshold: 0 });
-      const raw = still.sampleWithReport({ perClass: [0, 0, 10], head }, createRng(1));
+      const raw = still.sampleWithReport({ perClass: [0, 0, 10], head }, seededRng(1));
       expect(raw.report[0]?.meanProbability).toBeLessThan(first.report[1]?.meanProbability as number);
       // Default η = 0.1 moves 0.5 in 5 steps: not enough to cross, so every proposal is rejected.
       const short = observed();
-      const none = short.sampleWithReport(req, createRng(1));
+      const none = short.sampleWithReport(req, seededRng(1));
       expect(none.samples.features.shape).toEqual([0, d]);
       expect(none.report.map((r) => r.accepted)).toEqual([0, 0]);
       tf.dispose([none.samples.features, none.samples.labels]);
       short.dispose();
-      await expectNoLeak(() => s.sample(req, createRng(2)));
+      await expectNoLeak(() => s.sample(req, seededRng(2)));
       tf.dispose([first.samples.features, first.samples.labels, again.samples.features, again.samples.labels, raw.samples.features, raw.samples.labels]);
       s.dispose();
       still.dispose();
@@ -124,9 +124,9 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
   it('out-of-distribution mode matches the given target set', () => {
     const s = observed({ mode: 'outOfDistribution', ceWeight: 0, threshold: 0, steps: 10, stepSize: 0.5 });
     const target = tf.tensor2d([[0, 0, 8], [0, 0, 9], [0, 0, 8.5]]);
-    expect(() => s.sample({ perClass: [0, 0, 4], head }, createRng(0))).toThrow('expected a target set for class 2 (setTargetSet). Received: none');
+    expect(() => s.sample({ perClass: [0, 0, 4], head }, seededRng(0))).toThrow('expected a target set for class 2 (setTargetSet). Received: none');
     s.setTargetSet(2, target);
-    const out = s.sample({ perClass: [0, 0, 4], head }, createRng(0));
+    const out = s.sample({ perClass: [0, 0, 4], head }, seededRng(0));
     const rows = out.features.arraySync() as number[][];
     // Pulled toward z ≈ 8.5 from seeds near the class 0/1 clusters (z ≈ 0).
     for (const r of rows) expect(r[2]).toBeGreaterThan(2);
@@ -137,17 +137,17 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
   it('bad input gives LongTailError before any tensor', () => {
     const s = observed();
     const before = tf.memory().numTensors;
-    expect(() => s.sample({ perClass: [0, 1, 0] }, createRng(0))).toThrow(
+    expect(() => s.sample({ perClass: [0, 1, 0] }, seededRng(0))).toThrow(
       'expected request.head, the classifier head, for OT distribution matching. Received: head=undefined',
     );
-    expect(() => s.sample({ perClass: [0, 1], head }, createRng(0))).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+    expect(() => s.sample({ perClass: [0, 1], head }, seededRng(0))).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
     expect(tf.memory().numTensors).toBe(before);
     const fresh = new OtDistributionMatching({ numClasses: 3 });
-    expect(() => fresh.sample({ perClass: [0, 1, 0], head }, createRng(0))).toThrow(expect.objectContaining({ code: 'NOT_FITTED' }));
+    expect(() => fresh.sample({ perClass: [0, 1, 0], head }, seededRng(0))).toThrow(expect.objectContaining({ code: 'NOT_FITTED' }));
     const partial = new OtDistributionMatching({ numClasses: 3 });
     const b = { features: tf.tensor2d([[1, 2, 3]]), labels: tf.tensor1d([0], 'int32') };
     partial.observe(b);
-    expect(() => partial.sample({ perClass: [0, 1, 0], head }, createRng(0))).toThrow(
+    expect(() => partial.sample({ perClass: [0, 1, 0], head }, seededRng(0))).toThrow(
       'expected class 1 to have at least 1 observed sample for in-distribution matching. Received: count=0',
     );
     const wide = { features: tf.tensor2d([[1, 2, 3, 4]]), labels: tf.tensor1d([0], 'int32') };
@@ -171,9 +171,9 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
     const g = tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x);
     expect(Number.isFinite(loss.dataSync()[0])).toBe(true);
     for (const v of g.dataSync()) expect(Number.isFinite(v)).toBe(true);
-    // Reference: ⟨P, M⟩ with M the typed cosine cost (zero rows → 1), normalised, and the typed plan.
+    // Reference: ⟨P, M⟩ with M the typed cosine cost (zero rows → 1), normalized, and the typed plan.
     const M = cosine(x.arraySync(), y.arraySync());
-    const plan = sinkhorn(undefined, undefined, normaliseByMax(M), { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan;
+    const plan = sinkhorn(undefined, undefined, normalizeByMax(M), { epsilon: 0.1, method: 'log', maxIterations: 200 }).plan;
     const value = plan.reduce((s, row, i) => s + row.reduce((t, p, j) => t + p * (M.values[i * 4 + j] as number), 0), 0);
     expectClose(loss, value, { rtol: 1e-4, atol: 1e-6 });
     await expectNoLeak(() => tf.grad((v: tf.Tensor) => otLoss(v as tf.Tensor2D, y, { cost: 'cosine' }))(x));
@@ -185,7 +185,7 @@ describe('OtDistributionMatching seeds, modes, errors', () => {
     for (const c of [0, 1, 2]) xs.fill(0, ys.indexOf(c) * d, (ys.indexOf(c) + 1) * d);
     const batch = { features: tf.tensor2d(xs, [ys.length, d]), labels: tf.tensor1d(ys, 'int32') };
     s.observe(batch);
-    const out = s.sampleWithReport({ perClass: [0, 3, 5], head }, createRng(3));
+    const out = s.sampleWithReport({ perClass: [0, 3, 5], head }, seededRng(3));
     expect(out.report.map((r) => r.accepted)).toEqual([3, 5]);
     for (const v of out.samples.features.dataSync()) expect(Number.isFinite(v)).toBe(true);
     tf.dispose([batch.features, batch.labels, out.samples.features, out.samples.labels]);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { ClassGaussian } from '../../src/synth/gaussian.js';
 import { fitResample } from '../../src/synth/resample.js';
 import { LatentSmote } from '../../src/synth/smote.js';
@@ -90,7 +90,7 @@ describe('fitResample: over-sampling with synthesizers', () => {
     const s = new LatentSmote({ numClasses: 3 });
     const f = tf.tensor2d(Float32Array.from(g.x), g.shape);
     s.observe({ features: f, labels: Int32Array.from(g.y) });
-    const manual = s.sample({ perClass: [0, 21, 29] }, createRng(5).fork('synthesis'));
+    const manual = s.sample({ perClass: [0, 21, 29] }, seededRng(5).fork('synthesis'));
     expect(Array.from(out.x.subarray(g.y.length * g.shape[1]))).toEqual(Array.from(manual.features.dataSync()));
     tf.dispose([f, manual.features, manual.labels]);
     s.dispose();
@@ -141,7 +141,7 @@ describe('fitResample: over-sampling with synthesizers', () => {
       [t, Int32Array.from(g.y), g.y].map(async (labels) => {
         const gauss = new ClassGaussian({ numClasses: 3 });
         gauss.observe({ features: f, labels });
-        const out = gauss.sample({ perClass: [2, 2, 2] }, createRng(1));
+        const out = gauss.sample({ perClass: [2, 2, 2] }, seededRng(1));
         const values = Array.from(out.features.dataSync());
         tf.dispose([out.features, out.labels]);
         gauss.dispose();

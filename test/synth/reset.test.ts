@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { ClassGaussian, LatentSmote, OtDistributionMatching } from '../../src/synth/index.js';
 import type { Synthesizer } from '../../src/synth/types.js';
 
@@ -31,8 +31,8 @@ describe('Synthesizer.reset()', () => {
       b.observe({ features, labels });
       const head = (f: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => tf.concat([f, tf.neg(f)], 1).slice([0, 0], [-1, 2]) as tf.Tensor2D);
       const request = { perClass: [0, 3], head };
-      const da = a.sample(request, createRng(5));
-      const db = b.sample(request, createRng(5));
+      const da = a.sample(request, seededRng(5));
+      const db = b.sample(request, seededRng(5));
       expect(Array.from(da.features.dataSync())).toEqual(Array.from(db.features.dataSync()));
       tf.dispose([da.features, da.labels, db.features, db.labels, features, labels]);
       a.dispose();

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { pairwiseCost } from '../../src/synth/ot-loss.js';
-import { cosine, normaliseByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
+import { cosine, normalizeByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
 import { expectClose, expectNoLeak } from '../../src/testing/index.js';
 
 type Num = number | 'Infinity' | '-Infinity';
@@ -94,7 +94,7 @@ describe('sinkhorn against POT 0.8.2: zero-mass bins, forbidden pairs, uniform d
 
   it('the default 1,000 iterations (POT numItermax) converge where 200 did not, with POT’s count and value', () => {
     const d = golden.defaultIterations;
-    const M = normaliseByMax(squaredEuclidean({ values: d.x, rows: d.n, cols: d.d }, { values: d.y, rows: d.n, cols: d.d }));
+    const M = normalizeByMax(squaredEuclidean({ values: d.x, rows: d.n, cols: d.d }, { values: d.y, rows: d.n, cols: d.d }));
     const res = sinkhorn(undefined, undefined, M, { epsilon: d.epsilon });
     expect(res.converged).toBe(true);
     expect(res.warning).toBeUndefined();
@@ -111,9 +111,9 @@ describe('sinkhorn against POT 0.8.2: zero-mass bins, forbidden pairs, uniform d
 });
 
 describe("sinkhorn method 'auto'", () => {
-  const rng = createRng(5);
+  const rng = seededRng(5);
   const pts = (k: number, shift: number) => ({ values: Array.from({ length: k * 4 }, () => rng.normal() + shift), rows: k, cols: 4 });
-  const base = normaliseByMax(squaredEuclidean(pts(30, 0), pts(20, 3)));
+  const base = normalizeByMax(squaredEuclidean(pts(30, 0), pts(20, 3)));
   // Every cost ≥ 0.8: exp(−M/ε) underflows to 0 at ε = 1e-3.
   const hard = { ...base, values: Float64Array.from(base.values, (v) => 0.8 + 0.2 * v) };
 
@@ -169,7 +169,7 @@ describe('sinkhorn input forms, tensors and memory', () => {
   });
 
   it('deterministic: the same call gives bit-identical plans, potentials and histories', () => {
-    const M = normaliseByMax(squaredEuclidean({ values: [0, 1, 2, 3, 4, 5], rows: 3, cols: 2 }, { values: [1, 1, 2, 0.5], rows: 2, cols: 2 }));
+    const M = normalizeByMax(squaredEuclidean({ values: [0, 1, 2, 3, 4, 5], rows: 3, cols: 2 }, { values: [1, 1, 2, 0.5], rows: 2, cols: 2 }));
     for (const method of ['plain', 'log'] as const) {
       const x = sinkhorn(undefined, undefined, M, { epsilon: 0.01, method });
       const y = sinkhorn(undefined, undefined, M, { epsilon: 0.01, method });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LongTailError } from '../../src/core/errors.js';
-import { createRng } from '../../src/core/rng.js';
-import { cosine, normaliseByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
+import { seededRng } from '../../src/core/rng.js';
+import { cosine, normalizeByMax, sinkhorn, squaredEuclidean, type SinkhornWarning } from '../../src/synth/sinkhorn.js';
 import { expectClose } from '../../src/testing/index.js';
 
 interface Run {
@@ -87,13 +87,13 @@ describe('sinkhorn matches POT 0.8.2 (golden)', () => {
       const y = { values: g.y, rows: g.m, cols: g.d };
       const raw = g.metric === 'cosine' ? cosine(x, y) : squaredEuclidean(x, y);
       expectClose(raw.values, g.rawCost, { rtol: 1e-10, atol: 1e-12 });
-      expectClose(normaliseByMax(raw).values, g.cost, { rtol: 1e-10, atol: 1e-12 });
+      expectClose(normalizeByMax(raw).values, g.cost, { rtol: 1e-10, atol: 1e-12 });
     }
   });
 });
 
 describe('sinkhorn against a naive loop', () => {
-  const rng = createRng(11);
+  const rng = seededRng(11);
   const n = 6;
   const m = 8;
   const a = Array.from({ length: n }, () => rng.next() + 0.5);
@@ -119,11 +119,11 @@ describe('sinkhorn against a naive loop', () => {
 
 describe('sinkhorn log-domain stability', () => {
   it('stays finite at ε = 1e-3 where plain scaling underflows, and agrees with plain where both work', () => {
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const n = 40;
     const m = 50;
     const pts = (k: number, shift: number) => ({ values: Array.from({ length: k * 4 }, () => rng.normal() + shift), rows: k, cols: 4 });
-    const base = normaliseByMax(squaredEuclidean(pts(n, 0), pts(m, 3)));
+    const base = normalizeByMax(squaredEuclidean(pts(n, 0), pts(m, 3)));
     // Every cost ≥ 0.8, so exp(−M/ε) underflows to 0 everywhere at ε = 1e-3 (e^-800 < 1e-308).
     const M = { ...base, values: Float64Array.from(base.values, (v) => 0.8 + 0.2 * v) };
     const a = new Array<number>(n).fill(1 / n);

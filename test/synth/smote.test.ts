@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { toConfig } from '../../src/core/registry.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { synthRegistry } from '../../src/synth/registry.js';
 import { LatentSmote } from '../../src/synth/smote.js';
 import { expectNoLeak } from '../../src/testing/index.js';
@@ -50,17 +50,17 @@ function onSomeSegment(x: number[], cls: [number, number][], k: number): boolean
 describe('LatentSmote', () => {
   it('interpolates toward one of the k nearest same-class neighbours; small classes use all neighbours', () => {
     const s = smote({ k: 2 });
-    const out = s.sample({ perClass: [40, 30, 0, 0] }, createRng(3));
+    const out = s.sample({ perClass: [40, 30, 0, 0] }, seededRng(3));
     const rows = out.features.arraySync() as number[][];
     const labels = Array.from(out.labels.dataSync());
     expect(labels).toEqual([...new Array(40).fill(0), ...new Array(30).fill(1)]);
     const byClass = (c: number) => points.filter((p) => p[2] === c).map((p) => [p[0], p[1]] as [number, number]);
     rows.forEach((r, i) => expect(onSomeSegment(r, byClass(labels[i] as number), 2)).toBe(true));
     // k = 1 on class 0 (points on a parabola): never interpolates between non-adjacent points.
-    const k1 = smote({ k: 1 }).sample({ perClass: [50, 0, 0, 0] }, createRng(4));
+    const k1 = smote({ k: 1 }).sample({ perClass: [50, 0, 0, 0] }, seededRng(4));
     for (const r of k1.features.arraySync() as number[][]) expect(onSomeSegment(r, byClass(0), 1)).toBe(true);
     // Class 1 has 3 points: with k = 5 every other point of the class is a neighbour.
-    const big = smote({ k: 5 }).sample({ perClass: [0, 200, 0, 0] }, createRng(5));
+    const big = smote({ k: 5 }).sample({ perClass: [0, 200, 0, 0] }, seededRng(5));
     for (const r of big.features.arraySync() as number[][]) expect(onSomeSegment(r, byClass(1), 2)).toBe(true);
     tf.dispose([out.features, out.labels, k1.features, k1.labels, big.features, big.labels]);
     s.dispose();
@@ -68,12 +68,12 @@ describe('LatentSmote', () => {
 
   it('one-sample classes: EMPTY_CLASS by default, copies with singleSample "duplicate"; empty classes throw', () => {
     const s = smote();
-    expect(() => s.sample({ perClass: [0, 0, 1, 0] }, createRng(0))).toThrow(
+    expect(() => s.sample({ perClass: [0, 0, 1, 0] }, seededRng(0))).toThrow(
       'expected class 2 to have at least 2 observed samples for SMOTE interpolation. Received: count=1',
     );
-    expect(() => s.sample({ perClass: [0, 0, 0, 1] }, createRng(0))).toThrow(expect.objectContaining({ code: 'EMPTY_CLASS' }));
+    expect(() => s.sample({ perClass: [0, 0, 0, 1] }, seededRng(0))).toThrow(expect.objectContaining({ code: 'EMPTY_CLASS' }));
     const dup = smote({ singleSample: 'duplicate' });
-    const out = dup.sample({ perClass: [0, 0, 3, 0] }, createRng(0));
+    const out = dup.sample({ perClass: [0, 0, 3, 0] }, seededRng(0));
     expect(out.features.arraySync()).toEqual([[-5, -5], [-5, -5], [-5, -5]]);
     tf.dispose([out.features, out.labels]);
     s.dispose();
@@ -82,13 +82,13 @@ describe('LatentSmote', () => {
 
   it('deterministic under a seed, no leaks, errors, config round trip', async () => {
     const s = smote();
-    const a = s.sample({ perClass: [5, 5, 0, 0] }, createRng(7));
-    const b = s.sample({ perClass: [5, 5, 0, 0] }, createRng(7));
-    const c = s.sample({ perClass: [5, 5, 0, 0] }, createRng(8));
+    const a = s.sample({ perClass: [5, 5, 0, 0] }, seededRng(7));
+    const b = s.sample({ perClass: [5, 5, 0, 0] }, seededRng(7));
+    const c = s.sample({ perClass: [5, 5, 0, 0] }, seededRng(8));
     expect(Array.from(a.features.dataSync())).toEqual(Array.from(b.features.dataSync()));
     expect(Array.from(a.features.dataSync())).not.toEqual(Array.from(c.features.dataSync()));
     tf.dispose([a.features, a.labels, b.features, b.labels, c.features, c.labels]);
-    await expectNoLeak(() => s.sample({ perClass: [3, 3, 0, 0] }, createRng(1)));
+    await expectNoLeak(() => s.sample({ perClass: [3, 3, 0, 0] }, seededRng(1)));
     const nan = { features: tf.tensor2d([[Number.NaN, 1]]), labels: tf.tensor1d([0], 'int32') };
     expect(() => s.observe(nan)).toThrow('expected features to be finite everywhere. Received: features[0]=NaN');
     const wide = { features: tf.tensor2d([[1, 2, 3]]), labels: tf.tensor1d([0], 'int32') };
@@ -101,7 +101,7 @@ describe('LatentSmote', () => {
     expect(toConfig(back)).toEqual(toConfig(s));
     s.dispose();
     s.dispose();
-    expect(() => s.sample({ perClass: [1, 0, 0, 0] }, createRng(0))).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(() => s.sample({ perClass: [1, 0, 0, 0] }, seededRng(0))).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
     back.dispose();
   });
 });

@@ -10,13 +10,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { rejection, thrown } from '../helpers/errors.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import {
   CHECKPOINT_FILE,
-  createTrainer,
+  trainer,
   decodeCheckpoint,
   encodeCheckpoint,
   readCheckpoint,
@@ -27,8 +27,8 @@ import {
 } from '../../src/train/index.js';
 
 function model(seed: number, hidden = 6) {
-  const rng = createRng(seed);
-  return createClassifier({
+  const rng = seededRng(seed);
+  return classifier({
     backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [hidden], rng: rng.fork('b'), dropout: 0.1 }),
     head: linearHead({ inputDim: hidden, numClasses: 3, rng: rng.fork('h') }),
   });
@@ -53,11 +53,11 @@ describe('checkpoints', () => {
   beforeAll(async () => {
     await useBackend('cpu');
     dir = mkdtempSync(join(tmpdir(), 'longtail-ckpt-'));
-    const rng = createRng(1);
+    const rng = seededRng(1);
     const n = 40;
     data = { x: tf.tensor2d(Array.from({ length: n * 4 }, () => rng.normal()), [n, 4]), y: Int32Array.from({ length: n }, (_, i) => i % 3) };
     cfg = config();
-    trained = createTrainer(cfg);
+    trained = trainer(cfg);
     await trained.fit(data);
   });
 
@@ -79,7 +79,7 @@ describe('checkpoints', () => {
 
   it('a corrupt, truncated or foreign file is INVALID_CHECKPOINT and the trainer is left untouched', async () => {
     const bytes = encodeCheckpoint(trained.state());
-    const target = createTrainer(config(9));
+    const target = trainer(config(9));
     const before = snapshot(target);
     const numTensors = tf.memory().numTensors;
     const cases: [string, Uint8Array, RegExp][] = [
@@ -106,14 +106,14 @@ describe('checkpoints', () => {
 
   it('a [4, 6] kernel does not load into a [6, 4] model; nothing is assigned when any part is wrong', () => {
     const state = trained.state();
-    const other = createTrainer(config(3, 4)); // hidden 4: kernel [4, 4], head [4, 3]
+    const other = trainer(config(3, 4)); // hidden 4: kernel [4, 4], head [4, 3]
     const before = snapshot(other);
     expect(thrown(() => other.restore(state)).message).toMatch(/^expected variable 0 of shape \[4, 4\]. Received: variables\[0\]\.shape/);
     expect(snapshot(other)).toEqual(before);
     other.dispose();
     other.model.dispose();
 
-    const same = createTrainer(config(4));
+    const same = trainer(config(4));
     const sameBefore = snapshot(same);
     const broken: [string, TrainerState, RegExp][] = [
       ['epoch "abc"', { ...state, epoch: 'abc' as unknown as number }, /expected epoch to be an integer >= 0. Received: epoch="abc"/],
@@ -149,7 +149,7 @@ describe('checkpoints', () => {
   });
 
   it('concurrent saves to one path each land whole (never a mix of two trainers)', async () => {
-    const other = createTrainer(config(8));
+    const other = trainer(config(8));
     const path = join(dir, 'concurrent');
     const a = trained.state();
     const b = other.state();
@@ -208,7 +208,7 @@ describe('checkpoints', () => {
   it('a process killed at random instants while saving leaves the previous or the new checkpoint, never a mix', async () => {
     const path = join(dir, 'killed');
     const script = resolve(__dirname, 'helpers/save-loop.ts');
-    const rng = createRng(42);
+    const rng = seededRng(42);
     let kills = 0;
     for (let round = 0; round < 5; round++) {
       // One process (no tsx wrapper process), so SIGKILL stops the writer itself.

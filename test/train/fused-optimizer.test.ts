@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOptimizer, setHostUpdates, type OptimizerSpec } from '../../src/train/optimizers.js';
+import { optimizerFromConfig, setHostUpdates, type OptimizerSpec } from '../../src/train/optimizers.js';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 
 const SPECS: readonly OptimizerSpec[] = [
@@ -21,9 +21,9 @@ const SHAPES: readonly number[][] = [[7, 5], [5], [3, 3, 2], [100, 90]];
 function trajectory(spec: OptimizerSpec, fused: boolean): { params: number[][]; slots: number[][] } {
   const previous = setHostUpdates(fused);
   try {
-    const rng = createRng(`fused:${spec.kind}`);
+    const rng = seededRng(`fused:${spec.kind}`);
     const vars = SHAPES.map((s) => tf.variable(tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => rng.normal()), s)));
-    const opt = createOptimizer(spec);
+    const opt = optimizerFromConfig(spec);
     for (let step = 0; step < 6; step++) {
       const grads = SHAPES.map((s) => tf.tensor(Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => 0.3 * rng.normal()), s));
       opt.apply(vars, grads, spec.learningRate * (1 - step / 10));
@@ -72,7 +72,7 @@ for (const backend of backendsUnderTest()) {
       // Made in a tidy, so the variable holds the only reference to its buffer (no copy-on-own).
       const w = tf.tidy(() => tf.variable(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2])));
       const x = tf.tensor2d([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1], [4, 3]);
-      const opt = createOptimizer({ kind: 'sgd', learningRate: 1 });
+      const opt = optimizerFromConfig({ kind: 'sgd', learningRate: 1 });
       const grad = tf.onesLike(w);
       const products = () => tf.tidy(() => [tf.matMul(x, w), tf.fused.matMul({ a: x, b: w, bias: tf.zeros([2]) })].map((t) => Array.from(t.dataSync())));
       products(); // builds (and on wasm caches, per weight tensor id) the operators for w
@@ -87,7 +87,7 @@ for (const backend of backendsUnderTest()) {
       const values = Float32Array.from([1, 2, 3, 4]);
       const p = tf.variable(tf.tensor(values, [4]));
       const alias = p.clone(); // shares p's buffer
-      const opt = createOptimizer({ kind: 'adam', learningRate: 0.1 });
+      const opt = optimizerFromConfig({ kind: 'adam', learningRate: 0.1 });
       const grad = tf.tensor1d([1, -1, 0.5, 2]);
       opt.apply([p], [grad], 0.1);
       const state = opt.saveState([p]);

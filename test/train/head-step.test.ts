@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
 import { setFusedCrossEntropy } from '../../src/backends/softmax-ce.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { crossEntropyLoss, focalLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { createHeadStep, headStepPlan, type HeadStepMode } from '../../src/train/head-step.js';
-import { createOptimizer, setHostUpdates } from '../../src/train/optimizers.js';
+import { optimizerFromConfig, setHostUpdates } from '../../src/train/optimizers.js';
 import { setGemmKernelEnabled } from '../../src/core/wasm-gemm.js';
-import { createTrainer } from '../../src/train/index.js';
+import { trainer } from '../../src/train/index.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 
 const D = 12;
@@ -17,7 +17,7 @@ const B = 40;
 const STEPS = 6;
 
 function batches(): { x: Float32Array; labels: Int32Array }[] {
-  const rng = createRng('head-step:data');
+  const rng = seededRng('head-step:data');
   return Array.from({ length: STEPS }, () => ({
     x: Float32Array.from({ length: B * D }, () => rng.normal()),
     labels: Int32Array.from({ length: B }, () => rng.int(C)),
@@ -25,7 +25,7 @@ function batches(): { x: Float32Array; labels: Int32Array }[] {
 }
 
 function model(bias = true) {
-  return createClassifier({ head: linearHead({ inputDim: D, numClasses: C, rng: createRng('head-step:model'), bias }) });
+  return classifier({ head: linearHead({ inputDim: D, numClasses: C, rng: seededRng('head-step:model'), bias }) });
 }
 
 const SPEC = { kind: 'adam' as const, learningRate: 0.01, weightDecay: 5e-4 };
@@ -38,10 +38,10 @@ function reference(labelSmoothing: number, bias: boolean, spec: Spec): { losses:
   const up = setHostUpdates(false);
   try {
     const m = model(bias);
-    const trainer = createTrainer({ model: m, loss: crossEntropyLoss({ labelSmoothing }), seed: 0, epochs: 1, batchSize: B, optimizer: spec, progress: 'none' });
-    const losses = batches().map(({ x, labels }) => tf.tidy(() => trainer.step(tf.tensor2d(x, [B, D]), labels).loss));
+    const loop = trainer({ model: m, loss: crossEntropyLoss({ labelSmoothing }), seed: 0, epochs: 1, batchSize: B, optimizer: spec, progress: 'none' });
+    const losses = batches().map(({ x, labels }) => tf.tidy(() => loop.step(tf.tensor2d(x, [B, D]), labels).loss));
     const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
-    trainer.dispose();
+    loop.dispose();
     m.dispose();
     return { losses, weights };
   } finally {
@@ -56,7 +56,7 @@ function viaHeadStep(which: HeadStepMode | 'host (plain loops)', labelSmoothing:
   const m = model(bias);
   const plan = headStepPlan(m, crossEntropyLoss({ labelSmoothing }));
   expect(plan).not.toBeNull();
-  const optimizer = createOptimizer(spec);
+  const optimizer = optimizerFromConfig(spec);
   const head = createHeadStep({ ...plan!, optimizer, mode });
   expect(head).not.toBeNull();
   const losses = batches().map(({ x, labels }) => {
@@ -84,11 +84,11 @@ describe('headStepPlan', () => {
     const m = model();
     expect(headStepPlan(m, crossEntropyLoss({ labelSmoothing: 0.1 }))?.labelSmoothing).toBe(0.1);
     expect(headStepPlan(m, focalLoss({ gamma: 2 }))).toBeNull();
-    const mlp = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5, 4], rng: createRng(1) }), head: linearHead({ inputDim: 4, numClasses: C, rng: createRng(2) }) });
+    const mlp = classifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5, 4], rng: seededRng(1) }), head: linearHead({ inputDim: 4, numClasses: C, rng: seededRng(2) }) });
     expect(headStepPlan(mlp, crossEntropyLoss())?.hidden.map((l) => l.kernel.shape)).toEqual([[D, 5], [5, 4]]);
-    const dropout = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], dropout: 0.1, rng: createRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
-    const bn = createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], batchNorm: true, rng: createRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: createRng(2) }) });
-    const wide = createClassifier({ backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: createRng(1) }), head: linearHead({ inputDim: 256, numClasses: C, rng: createRng(2) }) });
+    const dropout = classifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], dropout: 0.1, rng: seededRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: seededRng(2) }) });
+    const bn = classifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [5], batchNorm: true, rng: seededRng(1) }), head: linearHead({ inputDim: 5, numClasses: C, rng: seededRng(2) }) });
+    const wide = classifier({ backbone: mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: seededRng(1) }), head: linearHead({ inputDim: 256, numClasses: C, rng: seededRng(2) }) });
     expect(headStepPlan(dropout, crossEntropyLoss())).toBeNull();
     expect(headStepPlan(bn, crossEntropyLoss())).toBeNull();
     expect(headStepPlan(wide, crossEntropyLoss())).toBeNull();
@@ -98,7 +98,7 @@ describe('headStepPlan', () => {
   it('rejects unknown options and misfitting variables before any step', () => {
     const m = model();
     const plan = headStepPlan(m, crossEntropyLoss())!;
-    const optimizer = createOptimizer(SPEC);
+    const optimizer = optimizerFromConfig(SPEC);
     expect(() => createHeadStep({ ...plan, optimizer, lr: 1 } as never)).toThrow(/UNKNOWN_OPTION|among/);
     expect(() => createHeadStep({ ...plan, optimizer, bias: tf.variable(tf.zeros([C + 1])) })).toThrow(/bias/);
     expect(() => createHeadStep({ ...plan, optimizer, labelSmoothing: 1 })).toThrow(/labelSmoothing/);
@@ -138,16 +138,16 @@ for (const backend of backendsUnderTest()) {
     }
 
     it('dense ReLU layers + head (MLP) follow Trainer.step\'s unfused trajectory, without leaks', async () => {
-      const make = () => createClassifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [9, 6], rng: createRng('mlp') }), head: linearHead({ inputDim: 6, numClasses: C, rng: createRng('mlp:head') }) });
+      const make = () => classifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: [9, 6], rng: seededRng('mlp') }), head: linearHead({ inputDim: 6, numClasses: C, rng: seededRng('mlp:head') }) });
       const viaTrainer = (spec: Spec) => {
         const ce = setFusedCrossEntropy(false);
         const up = setHostUpdates(false);
         try {
           const m = make();
-          const trainer = createTrainer({ model: m, loss: crossEntropyLoss(), seed: 0, epochs: 1, batchSize: B, optimizer: spec, progress: 'none' });
-          const losses = batches().map(({ x, labels }) => tf.tidy(() => trainer.step(tf.tensor2d(x, [B, D]), labels).loss));
+          const loop = trainer({ model: m, loss: crossEntropyLoss(), seed: 0, epochs: 1, batchSize: B, optimizer: spec, progress: 'none' });
+          const losses = batches().map(({ x, labels }) => tf.tidy(() => loop.step(tf.tensor2d(x, [B, D]), labels).loss));
           const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
-          trainer.dispose();
+          loop.dispose();
           m.dispose();
           return { losses, weights };
         } finally {
@@ -157,7 +157,7 @@ for (const backend of backendsUnderTest()) {
       };
       const viaStack = (spec: Spec, mode: HeadStepMode) => {
         const m = make();
-        const optimizer = createOptimizer(spec);
+        const optimizer = optimizerFromConfig(spec);
         const plan = headStepPlan(m, crossEntropyLoss())!;
         expect(plan.hidden.length).toBe(2);
         const h = createHeadStep({ ...plan, optimizer, mode })!;
@@ -182,7 +182,7 @@ for (const backend of backendsUnderTest()) {
         }
       }
       const m = make();
-      const optimizer = createOptimizer(SPEC);
+      const optimizer = optimizerFromConfig(SPEC);
       const [first] = batches();
       for (const mode of ['host', 'matmul'] as const) {
         const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer, mode })!;
@@ -198,10 +198,10 @@ for (const backend of backendsUnderTest()) {
 
     it('host mode with more classes than features (weight gradient along classes) matches the matmul mode', () => {
       const run = (mode: HeadStepMode) => {
-        const m = createClassifier({ head: linearHead({ inputDim: 3, numClasses: 9, rng: createRng('wide') }) });
-        const optimizer = createOptimizer(SGD);
+        const m = classifier({ head: linearHead({ inputDim: 3, numClasses: 9, rng: seededRng('wide') }) });
+        const optimizer = optimizerFromConfig(SGD);
         const h = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer, mode })!;
-        const rng = createRng('wide:data');
+        const rng = seededRng('wide:data');
         const losses = [0, 1, 2].map(() => h.step({ x: Float32Array.from({ length: 30 * 3 }, () => rng.normal()), labels: Int32Array.from({ length: 30 }, () => rng.int(9)), learningRate: 0.1 }).loss);
         const weights = m.trainableVariables.map((v) => Array.from(v.dataSync()));
         h.dispose();
@@ -217,7 +217,7 @@ for (const backend of backendsUnderTest()) {
 
     it('a non-finite batch changes nothing; steps leak no tensor; rows select the batch', async () => {
       const m = model();
-      const optimizer = createOptimizer(SPEC);
+      const optimizer = optimizerFromConfig(SPEC);
       const head = createHeadStep({ ...headStepPlan(m, crossEntropyLoss())!, optimizer, mode: 'host' })!;
       const [first] = batches();
       const x = Float32Array.from(first!.x);
@@ -236,14 +236,14 @@ for (const backend of backendsUnderTest()) {
       }
       // rows: the same batch addressed inside a larger matrix gives the same step as the copied rows.
       const twin = model();
-      const twinOpt = createOptimizer(SPEC);
+      const twinOpt = optimizerFromConfig(SPEC);
       const a = createHeadStep({ ...headStepPlan(twin, crossEntropyLoss())!, optimizer: twinOpt, mode: 'host' })!;
       const big = new Float32Array((B + 5) * D);
       big.set(first!.x, 5 * D);
       const rows = Int32Array.from({ length: B }, (_, i) => i + 5);
       const la = a.step({ x: big, rows, labels: first!.labels, learningRate: 0.01 }).loss;
       const fresh = model();
-      const freshOpt = createOptimizer(SPEC);
+      const freshOpt = optimizerFromConfig(SPEC);
       const b = createHeadStep({ ...headStepPlan(fresh, crossEntropyLoss())!, optimizer: freshOpt, mode: 'host' })!;
       const lb = b.step({ x: first!.x, labels: first!.labels, learningRate: 0.01 }).loss;
       expect(la).toBe(lb);

@@ -2,20 +2,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { blobData } from '../helpers/blobs.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
-import { createTrainer, earlyStopping, type Callback, type TrainerConfig } from '../../src/train/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { trainer, earlyStopping, type Callback, type TrainerConfig } from '../../src/train/index.js';
 
 function blobs(counts: readonly number[], seed: number): LabeledData {
   return blobData(counts, { seed, dim: 4, shift: 2, wrap: false });
 }
 
 function config(extra: Partial<TrainerConfig> = {}): TrainerConfig {
-  const rng = createRng(2);
-  const model = createClassifier({
+  const rng = seededRng(2);
+  const model = classifier({
     backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [8], rng: rng.fork('b'), batchNorm: true }),
     head: linearHead({ inputDim: 8, numClasses: 3, rng: rng.fork('h') }),
   });
@@ -38,9 +38,9 @@ describe('Keras habits', () => {
     let cfg: TrainerConfig;
     const record: Callback = { onEpochEnd: () => void snapshots.push(weights(cfg)) };
     cfg = config({ callbacks: [record, earlyStopping({ monitor: 'loss', mode: 'max', patience: 1, restoreBestWeights: true })] });
-    const trainer = createTrainer(cfg);
+    const loop = trainer(cfg);
     const before = tf.memory().numTensors;
-    const h = await trainer.fit(data);
+    const h = await loop.fit(data);
     expect(h.stopReason).toBe('callback');
     // Keras' patience: one epoch without improvement (epoch 1) stops training.
     expect(h.epochs).toHaveLength(2);
@@ -48,12 +48,12 @@ describe('Keras habits', () => {
     expect(weights(cfg)).toEqual(snapshots[0]);
     expect(weights(cfg)).not.toEqual(snapshots[1]);
     expect(tf.memory().numTensors).toBe(before + 2 * cfg.model.trainableVariables.length); // Adam's slots only
-    trainer.dispose();
+    loop.dispose();
     cfg.model.dispose();
 
     // Without it, the last epoch's weights stay.
     const plain = config({ callbacks: [earlyStopping({ monitor: 'loss', mode: 'max', patience: 1 })] });
-    const t2 = createTrainer(plain);
+    const t2 = trainer(plain);
     await t2.fit(data);
     expect(weights(plain)).not.toEqual(snapshots[0]);
     t2.dispose();
@@ -62,7 +62,7 @@ describe('Keras habits', () => {
     expect(() => earlyStopping({ monitor: 'loss', mode: 'max', restore_best_weights: true } as never)).toThrow(/did you mean restoreBestWeights\?/);
     // A monitor that is never logged would silently disable early stopping: refused at the first epoch.
     const typo = config({ callbacks: [earlyStopping({ monitor: 'val_loss', mode: 'min' })] });
-    const t3 = createTrainer(typo);
+    const t3 = trainer(typo);
     await expect(t3.fit(data)).rejects.toThrow(/expected earlyStopping's monitor among the logged metrics epoch, loss, learningRate. Received: monitor="val_loss"/);
     t3.dispose();
     typo.model.dispose();
@@ -71,17 +71,17 @@ describe('Keras habits', () => {
   it('validationSplit holds out a stratified, seeded part: every class on both sides, the same split every call', async () => {
     const seen: number[] = [];
     const cfg = config({ epochs: 2, callbacks: [{ onTrainBegin: (info) => void seen.push(info.stepsPerEpoch) }] });
-    const trainer = createTrainer(cfg);
+    const loop = trainer(cfg);
     const before = tf.memory().numTensors;
-    const h = await trainer.fit(data, { validationSplit: 0.25 });
+    const h = await loop.fit(data, { validationSplit: 0.25 });
     expect(h.epochs[1]?.['valBalancedAccuracy']).toBeGreaterThan(0);
     // 88 rows: 15 + 5 + 2 held out (stratified), 66 train → 5 steps of 16.
     expect(seen).toEqual([Math.ceil(66 / 16)]);
-    expect(Array.from(trainer.classCounts ?? [])).toEqual([45, 15, 6]);
+    expect(Array.from(loop.classCounts ?? [])).toEqual([45, 15, 6]);
     expect(tf.memory().numTensors).toBe(before + 2 * cfg.model.trainableVariables.length);
-    await expect(trainer.fit(data, { validationSplit: 0.25, validation: data })).rejects.toThrow(/one of validation and validationSplit/);
-    await expect(trainer.fit(data, { validationSplit: 1 })).rejects.toThrow(/validationSplit in \(0, 1\)/);
-    trainer.dispose();
+    await expect(loop.fit(data, { validationSplit: 0.25, validation: data })).rejects.toThrow(/one of validation and validationSplit/);
+    await expect(loop.fit(data, { validationSplit: 1 })).rejects.toThrow(/validationSplit in \(0, 1\)/);
+    loop.dispose();
     cfg.model.dispose();
   });
 });

@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync as readPkg } from 'node:fs';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { classWeighted, ldamLoss } from '../../src/losses/index.js';
-import { createClassifier, identityBackbone, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, identityBackbone, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { ClassGaussian } from '../../src/synth/index.js';
-import { LIBRARY_VERSION, createTrainer, replayManifest, trainerFromConfig, type RunManifest } from '../../src/train/index.js';
+import { LIBRARY_VERSION, trainer, replayManifest, trainerFromConfig, type RunManifest } from '../../src/train/index.js';
 
 function model(seed: number) {
-  const rng = createRng(seed);
-  return createClassifier({
+  const rng = seededRng(seed);
+  return classifier({
     backbone: mlpBackbone({ inputDim: 4, hiddenSizes: [6], rng: rng.fork('b'), dropout: 0.1 }),
     head: linearHead({ inputDim: 6, numClasses: 3, rng: rng.fork('h') }),
   });
@@ -26,7 +26,7 @@ describe('run manifests', () => {
   let dir: string;
   beforeAll(async () => {
     await useBackend('cpu');
-    const rng = createRng(3);
+    const rng = seededRng(3);
     data = { x: tf.tensor2d(Array.from({ length: 60 * 4 }, () => rng.normal()), [60, 4]), y: Int32Array.from({ length: 60 }, (_, i) => (i < 40 ? 0 : i < 52 ? 1 : 2)) };
     dir = mkdtempSync(join(tmpdir(), 'longtail-manifest-'));
   });
@@ -38,7 +38,7 @@ describe('run manifests', () => {
   const build = () => {
     const m = model(1);
     const loss = ldamLoss({ reducer: classWeighted({ beta: 0.99, startEpoch: 1 }) });
-    const trainer = createTrainer({
+    const loop = trainer({
       model: m,
       loss,
       seed: 9,
@@ -49,12 +49,12 @@ describe('run manifests', () => {
       synthesis: { synthesizer: new ClassGaussian({ numClasses: 3 }), startEpoch: 1 },
       progress: 'none',
     });
-    return { m, trainer };
+    return { m, trainer: loop };
   };
 
   it('fit returns a manifest (versions, backend, seed, data, config) and save writes it beside the checkpoint', async () => {
-    const { m, trainer } = build();
-    const h = await trainer.fit(data);
+    const { m, trainer: loop } = build();
+    const h = await loop.fit(data);
     const manifest = h.manifest as RunManifest;
     expect(manifest.format).toBe('longtail-run-manifest');
     expect(manifest.library.version).toBe(JSON.parse(readPkg('package.json', 'utf8')).version);
@@ -69,16 +69,16 @@ describe('run manifests', () => {
     expect((manifest.config['sampler'] as { kind: string }).kind).toBe('classBalanced');
     expect(manifest.history).toEqual(h.epochs);
     expect(JSON.parse(JSON.stringify(manifest))).toEqual(manifest);
-    await trainer.save(join(dir, 'run'));
+    await loop.save(join(dir, 'run'));
     expect(JSON.parse(readFileSync(join(dir, 'run', 'manifest.json'), 'utf8'))).toEqual(manifest);
-    trainer.dispose();
+    loop.dispose();
     m.dispose();
   });
 
   it('replayManifest reproduces every logged number; another model or other data is refused', async () => {
-    const { m, trainer } = build();
-    const h = await trainer.fit(data);
-    trainer.dispose();
+    const { m, trainer: loop } = build();
+    const h = await loop.fit(data);
+    loop.dispose();
     m.dispose();
     const manifest = h.manifest as RunManifest;
     const fresh = model(1);
@@ -118,7 +118,7 @@ describe('run manifests', () => {
     again.dispose(); // frees the synthesizer it rebuilt too
     expect(tf.memory().numTensors).toBe(before);
     fresh.dispose();
-    const other = createClassifier({ backbone: identityBackbone({ inputDim: 8 }), head: linearHead({ inputDim: 8, numClasses: 4, rng: createRng(1) }) });
+    const other = classifier({ backbone: identityBackbone({ inputDim: 8 }), head: linearHead({ inputDim: 8, numClasses: 4, rng: seededRng(1) }) });
     expect(() => trainerFromConfig(config, { model: other })).toThrow(/a model of the config's architecture/);
     expect(() => trainerFromConfig({ ...config, learningRate: { kind: 'function' } }, { model: other })).toThrow(/architecture|function/);
     expect(() => trainerFromConfig({ ...config, epoch: 3 }, { model: other })).toThrow(/epoch \(did you mean epochs\?\)/);
@@ -129,7 +129,7 @@ describe('run manifests', () => {
     const m = model(1);
     const path = join(dir, 'during');
     let seen: RunManifest | null = null;
-    const trainer = createTrainer({
+    const loop = trainer({
       model: m,
       loss: ldamLoss(),
       seed: 1,
@@ -139,23 +139,23 @@ describe('run manifests', () => {
       checkpoint: { path, every: 1 },
       callbacks: [{ onEpochBegin: (e: number) => void (e === 2 ? (seen = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as RunManifest) : undefined) }],
     });
-    const h = await trainer.fit(data);
+    const h = await loop.fit(data);
     expect((seen as RunManifest | null)?.stopReason).toBe('running');
     expect((seen as RunManifest | null)?.history).toEqual(h.epochs.slice(0, 2));
     expect(JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8'))).toEqual(h.manifest);
-    trainer.dispose();
+    loop.dispose();
     m.dispose();
   });
 
   it('says what cannot be replayed (functions in the config)', async () => {
     const m = model(1);
-    const trainer = createTrainer({ model: m, loss: ldamLoss(), seed: 1, epochs: 1, batchSize: 8, learningRate: () => 1e-3, augment: ({ x }) => ({ x: tf.clone(x) }), progress: 'none' });
-    const h = await trainer.fit(data);
+    const loop = trainer({ model: m, loss: ldamLoss(), seed: 1, epochs: 1, batchSize: 8, learningRate: () => 1e-3, augment: ({ x }) => ({ x: tf.clone(x) }), progress: 'none' });
+    const h = await loop.fit(data);
     expect(h.manifest?.notReplayable).toEqual(['augment (a function)', 'learningRate (a function)']);
     const fresh = model(1);
     await expect(replayManifest(h.manifest as RunManifest, { model: fresh, data })).rejects.toThrow(/without functions in its config/);
     fresh.dispose();
-    trainer.dispose();
+    loop.dispose();
     m.dispose();
   });
 });
@@ -164,7 +164,7 @@ describe('recipe manifests', () => {
   it('a recipe’s history names the recipe and its resolved options in the manifest', async () => {
     await useBackend('cpu');
     const { ltls } = await import('../../src/recipes/index.js');
-    const rng = createRng(5);
+    const rng = seededRng(5);
     const data = { x: tf.tensor2d(Array.from({ length: 30 * 4 }, () => rng.normal()), [30, 4]), y: Int32Array.from({ length: 30 }, (_, i) => (i < 20 ? 0 : 1)) };
     const run = ltls({ seed: 2, numClasses: 2, featureDim: 4, epochs: 1, batchSize: 8, progress: 'none' });
     const h = await run.fit(data);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import golden from '../golden/optimizers.json';
-import { createOptimizer, type OptimizerSpec } from '../../src/train/optimizers.js';
+import { optimizerFromConfig, type OptimizerSpec } from '../../src/train/optimizers.js';
 import { lrSchedule } from '../../src/train/schedules.js';
 import { useBackend } from '../../src/backends/index.js';
 import { backendsUnderTest, expectClose, expectNoLeak } from '../../src/testing/index.js';
@@ -16,7 +16,7 @@ for (const backend of backendsUnderTest()) {
     for (const [name, c] of Object.entries(golden.cases)) {
       it(`${name} follows PyTorch's trajectory`, async () => {
         const p = tf.variable(tf.tensor(golden.p0, golden.shape, 'float32'));
-        const opt = createOptimizer(c.spec as OptimizerSpec);
+        const opt = optimizerFromConfig(c.spec as OptimizerSpec);
         const step = (i: number) => {
           const grad = tf.tensor(golden.grads[i] as number[], golden.shape);
           opt.apply([p], [grad], golden.lrs[i] as number);
@@ -37,12 +37,12 @@ for (const backend of backendsUnderTest()) {
       const spec: OptimizerSpec = { kind: 'adam', learningRate: 0.05, weightDecay: 0.01 };
       const run = (split: boolean): number[] => {
         const p = tf.variable(tf.tensor(golden.p0, golden.shape, 'float32'));
-        let opt = createOptimizer(spec);
+        let opt = optimizerFromConfig(spec);
         golden.grads.forEach((g, i) => {
           if (split && i === 3) {
             const state = opt.saveState([p]);
             opt.dispose();
-            opt = createOptimizer(spec);
+            opt = optimizerFromConfig(spec);
             opt.loadState(state, [p]);
           }
           tf.tidy(() => opt.apply([p], [tf.tensor(g, golden.shape)], 0.05));
@@ -59,16 +59,16 @@ for (const backend of backendsUnderTest()) {
 
 describe('optimizer and schedule validation', () => {
   it('rejects bad options with pinned messages', () => {
-    expect(() => createOptimizer({ kind: 'sgd', learningRate: 0 })).toThrowError('expected learningRate > 0. Received: learningRate=0');
-    expect(() => createOptimizer({ kind: 'sgd', learningRate: 0.1, momentum: 1 })).toThrowError('expected momentum in [0, 1). Received: momentum=1');
-    expect(() => createOptimizer({ kind: 'adam', learningRate: 0.1, weightDecay: -1 })).toThrowError(LongTailError);
-    expect(() => createOptimizer({ kind: 'rmsprop', learningRate: 0.1 } as unknown as OptimizerSpec)).toThrowError(
+    expect(() => optimizerFromConfig({ kind: 'sgd', learningRate: 0 })).toThrowError('expected learningRate > 0. Received: learningRate=0');
+    expect(() => optimizerFromConfig({ kind: 'sgd', learningRate: 0.1, momentum: 1 })).toThrowError('expected momentum in [0, 1). Received: momentum=1');
+    expect(() => optimizerFromConfig({ kind: 'adam', learningRate: 0.1, weightDecay: -1 })).toThrowError(LongTailError);
+    expect(() => optimizerFromConfig({ kind: 'rmsprop', learningRate: 0.1 } as unknown as OptimizerSpec)).toThrowError(
       'expected optimizer kind to be one of "sgd", "adam", "adamw". Received: kind="rmsprop"',
     );
   });
 
   it('use after dispose throws DISPOSED', () => {
-    const opt = createOptimizer({ kind: 'sgd', learningRate: 0.1 });
+    const opt = optimizerFromConfig({ kind: 'sgd', learningRate: 0.1 });
     opt.dispose();
     expect(() => opt.saveState([])).toThrowError(/DISPOSED|after dispose/);
   });

@@ -5,11 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
-import { createClassifier, identityBackbone, linearHead } from '../../src/models/index.js';
-import { decoupled, granularity, ltls, sau, synLT, type RecipeRun } from '../../src/recipes/index.js';
-import { createTrainer, formatDuration, progressLogger, type Callback, type ProgressOptions, type TextSink } from '../../src/train/index.js';
+import { classifier, identityBackbone, linearHead } from '../../src/models/index.js';
+import { decoupled, granularity, ltls, sau, synLt, type RecipeRun } from '../../src/recipes/index.js';
+import { formatDuration } from '../../src/train/callbacks.js';
+import { trainer, progressLogger, type Callback, type ProgressOptions, type TextSink } from '../../src/train/index.js';
 import { expectError } from '../helpers/errors.js';
 
 /** A stream that records what is written. */
@@ -164,15 +165,15 @@ describe('the trainer writes progress through its progress option', () => {
 
   async function fitWith(progress: ProgressOptions): Promise<string> {
     const stream = sink(progress.stream?.isTTY === true);
-    const rng = createRng(3);
-    const model = createClassifier({ backbone: identityBackbone({ inputDim: 4 }), head: linearHead({ inputDim: 4, numClasses: 3, rng }) });
+    const rng = seededRng(3);
+    const model = classifier({ backbone: identityBackbone({ inputDim: 4 }), head: linearHead({ inputDim: 4, numClasses: 3, rng }) });
     const x = tf.tensor2d(Array.from({ length: 40 * 4 }, (_, i) => Math.sin(i)), [40, 4]);
     const y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
-    const trainer = createTrainer({ model, loss: crossEntropyLoss(), seed: 1, epochs: 2, batchSize: 16, progress: { ...progress, stream, now: clock(150) } });
+    const loop = trainer({ model, loss: crossEntropyLoss(), seed: 1, epochs: 2, batchSize: 16, progress: { ...progress, stream, now: clock(150) } });
     try {
-      await trainer.fit({ x, y }, { validation: { x, y } });
+      await loop.fit({ x, y }, { validation: { x, y } });
     } finally {
-      trainer.dispose();
+      loop.dispose();
       model.dispose();
       x.dispose();
     }
@@ -230,7 +231,7 @@ describe('every recipe takes progress and passes it to its trainer(s)', () => {
   it('single-stage recipes write one line per epoch', async () => {
     const runs: [string, (aux: { x: tf.Tensor2D; y: Int32Array }) => RecipeRun][] = [
       ['ltls', () => ltls({ ...small, featureDim: 4 })],
-      ['synLT', () => synLT({ ...small, inputDim: 4, hiddenSizes: [4] })],
+      ['synLt', () => synLt({ ...small, inputDim: 4, hiddenSizes: [4] })],
       ['sau', () => sau({ ...small, inputShape: [4], imageShape: [2, 2, 1], hiddenSizes: [4], projectionHiddenSizes: [4], projectionDim: 4, augmentation: 'none' })],
       ['granularity', (aux) => granularity({ ...small, auxiliary: aux, neighbors: [[], [], []], hiddenSizes: [4] })],
     ];

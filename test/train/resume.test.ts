@@ -10,23 +10,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import { blobData } from '../helpers/blobs.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import { ltls } from '../../src/recipes/index.js';
 import { ClassGaussian } from '../../src/synth/index.js';
 import { backendsUnderTest } from '../../src/testing/index.js';
-import { createTrainer, type Callback, type TrainerConfig } from '../../src/train/index.js';
+import { trainer, type Callback, type TrainerConfig } from '../../src/train/index.js';
 
 function blobs(counts: readonly number[], seed: number): LabeledData {
   return blobData(counts, { seed, dim: 8, shift: 2.5, wrap: true });
 }
 
 function mlp(seed: number) {
-  const rng = createRng(seed);
-  return createClassifier({
+  const rng = seededRng(seed);
+  return classifier({
     backbone: mlpBackbone({ inputDim: 8, hiddenSizes: [16], rng: rng.fork('backbone'), dropout: 0.2 }),
     head: linearHead({ inputDim: 16, numClasses: 4, rng: rng.fork('head') }),
   });
@@ -53,8 +53,8 @@ function weights(cfg: TrainerConfig): number[][] {
   return cfg.model.variables.map((v) => Array.from(v.dataSync()));
 }
 
-function disposeRun(cfg: TrainerConfig, trainer: { dispose(): void }): void {
-  trainer.dispose();
+function disposeRun(cfg: TrainerConfig, loop: { dispose(): void }): void {
+  loop.dispose();
   cfg.model.dispose();
   cfg.synthesis?.synthesizer.dispose?.();
 }
@@ -75,10 +75,10 @@ for (const backend of backendsUnderTest()) {
       train = blobs([120, 40, 20, 10], 3); // 190 samples: 6 batches per epoch before synthesis
       dir = mkdtempSync(join(tmpdir(), 'longtail-resume-'));
       const cfg = config();
-      const trainer = createTrainer(cfg);
-      const h = await trainer.fit(train);
-      straight = { weights: weights(cfg), losses: h.epochs.map((l) => l['loss'] as number), steps: trainer.globalStep };
-      disposeRun(cfg, trainer);
+      const loop = trainer(cfg);
+      const h = await loop.fit(train);
+      straight = { weights: weights(cfg), losses: h.epochs.map((l) => l['loss'] as number), steps: loop.globalStep };
+      disposeRun(cfg, loop);
     });
 
     afterAll(() => {
@@ -88,21 +88,21 @@ for (const backend of backendsUnderTest()) {
 
     it('honours an abort within one step on an epoch of 6 batches (no yield only every 8 steps)', async () => {
       const cfg = config({ epochs: 400, synthesis: undefined });
-      const trainer = createTrainer(cfg);
+      const loop = trainer(cfg);
       const started = Date.now();
-      const h = await trainer.fit(train, { signal: AbortSignal.timeout(250) });
+      const h = await loop.fit(train, { signal: AbortSignal.timeout(250) });
       expect(h.stopReason).toBe('aborted');
       expect(h.epochs.length).toBeLessThan(400);
       expect(Date.now() - started).toBeLessThan(20_000);
       // An abort from a callback lands before the very next step.
       const controller = new AbortController();
       const cfg2 = config({ epochs: 2, synthesis: undefined, callbacks: [abortAfter(2, controller)] });
-      const t2 = createTrainer(cfg2);
+      const t2 = trainer(cfg2);
       const h2 = await t2.fit(train, { signal: controller.signal });
       expect(h2.stopReason).toBe('aborted');
       expect(t2.globalStep).toBe(3);
       expect(t2.epoch).toBe(0);
-      disposeRun(cfg, trainer);
+      disposeRun(cfg, loop);
       disposeRun(cfg2, t2);
     });
 
@@ -111,16 +111,16 @@ for (const backend of backendsUnderTest()) {
         const before = tf.memory().numTensors;
         const controller = new AbortController();
         const cfg = config({ callbacks: [abortAfter(at, controller)] });
-        const trainer = createTrainer(cfg);
-        const h1 = await trainer.fit(train, { signal: controller.signal });
+        const loop = trainer(cfg);
+        const h1 = await loop.fit(train, { signal: controller.signal });
         expect(h1.stopReason).toBe('aborted');
-        expect(trainer.globalStep).toBe(at + 1);
-        const h2 = await trainer.fit(train);
+        expect(loop.globalStep).toBe(at + 1);
+        const h2 = await loop.fit(train);
         expect(h2.stopReason).toBe('completed');
-        expect(trainer.globalStep).toBe(straight.steps);
+        expect(loop.globalStep).toBe(straight.steps);
         expect(h2.epochs.map((l) => l['loss'])).toEqual(straight.losses);
         expect(weights(cfg)).toEqual(straight.weights);
-        disposeRun(cfg, trainer);
+        disposeRun(cfg, loop);
         expect(tf.memory().numTensors).toBe(before);
       });
     }
@@ -129,14 +129,14 @@ for (const backend of backendsUnderTest()) {
       it(`aborted after step ${at}: save, a new trainer, load and fit end bit-identical`, async () => {
         const controller = new AbortController();
         const cfg = config({ callbacks: [abortAfter(at, controller)] });
-        const trainer = createTrainer(cfg);
-        await trainer.fit(train, { signal: controller.signal });
+        const loop = trainer(cfg);
+        await loop.fit(train, { signal: controller.signal });
         const path = join(dir, `at-${backend}-${at}`);
-        await trainer.save(path);
-        disposeRun(cfg, trainer);
+        await loop.save(path);
+        disposeRun(cfg, loop);
 
         const cfg2 = config({ model: mlp(99) }); // other initial weights: load must overwrite them
-        const resumed = createTrainer(cfg2);
+        const resumed = trainer(cfg2);
         await resumed.load(path);
         expect(resumed.globalStep).toBe(at + 1);
         const h = await resumed.fit(train);
@@ -148,10 +148,10 @@ for (const backend of backendsUnderTest()) {
 
     it('a completed trainer refuses to fit again with a clear error, not a silent no-op', async () => {
       const cfg = config({ epochs: 1, synthesis: undefined });
-      const trainer = createTrainer(cfg);
-      await trainer.fit(train);
-      await expect(trainer.fit(train)).rejects.toThrow(/expected a trainer with epochs left to run. Received: epoch=1 of epochs=1/);
-      disposeRun(cfg, trainer);
+      const loop = trainer(cfg);
+      await loop.fit(train);
+      await expect(loop.fit(train)).rejects.toThrow(/expected a trainer with epochs left to run. Received: epoch=1 of epochs=1/);
+      disposeRun(cfg, loop);
     });
 
     it('the ltls recipe resumes bit-identically after a mid-epoch abort (same process and through a checkpoint)', async () => {

@@ -5,22 +5,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { createRng } from '../../src/core/rng.js';
+import { seededRng } from '../../src/core/rng.js';
 import type { LabeledData } from '../../src/data/types.js';
 import { crossEntropy } from '../../src/losses/functional/crossEntropy.js';
 import { defineLoss } from '../../src/losses/define.js';
 import { sumLosses } from '../../src/losses/combinators.js';
 import type { LossState, LossStateContext, LossStateSnapshot } from '../../src/losses/types.js';
-import { createClassifier, linearHead, mlpBackbone } from '../../src/models/index.js';
+import { classifier, linearHead, mlpBackbone } from '../../src/models/index.js';
 import type { Model } from '../../src/models/types.js';
 import { ClassGaussian, OtDistributionMatching } from '../../src/synth/index.js';
-import { createTrainer } from '../../src/train/trainer.js';
+import { trainer } from '../../src/train/trainer.js';
 import { expectError } from '../helpers/errors.js';
 import { blobData } from '../helpers/blobs.js';
 
 function model(seed = 1): Model {
-  const rng = createRng(seed);
-  return createClassifier({
+  const rng = seededRng(seed);
+  return classifier({
     backbone: mlpBackbone({ inputDim: 6, hiddenSizes: [8], rng: rng.fork('backbone') }),
     head: linearHead({ inputDim: 8, numClasses: 3, rng: rng.fork('head') }),
   });
@@ -101,7 +101,7 @@ describe('trainer views, loss state and input-space synthesis', () => {
     };
     const { model: m, calls } = counting(model());
     const before = tf.memory().numTensors;
-    const trainer = createTrainer({
+    const loop = trainer({
       model: m,
       loss: viewsLoss(['b', 'c']),
       views: { a: mark('a', 2), unused: mark('unused', 3), b: { from: 'a', transform: mark('b', 0.5) }, c: mark('c', 1) },
@@ -110,17 +110,17 @@ describe('trainer views, loss state and input-space synthesis', () => {
       batchSize: 57,
       progress: 'none',
     });
-    const history = await trainer.fit(data);
+    const history = await loop.fit(data);
     expect(order.map((o) => o.split(':')[0])).toEqual(['a', 'b', 'c']); // 'unused' is never computed
     expect(calls.forward).toBe(2); // one per view read (b, c); no plain forward pass
     expect(Object.keys(history.epochs[0] ?? {})).toEqual(expect.arrayContaining(['loss/b', 'loss/c']));
-    trainer.dispose(); // the optimizer's slots go with it
+    loop.dispose(); // the optimizer's slots go with it
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('views are deterministic and b = a·0.5 means the loss sees the chained input', async () => {
     const run = async () => {
-      const t = createTrainer({
+      const t = trainer({
         model: model(),
         loss: viewsLoss(['b']),
         views: { a: ({ x, rng }) => ({ x: tf.add(x, rng.next()) }), b: { from: 'a', transform: ({ x }) => ({ x: tf.mul(x, 0.5) }) } },
@@ -152,14 +152,14 @@ describe('trainer views, loss state and input-space synthesis', () => {
           }),
         },
       ]);
-      return { state, trainer: createTrainer({ model: model(2), loss, seed: 9, epochs: 3, batchSize: 20, progress: 'none' }) };
+      return { state, trainer: trainer({ model: model(2), loss, seed: 9, epochs: 3, batchSize: 20, progress: 'none' }) };
     };
     const a = make();
     const straight = await a.trainer.fit(data);
     expect(a.state.refreshes.map((r) => r.epoch)).toEqual([0, 1, 2]);
     expect(a.state.refreshes.every((r) => r.rows === data.y.length)).toBe(true);
-    // Each refresh draws from createRng(seed).fork('<key>:<epoch>').
-    expect(a.state.refreshes[1]?.first).toBe(createRng(9).fork('test:means:1').next());
+    // Each refresh draws from seededRng(seed).fork('<key>:<epoch>').
+    expect(a.state.refreshes[1]?.first).toBe(seededRng(9).fork('test:means:1').next());
     // Count terms are summed per epoch: one per step (the state exists from epoch 0 on).
     expect(straight.epochs.map((e) => e['count/seen'])).toEqual([3, 3, 3]);
 
@@ -167,7 +167,7 @@ describe('trainer views, loss state and input-space synthesis', () => {
     const controller = new AbortController();
     let steps = 0;
     const cb = { onBatchEnd: () => void (++steps === 5 && controller.abort()) };
-    const b2 = createTrainer({ model: b.trainer.model, loss: sumLosses([{ loss: defineLoss<'logits'>({ kind: 'x', config: {}, requires: ['logits'], states: [b.state], terms: ({ logits, labels }) => ({ ce: { kind: 'perSample', values: crossEntropy(logits, labels as tf.Tensor1D) }, seen: { kind: 'count', value: tf.scalar(b.state.means === null ? 0 : 1) } }) }) }]), seed: 9, epochs: 3, batchSize: 20, progress: 'none', callbacks: [cb] });
+    const b2 = trainer({ model: b.trainer.model, loss: sumLosses([{ loss: defineLoss<'logits'>({ kind: 'x', config: {}, requires: ['logits'], states: [b.state], terms: ({ logits, labels }) => ({ ce: { kind: 'perSample', values: crossEntropy(logits, labels as tf.Tensor1D) }, seen: { kind: 'count', value: tf.scalar(b.state.means === null ? 0 : 1) } }) }) }]), seed: 9, epochs: 3, batchSize: 20, progress: 'none', callbacks: [cb] });
     await b2.fit(data, { signal: controller.signal });
     const state = b2.state();
     expect(Object.keys(state.lossStates ?? {})).toEqual(['test:means']);
@@ -194,33 +194,33 @@ describe('trainer views, loss state and input-space synthesis', () => {
       },
     });
     const synthesizer = new ClassGaussian({ numClasses: 3 });
-    const trainer = createTrainer({ model: model(), loss, seed: 1, epochs: 2, batchSize: 30, progress: 'none', synthesis: { synthesizer, space: 'input', refreshEvery: 1 } });
-    const history = await trainer.fit(data);
+    const loop = trainer({ model: model(), loss, seed: 1, epochs: 2, batchSize: 30, progress: 'none', synthesis: { synthesizer, space: 'input', refreshEvery: 1 } });
+    const history = await loop.fit(data);
     const request = [0, 28, 35];
     expect(history.synthesis).toEqual([
       { epoch: 0, space: 'input', requested: request, accepted: request },
       { epoch: 1, space: 'input', requested: request, accepted: request },
     ]);
     expect(flags.reduce((a, b) => a + b, 0)).toBe(2 * 63); // every pool row, once per epoch
-    trainer.dispose();
+    loop.dispose();
     synthesizer.dispose();
   });
 
   it('bad configs: a view the loss reads is missing, a from to a later view, a head-scoring synthesizer in input space', () => {
     const m = model();
     expectError(
-      () => createTrainer({ model: m, loss: viewsLoss(['x']), views: { y: ({ x }) => ({ x: tf.clone(x) }) }, seed: 0, epochs: 1, batchSize: 4 }),
+      () => trainer({ model: m, loss: viewsLoss(['x']), views: { y: ({ x }) => ({ x: tf.clone(x) }) }, seed: 0, epochs: 1, batchSize: 4 }),
       'MISSING_INPUT',
       'expected config.views to define view "x" (read by loss testViews). Received: views=[y]',
     );
     expectError(
-      () => createTrainer({ model: m, loss: viewsLoss(['b']), views: { b: { from: 'a', transform: ({ x }) => ({ x }) }, a: ({ x }) => ({ x }) }, seed: 0, epochs: 1, batchSize: 4 }),
+      () => trainer({ model: m, loss: viewsLoss(['b']), views: { b: { from: 'a', transform: ({ x }) => ({ x }) }, a: ({ x }) => ({ x }) }, seed: 0, epochs: 1, batchSize: 4 }),
       'INVALID_OPTION',
       'expected views.b.from to name an earlier view (one of none). Received: views.b.from="a"',
     );
     const ot = new OtDistributionMatching({ numClasses: 3 });
     expectError(
-      () => createTrainer({ model: m, loss: viewsLoss(['a']), views: { a: ({ x }) => ({ x }) }, seed: 0, epochs: 1, batchSize: 4, synthesis: { synthesizer: ot, space: 'input' } }),
+      () => trainer({ model: m, loss: viewsLoss(['a']), views: { a: ({ x }) => ({ x }) }, seed: 0, epochs: 1, batchSize: 4, synthesis: { synthesizer: ot, space: 'input' } }),
       'INVALID_OPTION',
       `expected a synthesizer that works without the model's head for input-space synthesis. Received: synthesizer otDistributionMatching needs=[head] with synthesis.space="input" (use space "latent")`,
     );

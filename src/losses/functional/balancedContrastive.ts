@@ -22,7 +22,7 @@ export interface BalancedContrastiveOptions extends ValidateOption {
    * `false` with no centres is SupCon. @defaultValue true
    */
   readonly classAveraging?: boolean;
-  /** L2-normalise features and centres first (the official model returns both normalised). @defaultValue true */
+  /** L2-normalize features and centres first (the official model returns both normalized). @defaultValue true */
   readonly normalize?: boolean;
 }
 
@@ -108,7 +108,7 @@ function bclMasks(ids: Int32Array, m: number, classAveraging: boolean): BclMasks
  *   `LABEL_OUT_OF_RANGE` (a label ≥ C with centres).
  * @example
  * ```ts
- * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: createRng(0) });
+ * const centres = learnableCentres({ numClasses: 10, dim: 128, rng: seededRng(0) });
  * const { values } = balancedContrastive(projections, { labels, centres, temperature: 0.07 });
  * const loss = tf.mean(values); // BalSCL(cls_num_list, 0.07)(centres, projections, labels)
  * ```

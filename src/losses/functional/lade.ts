@@ -81,7 +81,7 @@ export interface PcSoftmaxOptions {
   readonly source: PcSoftmaxSource;
   /** Training count per class (length C); only with `source: 'softmax'`. */
   readonly trainCounts?: ArrayLike<number>;
-  /** Count (or any unnormalised mass) per class of the target distribution. @defaultValue uniform */
+  /** Count (or any unnormalized mass) per class of the target distribution. @defaultValue uniform */
   readonly targetCounts?: ArrayLike<number>;
 }
 

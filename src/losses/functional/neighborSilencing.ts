@@ -48,11 +48,11 @@ export interface NeighborSilencingOptions extends ValidateOption {
   readonly mask: readonly (readonly (boolean | number)[])[];
   /** Logit adjustment strength τ. @defaultValue 1 */
   readonly tau?: number;
-  /** Soft targets [N, C]; entries on classes silenced for the sample's label are zeroed, not renormalised. */
+  /** Soft targets [N, C]; entries on classes silenced for the sample's label are zeroed, not renormalized. */
   readonly targets?: tf.Tensor2D;
   /**
    * Label smoothing ε ∈ [0, 1), applied before the mask as Gran_LT does (timm `Mixup(label_smoothing=ε)`
-   * targets, then `target * mask[y]`): q = M[y_i] ⊙ ((1 − ε)·q₀ + ε/C), not renormalised.
+   * targets, then `target * mask[y]`): q = M[y_i] ⊙ ((1 − ε)·q₀ + ε/C), not renormalized.
    * @defaultValue 0
    */
   readonly labelSmoothing?: number;

@@ -43,7 +43,7 @@ export interface ParametricContrastiveOptions extends ValidateOption {
    * classes. @defaultValue 0
    */
   readonly labelSmoothing?: number;
-  /** L2-normalise the features first (the official model returns them normalised). @defaultValue true */
+  /** L2-normalize the features first (the official model returns them normalized). @defaultValue true */
   readonly normalize?: boolean;
 }
 
@@ -148,7 +148,7 @@ function priorOffsets(counts: Float64Array): Float32Array {
 }
 
 /**
- * Host masks of width C + N·V for the N view-0 anchors: positive weights normalised to sum 1 per row
+ * Host masks of width C + N·V for the N view-0 anchors: positive weights normalized to sum 1 per row
  * (β·q on the centres, α on same-class entries other than the anchor), denominator weights (1 on the
  * centres, γ on the entries other than the anchor).
  */

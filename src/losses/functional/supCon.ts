@@ -28,7 +28,7 @@ export interface SupConOptions extends ValidateOption {
   readonly baseTemperature?: number;
   /** Extra contrast-only entries. */
   readonly contrast?: ContrastSet;
-  /** L2-normalise features (and contrast features) first. @defaultValue true */
+  /** L2-normalize features (and contrast features) first. @defaultValue true */
   readonly normalize?: boolean;
 }
 
@@ -43,10 +43,10 @@ export interface SupConOutput {
 const SUPCON_KEYS: OptionKeys<SupConOptions> = { labels: true, temperature: true, baseTemperature: true, contrast: true, normalize: true, validate: true, labelValues: true };
 const CONTRAST_KEYS: OptionKeys<ContrastSet> = { features: true, labels: true };
 
-/** Normalisation floor on the squared norm (PyTorch F.normalize uses max(‖x‖, 1e-12)). */
+/** Normalization floor on the squared norm (PyTorch F.normalize uses max(‖x‖, 1e-12)). */
 const NORM_FLOOR_SQ = 1e-24;
 
-/** L2-normalises the last axis: x / sqrt(max(Σx², 1e-24)); a zero vector stays zero with zero gradient. */
+/** L2-normalizes the last axis: x / sqrt(max(Σx², 1e-24)); a zero vector stays zero with zero gradient. */
 export function l2Normalize<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), -1, true), NORM_FLOOR_SQ))) as T);
 }
@@ -88,7 +88,7 @@ function buildMasks(ids: Int32Array, contrastIds: Int32Array, scale: number): Ma
 }
 
 /**
- * Per-anchor loss from normalised anchors A [M, d] and extra contrast entries P [K, d] (K may be 0),
+ * Per-anchor loss from normalized anchors A [M, d] and extra contrast entries P [K, d] (K may be 0),
  * with an analytic gradient. With S = A·[A; P]ᵀ / T, self masked out of the softmax:
  *   ℓ_a = −(T/T_base)·h_a·(Σ_b P̃_ab S_ab − logsumexp_{b≠a} S_ab),
  * where P̃ holds 1/n_a on the positives. The self entry is excluded exactly (set to −∞ before the
@@ -211,7 +211,7 @@ function planSupCon(features: tf.Tensor, options: SupConOptions): SupConPlan {
  * Per-anchor supervised contrastive loss (Khosla et al., "Supervised Contrastive Learning", NeurIPS
  * 2020; official code HobbitLong/SupContrast `SupConLoss`), and SimCLR's NT-Xent without labels.
  *
- * Features [N, V, d] (or [N, d] for one view) are L2-normalised and stacked view-major into M = N·V
+ * Features [N, V, d] (or [N, d] for one view) are L2-normalized and stacked view-major into M = N·V
  * anchors. For anchor a with positives P(a) (other anchors — and labelled contrast entries — with the
  * same label; the other views of the same sample in SimCLR mode):
  *   ℓ_a = −(T / T_base) · (1/|P(a)|) Σ_{p∈P(a)} log( exp(s_ap / T) / Σ_{b≠a} exp(s_ab / T) ),

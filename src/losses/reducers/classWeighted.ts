@@ -16,7 +16,7 @@ const EFFECTIVE_KEYS: OptionKeys<EffectiveNumberOptions> = { beta: true };
 
 /**
  * Class-balanced weights from the effective number of samples (Cui et al., "Class-Balanced Loss Based
- * on Effective Number of Samples", CVPR 2019): w_j = (1 − β) / (1 − β^{n_j}), normalised so Σ_j w_j = C.
+ * on Effective Number of Samples", CVPR 2019): w_j = (1 − β) / (1 − β^{n_j}), normalized so Σ_j w_j = C.
  * A zero-count class is weighted as if it had one sample (the largest finite weight): it is at least
  * as rare as any seen class, and (1 − β)/(1 − β⁰) would divide by zero.
  *

@@ -17,7 +17,7 @@ const GRW_WEIGHT_KEYS: OptionKeys<GeneralizedReweightingWeightOptions> = { rho: 
 /**
  * Generalised re-weighting (GRW) class weights (Zhang et al., "Distribution Alignment: A Unified
  * Framework for Long-tail Visual Recognition", CVPR 2021; official `cvpods` `GRWCrossEntropyLoss`, the
- * loss DisAlign builds): w_c = (1/r_c)^ρ with r_c = n_c / Σn, normalised so Σ_c w_c = C (mean weight 1).
+ * loss DisAlign builds): w_c = (1/r_c)^ρ with r_c = n_c / Σn, normalized so Σ_c w_c = C (mean weight 1).
  * A zero-count class is weighted as if it had one sample (the official (1/0)^ρ is infinite), as
  * {@link effectiveNumberWeights} does.
  *
