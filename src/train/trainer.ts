@@ -248,13 +248,15 @@ class LoopTrainer implements Trainer {
   /**
    * The dedicated step for a linear head (or a small MLP + head) on host features with plain
    * cross-entropy: forward, gradient and update in one call, no tape (train/head-step.ts). Used only when
-   * nothing else touches the batch (no objective, augment, views, synthesis, loss state, batch norm or
-   * dropout); null otherwise, and the generic step runs. It shares the trainer's optimizer, so
+   * nothing else touches the batch (no objective, augment, views, input-space synthesis, loss state,
+   * batch norm or dropout; batches with latent synthetic rows take the generic step); null otherwise. It shares the trainer's optimizer, so
    * checkpoints and resume are unchanged.
    */
   private dedicatedStep(data: LabeledData): HeadStep | null {
     const c = this.config;
-    if (c.loss === undefined || c.objective !== undefined || c.augment !== undefined || c.synthesis !== undefined) return null;
+    // A latent pool leaves the batches without synthetic rows to this step (those with some take the
+    // generic one); an input-space pool's rows are not in the host copy of the inputs.
+    if (c.loss === undefined || c.objective !== undefined || c.augment !== undefined || (c.synthesis !== undefined && (c.synthesis.space ?? 'latent') !== 'latent')) return null;
     if (this.stepViews.length > 0 || this.lossStates.length > 0 || this.stateVariables.length > 0 || this.hostRows === null || data.x.rank !== 2) return null;
     if (c.trainable !== undefined && (c.trainable.length !== this.model.trainableVariables.length || c.trainable.some((v, i) => v !== this.model.trainableVariables[i]))) return null;
     const plan = headStepPlan(this.model, c.loss as Loss);

@@ -286,7 +286,7 @@ describe('decoupled bad input', () => {
     expectError(() => decoupled({ ...base, method: 'cRT', tau: 1 }), 'INVALID_OPTION', 'expected tau, tauGrid and tauNormBias only with method "tauNorm". Received: method="cRT"');
     expectError(() => decoupled({ ...base, method: 'tauNorm', tauNormBias: 'scale' as 'keep' }), 'INVALID_OPTION', 'expected tauNormBias to be one of "drop", "keep". Received: tauNormBias="scale"');
     expectError(() => decoupled({ ...base, hiddenSizes: [0] }), 'INVALID_OPTION', 'expected hiddenSizes to be an array of positive integers. Received: hiddenSizes=[0]');
-    expectError(() => decoupled({ ...base, stage2: { sampler: { kind: 'uniform' } as never } }), 'UNKNOWN_KIND', 'expected a sampler kind, one of classBalanced, instance, mPerClass, progressive, squareRoot. Received: kind="uniform"');
+    expectError(() => decoupled({ ...base, stage2: { sampler: { kind: 'uniform' } as never } }), 'UNKNOWN_KIND', 'expected a sampler kind, one of classBalanced, instance, mPerClass, power, progressive, squareRoot. Received: kind="uniform"');
   });
 
   it('τ-norm without validation data, data of the wrong shape, use after dispose', async () => {

@@ -31,7 +31,7 @@ describe('samplerReport', () => {
   it('counts what the sampler emitted on the Trainer\'s streams; expected = N · p; χ² recomputed by hand', () => {
     const sampler = powerSampler({ numSamples: 1000 });
     const r = samplerReport(sampler, LABELS, { batchSize: 32, seed: 'x', epochs: 2, startEpoch: 1, totalEpochs: 5 });
-    expect(r.kind).toBe('squareRoot');
+    expect(r.kind).toBe('power');
     expect(r.epochs).toEqual([1, 2]);
     expect(r.numBatches).toBe(2 * Math.ceil(1000 / 32));
     // Replay the two epochs the way the Trainer forks its streams.
