@@ -30,10 +30,6 @@ const testingImportsRoot: Plugin = {
 export default defineConfig({
   entry: { index: 'src/index.ts', advanced: 'src/advanced.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
-  // Shared chunks under CommonJS too: `longtail/advanced` and the root load one copy of the core
-  // (one LongTailError class, one set of registries), as they do under ESM.
-  splitting: true,
-  shims: true,
   esbuildPlugins: [testingImportsRoot],
   dts: true,
   sourcemap: true,

@@ -23,10 +23,8 @@ export type {
   NeighborResult,
   PairwiseDistanceOptions,
 } from './core/neighbors.js';
-export { checkOptions } from './core/options.js';
-export type { OptionKeys } from './core/options.js';
 export { sampleBeta, sampleGamma } from './core/rng.js';
-export { disposeAll, valueAndGrads } from './core/tensors.js';
+export { valueAndGrads } from './core/tensors.js';
 export {
   checkAllFinite,
   checkClassCounts,

@@ -5,7 +5,9 @@
  * @packageDocumentation
  */
 export {
+  checkOptions,
   checkScheduleSpec,
+  disposeAll,
   ERROR_CODES,
   isLongTailError,
   LongTailError,
@@ -19,6 +21,7 @@ export {
 export type {
   Configurable,
   Disposable,
+  OptionKeys,
   ErrorCode,
   Json,
   JsonObject,

@@ -8,4 +8,7 @@ export { permutation, restoreRng, seededRng } from './rng.js';
 export type { Rng, RngState } from './rng.js';
 export { checkScheduleSpec, schedule } from './schedule.js';
 export type { Progress, ResolvedSchedule, Schedule, ScheduleOptions, ScheduleSpec } from './schedule.js';
+export { checkOptions } from './options.js';
+export type { OptionKeys } from './options.js';
+export { disposeAll } from './tensors.js';
 export type { Disposable } from './tensors.js';

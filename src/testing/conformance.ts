@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../backends/index.js';
-import { checkOptions, disposeAll, type OptionKeys } from '../advanced.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
+import { disposeAll } from '../core/tensors.js';
 import { toConfig, type SerializedComponent } from '../core/registry.js';
 import { lossRegistry } from '../losses/registry.js';
 import { sumLosses } from '../losses/combinators.js';

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName } from '../backends/index.js';
-import { checkOptions, type OptionKeys } from '../advanced.js';
+import { checkOptions, type OptionKeys } from '../core/options.js';
 
 /** Options of {@link expectNoLeak}. */
 export interface NoLeakOptions {

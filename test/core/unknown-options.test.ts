@@ -84,7 +84,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
     typo: { key: 'modle', suggest: 'model', call: () => lt.replayManifest(anyOptions({ format: 'longtail-run-manifest', version: 1, notReplayable: [] }), anyOptions({ modle: null, data: null })) },
   },
   // core
-  checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => adv.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
+  checkOptions: { typo: { key: 'gama', suggest: 'gamma', call: () => lt.checkOptions('focalLoss options', anyOptions({ gama: 0 }), { gamma: true }) } },
   checkInteger: { typo: { key: 'mni', suggest: 'min', call: () => adv.checkInteger('n', 1, anyOptions({ mni: 0 })) } },
   checkRange: { typo: { key: 'maxExclusiv', suggest: 'maxExclusive', call: () => adv.checkRange('x', 0.5, anyOptions({ min: 0, maxExclusiv: true })) } },
   checkAllFinite: { noOptions: POSITIONAL },
