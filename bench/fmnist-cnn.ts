@@ -9,7 +9,7 @@
  *   --seeds 0[,1]     seeds (default 0)
  *   --only ID[,ID]    variants to run (default all)
  *   --train-limit N   train on the first N images of the IF 100 split per class order (default all 14,886)
- *   --json FILE       also write the records; --report FILE rebuilds the table from it (no training)
+ *   --json FILE       also write the records; --report FILE[,FILE] rebuilds the table from them (no training)
  *   --write           update docs/benchmarks.md
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import {
   linearHead,
   useBackend,
   type CnnBackboneOptions,
+  type FeatureStats,
   type LabeledData,
   type LrScheduleSpec,
   type OptimizerSpec,
@@ -38,6 +39,12 @@ interface Variant {
   readonly cnn: Omit<CnnBackboneOptions, 'inputShape' | 'rng'>;
   readonly optimizer: OptimizerSpec;
   readonly schedule: LrScheduleSpec;
+  /**
+   * Input scaling: the protocol's per-pixel standardisation ('perPixel'; near-constant border pixels get
+   * σ ≈ 4e-4, so a rare non-zero value becomes up to ±213 in the test set) or one scalar mean and std over all pixels of the
+   * 60,000 training images ('global', the usual CNN preprocessing). Default 'perPixel'.
+   */
+  readonly input?: 'perPixel' | 'global';
 }
 
 const SGD_KANG: OptimizerSpec = { kind: 'sgd', learningRate: 0.1, momentum: 0.9, weightDecay: 5e-4 };
@@ -53,6 +60,8 @@ const VARIANTS: readonly Variant[] = [
   { id: 'flat-sgd', label: '[16, 32], flatten (7·7·32 = 1568-d), SGD 0.1 cosine', cnn: { channels: [16, 32], features: 'flatten' }, optimizer: SGD_KANG, schedule: COSINE },
   { id: 'flat-adam', label: '[16, 32], flatten (1568-d), Adam 1e-3', cnn: { channels: [16, 32], features: 'flatten' }, optimizer: ADAM, schedule: CONSTANT },
   { id: 'flat-dense-sgd', label: '[16, 32], flatten → dense 128, SGD 0.1 cosine', cnn: { channels: [16, 32], features: 'flatten', denseSizes: [128] }, optimizer: SGD_KANG, schedule: COSINE },
+  { id: 'gap-sgd-global', label: '[16, 32], global average (32-d), SGD 0.1 cosine, global pixel scaling', cnn: { channels: [16, 32] }, optimizer: SGD_KANG, schedule: COSINE, input: 'global' },
+  { id: 'flat-sgd-global', label: '[16, 32], flatten (1568-d), SGD 0.1 cosine, global pixel scaling', cnn: { channels: [16, 32], features: 'flatten' }, optimizer: SGD_KANG, schedule: COSINE, input: 'global' },
   { id: 'flat-dense-sgd-lr01', label: '[16, 32], flatten → dense 128, SGD 0.01 cosine', cnn: { channels: [16, 32], features: 'flatten', denseSizes: [128] }, optimizer: { ...SGD_KANG, learningRate: 0.01 }, schedule: COSINE },
 ];
 
@@ -73,7 +82,27 @@ function images(data: LabeledData, limit: number | null): LabeledData {
   return tf.tidy(() => ({ ...data, x: tf.reshape(tf.slice(data.x, [0, 0], [limit, -1]), [-1, 28, 28, 1]), y: data.y.slice(0, limit) }));
 }
 
-async function runVariant(v: Variant, seed: number, epochs: number, train: LabeledData, test: LabeledData): Promise<CnnRecord> {
+/** Per-pixel standardised images → one scalar mean and std of the 60,000 training images' pixels. */
+function globallyScaled(x: tf.Tensor, stats: FeatureStats): tf.Tensor {
+  return tf.tidy(() => {
+    const raw = tf.add(tf.mul(x, tf.reshape(tf.add(tf.tensor1d(stats.std), stats.epsilon), [1, 28, 28, 1])), tf.reshape(tf.tensor1d(stats.mean), [1, 28, 28, 1]));
+    // The per-pixel means average to the global mean; the global variance is the mean of σ_d² + μ_d² minus its square.
+    let m = 0;
+    let m2 = 0;
+    stats.mean.forEach((mu, i) => {
+      m += mu;
+      m2 += (stats.std[i] as number) ** 2 + mu * mu;
+    });
+    m /= stats.mean.length;
+    const sd = Math.sqrt(m2 / stats.mean.length - m * m);
+    return tf.div(tf.sub(raw, m), sd);
+  });
+}
+
+async function runVariant(v: Variant, seed: number, epochs: number, trainIn: LabeledData, testIn: LabeledData, stats: FeatureStats): Promise<CnnRecord> {
+  const global = v.input === 'global';
+  const train = global ? { ...trainIn, x: globallyScaled(trainIn.x, stats) } : trainIn;
+  const test = global ? { ...testIn, x: globallyScaled(testIn.x, stats) } : testIn;
   const rng = createRng(seed).fork('cnn');
   const backbone = cnnBackbone({ inputShape: [28, 28, 1], rng: rng.fork('backbone'), ...v.cnn });
   const model = createClassifier({ backbone, head: linearHead({ inputDim: backbone.outputDim, numClasses: 10, rng: rng.fork('head') }) });
@@ -98,6 +127,7 @@ async function runVariant(v: Variant, seed: number, epochs: number, train: Label
   } finally {
     trainer.dispose();
     model.dispose();
+    if (global) tf.dispose([train.x, test.x]);
   }
 }
 
@@ -135,9 +165,10 @@ async function main(): Promise<void> {
   let records: CnnRecord[] = [];
   let env = environmentLine();
   if (values.report !== undefined) {
-    const loaded = JSON.parse(readFileSync(values.report, 'utf8')) as { env: string; records: CnnRecord[] };
-    records = loaded.records;
-    env = loaded.env;
+    // Records of separate runs merged (FILE[,FILE]).
+    const parts = values.report.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as { env: string; records: CnnRecord[] });
+    records = parts.flatMap((p) => p.records);
+    env = parts[0]?.env ?? env;
   } else {
     const epochs = Number(values.epochs ?? 5);
     const seeds = (values.seeds ?? '0').split(',').map(Number);
@@ -153,7 +184,7 @@ async function main(): Promise<void> {
       for (const seed of seeds) {
         for (const v of VARIANTS) {
           if (only !== null && !only.includes(v.id)) continue;
-          const r = await runVariant(v, seed, epochs, train, test);
+          const r = await runVariant(v, seed, epochs, train, test, source.stats);
           records.push(r);
           console.log(`${v.id.padEnd(22)} seed ${seed}: train ${r.trainTop1.toFixed(2)} balanced ${r.balanced.toFixed(2)} many ${r.many.toFixed(2)} medium ${r.medium.toFixed(2)} ${r.seconds.toFixed(0)} s`);
           if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ env, records }, null, 1)}\n`);

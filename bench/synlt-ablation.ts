@@ -12,7 +12,7 @@
  *    run with nothing synthesised (plain cross-entropy: same initial weights and batches).
  *
  * Options: --epochs N (default 8) --diag-epochs N (default 6) --cap N (default 200) --seeds 0[,1]
- *   --only ID[,ID] (ablation settings) --skip-diagnosis --skip-ablation --json FILE --report FILE --write
+ *   --only ID[,ID] (ablation settings) --skip-diagnosis --skip-ablation --json FILE --report FILE[,FILE] (no training; records merged) --write
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -293,7 +293,17 @@ async function main(): Promise<void> {
   });
   let records: Records;
   if (values.report !== undefined) {
-    records = JSON.parse(readFileSync(values.report, 'utf8')) as Records;
+    // Records of separate runs (e.g. --skip-ablation and --skip-diagnosis) merged.
+    const parts = values.report.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')) as Records);
+    const withDiagnosis = parts.find((p) => p.scale !== null);
+    records = {
+      env: (parts[0] as Records).env,
+      diagEpochs: withDiagnosis?.diagEpochs ?? 0,
+      cap: withDiagnosis?.cap ?? 0,
+      scale: withDiagnosis?.scale ?? null,
+      diagnosis: withDiagnosis?.diagnosis ?? [],
+      ablation: parts.flatMap((p) => p.ablation),
+    };
   } else {
     const epochs = Number(values.epochs ?? 8);
     const diagEpochs = Number(values['diag-epochs'] ?? 6);
