@@ -260,10 +260,10 @@ function markdown(r: Records): string {
     const epochs = [...new Set(r.ablation.map((a) => a.epochs))].join(', ');
     out.push(
       '',
-      `**Ablation.** Whole synLT runs, ${epochs} epochs, synthesis every epoch from ⌊0.75·epochs⌋ (pool replaced each round, every class topped up to n_max); "plain cross-entropy" is the same run with nothing requested (same initial weights and batches). Balanced test accuracy %, mean over seeds ${[...new Set(r.ablation.map((a) => a.seed))].join(', ')}.`,
+      `**Ablation.** Whole synLT runs, ${epochs} epochs, synthesis every epoch from ⌊0.75·epochs⌋ (pool replaced each round, every class topped up to n_max); "plain cross-entropy" is the same run with nothing requested (same initial weights and batches). Balanced test accuracy %, mean over the seeds of the row (Δ: mean over those seeds of the difference to plain CE of the same seed).`,
       '',
-      '| setting | balanced | Δ vs CE (same seeds) | many | medium | acceptance (all rounds) | last pool size | s / run |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| setting | seeds | balanced | Δ vs CE (same seeds) | many | medium | acceptance (all rounds) | last pool size | s / run |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     const ceOf = (seed: number): number | undefined => r.ablation.find((a) => a.setting === 'ce' && a.seed === seed)?.balanced;
     for (const setting of SETTINGS) {
@@ -275,7 +275,7 @@ function markdown(r: Records): string {
         return ce === undefined ? [] : [a.balanced - ce];
       });
       const delta = setting.id === 'ce' || deltas.length === 0 ? '–' : `${mean(deltas) >= 0 ? '+' : ''}${f2(mean(deltas))}`;
-      out.push(`| ${setting.label} | ${f2(m('balanced'))} | ${delta} | ${f2(m('many'))} | ${f2(m('medium'))} | ${setting.id === 'ce' ? '–' : `${f2(100 * m('acceptanceRate'))} %`} | ${m('poolSize').toFixed(0)} | ${m('seconds').toFixed(0)} |`);
+      out.push(`| ${setting.label} | ${as.map((a) => a.seed).join(', ')} | ${f2(m('balanced'))} | ${delta} | ${f2(m('many'))} | ${f2(m('medium'))} | ${setting.id === 'ce' ? '–' : `${f2(100 * m('acceptanceRate'))} %`} | ${m('poolSize').toFixed(0)} | ${m('seconds').toFixed(0)} |`);
     }
     const old = r.ablation.filter((a) => a.setting === 'abs-0.1-0.9');
     const oldDeltas = old.flatMap((a) => {
