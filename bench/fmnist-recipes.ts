@@ -77,7 +77,10 @@ async function ltlsRun(split: BenchSplit, seed: number): Promise<EvaluationRepor
   }
 }
 
-/** synLt on the MLP with the matching overrides that worked on the subset (docs/recipes.md). */
+/**
+ * synLt on the MLP with the default step and acceptance (η 0.1 in units of the latent norm, τ 0.9); a
+ * reservoir of 128 rows and 50 Sinkhorn iterations keep the rounds affordable (bench/synlt-ablation.ts).
+ */
 async function synLtRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
   return fitEvaluate(split, () =>
     synLt({
@@ -88,7 +91,7 @@ async function synLtRun(split: BenchSplit, seed: number): Promise<EvaluationRepo
       epochs: split.epochs,
       batchSize: split.batchSize,
       optimizer: ADAM,
-      matching: { stepSize: 1, threshold: 0.5, reservoirSize: 128, sinkhornIterations: 50 },
+      matching: { reservoirSize: 128, sinkhornIterations: 50 },
       progress: 'none',
     }),
   );
@@ -119,7 +122,7 @@ interface DecoupledReports {
 }
 
 /**
- * decoupled cRT on the small CNN (conv 16 → 32, BN, max-pool, global average), the recipe's SGD defaults.
+ * decoupled cRT on the small CNN (conv 16 → 32, BN, max-pool, flattened 7×7×32), Adam as the protocol.
  * Stage 1 is instance-sampled cross-entropy, so the same run evaluated between the stages is the CNN's
  * cross-entropy baseline (same schedule, no extra training); `run.fit` then resumes with stage 2 only.
  */
@@ -130,9 +133,14 @@ const decoupledReports = cachedPerRun(async (split, seed): Promise<DecoupledRepo
     seed,
     numClasses: 10,
     method: 'cRT',
-    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], rng: seededRng(seed).fork('cnn') }),
+    // Flattened 7×7×32 features: global average pooling leaves 32 numbers and under-fits (bench/fmnist-cnn.ts).
+    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], features: 'flatten', rng: seededRng(seed).fork('cnn') }),
     epochs: split.epochs,
     batchSize: split.batchSize,
+    // The protocol's optimizer (as every MLP row), not Kang's SGD 0.1 + cosine: on this CNN the SGD schedule
+    // trains ten points worse at the diagnosis budget (bench/fmnist-cnn.ts). Stage 2 inherits it.
+    optimizer: ADAM,
+    learningRate: { kind: 'constant' },
     stage2: { epochs: stage2Epochs(split.epochs) },
     progress: 'none',
   });
@@ -195,12 +203,13 @@ export const RECIPE_NOTES = [
   'Recipe rows (MLP 784-256 unless stated; Adam 1e-3 + L2 5e-4, batch 256, the split\'s epochs): **ltls** — the frozen',
   'encoder is the cross-entropy MLP of the same seed (same recipe as the CE row, retrained inside the row, so its time',
   'includes it), then per-class Gaussians (Ledoit–Wolf) on its 256-d features, every class topped up to n_max and a',
-  'linear head trained on real + synthetic features. **synLt** — OT distribution matching with the overrides that',
-  'worked on the shipped subset, not the methods.md seed values: step size η 1, acceptance threshold τ 0.5, reservoir',
-  '128 per class, 50 Sinkhorn iterations (other matching defaults; rounds every epoch from 75 % of the epochs).',
-  '**decoupled cRT (CNN)** — a different architecture: conv 3×3 16 → 32 with batch norm, ReLU, 2×2 max-pool, global',
-  'average pooling, linear head; the recipe\'s default schedule after Kang et al.: SGD momentum 0.9, weight decay 5e-4,',
-  'lr 0.1 (0.2 at batch 512 scaled to 256), cosine decay per stage; stage 1 instance-sampled CE for the split\'s epochs,',
+  'linear head trained on real + synthetic features. **synLt** — OT distribution matching with the default step and',
+  'acceptance (η 0.1 in units of the latent root-mean-square norm, τ 0.9), reservoir 128 per class and 50 Sinkhorn',
+  'iterations (other matching defaults; rounds every epoch from 75 % of the epochs).',
+  '**decoupled cRT (CNN)** — a different architecture: conv 3×3 16 → 32 with batch norm, ReLU, 2×2 max-pool, the',
+  '7×7×32 map flattened (1,568 features), linear head; the protocol\'s Adam 1e-3 + L2 5e-4 at a constant rate in stage 1',
+  '(not the recipe\'s default SGD 0.1 + cosine of Kang et al., which trains this CNN worse: the CNN diagnosis below),',
+  'restarted cosine in stage 2; stage 1 instance-sampled CE for the split\'s epochs,',
   'stage 2 re-initialised linear head with class-balanced sampling for a third of them (10), backbone frozen. Its',
   '**cross-entropy (stage 1)** cell is the same run evaluated between the stages: the CNN\'s plain-CE baseline.',
   `**SAU** — pixel-space SMOTE top-up of every class to n_max, dual branch (MixUp + CutMix head, SupCon projection`,

@@ -235,7 +235,11 @@ export interface CnnBackboneOptions extends BatchNormSettings {
   readonly kernelSize?: number;
   /** Pooling after each block, default `'max'`. */
   readonly pooling?: CnnPooling;
-  /** Feature vector, default `'globalAvg'`. */
+  /**
+   * Feature vector, default `'globalAvg'` (the ResNet convention, for deep stacks). A net of two or three
+   * blocks on small images should flatten: global averaging leaves only `channels.at(-1)` numbers without
+   * their layout, and a [16, 32] net on Fashion-MNIST-LT under-fits with it (docs/benchmarks.md, CNN diagnosis).
+   */
   readonly features?: CnnFeatures;
   /** Conv → BN → ReLU (true, default) or conv (with bias) → ReLU. */
   readonly batchNorm?: boolean;

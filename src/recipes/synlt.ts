@@ -66,8 +66,9 @@ export interface SynLtOptions extends RecipeStageOptions {
   /** How many proposals each class gets per round. @defaultValue `{ kind: 'toMax' }` */
   readonly topUp?: TopUpPolicy;
   /**
-   * OT distribution matching: steps T = 5, step size η = 0.1, ε = 0.1, 200 Sinkhorn iterations,
-   * λ1 = λ2 = 0.5, β = 0.999, acceptance τ = 0.9, reservoir of 512 rows per class (docs/methods.md).
+   * OT distribution matching: steps T = 5, step size η = 0.1 in units of the latent norm (`stepUnit:
+   * 'latentNorm'`), ε = 0.1, 200 Sinkhorn iterations, λ1 = λ2 = 0.5, β = 0.999, acceptance τ = 0.9,
+   * reservoir of 512 rows per class (docs/methods.md).
    */
   readonly matching?: SynLtMatchingOptions;
 }
@@ -118,7 +119,8 @@ interface Resolved extends SeedAndClasses, RunSettings {
  * latents for every class below n_max (top-up to n_max by default):
  *
  *   seeds from larger classes j with probability ∝ 1 − β^{max(n_j − n_c, 0)},
- *   T steps x ← x − η·g/‖g‖,  g = ∇ₓ[λ1·OT_ε(x, real features of c) + λ2·CE(head(x), c)],
+ *   T steps x ← x − η·r·g/‖g‖,  g = ∇ₓ[λ1·OT_ε(x, real features of c) + λ2·CE(head(x), c)],
+ *   r = √(mean ‖y‖²) of the real latents (the default step unit; r = 1 with `stepUnit: 'absolute'`),
  *   keep x iff softmax(head(x))_c ≥ τ,
  *
  * and the accepted latents join the next epochs' batches through the head only (they skip the backbone).

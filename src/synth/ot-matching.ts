@@ -23,8 +23,15 @@ export interface OtMatchingOptions {
   readonly mode?: 'inDistribution' | 'outOfDistribution';
   /** T. @defaultValue 5 */
   readonly steps?: number;
-  /** η. @defaultValue 0.1 */
+  /** η, in units of {@link OtMatchingOptions.stepUnit}. @defaultValue 0.1 */
   readonly stepSize?: number;
+  /**
+   * What η is measured in. `'latentNorm'` (a library choice, scale-free): each step moves a row by
+   * η·r with r the root-mean-square norm of the observed real rows, so the same η works on 2-d toy data
+   * and on 256-d ReLU latents of norm ~10; `'absolute'`: by η (the formulation before this option, whose
+   * η = 0.1 barely moves 256-d latents — docs/benchmarks.md, synLt ablation). @defaultValue 'latentNorm'
+   */
+  readonly stepUnit?: 'latentNorm' | 'absolute';
   /** ε. @defaultValue 0.1 */
   readonly epsilon?: number;
   /** @defaultValue 200 */
@@ -55,12 +62,20 @@ export type AcceptanceEntry = {
   readonly accepted: number;
   /** Mean head probability of the target class over all proposals (NaN when none were proposed). */
   readonly meanProbability: number;
+  /** Mean head probability of the target class at the seeds, before the steps (NaN when none were proposed). */
+  readonly meanProbabilityBefore: number;
+  /** Length of one step, η·r (r = 1 for `stepUnit: 'absolute'`). */
+  readonly stepLength: number;
+  /** Mean ‖x_T − x_0‖₂ of the proposals (NaN when none were proposed). */
+  readonly meanDisplacement: number;
 };
 
 /** Samples plus the acceptance report. */
 export interface MatchingResult {
   readonly samples: LabeledFeatures;
   readonly report: readonly AcceptanceEntry[];
+  /** Per report entry (same order), the seeds drawn from each source class (length numClasses; Σ = proposed). */
+  readonly seedCounts: readonly (readonly number[])[];
 }
 
 type Resolved = Required<OtMatchingOptions>;
@@ -71,6 +86,7 @@ export const OT_MATCHING_KEYS: OptionKeys<OtMatchingOptions> = {
   mode: true,
   steps: true,
   stepSize: true,
+  stepUnit: true,
   epsilon: true,
   sinkhornIterations: true,
   otWeight: true,
@@ -95,6 +111,7 @@ export function resolveOtMatchingOptions(options: OtMatchingOptions): Required<O
     mode: checkOneOf('mode', o.mode ?? 'inDistribution', ['inDistribution', 'outOfDistribution'] as const),
     steps: checkInteger('steps', o.steps ?? 5),
     stepSize: checkNonNegative('stepSize', o.stepSize ?? 0.1),
+    stepUnit: checkOneOf('stepUnit', o.stepUnit ?? 'latentNorm', ['latentNorm', 'absolute'] as const),
     epsilon: checkPositive('epsilon', o.epsilon ?? 0.1),
     sinkhornIterations: checkInteger('sinkhornIterations', o.sinkhornIterations ?? 200, { min: 1 }),
     otWeight: checkNonNegative('otWeight', o.otWeight ?? 0.5),
@@ -122,11 +139,26 @@ export function seedClassWeights(counts: ArrayLike<number>, target: number, beta
   return w;
 }
 
+/** √(mean ‖y‖²) over every stored row of every class (1 when the rows are all zero or there are none). */
+function rmsNorm(reservoir: ClassReservoir, numClasses: number): number {
+  let sum = 0;
+  let rows = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const values = reservoir.get(c);
+    const n = reservoir.size(c);
+    for (let i = 0; i < n * reservoir.dim; i++) sum += (values[i] as number) ** 2;
+    rows += n;
+  }
+  const r = rows > 0 ? Math.sqrt(sum / rows) : 0;
+  return r > 0 ? r : 1;
+}
+
 /**
  * OT distribution matching synthesizer. For each target class c with `perClass[c] > 0`:
  * 1. seeds: class j ~ `seedClassWeights` (only classes with more observed samples than c and a
  *    non-empty memory; when there is none, c's own samples), then a uniform row of j's reservoir;
- * 2. T steps x ← x − η·g/‖g‖ (per row, ‖·‖₂), g = ∇ₓ[λ1·OT_ε(x, Y_c) + λ2·mean CE(head(x), c)], with
+ * 2. T steps x ← x − η·r·g/‖g‖ (per row, ‖·‖₂), g = ∇ₓ[λ1·OT_ε(x, Y_c) + λ2·mean CE(head(x), c)], with
+ *    r = √(mean ‖y‖²) over every observed real row (`stepUnit: 'latentNorm'`, default) or r = 1 (`'absolute'`),
  *    OT_ε from {@link otLoss} (uniform weights, cost normalized by its max, plan held constant) and Y_c
  *    the class's reservoir (in-distribution) or the set given by {@link setTargetSet} (out-of-distribution);
  * 3. keep rows with softmax(head(x))_c ≥ τ.
@@ -223,9 +255,11 @@ export class OtDistributionMatching implements Synthesizer {
       }
       if (this.seedPool(c, counts).length === 0) throw tooFew(c, 0, 1, 'seeding (no class has stored samples)');
     }
+    const stepLength = o.stepSize * (o.stepUnit === 'latentNorm' ? rmsNorm(reservoir, this.numClasses) : 1);
     const chunks: Float32Array[] = [];
     const labelChunks: Int32Array[] = [];
     const report: AcceptanceEntry[] = [];
+    const seedCountsPerEntry: number[][] = [];
     for (let c = 0; c < this.numClasses; c++) {
       const want = perClass[c] as number;
       if (want === 0) continue;
@@ -233,14 +267,22 @@ export class OtDistributionMatching implements Synthesizer {
       let proposed = 0;
       let accepted = 0;
       let probabilitySum = 0;
+      let beforeSum = 0;
+      let displacementSum = 0;
+      const seedCounts = new Array<number>(this.numClasses).fill(0);
       for (let round = 0; round < o.maxRounds && accepted < want; round++) {
         const k = want - accepted;
-        const seeds = this.drawSeeds(c, k, counts, rng);
-        const { rows, probabilities } = this.refine(seeds, k, d, target, c, head);
+        const { seeds, sources } = this.drawSeeds(c, k, counts, rng);
+        for (const j of sources) seedCounts[j] = (seedCounts[j] as number) + 1;
+        const { rows, probabilities, before } = this.refine(seeds, k, d, target, c, head, stepLength);
         proposed += k;
         for (let i = 0; i < k; i++) {
           const p = probabilities[i] as number;
           probabilitySum += p;
+          beforeSum += before[i] as number;
+          let moved = 0;
+          for (let q = i * d; q < (i + 1) * d; q++) moved += ((rows[q] as number) - (seeds[q] as number)) ** 2;
+          displacementSum += Math.sqrt(moved);
           if (p >= o.threshold) {
             chunks.push(rows.subarray(i * d, (i + 1) * d));
             accepted++;
@@ -248,7 +290,18 @@ export class OtDistributionMatching implements Synthesizer {
         }
       }
       labelChunks.push(new Int32Array(accepted).fill(c));
-      report.push({ classIndex: c, requested: want, proposed, accepted, meanProbability: proposed > 0 ? probabilitySum / proposed : Number.NaN });
+      const per = (sum: number): number => (proposed > 0 ? sum / proposed : Number.NaN);
+      report.push({
+        classIndex: c,
+        requested: want,
+        proposed,
+        accepted,
+        meanProbability: per(probabilitySum),
+        meanProbabilityBefore: per(beforeSum),
+        stepLength,
+        meanDisplacement: per(displacementSum),
+      });
+      seedCountsPerEntry.push(seedCounts);
     }
     this.lastReportValue = report;
     const total = chunks.length;
@@ -260,7 +313,7 @@ export class OtDistributionMatching implements Synthesizer {
       labels.set(l, at);
       at += l.length;
     }
-    return { samples: { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') }, report };
+    return { samples: { features: tf.tensor2d(out, [total, d]), labels: tf.tensor1d(labels, 'int32') }, report, seedCounts: seedCountsPerEntry };
   }
 
   /** The synthesizer holds no tensors; frees its memory. Idempotent. */
@@ -278,7 +331,7 @@ export class OtDistributionMatching implements Synthesizer {
     return pool;
   }
 
-  private drawSeeds(c: number, k: number, counts: Float64Array, rng: Rng): Float32Array {
+  private drawSeeds(c: number, k: number, counts: Float64Array, rng: Rng): { seeds: Float32Array; sources: Int32Array } {
     const reservoir = this.reservoir as ClassReservoir;
     const d = reservoir.dim;
     const pool = this.seedPool(c, counts);
@@ -290,6 +343,7 @@ export class OtDistributionMatching implements Synthesizer {
       total = pool.length;
     }
     const out = new Float32Array(k * d);
+    const sources = new Int32Array(k);
     for (let s = 0; s < k; s++) {
       let r = rng.next() * total;
       let pick = pool[pool.length - 1] as number;
@@ -302,8 +356,9 @@ export class OtDistributionMatching implements Synthesizer {
       }
       const rowIndex = rng.int(reservoir.size(pick));
       out.set(reservoir.get(pick).subarray(rowIndex * d, (rowIndex + 1) * d), s * d);
+      sources[s] = pick;
     }
-    return out;
+    return { seeds: out, sources };
   }
 
   private refine(
@@ -313,12 +368,14 @@ export class OtDistributionMatching implements Synthesizer {
     target: Float32Array,
     c: number,
     head: (features: tf.Tensor2D) => tf.Tensor2D,
-  ): { rows: Float32Array; probabilities: Float32Array } {
+    stepLength: number,
+  ): { rows: Float32Array; probabilities: Float32Array; before: Float32Array } {
     const o = this.options;
     const m = target.length / d;
     return tf.tidy(() => {
       const y = tf.tensor2d(target, [m, d]);
       let x = tf.tensor2d(seeds, [k, d]);
+      const before = Float32Array.from(tf.slice(tf.softmax(head(x)), [0, c], [-1, 1]).dataSync());
       const objective = (v: tf.Tensor2D): tf.Scalar => {
         const logits = head(v);
         const ce = tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, c], [-1, 1])));
@@ -331,13 +388,13 @@ export class OtDistributionMatching implements Synthesizer {
         const next = tf.tidy(() => {
           const g = gradient(x);
           const norm = tf.add(tf.norm(g, 'euclidean', 1, true), 1e-12);
-          return tf.sub(x, tf.mul(o.stepSize, tf.div(g, norm))) as tf.Tensor2D;
+          return tf.sub(x, tf.mul(stepLength, tf.div(g, norm))) as tf.Tensor2D;
         });
         x.dispose();
         x = next;
       }
       const probabilities = tf.slice(tf.softmax(head(x)), [0, c], [-1, 1]);
-      return { rows: Float32Array.from(x.dataSync()), probabilities: Float32Array.from(probabilities.dataSync()) };
+      return { rows: Float32Array.from(x.dataSync()), probabilities: Float32Array.from(probabilities.dataSync()), before };
     });
   }
 }

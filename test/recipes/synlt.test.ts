@@ -49,7 +49,7 @@ describe.each(backendsUnderTest())('synLt behaviour (%s)', (backend) => {
     hiddenSizes: [8],
     epochs: 8,
     batchSize: 16,
-    matching: { stepSize: 1, threshold: 0.5, reservoirSize: 16, sinkhornIterations: 30 },
+    matching: { stepSize: 1, stepUnit: 'absolute', threshold: 0.5, reservoirSize: 16, sinkhornIterations: 30 },
     progress: 'none',
     ...extra,
   });
@@ -83,7 +83,7 @@ describe.each(backendsUnderTest())('synLt behaviour (%s)', (backend) => {
 
   it('keeps exactly the proposals the head gives the target class probability ≥ τ (naive softmax)', async () => {
     // With a learning rate of 1e-12 the head after fit is the head that judged the proposals.
-    const r = synLt(small({ epochs: 3, synthesisStart: 2, optimizer: { kind: 'sgd', learningRate: 1e-12 }, matching: { stepSize: 1, steps: 5, threshold: 0.6, reservoirSize: 16, sinkhornIterations: 30, maxRounds: 2 } }));
+    const r = synLt(small({ epochs: 3, synthesisStart: 2, optimizer: { kind: 'sgd', learningRate: 1e-12 }, matching: { stepSize: 1, stepUnit: 'absolute', steps: 5, threshold: 0.6, reservoirSize: 16, sinkhornIterations: 30, maxRounds: 2 } }));
     await r.fit(data);
     const pool = r.trainer.state().pool;
     expect(pool).not.toBeNull();
@@ -150,11 +150,13 @@ const BATCH = 128;
 const HIDDEN = 64;
 const OPTIMIZER = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 } as const;
 /**
- * Overrides of the seed hyperparameters (reported in docs/recipes.md): η = 0.1 barely moves a latent of
- * this MLP (mean feature norm ≈ 18), so almost no proposal reaches τ = 0.9; η = 1 and τ = 0.5 do. A smaller
- * reservoir and 50 Sinkhorn iterations keep the test fast.
+ * The settings this subset check was calibrated with: an absolute step η = 1 and τ = 0.5 (with η = 0.1
+ * absolute, five steps move a latent of norm ≈ 18 by at most 0.5 and almost nothing is accepted). The
+ * default step (η = 0.1 × the latent norm, τ = 0.9) is measured on the full split in bench/synlt-ablation.ts;
+ * on this subset it loses to CE for one of the three seeds. A smaller reservoir and 50 Sinkhorn iterations
+ * keep the test fast.
  */
-const MATCHING = { stepSize: 1, threshold: 0.5, reservoirSize: 128, sinkhornIterations: 50 } as const;
+const MATCHING = { stepSize: 1, stepUnit: 'absolute', threshold: 0.5, reservoirSize: 128, sinkhornIterations: 50 } as const;
 
 describe('synLt on the Fashion-MNIST-LT subset (wasm)', () => {
   let train: LabeledData;

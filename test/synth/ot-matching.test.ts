@@ -97,8 +97,8 @@ for (const backend of backendsUnderTest()) {
       const still = observed({ steps: 0, threshold: 0 });
       const raw = still.sampleWithReport({ perClass: [0, 0, 10], head }, seededRng(1));
       expect(raw.report[0]?.meanProbability).toBeLessThan(first.report[1]?.meanProbability as number);
-      // Default η = 0.1 moves 0.5 in 5 steps: not enough to cross, so every proposal is rejected.
-      const short = observed();
+      // η = 0.1 absolute moves 0.5 in 5 steps: not enough to cross, so every proposal is rejected.
+      const short = observed({ stepUnit: 'absolute' });
       const none = short.sampleWithReport(req, seededRng(1));
       expect(none.samples.features.shape).toEqual([0, d]);
       expect(none.report.map((r) => r.accepted)).toEqual([0, 0]);
@@ -113,6 +113,62 @@ for (const backend of backendsUnderTest()) {
 }
 
 describe('OtDistributionMatching seeds, modes, errors', () => {
+  it("stepUnit 'latentNorm' (default) is scale-free: OT-only matching of data scaled by 100 gives 100× the samples", () => {
+    const { x, y } = data();
+    const run = (scale: number, stepUnit: 'latentNorm' | 'absolute'): { rows: number[]; report: ReturnType<OtDistributionMatching['sampleWithReport']> } => {
+      const s = new OtDistributionMatching({ numClasses: 3, ceWeight: 0, threshold: 0, stepSize: 0.2, stepUnit });
+      const batch = { features: tf.tensor2d(x.map((v) => v * scale), [y.length, d]), labels: tf.tensor1d(y, 'int32') };
+      s.observe(batch);
+      tf.dispose([batch.features, batch.labels]);
+      const report = s.sampleWithReport({ perClass: [0, 5, 5], head }, seededRng(3));
+      const rows = Array.from(report.samples.features.dataSync());
+      tf.dispose([report.samples.features, report.samples.labels]);
+      s.dispose();
+      return { rows, report };
+    };
+    const small = run(1, 'latentNorm');
+    const big = run(100, 'latentNorm');
+    expectClose(big.rows, small.rows.map((v) => 100 * v), { rtol: 1e-3, atol: 1e-2 });
+    // The step length is η·√(mean ‖y‖²) over every observed row (a naive loop).
+    let sq = 0;
+    for (const v of x) sq += v * v;
+    const r = Math.sqrt(sq / y.length);
+    expectClose([small.report.report[0]?.stepLength as number], [0.2 * r], { rtol: 1e-6 });
+    expectClose([big.report.report[0]?.stepLength as number], [20 * r], { rtol: 1e-6 });
+    // Absolute steps are not scale-free: the same η moves the scaled seeds 100× less relative to the data.
+    const absSmall = run(1, 'absolute');
+    const absBig = run(100, 'absolute');
+    expect(absSmall.report.report[0]?.stepLength).toBe(0.2);
+    const ratio = (absBig.report.report[0]?.meanDisplacement as number) / (absSmall.report.report[0]?.meanDisplacement as number);
+    expect(ratio).toBeCloseTo(1, 3);
+  });
+
+  it('reports seeds per source class, confidence before the steps, displacement ≤ T·step length', () => {
+    const s = observed({ stepSize: 0.5, threshold: 0 });
+    const out = s.sampleWithReport({ perClass: [0, 6, 10], head }, seededRng(4));
+    // Class 1 (12 rows) is seeded from class 0 only; class 2 (4 rows) from classes 0 and 1.
+    expect(out.seedCounts.map((c) => c.reduce((a, b) => a + b, 0))).toEqual([6, 10]);
+    expect(out.seedCounts[0]?.[1]).toBe(0);
+    expect(out.seedCounts[0]?.[2]).toBe(0);
+    expect(out.seedCounts[1]?.[2]).toBe(0);
+    for (const e of out.report) {
+      expect(e.meanDisplacement).toBeLessThanOrEqual(5 * e.stepLength + 1e-5);
+      expect(e.meanDisplacement).toBeGreaterThan(0);
+      expect(e.meanProbability).toBeGreaterThan(e.meanProbabilityBefore);
+    }
+    tf.dispose([out.samples.features, out.samples.labels]);
+    // T = 0: the seeds are the proposals, so the confidence before equals the one after.
+    const still = observed({ steps: 0, threshold: 0 });
+    const raw = still.sampleWithReport({ perClass: [0, 3, 3], head }, seededRng(4));
+    for (const e of raw.report) {
+      expect(e.meanProbabilityBefore).toBeCloseTo(e.meanProbability, 6);
+      expect(e.meanDisplacement).toBe(0);
+    }
+    tf.dispose([raw.samples.features, raw.samples.labels]);
+    s.dispose();
+    still.dispose();
+  });
+
   it('seedClassWeights: ∝ 1 − β^{max(n_j − n_c, 0)}, zero for smaller classes', () => {
     const w = seedClassWeights([100, 10, 50], 1, 0.9);
     const raw = [1 - 0.9 ** 90, 0, 1 - 0.9 ** 40];
