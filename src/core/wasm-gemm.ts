@@ -11,47 +11,7 @@
  * than one tfjs kernel launch. Null when WebAssembly SIMD is unavailable (callers use plain loops).
  */
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-}
-
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_EQZ = 0x45;
-const I32_LT_U = 0x49;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_MUL = 0x6c;
-const I32_OR = 0x72;
-const F32_LOAD = 0x2a;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const END = 0x0b;
-const BR_IF = 0x0d;
-const EMPTY = 0x40;
-const SIMD = 0xfd;
-const V128_LOAD = [SIMD, 0x00];
-const V128_STORE = [SIMD, 0x0b];
-const F32X4_SPLAT = [SIMD, 0x13];
-const F32X4_ADD = [SIMD, ...uleb(0xe4)];
-const F32X4_MUL = [SIMD, ...uleb(0xe6)];
+import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_OR, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, name, section, uleb } from './wasm-asm.js';
 
 // Parameters 0..9, then locals: 10 i, 11 j, 12 aPtr, 13 srcRow, 14 dstRow, 15 p, 16 q, 17 cnt (i32); 18 s (v128).
 const P = { A: 0, SRC: 1, DST: 2, M: 3, K: 4, N4: 5, SI: 6, SK: 7, DI: 8, DK: 9, I: 10, J: 11, APTR: 12, SROW: 13, DROW: 14, PP: 15, QQ: 16, CNT: 17, S: 18 } as const;

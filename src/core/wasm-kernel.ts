@@ -7,71 +7,7 @@
  * callers use plain loops.
  */
 
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 (for i32.const). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-}
-
-// Opcodes used below.
-const LOCAL_GET = 0x20;
-const LOCAL_SET = 0x21;
-const LOCAL_TEE = 0x22;
-const I32_CONST = 0x41;
-const I32_EQZ = 0x45;
-const I32_LT_U = 0x49;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_MUL = 0x6c;
-const I32_AND = 0x71;
-const I32_SHL = 0x74;
-const I32_SHR_U = 0x76;
-const F64_LOAD = 0x2b;
-const F64_STORE = 0x39;
-const F64_ADD = 0xa0;
-const F64_MUL = 0xa2;
-const F64_DIV = 0xa3;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const END = 0x0b;
-const BR_IF = 0x0d;
-const EMPTY = 0x40;
-const SIMD = 0xfd;
-const V128_LOAD = [SIMD, 0x00];
-const V128_STORE = [SIMD, 0x0b];
-const V128_CONST = [SIMD, 0x0c];
-const F64X2_SPLAT = [SIMD, 0x14];
-const F64X2_EXTRACT = [SIMD, 0x21];
-const F64X2_ADD = [SIMD, ...uleb(0xf0)];
-const F64X2_MUL = [SIMD, ...uleb(0xf2)];
+import { BLOCK, BR_IF, EMPTY, END, F64X2_ADD, F64X2_EXTRACT, F64X2_MUL, F64X2_SPLAT, F64_ADD, F64_DIV, F64_LOAD, F64_MUL, F64_STORE, I32_ADD, I32_AND, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_CONST, V128_LOAD, V128_STORE, name, section, sleb, uleb } from './wasm-asm.js';
 
 // Parameters 0..5: mat, vec, out, rows, cols, stride (byte addresses / counts; row r starts at
 // mat + r·stride·8). Locals: 6 r, 7 p, 8 q, 9 c (i32); 10..13 acc0..acc3 (v128); 14 s (f64).

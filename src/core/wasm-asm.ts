@@ -1,0 +1,79 @@
+/**
+ * The pieces the library's hand-assembled WebAssembly kernels (wasm-kernel.ts, wasm-gemm.ts) are built
+ * from: LEB128 integers, sections, names and the opcodes they use (WebAssembly core + SIMD spec).
+ */
+
+/** Unsigned LEB128. */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (for i32.const). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** A module section: id, byte length, body. */
+export function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+/** A length-prefixed name (ASCII). */
+export function name(s: string): number[] {
+  return [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+}
+
+/** Opcodes (core). */
+export const LOCAL_GET = 0x20;
+export const LOCAL_SET = 0x21;
+export const LOCAL_TEE = 0x22;
+export const I32_CONST = 0x41;
+export const I32_EQZ = 0x45;
+export const I32_LT_U = 0x49;
+export const I32_ADD = 0x6a;
+export const I32_SUB = 0x6b;
+export const I32_MUL = 0x6c;
+export const I32_AND = 0x71;
+export const I32_OR = 0x72;
+export const I32_SHL = 0x74;
+export const I32_SHR_U = 0x76;
+export const F32_LOAD = 0x2a;
+export const F64_LOAD = 0x2b;
+export const F64_STORE = 0x39;
+export const F64_ADD = 0xa0;
+export const F64_MUL = 0xa2;
+export const F64_DIV = 0xa3;
+export const BLOCK = 0x02;
+export const LOOP = 0x03;
+export const END = 0x0b;
+export const BR_IF = 0x0d;
+export const EMPTY = 0x40;
+export const SIMD = 0xfd;
+
+/** SIMD opcodes (prefix 0xfd, then the LEB128 sub-opcode). */
+export const V128_LOAD = [SIMD, 0x00];
+export const V128_STORE = [SIMD, 0x0b];
+export const V128_CONST = [SIMD, 0x0c];
+export const F64X2_SPLAT = [SIMD, 0x14];
+export const F64X2_EXTRACT = [SIMD, 0x21];
+export const F64X2_ADD = [SIMD, ...uleb(0xf0)];
+export const F64X2_MUL = [SIMD, ...uleb(0xf2)];
+export const F32X4_SPLAT = [SIMD, 0x13];
+export const F32X4_ADD = [SIMD, ...uleb(0xe4)];
+export const F32X4_MUL = [SIMD, ...uleb(0xe6)];
