@@ -36,7 +36,7 @@ import {
 import { mergeRecordFiles, RecordFileError, reportMarkdown, toRecord, type MergedRecords, type RunRecord } from './fmnist-report.js';
 import { ROWS, TABLES, clearSharedRuns, type BenchRow } from './fmnist-rows.js';
 import { RECIPE_NOTES } from './fmnist-recipes.js';
-import { environmentLine, writeBenchSection } from './util.js';
+import { benchManifest, environmentLine, writeBenchSection } from './util.js';
 
 const DEFAULT_SEEDS = [0, 1, 2];
 const PROTOCOL_EPOCHS: Readonly<Record<SplitName, number>> = { ir100: 30, ir10: 30, full: 15 };
@@ -206,7 +206,8 @@ async function train(options: Options, rows: readonly BenchRow[], records: RunRe
           const ref = row.reference?.[name];
           const vs = ref === undefined || Number.isNaN(ref) ? '' : ` (PyTorch ${ref.toFixed(2)}, Δ ${(record.top1 - ref).toFixed(2)})`;
           console.log(`  seed ${seed}  ${row.model.padEnd(8)} ${row.method.padEnd(28)} top-1 ${record.top1.toFixed(2)}${vs}  ${seconds.toFixed(1)} s`);
-          if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify({ backend, records }, null, 1)}\n`);
+          // The records file carries its manifest (versions, capabilities, command line) beside the results.
+          if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify({ backend, manifest: benchManifest('fmnist'), records }, null, 1)}\n`);
         }
         clearSharedRuns();
         const left = tf.memory().numTensors - baseline;
