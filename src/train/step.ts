@@ -56,6 +56,29 @@ export interface StepAt {
 }
 
 /**
+ * The `NON_FINITE` error of a step that was not applied: `bad` is −2 for a non-finite loss, else the index
+ * (in `variables`) of the first variable with a non-finite gradient. Shared by the generic step and the
+ * dedicated head step (train/head-step.ts), which report failures the same way.
+ */
+export function nonFiniteStep(f: {
+  readonly loss: number;
+  readonly bad: number;
+  readonly variables: readonly tf.Variable[];
+  readonly epoch: number;
+  readonly step: number;
+  readonly checkpointPath?: string | undefined;
+}): LongTailError {
+  const v = f.bad >= 0 ? f.variables[f.bad] : undefined;
+  const where = v === undefined ? `loss=${f.loss}` : `a non-finite gradient of variable ${f.bad} (${v.name}, shape [${v.shape.join(', ')}]) with loss=${f.loss}`;
+  return new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${f.epoch} step ${f.step}; weights were not updated`, {
+    epoch: f.epoch,
+    step: f.step,
+    ...(f.bad >= 0 ? { variable: f.bad } : {}),
+    ...(f.checkpointPath === undefined ? {} : { lastCheckpoint: f.checkpointPath }),
+  });
+}
+
+/**
  * The synchronous heart: forward, loss, gradients, one finiteness check of the loss and every gradient,
  * update. Nothing non-finite reaches a variable: on failure the batch-norm statistics the forward pass
  * moved are put back and `NON_FINITE` names the first bad gradient.
@@ -94,15 +117,7 @@ export function runStep(c: StepContext, batch: StepBatch, at: StepAt): StepResul
     for (const [name, t] of Object.entries(kept)) terms[name] = t.dataSync()[0] as number;
     const counts: Record<string, number> = {};
     for (const [name, t] of Object.entries(keptCounts)) counts[name] = t.dataSync()[0] as number;
-    if (outcome.bad !== -1) {
-      const where = outcome.bad === -2 ? `loss=${outcome.loss}` : `a non-finite gradient of variable ${outcome.bad} (${(c.variables[outcome.bad] as tf.Variable).name}, shape [${(c.variables[outcome.bad] as tf.Variable).shape.join(', ')}]) with loss=${outcome.loss}`;
-      throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${at.step}; weights were not updated`, {
-        epoch,
-        step: at.step,
-        ...(outcome.bad >= 0 ? { variable: outcome.bad } : {}),
-        ...(c.checkpointPath === undefined ? {} : { lastCheckpoint: c.checkpointPath }),
-      });
-    }
+    if (outcome.bad !== -1) throw nonFiniteStep({ ...outcome, variables: c.variables, epoch, step: at.step, checkpointPath: c.checkpointPath });
     committed = true;
     return { loss: outcome.loss, terms, counts };
   } finally {

@@ -47,7 +47,7 @@ import { checkPositionFits, checkRngState, checkStateFor, type EpochPosition, ty
 import { embedRows, encodeRows, evalLogits } from './inference.js';
 import { copyRound, drawPool, poolDue, type SyntheticPool } from './pool.js';
 import { createHeadStep, headStepPlan, type HeadStep, type HeadStepBatch } from './head-step.js';
-import { runStep, viewsNeeded, type StepBatch, type StepContext } from './step.js';
+import { nonFiniteStep, runStep, viewsNeeded, type StepBatch, type StepContext } from './step.js';
 
 export type {
   DropLast,
@@ -265,16 +265,7 @@ class LoopTrainer implements Trainer {
 
   private dedicatedOn(head: HeadStep, batch: HeadStepBatch, epoch: number): StepResult {
     const r = head.step(batch);
-    if (r.bad !== -1) {
-      const v = this.variables[r.bad];
-      const where = r.bad === -2 || v === undefined ? `loss=${r.loss}` : `a non-finite gradient of variable ${r.bad} (${v.name}, shape [${v.shape.join(', ')}]) with loss=${r.loss}`;
-      throw new LongTailError('NON_FINITE', `expected a finite loss and gradients. Received: ${where} at epoch ${epoch} step ${this.steps}; weights were not updated`, {
-        epoch,
-        step: this.steps,
-        ...(r.bad >= 0 ? { variable: r.bad } : {}),
-        ...(this.config.checkpoint ? { lastCheckpoint: this.config.checkpoint.path } : {}),
-      });
-    }
+    if (r.bad !== -1) throw nonFiniteStep({ ...r, variables: this.variables, epoch, step: this.steps, checkpointPath: this.config.checkpoint?.path });
     this.steps += 1;
     return { loss: r.loss, terms: { crossEntropy: r.loss }, counts: {} };
   }
