@@ -6,6 +6,7 @@
 import type { EvaluationReport } from '../src/index.js';
 import { SPLIT_LABELS, SPLIT_NAMES, type SplitName } from './fmnist-data.js';
 import type { BenchRow, BenchTable } from './fmnist-rows.js';
+import { selectionOf, VALIDATION_FRACTION, type Selection } from './fmnist-select.js';
 import { markdownTable } from './util.js';
 
 /** One finished run, as plain JSON (accuracies in %; null where undefined, e.g. an empty shot group). */
@@ -22,6 +23,8 @@ export interface RunRecord {
   readonly medium: number | null;
   readonly few: number | null;
   readonly perClass: readonly (number | null)[];
+  /** Rows that choose hyperparameters on a validation split (bench/fmnist-select.ts): what they saw and chose. */
+  readonly selection?: Selection;
 }
 
 const pctOrNull = (v: number | undefined): number | null => (v === undefined || Number.isNaN(v) ? null : 100 * v);
@@ -40,6 +43,7 @@ export function toRecord(row: string, split: SplitName, seed: number, epochs: nu
     medium: pctOrNull(report.groups?.medium.accuracy),
     few: pctOrNull(report.groups?.few.accuracy),
     perClass: report.perClass.map((v) => pctOrNull(v)),
+    ...(selectionOf(report) === undefined ? {} : { selection: selectionOf(report) as Selection }),
   };
 }
 
@@ -215,7 +219,7 @@ export function gapClosure(rows: readonly BenchRow[], records: readonly RunRecor
   const out: GapClosure[] = [];
   for (const model of unique(rows.map((r) => r.model))) {
     const mine = rows.filter((r) => r.model === model);
-    const ceRow = mine.find((r) => r.table !== 'upper' && r.method === 'cross-entropy' && recordsOf(records, r.id, 'ir100').length > 0);
+    const ceRow = mine.find((r) => r.table !== 'upper' && isCrossEntropy(r.method) && recordsOf(records, r.id, 'ir100').length > 0);
     const upperRow = mine.find((r) => r.table === 'upper' && recordsOf(records, r.id, 'full').length > 0);
     if (ceRow === undefined || upperRow === undefined) continue;
     const candidates = mine.filter((r) => r.table !== 'upper' && recordsOf(records, r.id, 'ir100').length > 0);
@@ -229,9 +233,38 @@ export function gapClosure(rows: readonly BenchRow[], records: readonly RunRecor
   return out;
 }
 
+/** The cross-entropy column of an architecture: 'cross-entropy', or e.g. 'cross-entropy (stage 1)'. */
+function isCrossEntropy(method: string): boolean {
+  return method === 'cross-entropy' || method.startsWith('cross-entropy (');
+}
+
 function gapLine(g: GapClosure): string {
   const verdict = g.fraction >= GOAL_FRACTION ? 'meets' : 'misses';
   return `${g.model}: CE ${g.ce.toFixed(2)}, balanced upper bound ${g.upper.toFixed(2)}, best ${g.bestMethod} ${g.best.toFixed(2)} → ${(100 * g.fraction).toFixed(0)} % of the gap closed (${verdict} the goal)`;
+}
+
+/**
+ * The hyperparameter choices of the rows that select on validation: per row and split, each candidate's
+ * balanced validation accuracy (mean over seeds) and how many seeds chose it. Null without such records.
+ */
+function selectionTable(rows: readonly BenchRow[], records: readonly RunRecord[]): string | null {
+  const body: string[][] = [];
+  for (const split of SPLIT_NAMES) {
+    for (const row of rows) {
+      const mine = recordsOf(records, row.id, split).filter((r) => r.selection !== undefined);
+      if (mine.length === 0) continue;
+      const names = Object.keys((mine[0] as RunRecord & { selection: Selection }).selection.scores);
+      const cells = names.map((name) => {
+        const scores = mine.map((r) => (r.selection as Selection).scores[name]).filter((v): v is number => v !== undefined);
+        const picked = mine.filter((r) => (r.selection as Selection).chosen === name).length;
+        return `${name} ${summarize(scores).mean.toFixed(2)}${picked > 0 ? ` (chosen ×${picked})` : ''}`;
+      });
+      body.push([SPLIT_LABELS[split], `${row.model} / ${row.method}`, cells.join('; ')]);
+    }
+  }
+  if (body.length === 0) return null;
+  const head = `**Hyperparameters chosen on validation** (bench/fmnist-select.ts: per seed, ${100 * VALIDATION_FRACTION} % of each class's training images held out, every candidate trained on the rest and scored by balanced accuracy on them; the best is retrained on the whole split and tested once; the test set never takes part in the choice). Cells: candidate, mean balanced validation accuracy (%) over the seeds, and how many seeds chose it.`;
+  return `${head}\n\n${markdownTable(['split', 'row', 'candidates'], body)}`;
 }
 
 /** Everything the benchmark reports, as Markdown: grids per split and table, then the detail tables. */
@@ -261,6 +294,8 @@ export function reportMarkdown(options: {
   if (closure.length > 0) {
     parts.push(`Goal of issue 7 (best method on IF 100 closes ≥ ${100 * GOAL_FRACTION} % of the gap between CE and the balanced upper bound, same architecture; only the rows present are compared): ${closure.map(gapLine).join('; ')}.`);
   }
+  const selections = selectionTable(rows, records);
+  if (selections !== null) parts.push(selections);
   for (const split of SPLIT_NAMES) {
     const detail = detailTable(rows, records, split);
     if (detail !== null) parts.push(`**${SPLIT_LABELS[split]}, every row** (mean ± std over seeds; % on the balanced test set; many n > 100, medium 20–100, few n < 20 training images)\n\n${detail}`);
