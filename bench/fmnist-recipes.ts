@@ -8,21 +8,32 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   cnnBackbone,
+  defineLoss,
+  dualBranch,
+  mlpBackbone,
+  randomCrop,
+  randomFlip,
+  supervisedContrastive,
+  type ViewTransform,
   seededRng,
   trainer,
   crossEntropyLoss,
   decoupled,
+  logitAdjustedLoss,
   ltls,
   sau,
   synLt,
   type EvaluationReport,
   type LabeledArrays,
   type LabeledData,
+  type LtlsOptions,
+  type FeatureEncoder,
   type RecipeRun,
 } from '../src/index.js';
 import { compareGranularity, type GranularitySeedResult } from '../examples/granularity-fmnist.js';
 import type { BenchSplit, SplitName } from './fmnist-data.js';
 import { TABLES, referenceModel, registerRow } from './fmnist-rows.js';
+import { selectThenTest, type Candidate } from './fmnist-select.js';
 
 const ADAM = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 } as const;
 const LONG_TAILED: SplitName[] = ['ir100', 'ir10'];
@@ -76,6 +87,135 @@ async function ltlsRun(split: BenchSplit, seed: number): Promise<EvaluationRepor
     encoder.dispose();
   }
 }
+
+/**
+ * How the frozen encoder of an ltls candidate is trained: cross-entropy, the logit-adjusted loss (τ 1), or
+ * SimCLR without labels ({@link trainSimclrEncoder}).
+ */
+type EncoderLoss = 'ce' | 'la' | 'simclr';
+
+/** SimCLR's temperature (Chen et al. 2020 use 0.5 for CIFAR-10) and epochs: the protocol's, as the CE encoder. */
+const SIMCLR_TEMPERATURE = 0.5;
+
+/** A random 2-pixel-padded crop and horizontal flip of the flat 784-pixel rows, as 28×28 images. */
+const cropFlipView: ViewTransform = ({ x, rng }) => ({
+  x: tf.tidy(() => {
+    const images = tf.reshape(x, [x.shape[0] ?? 0, 28, 28, 1]) as tf.Tensor4D;
+    return tf.reshape(randomFlip(randomCrop(images, { padding: 2, rng }), { rng }), x.shape);
+  }),
+});
+
+/**
+ * A self-supervised encoder made with the library alone: the protocol's MLP 784-256 backbone under a
+ * projection head (256 → 128), trained with SimCLR's NT-Xent (supervised contrastive loss without labels:
+ * each sample's other view is its only positive) over two crop + flip views of the training images; the
+ * labels are never read. Returns the backbone (its 256-d ReLU features); the caller disposes the model.
+ */
+async function trainSimclrEncoder(split: BenchSplit, seed: number): Promise<TrainedEncoder> {
+  const rng = seededRng(seed).fork('simclr');
+  const backbone = mlpBackbone({ inputDim: 784, hiddenSizes: [256], rng: rng.fork('backbone') });
+  const model = dualBranch({ backbone, numClasses: 10, rng: rng.fork('heads'), projectionHiddenSizes: [256], projectionDim: 128 });
+  const loss = defineLoss({
+    kind: 'simclr',
+    config: { temperature: SIMCLR_TEMPERATURE },
+    requires: [],
+    views: { first: ['projections'], second: ['projections'] },
+    terms: ({ views }) => {
+      const [a, b] = [views?.['first']?.projections, views?.['second']?.projections];
+      if (a === undefined || b === undefined) throw new Error('simclr loss: missing view projections');
+      const { values } = supervisedContrastive(tf.stack([a, b], 1) as tf.Tensor3D, { temperature: SIMCLR_TEMPERATURE });
+      return { simclr: { kind: 'perSample', values } };
+    },
+  });
+  const loop = trainer({
+    model,
+    loss,
+    views: { first: cropFlipView, second: cropFlipView },
+    seed,
+    epochs: split.epochs,
+    batchSize: split.batchSize,
+    optimizer: ADAM,
+    progress: 'none',
+  });
+  try {
+    await loop.fit(split.train);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    loop.dispose();
+  }
+  return { encoder: backbone, dispose: () => model.dispose() };
+}
+
+/** One ltls configuration of the validation grid: the encoder's loss and the recipe's own options. */
+interface LtlsCandidate {
+  readonly encoder: EncoderLoss;
+  readonly ltls: Partial<Pick<LtlsOptions, 'gaussian' | 'topUp' | 'headInit'>>;
+}
+
+/** A trained frozen encoder and how to free it. */
+interface TrainedEncoder {
+  readonly encoder: FeatureEncoder;
+  dispose(): void;
+}
+
+/** The protocol's MLP 784-256 trained on `split.train` as `kind` says (the caller disposes it). */
+async function trainEncoder(split: BenchSplit, seed: number, kind: EncoderLoss): Promise<TrainedEncoder> {
+  if (kind === 'simclr') return trainSimclrEncoder(split, seed);
+  const encoder = referenceModel('mlp', seed);
+  const loop = trainer({
+    model: encoder,
+    loss: kind === 'ce' ? crossEntropyLoss() : logitAdjustedLoss({ tau: 1 }),
+    seed,
+    epochs: split.epochs,
+    batchSize: split.batchSize,
+    optimizer: ADAM,
+    progress: 'none',
+  });
+  try {
+    await loop.fit(split.train);
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  } finally {
+    loop.dispose();
+  }
+  return { encoder, dispose: () => encoder.dispose() };
+}
+
+/** Every candidate's ltls run on one split; each encoder is trained once and shared by its candidates. */
+async function ltlsCandidates(split: BenchSplit, seed: number, configs: readonly LtlsCandidate[]): Promise<EvaluationReport[]> {
+  const encoders = new Map<EncoderLoss, TrainedEncoder>();
+  try {
+    const reports: EvaluationReport[] = [];
+    for (const config of configs) {
+      let trained = encoders.get(config.encoder);
+      if (trained === undefined) {
+        trained = await trainEncoder(split, seed, config.encoder);
+        encoders.set(config.encoder, trained);
+      }
+      const { encoder } = trained;
+      reports.push(
+        await fitEvaluate(split, () =>
+          ltls({ seed, numClasses: 10, encoder, epochs: split.epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none', ...config.ltls }),
+        ),
+      );
+    }
+    return reports;
+  } finally {
+    for (const e of encoders.values()) e.dispose();
+  }
+}
+
+/** The ltls grid chosen from on validation (names are the report's labels). */
+const LTLS_GRID: readonly Candidate<LtlsCandidate>[] = [
+  { name: 'CE enc., Ledoit–Wolf', config: { encoder: 'ce', ltls: {} } },
+  { name: 'CE enc., calibrated', config: { encoder: 'ce', ltls: { gaussian: { covariance: 'calibrated' } } } },
+  { name: 'LA enc., Ledoit–Wolf', config: { encoder: 'la', ltls: {} } },
+  { name: 'LA enc., calibrated', config: { encoder: 'la', ltls: { gaussian: { covariance: 'calibrated' } } } },
+  { name: 'SimCLR enc., Ledoit–Wolf', config: { encoder: 'simclr', ltls: {} } },
+];
 
 /**
  * synLt on the MLP with the default step and acceptance (η 0.1 in units of the latent norm, τ 0.9); a
@@ -175,6 +315,25 @@ async function cnnUpperRun(split: BenchSplit, seed: number): Promise<EvaluationR
   }
 }
 
+/** decoupled cRT on the protocol's MLP 784-256: stage 1 as the CE row (Adam, constant rate), stage 2 a third of the epochs. */
+async function mlpDecoupledRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
+  return fitEvaluate(split, () =>
+    decoupled({
+      seed,
+      numClasses: 10,
+      method: 'cRT',
+      inputDim: 784,
+      hiddenSizes: [256],
+      epochs: split.epochs,
+      batchSize: split.batchSize,
+      optimizer: ADAM,
+      learningRate: { kind: 'constant' },
+      stage2: { epochs: stage2Epochs(split.epochs) },
+      progress: 'none',
+    }),
+  );
+}
+
 /** SAU on the MLP: pixel-space SMOTE top-up to n_max, dual branch, {@link SAU_EPOCHS} epochs at most. */
 async function sauRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
   return fitEvaluate(split, () =>
@@ -251,6 +410,14 @@ function registerRecipeRows(): void {
     },
   );
   registerRow({ id: 'mlp/ltls', table: 'recipes', model: MLP, method: 'ltls (Gaussian latent top-up)', splits: LONG_TAILED, run: ltlsRun });
+  registerRow({
+    id: 'mlp/ltls-selected',
+    table: 'recipes',
+    model: MLP,
+    method: 'ltls, chosen on validation',
+    splits: LONG_TAILED,
+    run: (split, seed) => selectThenTest(split, seed, LTLS_GRID, ltlsCandidates),
+  });
   registerRow({ id: 'mlp/synlt', table: 'recipes', model: MLP, method: 'synLt (OT matching)', splits: LONG_TAILED, run: synLtRun });
   registerRow({ id: 'mlp/sau', table: 'recipes', model: MLP, method: `SAU (SMOTE, ${SAU_EPOCHS} ep.)`, splits: LONG_TAILED, run: sauRun });
   const cnn = 'CNN 16-32';
@@ -271,6 +438,7 @@ function registerRecipeRows(): void {
     sharesRunWith: 'cnn/ce',
     run: async (split, seed) => (await decoupledReports(split, seed)).final,
   });
+  registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: mlpDecoupledRun });
   registerRow({ id: 'cnn/upper', table: 'upper', model: cnn, method: 'cross-entropy', splits: ['full'], run: cnnUpperRun });
   const gran = 'MLP 256, 6 targets';
   registerRow({
