@@ -31,8 +31,10 @@ export type GaussianProduct = 'auto' | 'tensor' | 'typed';
 /**
  * Where {@link ClassGaussian} centres its draws: `'mean'`, x = μ_c + L_c·z (Sharma 2025), or
  * `'samples'`, x = x_i + L_c·z with x_i a real sample of class c (GGEUR, Dai et al., "Geometric
- * Knowledge-Guided Localized Global Distribution Alignment for Federated Learning", CVPR 2025; the
- * anchor rule is {@link anchorIndices}).
+ * Knowledge-Guided Localized Global Distribution Alignment for Federated Learning", CVPR 2025). GGEUR's
+ * anchor rule, for k draws from a class of n real samples: k ≤ n, k distinct anchors drawn uniformly
+ * without replacement, one draw each; k > n, every sample in observation order anchors ⌈k/n⌉
+ * consecutive draws, cut at k.
  */
 export type GaussianCenter = 'mean' | 'samples';
 
@@ -67,7 +69,7 @@ export interface ClassGaussianOptions {
   readonly eigenScale?: number;
   /**
    * Centre of the draws: `'mean'` (x = μ_c + L_c·z) or `'samples'` (x = x_i + L_c·z, anchored on the real
-   * samples as GGEUR does; see {@link anchorIndices}). `'samples'` keeps a float32 host copy of every
+   * samples as GGEUR does; the anchor rule is in {@link GaussianCenter}). `'samples'` keeps a float32 host copy of every
    * observed feature (4·N·d bytes; 10 MB for 10 000 features of width 256). @defaultValue 'mean'
    */
   readonly center?: GaussianCenter;
@@ -273,7 +275,7 @@ export class ClassGaussian implements Synthesizer {
   /**
    * Draws `perClass[c]` samples of N(μ_c, Σ_c) per class: x = μ_c + L_c·z, z from `rng` (per class, a
    * ziggurat on a xoshiro128** stream seeded by four rng.next() draws; see fillStandardNormal). With
-   * `center: 'samples'`, x = x_a + L_c·z with the anchors a of {@link anchorIndices} (drawn from `rng`
+   * `center: 'samples'`, x = x_a + L_c·z with GGEUR's anchors a (see {@link GaussianCenter}; drawn from `rng`
    * before z). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
    * classes in ascending order.
    */

@@ -74,8 +74,8 @@ function choleskySimd(a: Float64Array, d: number, kernel: DotKernel): Float64Arr
 
 /**
  * How a covariance is repaired to positive definite before Cholesky: `'jitter'` and `'eigenFloor'` only
- * when plain Cholesky fails; `'eigenClip'` always (GGEUR's `nearest_pos_def` + jitter loop, see
- * {@link eigenClipFactor}).
+ * when plain Cholesky fails; `'eigenClip'` always (GGEUR's `nearest_pos_def` + jitter loop: eigenvalues
+ * clipped at 0 and scaled, then δ·I with δ = `jitterStart`·10^k until Cholesky succeeds).
  */
 export type PsdRepair = 'jitter' | 'eigenFloor' | 'eigenClip';
 
@@ -106,7 +106,7 @@ const REPAIR_KEYS: OptionKeys<RepairOptions> = { method: true, eigenFloor: true,
  * the factor of A + δI for the smallest tried δ = δ₀·10^k (δ₀ = 1e-10 · max(tr A / d, 1e-300)) that
  * works; with `'eigenFloor'` it is the factor of V·max(Λ, floor·λ_max)·Vᵀ (eigen decomposition by
  * ml-matrix), falling back to jitter if rounding still breaks Cholesky. With `'eigenClip'` (GGEUR) the
- * repair always runs: the factor of V·(s·max(Λ, 0))·Vᵀ + δ·I, δ = `jitterStart`·10^k (see {@link eigenClipFactor}).
+ * repair always runs: the factor of V·(s·max(Λ, 0))·Vᵀ + δ·I, δ = `jitterStart`·10^k (Dai et al., CVPR 2025).
  *
  * @throws LongTailError `NON_FINITE` when the matrix has NaN/Inf or no repair succeeds.
  */
