@@ -92,8 +92,8 @@ export type {
   ParseNpyOptions,
   ReadNpyOptions,
 } from './npy.js';
-export { featureStats, FeatureStatsAccumulator, standardize, standardizeArrays } from './preprocess.js';
-export type { FeatureStats, FeatureStatsOptions } from './preprocess.js';
+export { featureStats, FeatureStatsAccumulator, standardize, standardizeArrays, tukeyPowerTransform } from './preprocess.js';
+export type { FeatureStats, FeatureStatsOptions, TukeyPowerOptions } from './preprocess.js';
 export { FASHION_MNIST_LT_SUBSET_DIR, loadFashionMnistLTSubset } from './shipped.js';
 export type { FashionMnistLTSubset } from './shipped.js';
 export type { LabeledData, ViewBatch, ViewTransform } from './types.js';

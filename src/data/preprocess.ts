@@ -6,7 +6,7 @@
  */
 import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { checkInteger, checkNonNegative, checkPositive, checkSameSize } from '../core/validate.js';
+import { checkFinite, checkInteger, checkNonNegative, checkPositive, checkSameSize } from '../core/validate.js';
 import type { LabeledArrays, SampleValues } from './labeled-data.js';
 
 /** Per-feature statistics for {@link standardize}. */
@@ -196,4 +196,49 @@ export function standardize(values: SampleValues, stats: FeatureStats): Float32A
 /** The same set with standardised float32 values (labels and flags shared); see {@link standardize}. */
 export function standardizeArrays(data: LabeledArrays, stats: FeatureStats): LabeledArrays {
   return { ...data, x: standardize(data.x, stats) };
+}
+
+/** Options of {@link tukeyPowerTransform}. */
+export interface TukeyPowerOptions {
+  /** The power λ, finite: x^λ for λ ≠ 0, log x for λ = 0 (λ = 1 is the identity). DC uses 0.5. */
+  readonly lambda: number;
+}
+
+const TUKEY_KEYS: OptionKeys<TukeyPowerOptions> = { lambda: true };
+
+/**
+ * Tukey's ladder of powers, x′ = x^λ (λ ≠ 0) or log x (λ = 0), element-wise, as a new Float32Array (no
+ * tensors). Distribution Calibration (Yang et al., "Free Lunch for Few-shot Learning: Distribution
+ * Calibration", ICLR 2021; official code `np.power(x, 0.5)`) applies it with λ = 0.5 to the training
+ * and the test features alike, making skewed non-negative (ReLU) features more Gaussian before class
+ * Gaussians are fitted. Computed in float64, stored as float32.
+ *
+ * @throws LongTailError `UNKNOWN_OPTION`; `INVALID_OPTION` for a non-finite λ; `NON_FINITE` for NaN or ±∞
+ *   input; `INVALID_DATA` for a negative value (x^λ is not real; features must be non-negative, e.g.
+ *   after ReLU) or, with λ ≤ 0, a zero (log 0 and 0^λ are not finite).
+ * @example
+ * ```ts
+ * const x = tukeyPowerTransform(features, { lambda: 0.5 }); // √x, as DC
+ * ```
+ */
+export function tukeyPowerTransform(values: ArrayLike<number>, options: TukeyPowerOptions): Float32Array {
+  const o = checkOptions('tukeyPowerTransform options', options, TUKEY_KEYS);
+  if (o === undefined || o.lambda === undefined) throw new LongTailError('MISSING_INPUT', 'expected options.lambda (the Tukey power). Received: lambda=undefined');
+  const lambda = checkFinite('lambda', o.lambda);
+  const strict = lambda <= 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isFinite(v)) throw new LongTailError('NON_FINITE', `expected finite values. Received: values[${i}]=${v}`, { index: i });
+    if (v < 0 || (strict && v === 0)) {
+      throw new LongTailError(
+        'INVALID_DATA',
+        `expected ${strict ? 'positive' : 'non-negative'} values for the Tukey power transform with lambda=${lambda} (features after a ReLU are non-negative). Received: values[${i}]=${v}`,
+        { index: i, value: v, lambda },
+      );
+    }
+  }
+  const out = new Float32Array(values.length);
+  if (lambda === 0) for (let i = 0; i < values.length; i++) out[i] = Math.log(values[i] as number);
+  else for (let i = 0; i < values.length; i++) out[i] = (values[i] as number) ** lambda;
+  return out;
 }

@@ -29,7 +29,7 @@ export type {
   SplitArrays,
 } from './granularity.js';
 export { ltls } from './ltls.js';
-export type { LtlsGaussianOptions, LtlsHeadInit, LtlsOptions, LtlsRun } from './ltls.js';
+export type { LtlsFeatureTransform, LtlsGaussianOptions, LtlsHeadInit, LtlsHeadLoss, LtlsHeadPrior, LtlsOptions, LtlsRun } from './ltls.js';
 export { correctSyntheticLabels, NOISY_STRATEGIES, sauContrastive, sauContrastiveLoss } from './sau-contrastive.js';
 export type {
   LabelCorrectionInput,

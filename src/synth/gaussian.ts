@@ -1,7 +1,8 @@
 /**
  * Class-conditional Gaussian latent synthesizer (Sharma 2025, "Efficient Long-Tail Learning in Latent
  * Space"): per class μ_c and Σ_c from streamed moments, synthetic features x = μ_c + L_c·z with
- * Σ_c = L_c·L_cᵀ and z ~ N(0, I) from the caller's Rng.
+ * Σ_c = L_c·L_cᵀ and z ~ N(0, I) from the caller's Rng; or, anchored on the real samples as GGEUR does
+ * (Dai et al., CVPR 2025), x = x_i + L_c·z.
  */
 import * as tf from '@tensorflow/tfjs';
 import { invalid, LongTailError } from '../core/errors.js';
@@ -27,6 +28,16 @@ import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } fro
 /** How the L·z product is computed: tfjs matMul, typed-array loops, or `auto` (matMul unless on cpu). */
 export type GaussianProduct = 'auto' | 'tensor' | 'typed';
 
+/**
+ * Where {@link ClassGaussian} centres its draws: `'mean'`, x = μ_c + L_c·z (Sharma 2025), or
+ * `'samples'`, x = x_i + L_c·z with x_i a real sample of class c (GGEUR, Dai et al., "Geometric
+ * Knowledge-Guided Localized Global Distribution Alignment for Federated Learning", CVPR 2025). GGEUR's
+ * anchor rule, for k draws from a class of n real samples: k ≤ n, k distinct anchors drawn uniformly
+ * without replacement, one draw each; k > n, every sample in observation order anchors ⌈k/n⌉
+ * consecutive draws, cut at k.
+ */
+export type GaussianCenter = 'mean' | 'samples';
+
 /** Options of {@link ClassGaussian}. Every field is plain JSON (the synthesizer's `config`). */
 export interface ClassGaussianOptions {
   readonly numClasses: number;
@@ -44,10 +55,24 @@ export interface ClassGaussianOptions {
   readonly calibrateMean?: boolean;
   /** `'calibrated'`: classes with n ≥ headMinCount use their own Ŝ and are donors; the rest are calibrated. @defaultValue 20 */
   readonly headMinCount?: number;
-  /** @defaultValue 'jitter' */
+  /**
+   * `'jitter'`, `'eigenFloor'` (both only when Cholesky fails) or `'eigenClip'` (GGEUR, always:
+   * eigenvalues clipped at 0 and multiplied by `eigenScale`, then `jitterStart`·10^k·I added until
+   * Cholesky succeeds). @defaultValue 'jitter'
+   */
   readonly psdRepair?: PsdRepair;
   /** Relative eigenvalue floor for `psdRepair: 'eigenFloor'`. @defaultValue 1e-6 */
   readonly eigenFloor?: number;
+  /** First absolute jitter δ₀ of `psdRepair: 'eigenClip'` (GGEUR: 1e-6), > 0. @defaultValue 1e-6 */
+  readonly jitterStart?: number;
+  /** Factor s on the clipped eigenvalues of `psdRepair: 'eigenClip'` (GGEUR's amplify script: 5), > 0. @defaultValue 1 */
+  readonly eigenScale?: number;
+  /**
+   * Centre of the draws: `'mean'` (x = μ_c + L_c·z) or `'samples'` (x = x_i + L_c·z, anchored on the real
+   * samples as GGEUR does; the anchor rule is in {@link GaussianCenter}). `'samples'` keeps a float32 host copy of every
+   * observed feature (4·N·d bytes; 10 MB for 10 000 features of width 256). @defaultValue 'mean'
+   */
+  readonly center?: GaussianCenter;
   /** @defaultValue 'auto' */
   readonly product?: GaussianProduct;
 }
@@ -78,6 +103,9 @@ export interface ResolvedClassGaussianOptions {
   readonly headMinCount: number;
   readonly psdRepair: PsdRepair;
   readonly eigenFloor: number;
+  readonly jitterStart: number;
+  readonly eigenScale: number;
+  readonly center: GaussianCenter;
   readonly product: GaussianProduct;
 }
 
@@ -93,6 +121,9 @@ export const CLASS_GAUSSIAN_KEYS: OptionKeys<ClassGaussianOptions> = {
   headMinCount: true,
   psdRepair: true,
   eigenFloor: true,
+  jitterStart: true,
+  eigenScale: true,
+  center: true,
   product: true,
 };
 
@@ -112,8 +143,11 @@ export function resolveClassGaussianOptions(options: ClassGaussianOptions): Reso
     calibrationAlphaOn: checkOneOf('calibrationAlphaOn', options.calibrationAlphaOn ?? 'all', ['all', 'diagonal'] as const),
     calibrateMean: options.calibrateMean ?? true,
     headMinCount: checkInteger('headMinCount', options.headMinCount ?? 20, { min: 2 }),
-    psdRepair: checkOneOf('psdRepair', options.psdRepair ?? 'jitter', ['jitter', 'eigenFloor'] as const),
+    psdRepair: checkOneOf('psdRepair', options.psdRepair ?? 'jitter', ['jitter', 'eigenFloor', 'eigenClip'] as const),
     eigenFloor: checkPositive('eigenFloor', options.eigenFloor ?? 1e-6),
+    jitterStart: checkPositive('jitterStart', options.jitterStart ?? 1e-6),
+    eigenScale: checkPositive('eigenScale', options.eigenScale ?? 1),
+    center: checkOneOf('center', options.center ?? 'mean', ['mean', 'samples'] as const),
     product: checkOneOf('product', options.product ?? 'auto', ['auto', 'tensor', 'typed'] as const),
   };
   if (typeof r.calibrateMean !== 'boolean') throw invalid('INVALID_OPTION', 'calibrateMean to be a boolean', 'calibrateMean', r.calibrateMean);
@@ -130,7 +164,9 @@ export function resolveClassGaussianOptions(options: ClassGaussianOptions): Reso
  * - `pooled`: Σ_c M2_c / (N − C′) shared by every class;
  * - `calibrated`: Distribution Calibration (Yang et al., ICLR 2021) for classes with n < headMinCount,
  *   from the k head classes with the nearest means: μ′ = (μ_c + Σ_h μ_h)/(k+1), Σ′ = mean_h Ŝ_h + α.
- * Each covariance is repaired to positive definite (jitter or eigenvalue floor) before Cholesky.
+ * Each covariance is repaired to positive definite (jitter, eigenvalue floor, or GGEUR's eigenvalue
+ * clip + scale + jitter) before Cholesky. With `center: 'samples'` draws are anchored on the real
+ * samples, x = x_i + L_c·z (GGEUR, Dai et al. CVPR 2025), instead of x = μ_c + L_c·z.
  *
  * @example
  * ```ts
@@ -147,6 +183,8 @@ export class ClassGaussian implements Synthesizer {
   private moments: ClassMoments | null = null;
   private readonly cache = new Map<number, FittedGaussian>();
   private pooledCache: Float64Array | null = null;
+  /** `center: 'samples'`: per class, the observed feature rows (float32 chunks, in observation order). */
+  private anchors: Float32Array[][] | null = null;
 
   constructor(options: ClassGaussianOptions) {
     this.options = resolveClassGaussianOptions(options);
@@ -172,6 +210,16 @@ export class ClassGaussian implements Synthesizer {
       const rows = groups[c] as Int32Array;
       if (rows.length > 0) this.moments.addRows(c, x, rows);
     }
+    if (this.options.center === 'samples') {
+      this.anchors ??= Array.from({ length: this.numClasses }, () => []);
+      for (let c = 0; c < this.numClasses; c++) {
+        const rows = groups[c] as Int32Array;
+        if (rows.length === 0) continue;
+        const copy = new Float32Array(rows.length * d);
+        for (let r = 0; r < rows.length; r++) copy.set(x.subarray((rows[r] as number) * d, (rows[r] as number) * d + d), r * d);
+        (this.anchors[c] as Float32Array[]).push(copy);
+      }
+    }
     this.invalidate();
   }
 
@@ -189,9 +237,16 @@ export class ClassGaussian implements Synthesizer {
     if (full !== (other.options.covariance !== 'diagonal')) {
       throw invalid('INVALID_OPTION', 'both synthesizers to store full (or both diagonal) moments', 'other.covariance', other.options.covariance);
     }
+    if (this.options.center === 'samples' && other.anchors === null) {
+      throw invalid('INVALID_OPTION', 'a synthesizer with center "samples" (it keeps the anchors this one needs)', 'other.center', other.options.center);
+    }
     if (this.moments === null) this.moments = new ClassMoments(this.numClasses, other.moments.dim, full);
     checkSameSizeLocal('feature dimension', this.moments.dim, other.moments.dim);
     this.moments.merge(other.moments);
+    if (this.options.center === 'samples' && other.anchors !== null) {
+      this.anchors ??= Array.from({ length: this.numClasses }, () => []);
+      for (let c = 0; c < this.numClasses; c++) (this.anchors[c] as Float32Array[]).push(...(other.anchors[c] as Float32Array[]));
+    }
     this.invalidate();
   }
 
@@ -219,7 +274,9 @@ export class ClassGaussian implements Synthesizer {
 
   /**
    * Draws `perClass[c]` samples of N(μ_c, Σ_c) per class: x = μ_c + L_c·z, z from `rng` (per class, a
-   * ziggurat on a xoshiro128** stream seeded by four rng.next() draws; see fillStandardNormal). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
+   * ziggurat on a xoshiro128** stream seeded by four rng.next() draws; see fillStandardNormal). With
+   * `center: 'samples'`, x = x_a + L_c·z with GGEUR's anchors a (see {@link GaussianCenter}; drawn from `rng`
+   * before z). Returns new tensors owned by the caller: features [Σ perClass, d] float32, labels int32,
    * classes in ascending order.
    */
   sample(request: SynthesisRequest, rng: Rng): LabeledFeatures {
@@ -239,24 +296,31 @@ export class ClassGaussian implements Synthesizer {
     const diagonal = this.options.covariance === 'diagonal';
     // Typed-array results are written here; the tensor product needs no such buffer (it is 4·total·d bytes).
     const out = diagonal || !useTensor ? new Float32Array(total * d) : null;
-    const parts: { z: Float32Array; f: FittedGaussian; k: number }[] = [];
+    const parts: { z: Float32Array; f: FittedGaussian; k: number; base: Float32Array | null }[] = [];
+    const zero = new Float64Array(d);
     let offset = 0;
     for (let c = 0; c < this.numClasses; c++) {
       const k = perClass[c] as number;
       const f = fitted[c];
       if (k === 0 || f === null || f === undefined) continue;
       labels.fill(c, offset, offset + k);
+      // Anchored draws: the k anchor rows (x_a), drawn before z; the Gaussian part is then centred at 0.
+      const base = this.anchors === null ? null : this.anchorRows(c, k, d, rng);
+      const mean = base === null ? f.mean : zero;
       const z = new Float32Array(k * d);
       fillStandardNormal(() => rng.next(), z);
       if (out === null) {
-        parts.push({ z, f, k });
-      } else if (diagonal) {
-        for (let s = 0; s < k; s++) {
-          const o = (offset + s) * d;
-          for (let i = 0; i < d; i++) out[o + i] = (f.mean[i] as number) + (f.factor[i] as number) * (z[s * d + i] as number);
-        }
+        parts.push({ z, f, k, base });
       } else {
-        affineLowerRows(f.factor, f.mean, z, k, d, out, offset * d);
+        if (diagonal) {
+          for (let s = 0; s < k; s++) {
+            const o = (offset + s) * d;
+            for (let i = 0; i < d; i++) out[o + i] = (mean[i] as number) + (f.factor[i] as number) * (z[s * d + i] as number);
+          }
+        } else {
+          affineLowerRows(f.factor, mean, z, k, d, out, offset * d);
+        }
+        if (base !== null) for (let q = 0; q < k * d; q++) out[offset * d + q] = (out[offset * d + q] as number) + (base[q] as number);
       }
       offset += k;
     }
@@ -268,6 +332,7 @@ export class ClassGaussian implements Synthesizer {
       const blocks = parts.map((p) => {
         const lt = new Float32Array(d * d);
         for (let i = 0; i < d; i++) for (let j = 0; j <= i; j++) lt[j * d + i] = p.f.factor[i * d + j] as number;
+        if (p.base !== null) return tf.add(tf.matMul(tf.tensor2d(p.z, [p.k, d]), tf.tensor2d(lt, [d, d])), tf.tensor2d(p.base, [p.k, d])) as tf.Tensor2D;
         return tf.fused.matMul({ a: tf.tensor2d(p.z, [p.k, d]), b: tf.tensor2d(lt, [d, d]), bias: tf.tensor1d(Float32Array.from(p.f.mean)) }) as tf.Tensor2D;
       });
       return blocks.length === 1 ? (blocks[0] as tf.Tensor2D) : tf.concat2d(blocks, 0);
@@ -279,6 +344,7 @@ export class ClassGaussian implements Synthesizer {
   reset(): void {
     this.guard.check();
     this.moments = null;
+    this.anchors = null;
     this.invalidate();
   }
 
@@ -286,7 +352,19 @@ export class ClassGaussian implements Synthesizer {
   dispose(): void {
     if (!this.guard.markDisposed()) return;
     this.moments = null;
+    this.anchors = null;
     this.invalidate();
+  }
+
+  /** The k anchor rows x_a of class c (row-major k×d), a = anchorIndices(k, n_c, rng). */
+  private anchorRows(c: number, k: number, d: number, rng: Rng): Float32Array {
+    const chunks = (this.anchors as Float32Array[][])[c] as Float32Array[];
+    if (chunks.length > 1) chunks.splice(0, chunks.length, concatRows(chunks));
+    const rows = chunks[0] as Float32Array;
+    const picks = anchorIndices(k, rows.length / d, rng);
+    const base = new Float32Array(k * d);
+    for (let s = 0; s < k; s++) base.set(rows.subarray((picks[s] as number) * d, (picks[s] as number) * d + d), s * d);
+    return base;
   }
 
   private invalidate(): void {
@@ -307,7 +385,7 @@ export class ClassGaussian implements Synthesizer {
     const o = this.options;
     const state = moments.classes[c] as ClassMomentState;
     const n = state.count;
-    const repair = { method: o.psdRepair, eigenFloor: o.eigenFloor };
+    const repair = { method: o.psdRepair, eigenFloor: o.eigenFloor, jitterStart: o.jitterStart, eigenScale: o.eigenScale };
     const finish = (mean: Float64Array, covariance: Float64Array, shrinkage: number, donors: readonly number[]): FittedGaussian => {
       const { factor, jitter } = choleskyWithRepair(covariance, d, repair);
       return { mean, covariance, factor, jitter, shrinkage, donors };
@@ -351,6 +429,46 @@ export class ClassGaussian implements Synthesizer {
       }
     }
   }
+}
+
+/**
+ * GGEUR's anchor rule (Dai et al., CVPR 2025, `cov_matrix_generate_features.py`, `process_class_client`)
+ * for `needed` draws from a class of `count` real samples: when needed ≤ count, `needed` distinct
+ * indices uniformly without replacement (a partial Fisher–Yates shuffle on `rng`), one draw each;
+ * otherwise every sample in order, each ⌈needed/count⌉ times (0,0,…,1,1,…), truncated to `needed`.
+ * Returns the anchor index of each draw.
+ *
+ * @throws LongTailError `INVALID_OPTION` for a negative or non-integer needed, or count < 1 when needed > 0.
+ * @example anchorIndices(5, 2, rng) → Int32Array [0, 0, 0, 1, 1]
+ */
+export function anchorIndices(needed: number, count: number, rng: Rng): Int32Array {
+  checkInteger('needed', needed);
+  checkInteger('count', count, { min: needed > 0 ? 1 : 0 });
+  const out = new Int32Array(needed);
+  if (needed <= count) {
+    const pool = Int32Array.from({ length: count }, (_, i) => i);
+    for (let i = 0; i < needed; i++) {
+      const j = i + rng.int(count - i);
+      const t = pool[j] as number;
+      pool[j] = pool[i] as number;
+      pool[i] = t;
+      out[i] = t;
+    }
+    return out;
+  }
+  const per = Math.ceil(needed / count);
+  for (let s = 0; s < needed; s++) out[s] = Math.floor(s / per);
+  return out;
+}
+
+function concatRows(chunks: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 function checkSameSizeLocal(what: string, expected: number, received: number): void {

@@ -4,7 +4,7 @@ export type { CalibrationOptions, CovarianceKind } from './covariance.js';
 export { emd } from './emd.js';
 export type { EmdOptions, EmdResult } from './emd.js';
 export { ClassGaussian } from './gaussian.js';
-export type { ClassGaussianOptions, FittedGaussian, GaussianProduct } from './gaussian.js';
+export type { ClassGaussianOptions, FittedGaussian, GaussianCenter, GaussianProduct } from './gaussian.js';
 export type { CostMatrix, DenseMatrix, Histogram } from './ot-input.js';
 export { otLoss } from './ot-loss.js';
 export type { OtLossOptions } from './ot-loss.js';

@@ -72,8 +72,12 @@ function choleskySimd(a: Float64Array, d: number, kernel: DotKernel): Float64Arr
   return l.slice();
 }
 
-/** How a covariance that is not numerically positive definite is repaired before Cholesky. */
-export type PsdRepair = 'jitter' | 'eigenFloor';
+/**
+ * How a covariance is repaired to positive definite before Cholesky: `'jitter'` and `'eigenFloor'` only
+ * when plain Cholesky fails; `'eigenClip'` always (GGEUR's `nearest_pos_def` + jitter loop: eigenvalues
+ * clipped at 0 and scaled, then δ·I with δ = `jitterStart`·10^k until Cholesky succeeds).
+ */
+export type PsdRepair = 'jitter' | 'eigenFloor' | 'eigenClip';
 
 /** Options of {@link choleskyWithRepair}. */
 export interface RepairOptions {
@@ -82,6 +86,10 @@ export interface RepairOptions {
   readonly method?: PsdRepair;
   /** Relative eigenvalue floor for `'eigenFloor'`. @defaultValue 1e-6 */
   readonly eigenFloor?: number;
+  /** First (absolute) jitter of `'eigenClip'`, multiplied by 10 until Cholesky succeeds. @defaultValue 1e-6 */
+  readonly jitterStart?: number;
+  /** Factor on the clipped eigenvalues of `'eigenClip'` (GGEUR's amplify variant uses 5). @defaultValue 1 */
+  readonly eigenScale?: number;
 }
 
 /** A Cholesky factor and what was added to the diagonal to get it (0 when none was needed). */
@@ -91,13 +99,14 @@ export interface RepairedFactor {
 }
 
 const MAX_JITTER_STEPS = 16;
-const REPAIR_KEYS: OptionKeys<RepairOptions> = { method: true, eigenFloor: true };
+const REPAIR_KEYS: OptionKeys<RepairOptions> = { method: true, eigenFloor: true, jitterStart: true, eigenScale: true };
 
 /**
  * Cholesky of a symmetric matrix after repairing it to positive definite. With `'jitter'` the result is
  * the factor of A + δI for the smallest tried δ = δ₀·10^k (δ₀ = 1e-10 · max(tr A / d, 1e-300)) that
  * works; with `'eigenFloor'` it is the factor of V·max(Λ, floor·λ_max)·Vᵀ (eigen decomposition by
- * ml-matrix), falling back to jitter if rounding still breaks Cholesky.
+ * ml-matrix), falling back to jitter if rounding still breaks Cholesky. With `'eigenClip'` (GGEUR) the
+ * repair always runs: the factor of V·(s·max(Λ, 0))·Vᵀ + δ·I, δ = `jitterStart`·10^k (Dai et al., CVPR 2025).
  *
  * @throws LongTailError `NON_FINITE` when the matrix has NaN/Inf or no repair succeeds.
  */
@@ -108,6 +117,7 @@ export function choleskyWithRepair(a: Float64Array, d: number, options: RepairOp
       throw new LongTailError('NON_FINITE', `expected a finite covariance. Received: covariance[${i}]=${a[i]}`);
     }
   }
+  if (options.method === 'eigenClip') return eigenClipFactor(a, d, { jitterStart: options.jitterStart ?? 1e-6, eigenScale: options.eigenScale ?? 1 });
   const direct = cholesky(a, d);
   if (direct !== null) return { factor: direct, jitter: 0 };
   const source = options.method === 'eigenFloor' ? eigenFloor(a, d, options.eigenFloor ?? 1e-6) : a;
@@ -126,6 +136,50 @@ export function choleskyWithRepair(a: Float64Array, d: number, options: RepairOp
     jitter *= 10;
   }
   throw new LongTailError('NON_FINITE', `expected a covariance repairable to positive definite. Received: jitter up to ${jitter}`);
+}
+
+/**
+ * GGEUR's repair (Dai et al., CVPR 2025, `cov_matrix_generate_features_amplify.py`: `nearest_pos_def`
+ * then the jitter loop of `generate_new_samples`): A′ = V·(s·max(Λ, 0))·Vᵀ (eigen decomposition by
+ * ml-matrix), then the Cholesky factor of A′ + δ·I for the first δ = δ₀·10^k, k = 0, 1, …, that works.
+ * The jitter is always added (δ ≥ δ₀, absolute), as in GGEUR. Returns the factor and δ.
+ *
+ * @throws LongTailError `NON_FINITE` when no finite δ works.
+ */
+export function eigenClipFactor(a: Float64Array, d: number, options: { readonly jitterStart: number; readonly eigenScale: number }): RepairedFactor {
+  const clipped = eigenClip(a, d, options.eigenScale);
+  const work = new Float64Array(clipped);
+  // GGEUR loops until Cholesky succeeds; here until δ overflows (at most ~600 steps from the smallest δ₀).
+  let jitter = options.jitterStart;
+  let last = jitter;
+  for (; Number.isFinite(jitter); jitter *= 10) {
+    for (let i = 0; i < d; i++) work[i * d + i] = (clipped[i * d + i] as number) + jitter;
+    const l = cholesky(work, d);
+    if (l !== null) return { factor: l, jitter };
+    last = jitter;
+  }
+  throw new LongTailError('NON_FINITE', `expected a covariance repairable to positive definite. Received: jitter up to ${last}`);
+}
+
+/** V·(scale·max(Λ, 0))·Vᵀ of a symmetric matrix (a new array): negative eigenvalues set to 0, all scaled. */
+export function eigenClip(a: Float64Array, d: number, scale: number): Float64Array {
+  const rows: number[][] = [];
+  for (let i = 0; i < d; i++) rows.push(Array.from(a.subarray(i * d, (i + 1) * d)));
+  const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
+  const values = evd.realEigenvalues.map((v) => Math.max(v, 0) * scale);
+  const vectors = evd.eigenvectorMatrix;
+  const v = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) v[i * d + k] = vectors.get(i, k);
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (v[i * d + k] as number) * (values[k] as number) * (v[j * d + k] as number);
+      out[i * d + j] = s;
+      out[j * d + i] = s;
+    }
+  }
+  return out;
 }
 
 /** V·max(Λ, floor·λ_max)·Vᵀ of a symmetric matrix (a new array). */

@@ -154,6 +154,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   FeatureStatsAccumulator: { typo: { key: 'epsilo', suggest: 'epsilon', call: () => new lt.FeatureStatsAccumulator(2, anyOptions({ epsilo: 1e-6 })) } },
   featureStats: { typo: { key: 'scal', suggest: 'scale', call: () => lt.featureStats({ x: new Float32Array(2), y: Int32Array.from([0, 1]), sampleShape: [1] }, anyOptions({ scal: 1 })) } },
   standardize: { noOptions: 'takes values and a FeatureStats value' },
+  tukeyPowerTransform: { typo: { key: 'lamda', suggest: 'lambda', call: () => lt.tukeyPowerTransform([1], anyOptions({ lamda: 0.5 })) } },
   standardizeArrays: { noOptions: 'takes data and a FeatureStats value' },
   loadFashionMnistLTSubset: { typo: { key: 'dirr', suggest: 'dir', call: () => lt.loadFashionMnistLTSubset(anyOptions({ dirr: '/x' })) } },
   checkLabeledArrays: { noOptions: VALUE },
