@@ -561,6 +561,7 @@ export type {
   SauContrastiveOutput,
   SauContrastiveSettings,
   SauLossWeights,
+  SauMixing,
   SauOptions,
   SauPrototypes,
   SauRun,
