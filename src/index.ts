@@ -567,6 +567,7 @@ export type {
   SauContrastiveOutput,
   SauContrastiveSettings,
   SauLossWeights,
+  SauMixing,
   SauOptions,
   SauPrototypes,
   SauRun,

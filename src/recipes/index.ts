@@ -42,7 +42,7 @@ export type {
   SauPrototypes,
 } from './sau-contrastive.js';
 export { sau } from './sau.js';
-export type { ImageTransform, LabelCorrectionStats, SauLossWeights, SauOptions, SauRun, SauViews } from './sau.js';
+export type { ImageTransform, LabelCorrectionStats, SauLossWeights, SauMixing, SauOptions, SauRun, SauViews } from './sau.js';
 export { synLt } from './synlt.js';
 export type { SynLtMatchingOptions, SynLtOptions, SynLtRound, SynLtRun } from './synlt.js';
 export type { RecipeRun } from './types.js';

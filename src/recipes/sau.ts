@@ -12,17 +12,20 @@ import { seededRng, type Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkInteger, checkLabels, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
 import { cutmixView, mixupView, randomCrop, randomFlip } from '../data/augment.js';
+import { ClassStats } from '../data/class-stats.js';
 import { concatRealSynthetic } from '../data/labeled-data.js';
 import type { LabeledData, ViewTransform } from '../data/types.js';
 import { viewCrossEntropyLoss } from '../losses/classification.js';
 import { sumLosses } from '../losses/combinators.js';
+import { defineLoss } from '../losses/define.js';
+import { logitAdjustedCrossEntropy } from '../losses/functional/logitAdjusted.js';
 import type { Loss } from '../losses/types.js';
 import type { EvaluationReport } from '../metrics/report.js';
 import { mlpBackbone } from '../models/backbones.js';
 import { dualBranch, type DualBranch } from '../models/dual-branch.js';
 import type { Backbone } from '../models/types.js';
 import { checkSynthesizerSpec, synthRegistry } from '../synth/registry.js';
-import { checkTopUpPolicy, type TopUpPolicy } from '../synth/top-up.js';
+import { checkTopUpPolicy, topUpRequest, type TopUpPolicy } from '../synth/top-up.js';
 import type { Synthesizer } from '../synth/types.js';
 import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer, type ViewSpec } from '../train/trainer.js';
 import {
@@ -57,6 +60,12 @@ export interface SauViews {
   readonly mix: ImageTransform;
   readonly contrast: readonly [ImageTransform, ImageTransform];
 }
+
+/**
+ * What the synthetic-unaware branch mixes: MixUp and CutMix (the paper's, images only), MixUp alone (the
+ * only choice for feature vectors), or nothing (plain CE on the `mix` view: an ablation).
+ */
+export type SauMixing = 'mixupCutmix' | 'mixup' | 'none';
 
 /** Weights of the two branches in the total loss. */
 export interface SauLossWeights {
@@ -114,6 +123,23 @@ export interface SauOptions extends RecipeStageOptions {
   readonly baseTemperature?: number;
   /** λ ~ Beta(α, α) for MixUp and CutMix. @defaultValue 1 */
   readonly mixAlpha?: number;
+  /** @defaultValue 'mixupCutmix' for images, 'mixup' for feature vectors (CutMix needs an image) */
+  readonly mixing?: SauMixing;
+  /**
+   * Loss of the linear head on the mixed views. `'crossEntropy'` (the paper's) learns the prior of the
+   * pool it trains on, so its arg-max favours the classes that pool over-represents; `'logitAdjusted'` is
+   * the soft-target logit-adjusted loss CE(z + log π, ỹ) (Menon et al., ICLR 2021, τ = 1) with π the
+   * class frequencies of that pool (real + synthetic samples), whose arg-max targets balanced error. With
+   * the default top-up to n_max the pool is balanced and the two coincide; the option matters for partial
+   * top-ups (`toCount`, `ratio`) and for runs without synthetic data.
+   * @defaultValue 'crossEntropy'
+   */
+  readonly headLoss?: 'crossEntropy' | 'logitAdjusted';
+  /**
+   * Class prototypes as extra anchors and label-correction references in the contrastive branch (the
+   * paper's); false leaves them out (an ablation). @defaultValue true
+   */
+  readonly prototypes?: boolean;
   /** @defaultValue `{ mix: 1, contrastive: 1 }` */
   readonly lossWeights?: SauLossWeights;
   /**
@@ -171,6 +197,9 @@ interface Resolved extends RunSettings {
   readonly temperature: number;
   readonly baseTemperature: number;
   readonly mixAlpha: number;
+  readonly mixing: SauMixing;
+  readonly headLoss: 'crossEntropy' | 'logitAdjusted';
+  readonly prototypes: boolean;
   readonly mixWeight: number;
   readonly contrastiveWeight: number;
   readonly augmentation: 'cropFlip' | 'flip' | 'none' | 'custom';
@@ -240,6 +269,9 @@ const SAU_KEYS: OptionKeys<SauOptions> = {
   temperature: true,
   baseTemperature: true,
   mixAlpha: true,
+  mixing: true,
+  headLoss: true,
+  prototypes: true,
   lossWeights: true,
   augmentation: true,
   cropPadding: true,
@@ -305,6 +337,13 @@ function resolveOptions(options: SauOptions): Resolved {
   const temperature = checkPositive('temperature', options.temperature ?? 0.1);
   const baseTemperature = checkPositive('baseTemperature', options.baseTemperature ?? temperature);
   const mixAlpha = checkPositive('mixAlpha', options.mixAlpha ?? 1);
+  const mixing = checkOneOf('mixing', options.mixing ?? (imageShape === null ? 'mixup' : 'mixupCutmix'), ['mixupCutmix', 'mixup', 'none']);
+  if (imageShape === null && mixing === 'mixupCutmix') {
+    throw invalid('INVALID_OPTION', `mixing 'mixup' or 'none' for feature vectors (CutMix pastes image patches; pass imageShape for images)`, 'mixing', mixing);
+  }
+  const headLoss = checkOneOf('headLoss', options.headLoss ?? 'crossEntropy', ['crossEntropy', 'logitAdjusted']);
+  const prototypes = options.prototypes ?? true;
+  if (typeof prototypes !== 'boolean') throw invalid('INVALID_OPTION', 'prototypes to be a boolean', 'prototypes', prototypes);
   const weights = options.lossWeights ?? {};
   checkOptions('sau options.lossWeights', weights, LOSS_WEIGHT_KEYS);
   const mixWeight = checkNonNegative('lossWeights.mix', weights.mix ?? 1);
@@ -337,6 +376,9 @@ function resolveOptions(options: SauOptions): Resolved {
     temperature,
     baseTemperature,
     mixAlpha,
+    mixing,
+    headLoss,
+    prototypes,
     mixWeight,
     contrastiveWeight,
     augmentation,
@@ -407,6 +449,46 @@ function defaultViews(o: Resolved): SauViews {
   return { mix: cropFlip, contrast: [cropFlip, cropFlip] };
 }
 
+/** The views the linear head is trained on. */
+function headViews(mixing: SauMixing): string[] {
+  if (mixing === 'mixupCutmix') return ['mixup', 'cutmix'];
+  return mixing === 'mixup' ? ['mixup'] : ['mix'];
+}
+
+/**
+ * Soft-target logit-adjusted CE on named views, CE(z^v + log π, t^v) per view (one term each, like
+ * `viewCrossEntropyLoss`), with π read from `counts()` at every call: the counts of the recipe's
+ * training pool, known only at `fit` (a synthesizer's top-up is not in the data the trainer counts).
+ */
+function viewLogitAdjustedLoss(views: readonly string[], counts: () => Float64Array | null): Loss<never> {
+  return defineLoss<never>({
+    kind: 'sauViewLogitAdjusted',
+    config: { views: [...views], tau: 1 },
+    requires: [],
+    views: Object.fromEntries(views.map((v) => [v, ['logits']])),
+    terms: (inputs) => {
+      const classCounts = counts();
+      if (classCounts === null) throw new LongTailError('MISSING_INPUT', "expected the training pool counts (set by the sau run's fit). Received: classCounts=null", { name: 'classCounts' });
+      const out: Record<string, { kind: 'perSample'; values: tf.Tensor1D }> = {};
+      for (const name of views) {
+        const view = inputs.views?.[name];
+        if (view?.logits === undefined) throw new LongTailError('MISSING_INPUT', `expected inputs.views.${name}.logits. Received: views=[${Object.keys(inputs.views ?? {}).join(', ')}]`, { name: `views.${name}` });
+        out[name] = {
+          kind: 'perSample',
+          values: logitAdjustedCrossEntropy(view.logits, view.labels, {
+            classCounts,
+            tau: 1,
+            validate: false,
+            ...(view.labelValues === undefined ? {} : { labelValues: view.labelValues }),
+            ...(view.targets === undefined ? {} : { targets: view.targets }),
+          }),
+        };
+      }
+      return out;
+    },
+  });
+}
+
 /** The trainer views of SAU: the mix view and its MixUp/CutMix views, then the two contrastive views. */
 function trainerViews(o: Resolved, views: SauViews): Record<string, ViewSpec> {
   const shape = o.imageShape;
@@ -420,8 +502,10 @@ function trainerViews(o: Resolved, views: SauViews): Record<string, ViewSpec> {
     };
   return {
     mix: onImages(views.mix),
-    mixup: { from: 'mix', transform: mixupView({ numClasses: o.numClasses, alpha: o.mixAlpha }) },
-    ...(shape === null ? {} : { cutmix: { from: 'mix', transform: cutmixView({ numClasses: o.numClasses, alpha: o.mixAlpha, imageShape: shape, adjustLambda: false }) } }),
+    ...(o.mixing === 'none' ? {} : { mixup: { from: 'mix', transform: mixupView({ numClasses: o.numClasses, alpha: o.mixAlpha }) } }),
+    ...(o.mixing !== 'mixupCutmix' || shape === null
+      ? {}
+      : { cutmix: { from: 'mix', transform: cutmixView({ numClasses: o.numClasses, alpha: o.mixAlpha, imageShape: shape, adjustLambda: false }) } }),
     contrast1: onImages(views.contrast[0]),
     contrast2: onImages(views.contrast[1]),
   };
@@ -434,6 +518,8 @@ class SauRunImpl implements SauRun {
   private readonly guard = new DisposeGuard('sau run');
   private readonly loss: Loss;
   private realCounts: Float64Array | null = null;
+  /** Class counts of the pool the head trains on (real + synthetic), set at `fit`. */
+  private poolCounts: Float64Array | null = null;
   private readonly synthetic: LabeledData | undefined;
   private readonly userBackbone: boolean;
   /** The run's synthesizer: the caller's instance, or one built from the spec (then the run's to free). */
@@ -460,12 +546,14 @@ class SauRunImpl implements SauRun {
       projectionDim: o.projectionDim,
       rng: rng.fork('heads'),
     });
+    const scored = headViews(o.mixing);
+    const head = o.headLoss === 'crossEntropy' ? viewCrossEntropyLoss({ views: scored, validate: false }) : viewLogitAdjustedLoss(scored, () => this.poolCounts);
     this.loss = sumLosses([
-      { loss: viewCrossEntropyLoss({ views: o.imageShape === null ? ['mixup'] : ['mixup', 'cutmix'], validate: false }), weight: o.mixWeight, name: 'mix' },
+      { loss: head, weight: o.mixWeight, name: 'mix' },
       {
         loss: sauContrastiveLoss({
           views: ['contrast1', 'contrast2'],
-          prototypes: 'perEpoch',
+          prototypes: o.prototypes ? 'perEpoch' : null,
           strategy: o.noisyStrategy,
           metric: o.neighborMetric,
           temperature: o.temperature,
@@ -506,6 +594,9 @@ class SauRunImpl implements SauRun {
       temperature: o.temperature,
       baseTemperature: o.baseTemperature,
       mixAlpha: o.mixAlpha,
+      mixing: o.mixing,
+      headLoss: o.headLoss,
+      prototypes: o.prototypes,
       lossWeights: { mix: o.mixWeight, contrastive: o.contrastiveWeight },
       ...(o.augmentation === 'custom' ? {} : { augmentation: o.augmentation }),
       cropPadding: o.cropPadding,
@@ -545,6 +636,9 @@ class SauRunImpl implements SauRun {
       const realCounts = new Float64Array(this.o.numClasses);
       for (let i = 0; i < data.y.length; i++) if (data.synthetic?.[i] !== 1) realCounts[data.y[i] as number] = (realCounts[data.y[i] as number] as number) + 1;
       this.realCounts = realCounts;
+      const all = ClassStats.fromLabels(data.y, { numClasses: this.o.numClasses }).counts;
+      const added = this.synthesizer === undefined ? null : topUpRequest(all, this.o.topUp);
+      this.poolCounts = Float64Array.from(all, (n, c) => n + (added?.[c] ?? 0));
       return withRecipeManifest(await this.trainer.fit(data, options), this);
     } finally {
       all?.x.dispose();

@@ -488,6 +488,35 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     tf.dispose([real.x, fake.x]);
   }, 30_000);
 
+  it('options: the logit-adjusted head uses the pool prior, mixing and prototypes switch their parts', async () => {
+    const small = { epochs: 1, batchSize: 128 } as const;
+    const fitOnce = async (extra: Partial<SauOptions>, without: readonly (keyof SauOptions)[] = []) => {
+      const run = recipe(3, { ...small, ...extra }, without);
+      await run.fit(tiny);
+      const out = { mix: run.trainer.history[0]?.['loss/mix'] as number, protos: run.prototypes(), stats: run.labelCorrection, config: run.config };
+      run.dispose();
+      return out;
+    };
+    // Every class topped up to the tiny set's n_max = 30: a uniform pool prior, log π a constant, the same loss.
+    const toMax = { topUp: { kind: 'toMax' } } as const;
+    const ce = await fitOnce(toMax);
+    const la = await fitOnce({ ...toMax, headLoss: 'logitAdjusted' });
+    expect(la.mix).toBeCloseTo(ce.mix, 4);
+    expect(la.config['headLoss']).toBe('logitAdjusted');
+    // Real data only (30, ..., 6 per class): the prior shifts the logits, so the loss moves.
+    const ceReal = await fitOnce({}, ['synthesizer', 'topUp']);
+    const laReal = await fitOnce({ headLoss: 'logitAdjusted' }, ['synthesizer', 'topUp']);
+    expect(Math.abs(laReal.mix - ceReal.mix)).toBeGreaterThan(1e-2);
+    // Without prototypes the contrastive branch still label-corrects (against the batch's real samples).
+    const noProto = await fitOnce({ prototypes: false });
+    expect(noProto.protos).toBeNull();
+    expect(noProto.stats[0]?.synthetic).toBeGreaterThan(0);
+    const none = await fitOnce({ mixing: 'none' });
+    expect(none.config['mixing']).toBe('none');
+    expect(none.mix).not.toBeCloseTo(ce.mix, 3);
+    for (const r of [ce, la, ceReal, laReal, none]) r.protos?.features.dispose();
+  }, 60_000);
+
   it('flagged data without a synthesizer, and a caller-owned synthesizer instance', async () => {
     const extra: LabeledData = { x: tf.slice(test.x, 0, 60), y: test.y.slice(0, 60) };
     const flagged = withFlags(extra, { synthetic: true });
@@ -529,6 +558,14 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
       expectError(() => sau({ ...base(), neighborMetric: 'l1' as NeighborMetric }), 'INVALID_OPTION', 'expected neighborMetric to be one of "cosine", "euclidean". Received: neighborMetric="l1"');
       expectError(() => sau({ ...base(), augmentation: 'crop' as 'flip' }), 'INVALID_OPTION', 'expected augmentation to be one of "cropFlip", "flip", "none". Received: augmentation="crop"');
       expectError(() => sau({ ...base(), batchSize: 1 }), 'INVALID_OPTION', 'expected batchSize >= 2. Received: batchSize=1');
+      expectError(() => sau({ ...base(), mixing: 'cutmix' as 'none' }), 'INVALID_OPTION', 'expected mixing to be one of "mixupCutmix", "mixup", "none". Received: mixing="cutmix"');
+      expectError(
+        () => sau({ ...omit(base(), 'imageShape'), mixing: 'mixupCutmix' }),
+        'INVALID_OPTION',
+        `expected mixing 'mixup' or 'none' for feature vectors (CutMix pastes image patches; pass imageShape for images). Received: mixing="mixupCutmix"`,
+      );
+      expectError(() => sau({ ...base(), headLoss: 'balanced' as 'crossEntropy' }), 'INVALID_OPTION', 'expected headLoss to be one of "crossEntropy", "logitAdjusted". Received: headLoss="balanced"');
+      expectError(() => sau({ ...base(), prototypes: 'perEpoch' as unknown as boolean }), 'INVALID_OPTION', 'expected prototypes to be a boolean. Received: prototypes="perEpoch"');
     });
 
     it('synthetic data and synthesizers', () => {
