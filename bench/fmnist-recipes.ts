@@ -470,6 +470,7 @@ function registerRecipeRows(): void {
     method: 'with auxiliary (granularity)',
     splits: LONG_TAILED,
     sharesRunWith: 'granularity/without',
+    baselineRow: 'granularity/without',
     run: async (split, seed) => (await granularityComparison(split, seed)).withAuxiliary,
   });
 }

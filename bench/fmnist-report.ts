@@ -290,6 +290,8 @@ export function reportMarkdown(options: {
         : `Parity: ${gaps.checked - gaps.outside.length} of ${gaps.checked} rows with a PyTorch reference are within ${PARITY_TOLERANCE} points; outside: ${gaps.outside.join('; ')}.`,
     );
   }
+  const verdicts = recipeVerdicts(rows, records);
+  if (verdicts.length > 0) parts.push(`Each library recipe against its baseline on IF 100 (same architecture and data): ${verdicts.join('; ')}.`);
   const closure = gapClosure(rows, records);
   if (closure.length > 0) {
     parts.push(`Goal of issue 7 (best method on IF 100 closes ≥ ${100 * GOAL_FRACTION} % of the gap between CE and the balanced upper bound, same architecture; only the rows present are compared): ${closure.map(gapLine).join('; ')}.`);
@@ -300,5 +302,82 @@ export function reportMarkdown(options: {
     const detail = detailTable(rows, records, split);
     if (detail !== null) parts.push(`**${SPLIT_LABELS[split]}, every row** (mean ± std over seeds; % on the balanced test set; many n > 100, medium 20–100, few n < 20 training images)\n\n${detail}`);
   }
+  return parts.join('\n\n');
+}
+
+/** Issue 17's margin: the best library recipe on the MLP must beat the logit-adjusted loss by this many points. */
+export const LA_MARGIN = 1;
+
+/** The recipe tables (the library's methods), as opposed to the reference recipes and the upper bound. */
+const RECIPE_TABLES = new Set(['recipes', 'granularity']);
+
+/** Mean ± std of a row's IF 100 top-1 over its seeds (NaN mean when the row has no IF 100 record). */
+function ir100(records: readonly RunRecord[], row: BenchRow): Summary {
+  return summarize(recordsOf(records, row.id, 'ir100').map((r) => r.top1));
+}
+
+/**
+ * The baseline a recipe row is judged against on IF 100: its `baselineRow`, else the cross-entropy row of
+ * the same architecture.
+ */
+function baselineOf(row: BenchRow, rows: readonly BenchRow[], records: readonly RunRecord[]): BenchRow | undefined {
+  if (row.baselineRow !== undefined) return rows.find((r) => r.id === row.baselineRow && recordsOf(records, r.id, 'ir100').length > 0);
+  const present = rows.filter((r) => r !== row && r.model === row.model && recordsOf(records, r.id, 'ir100').length > 0);
+  return present.find((r) => r.table !== 'upper' && isCrossEntropy(r.method));
+}
+
+/**
+ * Issue 17's checks on IF 100, one sentence each: every recipe row against its baseline (the difference of
+ * the means, and whether it exceeds the larger of the two standard deviations), and the best recipe on the
+ * MLP 256 against the logit-adjusted loss (≥ {@link LA_MARGIN} point) and against half of the CE → balanced gap.
+ */
+export function recipeVerdicts(rows: readonly BenchRow[], records: readonly RunRecord[]): string[] {
+  const lines: string[] = [];
+  const baselines = new Set(rows.map((r) => r.baselineRow).filter((id) => id !== undefined));
+  for (const row of rows.filter((r) => RECIPE_TABLES.has(r.table) && !isCrossEntropy(r.method) && !baselines.has(r.id))) {
+    const base = baselineOf(row, rows, records);
+    const mine = ir100(records, row);
+    if (base === undefined || Number.isNaN(mine.mean)) continue;
+    const theirs = ir100(records, base);
+    const d = mine.mean - theirs.mean;
+    const noise = Math.max(mine.std, theirs.std);
+    const verdict = d <= 0 ? 'does not beat it' : !Number.isNaN(noise) && d <= noise ? 'beats it within one std' : 'beats it';
+    lines.push(`${row.model} / ${row.method}: ${mine.mean.toFixed(2)} vs ${base.method} ${theirs.mean.toFixed(2)} (${signed(d)}): ${verdict}`);
+  }
+  const mlp = 'MLP 256';
+  const la = rows.find((r) => r.model === mlp && r.method === 'logit-adjusted loss');
+  const recipes = rows.filter((r) => r.model === mlp && RECIPE_TABLES.has(r.table) && !Number.isNaN(ir100(records, r).mean));
+  if (la !== undefined && recipes.length > 0 && !Number.isNaN(ir100(records, la).mean)) {
+    const best = recipes.reduce((a, b) => (ir100(records, b).mean > ir100(records, a).mean ? b : a));
+    const [b, l] = [ir100(records, best).mean, ir100(records, la).mean];
+    const gap = gapClosure(rows, records).find((g) => g.model === mlp);
+    const half = gap === undefined ? '' : `; it closes ${(100 * (b - gap.ce) / (gap.upper - gap.ce)).toFixed(0)} % of the CE → balanced gap (${gap.ce.toFixed(2)} → ${gap.upper.toFixed(2)}; goal ≥ ${100 * GOAL_FRACTION} %)`;
+    lines.push(
+      `best library recipe on the ${mlp}: ${best.method} ${b.toFixed(2)} vs the logit-adjusted loss ${l.toFixed(2)} (${signed(b - l)}; goal ≥ +${LA_MARGIN.toFixed(2)}: ${b - l >= LA_MARGIN ? 'met' : 'not met'})${half}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * README's results block: the IF 100 reference grid, the library's recipes with their baselines, and the
+ * goal checks — all from the records (bench:fmnist --write rewrites it between its markers).
+ */
+export function readmeMarkdown(rows: readonly BenchRow[], records: readonly RunRecord[]): string {
+  const parts: string[] = [];
+  const parity = gridTable({ id: 'parity', title: 'IF 100, the reference recipes (PyTorch 1.13 in brackets)' }, rows, records, 'ir100');
+  if (parity !== null) parts.push(parity.replace(/\(ref ([0-9.]+), [^)]*\)/g, '($1)'));
+  const baselines = new Set(rows.map((r) => r.baselineRow).filter((id) => id !== undefined));
+  const body = rows
+    .filter((r) => RECIPE_TABLES.has(r.table) && !isCrossEntropy(r.method) && !baselines.has(r.id) && recordsOf(records, r.id, 'ir100').length > 0)
+    .map((r) => {
+      const base = baselineOf(r, rows, records);
+      const compare = base === undefined || base === r ? '' : `${base.method}: ${fmt(ir100(records, base))}`;
+      return [`${r.model} / ${r.method}`, fmt(ir100(records, r)), compare];
+    });
+  if (body.length > 0) parts.push(`**IF 100, the library's recipes** — top-1 % on the balanced test set, mean ± std over the seeds\n\n${markdownTable(['recipe', 'top-1', 'baseline (same architecture)'], body)}`);
+  const closure = gapClosure(rows, records);
+  const checks = [...recipeVerdicts(rows, records), ...closure.map(gapLine)];
+  if (checks.length > 0) parts.push(`Checks, from the same records:\n\n${checks.map((c) => `- ${c}.`).join('\n')}`);
   return parts.join('\n\n');
 }

@@ -38,6 +38,11 @@ export interface BenchRow {
   readonly splits: readonly SplitName[];
   /** Top-1 (%) of the PyTorch reference for the same recipe, per split, when there is one. */
   readonly reference?: Partial<Record<SplitName, number>>;
+  /**
+   * Id of the row this (recipe) row is judged against in the checks, when it is not the cross-entropy row of
+   * the same architecture; the named row is then a baseline, not judged itself.
+   */
+  readonly baselineRow?: string;
   /** Id of the row whose training run this row evaluates again (its time is that row's). */
   readonly sharesRunWith?: string;
   readonly run: RowRun;

@@ -33,7 +33,7 @@ import {
   type FashionMnistSource,
   type SplitName,
 } from './fmnist-data.js';
-import { mergeRecordFiles, RecordFileError, reportMarkdown, toRecord, type MergedRecords, type RunRecord } from './fmnist-report.js';
+import { mergeRecordFiles, readmeMarkdown, RecordFileError, reportMarkdown, toRecord, type MergedRecords, type RunRecord } from './fmnist-report.js';
 import { ROWS, TABLES, clearSharedRuns, type BenchRow } from './fmnist-rows.js';
 import { RECIPE_NOTES } from './fmnist-recipes.js';
 import { benchManifest, environmentLine, writeBenchSection } from './util.js';
@@ -227,6 +227,17 @@ function epochsLabel(options: Options, records: readonly RunRecord[]): string {
   return used.join(', ');
 }
 
+/** README.md's results block, between its markers (kept as they are; only the block between is replaced). */
+function writeReadmeBlock(markdown: string): void {
+  const path = 'README.md';
+  const readme = readFileSync(path, 'utf8');
+  const begin = readme.indexOf('<!-- fmnist-table:begin');
+  const end = readme.indexOf('<!-- fmnist-table:end -->');
+  if (begin < 0 || end < begin) throw new UsageError('README.md has no fmnist-table markers');
+  const afterBegin = readme.indexOf('\n', begin) + 1;
+  writeFileSync(path, `${readme.slice(0, afterBegin)}${markdown.trim()}\n${readme.slice(end)}`);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const rows = ROWS.filter((r) => selected(r, options.only) && r.splits.some((s) => options.splits.includes(s)));
@@ -255,7 +266,8 @@ async function main(): Promise<void> {
   console.log(`\n${markdown}\n`);
   if (options.write) {
     writeBenchSection('fmnist', markdown);
-    console.log('wrote the fmnist section of docs/benchmarks.md');
+    writeReadmeBlock(readmeMarkdown(rows, records));
+    console.log("wrote the fmnist section of docs/benchmarks.md and README.md's results block");
   }
   if (failures.length > 0) {
     console.error(`bench:fmnist: ${failures.length} run(s) failed: ${failures.map((f) => `${f.row} (${f.split}, seed ${f.seed})`).join(', ')}`);
