@@ -206,6 +206,8 @@ export interface GapClosure {
   readonly bestMethod: string;
   /** (best − CE) / (upper − CE). */
   readonly fraction: number;
+  /** Mean top-1 of the same architecture on balanced data of the IF 100 size, when that row ran. */
+  readonly sameSize?: number;
 }
 
 /**
@@ -222,13 +224,15 @@ export function gapClosure(rows: readonly BenchRow[], records: readonly RunRecor
     const ceRow = mine.find((r) => r.table !== 'upper' && isCrossEntropy(r.method) && recordsOf(records, r.id, 'ir100').length > 0);
     const upperRow = mine.find((r) => r.table === 'upper' && recordsOf(records, r.id, 'full').length > 0);
     if (ceRow === undefined || upperRow === undefined) continue;
-    const candidates = mine.filter((r) => r.table !== 'upper' && recordsOf(records, r.id, 'ir100').length > 0);
+    const candidates = mine.filter((r) => r.table !== 'upper' && r.table !== 'sameSize' && recordsOf(records, r.id, 'ir100').length > 0);
     let bestRow = ceRow;
     for (const r of candidates) if (mean(r, 'ir100') > mean(bestRow, 'ir100')) bestRow = r;
     const ce = mean(ceRow, 'ir100');
     const upper = mean(upperRow, 'full');
     const best = mean(bestRow, 'ir100');
-    out.push({ model, ce, upper, best, bestMethod: bestRow.method, fraction: (best - ce) / (upper - ce) });
+    const sameSizeRow = mine.find((r) => r.table === 'sameSize' && recordsOf(records, r.id, 'full').length > 0);
+    const sameSize = sameSizeRow === undefined ? {} : { sameSize: mean(sameSizeRow, 'full') };
+    out.push({ model, ce, upper, best, bestMethod: bestRow.method, fraction: (best - ce) / (upper - ce), ...sameSize });
   }
   return out;
 }
@@ -240,7 +244,11 @@ function isCrossEntropy(method: string): boolean {
 
 function gapLine(g: GapClosure): string {
   const verdict = g.fraction >= GOAL_FRACTION ? 'meets' : 'misses';
-  return `${g.model}: CE ${g.ce.toFixed(2)}, balanced upper bound ${g.upper.toFixed(2)}, best ${g.bestMethod} ${g.best.toFixed(2)} → ${(100 * g.fraction).toFixed(0)} % of the gap closed (${verdict} the goal)`;
+  const ceiling =
+    g.sameSize === undefined
+      ? ''
+      : `; balanced data of the IF 100 size reaches ${g.sameSize.toFixed(2)}, so re-balancing the IF 100 data perfectly would close ${((100 * (g.sameSize - g.ce)) / (g.upper - g.ce)).toFixed(0)} %`;
+  return `${g.model}: CE ${g.ce.toFixed(2)}, balanced upper bound ${g.upper.toFixed(2)}, best ${g.bestMethod} ${g.best.toFixed(2)} → ${(100 * g.fraction).toFixed(0)} % of the gap closed (${verdict} the goal)${ceiling}`;
 }
 
 /**
