@@ -178,16 +178,19 @@ export function sinkhorn(a: Histogram, b: Histogram, M: CostMatrix, options: Sin
   colIdx.forEach((j, c) => (logV[j] = run.logV[c] as number));
   let total = 0;
   const colSums = new Float64Array(m);
+  const { kernel: K, u: uRun, v: vRun } = run;
+  const values = cost.values;
   for (let r = 0; r < nr; r++) {
     const i = rowIdx[r] as number;
-    const ur = run.u[r] as number;
+    const ur = uRun[r] as number;
+    const o = r * mr;
     for (let c = 0; c < mr; c++) {
-      const j = colIdx[c] as number;
-      const p = ur * (run.kernel[r * mr + c] as number) * (run.v[c] as number);
+      const p = ur * (K[o + c] as number) * (vRun[c] as number);
       if (p === 0) continue;
+      const j = colIdx[c] as number;
       flat[i * m + j] = p;
       colSums[j] = (colSums[j] as number) + p;
-      total += p * (cost.values[i * m + j] as number);
+      total += p * (values[i * m + j] as number);
     }
   }
   let err = 0;
