@@ -28,8 +28,8 @@ import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } fro
 /**
  * How the L·z product is computed: `'tensor'` tfjs matMul (float32), `'typed'` float64 typed-array loops,
  * or `'auto'`: on the cpu backend the typed loops; elsewhere the float32 triangular WebAssembly SIMD
- * kernel (x_i = μ_i + Σ_{k≤i} L_ik·z_k, half a full GEMM's work; {@link affineLowerRowsF32}), or matMul
- * when the runtime has no WebAssembly SIMD.
+ * kernel (x_i = μ_i + Σ_{k≤i} L_ik·z_k, half a full GEMM's work, the same float32 numbers as `'tensor'`
+ * on the wasm backend), or matMul when the runtime has no WebAssembly SIMD.
  */
 export type GaussianProduct = 'auto' | 'tensor' | 'typed';
 
