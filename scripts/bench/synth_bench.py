@@ -1,5 +1,6 @@
-"""Timing reference for bench/synth.ts: POT 0.8.2 Sinkhorn (float64 and float32) and a NumPy Gaussian fit + sample on the
-inputs the TypeScript bench wrote. Usage: /usr/bin/python3 scripts/bench/synth_bench.py <dir>
+"""Timing reference for bench/synth.ts: POT 0.8.2 Sinkhorn (float64 and float32) and a NumPy Gaussian fit + sample
+(float64 and float32, with the float32 parts timed separately for the bench's budget lines) on the inputs the
+TypeScript bench wrote. Usage: /usr/bin/python3 scripts/bench/synth_bench.py <dir>
 <dir>/spec.json names the raw float64 files; prints one JSON object of median times in ms."""
 import json
 import os
@@ -56,6 +57,29 @@ def main(folder):
         return z @ L.T + mu
 
     out['gaussian'] = median_ms(fit_and_sample, 1, g['runs'])
+
+    # The same in float32 end to end (NumPy keeps float32 through cov, cholesky and the product).
+    X32 = X.astype(np.float32)
+    n_samples, d = g['samples'], X.shape[1]
+
+    def fit32():
+        mu = X32.mean(0)
+        S = np.cov(X32, rowvar=False, bias=True, dtype=np.float32)
+        cov = np.float32(1 - rho) * S + np.float32(rho * np.trace(S) / d) * np.eye(d, dtype=np.float32)
+        return mu, np.linalg.cholesky(cov)
+
+    def fit_and_sample32():
+        mu, L = fit32()
+        z = rng.standard_normal((n_samples, d), dtype=np.float32)
+        return z @ L.T + mu
+
+    assert fit_and_sample32().dtype == np.float32
+    out['gaussian32'] = median_ms(fit_and_sample32, 1, g['runs'])
+    mu32, L32 = fit32()
+    z32 = rng.standard_normal((n_samples, d), dtype=np.float32)
+    out['gaussian32Fit'] = median_ms(fit32, 1, g['runs'])
+    out['gaussian32Normals'] = median_ms(lambda: rng.standard_normal((n_samples, d), dtype=np.float32), 1, g['runs'])
+    out['gaussian32Product'] = median_ms(lambda: z32 @ L32.T + mu32, 1, g['runs'])
     print(json.dumps(out))
 
 

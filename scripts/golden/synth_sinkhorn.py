@@ -1,6 +1,7 @@
 """Golden values for sinkhorn() from POT 0.8.2. Run: /usr/bin/python3 scripts/golden/synth_sinkhorn.py
 Writes test/golden/synth_sinkhorn.json: inputs, and for each (cost, ε, method) POT's plan, ⟨P, M⟩ and
-iteration count (log['niter'] + 1)."""
+iteration count (log['niter'] + 1); `runs32`: the plain iteration on float32 inputs (POT keeps the dtype),
+stopThr = 0 so both sides run exactly maxIterations."""
 import json
 import os
 import warnings
@@ -20,6 +21,16 @@ def run(a, b, M, reg, method, iters):
             'cost': float(np.sum(P * M)), 'iterations': int(log['niter']) + 1}
 
 
+def run32(a, b, M, reg, iters):
+    a32, b32, M32 = a.astype(np.float32), b.astype(np.float32), M.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        P = ot.sinkhorn(a32, b32, M32, reg, method='sinkhorn', numItermax=iters, stopThr=0)
+    assert P.dtype == np.float32
+    return {'epsilon': reg, 'maxIterations': iters, 'plan': P.astype(np.float64).ravel().tolist(),
+            'cost': float(np.sum(P.astype(np.float64) * M))}
+
+
 def case(name, seed, n, m, d, metric, settings):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, d))
@@ -33,7 +44,8 @@ def case(name, seed, n, m, d, metric, settings):
     M = M / M.max()
     return {'name': name, 'x': x.ravel().tolist(), 'y': y.ravel().tolist(), 'n': n, 'm': m, 'd': d, 'metric': metric,
             'a': a.tolist(), 'b': b.tolist(), 'rawCost': raw, 'cost': M.ravel().tolist(),
-            'runs': [run(a, b, M, reg, method, iters) for (reg, method, iters) in settings]}
+            'runs': [run(a, b, M, reg, method, iters) for (reg, method, iters) in settings],
+            'runs32': [run32(a, b, M, reg, iters) for (reg, iters) in ((0.1, 200), (0.02, 200), (0.05, 7))]}
 
 
 if __name__ == '__main__':

@@ -21,11 +21,17 @@ import {
   type CovarianceKind,
 } from './covariance.js';
 import { checkPerClass, groupByClass, readBatch, tooFew } from './input.js';
-import { affineLowerRows, choleskyWithRepair, fillStandardNormal, type PsdRepair } from './linalg.js';
+import { getTriGemmKernel } from '../core/wasm-trigemm.js';
+import { affineLowerRows, affineLowerRowsF32, choleskyWithRepair, fillStandardNormal, type PsdRepair } from './linalg.js';
 import { ClassMoments, type ClassMomentState } from './moments.js';
 import type { FeatureBatch, LabeledFeatures, SynthesisRequest, Synthesizer } from './types.js';
 
-/** How the L·z product is computed: tfjs matMul, typed-array loops, or `auto` (matMul unless on cpu). */
+/**
+ * How the L·z product is computed: `'tensor'` tfjs matMul (float32), `'typed'` float64 typed-array loops,
+ * or `'auto'`: on the cpu backend the typed loops; elsewhere the float32 triangular WebAssembly SIMD
+ * kernel (x_i = μ_i + Σ_{k≤i} L_ik·z_k, half a full GEMM's work, the same float32 numbers as `'tensor'`
+ * on the wasm backend), or matMul when the runtime has no WebAssembly SIMD.
+ */
 export type GaussianProduct = 'auto' | 'tensor' | 'typed';
 
 /**
@@ -292,8 +298,10 @@ export class ClassGaussian implements Synthesizer {
       total += k;
     }
     const labels = new Int32Array(total);
-    const useTensor = this.options.product === 'tensor' || (this.options.product === 'auto' && tf.getBackend() !== 'cpu');
     const diagonal = this.options.covariance === 'diagonal';
+    const auto = this.options.product === 'auto' && tf.getBackend() !== 'cpu';
+    const triangular = auto && !diagonal && getTriGemmKernel() !== null;
+    const useTensor = !triangular && (this.options.product === 'tensor' || auto);
     // Typed-array results are written here; the tensor product needs no such buffer (it is 4·total·d bytes).
     const out = diagonal || !useTensor ? new Float32Array(total * d) : null;
     const parts: { z: Float32Array; f: FittedGaussian; k: number; base: Float32Array | null }[] = [];
@@ -317,7 +325,7 @@ export class ClassGaussian implements Synthesizer {
             const o = (offset + s) * d;
             for (let i = 0; i < d; i++) out[o + i] = (mean[i] as number) + (f.factor[i] as number) * (z[s * d + i] as number);
           }
-        } else {
+        } else if (!triangular || !affineLowerRowsF32(f.factor, mean, z, k, d, out, offset * d)) {
           affineLowerRows(f.factor, mean, z, k, d, out, offset * d);
         }
         if (base !== null) for (let q = 0; q < k * d; q++) out[offset * d + q] = (out[offset * d + q] as number) + (base[q] as number);

@@ -7,6 +7,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { getKernel, type DotKernel } from '../core/wasm-kernel.js';
+import { getTriGemmKernel } from '../core/wasm-trigemm.js';
 
 /**
  * Cholesky factor of a symmetric positive-definite `d×d` matrix: the lower-triangular `L` with
@@ -407,4 +408,66 @@ export function fillStandardNormal(next: () => number, out: Float32Array | Float
     s2 = st[2] as number;
     s3 = st[3] as number;
   }
+}
+
+/**
+ * `out[s, :] = mean + L · z[s, :]` in float32 on the triangular WebAssembly SIMD kernel
+ * (src/core/wasm-trigemm.ts): X = 1·μᵀ + Z·Lᵀ computing only the terms k ≤ i of each x_i = μ_i + Σ_k
+ * L_ik·z_k, about half a full GEMM's multiply-adds, with L and μ rounded to float32 once and each sum
+ * accumulated in float32 from μ_i in order of k. Same arguments as {@link affineLowerRows}; returns
+ * false (writing nothing) when WebAssembly SIMD is unavailable.
+ */
+export function affineLowerRowsF32(
+  l: Float64Array,
+  mean: Float64Array,
+  z: Float32Array,
+  count: number,
+  d: number,
+  out: Float32Array,
+  outOffset: number,
+): boolean {
+  const kernel = getTriGemmKernel();
+  if (kernel === null) return false;
+  if (count === 0 || d === 0) return true;
+  const d8 = Math.ceil(d / 8) * 8;
+  const panels = d8 / 8;
+  let packed = 0;
+  for (let p = 0; p < panels; p++) packed += Math.min(8 * p + 8, d) * 8;
+  // Rows per call: a multiple of 4 holding about 256K floats of Z (1 MB, cache-sized). Many short calls
+  // also let V8 switch to its optimized code for the kernel after the first few (it does not replace a
+  // running wasm call).
+  const chunk = Math.max(4, Math.min(Math.ceil(count / 4) * 4, Math.floor(262_144 / d / 4) * 4));
+  kernel.reset();
+  const pb = kernel.alloc(packed);
+  const pmu = kernel.alloc(d8);
+  const pz = kernel.alloc(chunk * d);
+  const po = kernel.alloc(chunk * d8);
+  const b = kernel.view(pb, packed);
+  let q = 0;
+  for (let p = 0; p < panels; p++) {
+    const kMax = Math.min(8 * p + 8, d);
+    for (let k = 0; k < kMax; k++) {
+      for (let c = 0; c < 8; c++) {
+        const i = 8 * p + c;
+        b[q++] = i < d && k <= i ? (l[i * d + k] as number) : 0;
+      }
+    }
+  }
+  const mu = kernel.view(pmu, d8);
+  mu.fill(0);
+  for (let i = 0; i < d; i++) mu[i] = mean[i] as number;
+  const zView = kernel.view(pz, chunk * d);
+  const oView = kernel.view(po, chunk * d8);
+  for (let start = 0; start < count; start += chunk) {
+    const rows = Math.min(chunk, count - start);
+    const tiles = Math.ceil(rows / 4);
+    zView.set(z.subarray(start * d, (start + rows) * d));
+    // Padding rows of the last tile: zeros, computed and dropped.
+    if (tiles * 4 > rows) zView.fill(0, rows * d, tiles * 4 * d);
+    kernel.lowerAffine(pz, pb, pmu, po, tiles, d, d8);
+    const o = outOffset + start * d;
+    if (d8 === d) out.set(oView.subarray(0, rows * d), o);
+    else for (let s = 0; s < rows; s++) out.set(oView.subarray(s * d8, s * d8 + d), o + s * d);
+  }
+  return true;
 }

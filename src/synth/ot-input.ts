@@ -100,7 +100,8 @@ export function readCost(name: string, M: CostMatrix, options: { readonly allowI
     rows = checkInteger(`${name}.rows`, M.rows, { min: 1 });
     cols = checkInteger(`${name}.cols`, M.cols, { min: 1 });
     checkSameSize(`${name}.values.length = rows·cols`, rows * cols, `${name}.values.length`, M.values.length);
-    values = Float64Array.from(M.values);
+    // slice() of a Float64Array is a block copy; from() walks any other array-like element by element.
+    values = M.values instanceof Float64Array ? M.values.slice() : Float64Array.from(M.values);
   } else {
     throw new LongTailError(
       'INVALID_OPTION',

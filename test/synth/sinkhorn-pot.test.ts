@@ -197,7 +197,7 @@ describe('sinkhorn input forms, tensors and memory', () => {
       [() => sinkhorn([0, 0], undefined, nested, { epsilon: 1 }), 'expected a to have a positive total mass. Received: sum(a)=0', 'INVALID_OPTION'],
       [() => sinkhorn(undefined, [1, 1], nested, { epsilon: 1 }), 'expected b.length = M.cols = 3. Received: b.length=2', 'SHAPE_MISMATCH'],
       [() => sinkhorn(undefined, [1, Number.NaN, 1], nested, { epsilon: 1 }), 'expected b to be finite everywhere. Received: b[1]=NaN', 'NON_FINITE'],
-      [() => sinkhorn(undefined, undefined, nested, { epsilon: 1, maxIteration: 10 } as never), 'expected sinkhorn options to be among epsilon, maxIterations, tolerance, method, kernel, planTensor, onWarning. Received: maxIteration (did you mean maxIterations?)', 'UNKNOWN_OPTION'],
+      [() => sinkhorn(undefined, undefined, nested, { epsilon: 1, maxIteration: 10 } as never), 'expected sinkhorn options to be among epsilon, maxIterations, tolerance, method, kernel, dtype, planTensor, onWarning. Received: maxIteration (did you mean maxIterations?)', 'UNKNOWN_OPTION'],
       [() => sinkhorn(undefined, undefined, nested, { epsilon: 1, planTensor: 1 } as never), 'expected planTensor to be a boolean. Received: planTensor=1', 'INVALID_OPTION'],
       [() => sinkhorn(undefined, undefined, nested, undefined as never), /expected sinkhorn options with epsilon/, 'INVALID_OPTION'],
       [
