@@ -247,7 +247,7 @@ function gapLine(g: GapClosure): string {
   const ceiling =
     g.sameSize === undefined
       ? ''
-      : `; balanced data of the IF 100 size reaches ${g.sameSize.toFixed(2)}, so re-balancing the IF 100 data perfectly would close ${((100 * (g.sameSize - g.ce)) / (g.upper - g.ce)).toFixed(0)} %`;
+      : `; the same number of training images, balanced, reaches ${g.sameSize.toFixed(2)} (${((100 * (g.sameSize - g.ce)) / (g.upper - g.ce)).toFixed(0)} % of the gap): the part of the gap due to the imbalance rather than to the smaller training set, an upper bound for what re-balancing could recover, since the IF 100 split has fewer distinct images of its rare classes`;
   return `${g.model}: CE ${g.ce.toFixed(2)}, balanced upper bound ${g.upper.toFixed(2)}, best ${g.bestMethod} ${g.best.toFixed(2)} → ${(100 * g.fraction).toFixed(0)} % of the gap closed (${verdict} the goal)${ceiling}`;
 }
 
