@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LongTailError } from '../core/errors.js';
 import { checkLabels } from '../core/validate.js';
+import { hostMemory } from '../backends/host-memory.js';
 
 /** One batch's rows as host arrays: indices into the inputs (≥ n: the input-space pool) and the latent pool. */
 export interface BatchRows {
@@ -61,7 +62,11 @@ export function splitBatch(
   return { input, latent, labels, flags };
 }
 
-/** Training inputs kept on the host for the length of a `fit`: the tensor they copy and their values. */
+/**
+ * Training inputs read on the host for the length of a `fit`: the tensor and its values. `values` is a
+ * view of the memory behind the tensor (no copy), taken afresh at each read: a wasm heap view goes stale
+ * when the heap grows, so a caller reads `values` once per batch, before its next tfjs allocation.
+ */
 export interface HostRows {
   readonly source: tf.Tensor;
   readonly values: Float32Array;
@@ -69,28 +74,35 @@ export interface HostRows {
   readonly rowShape: readonly number[];
 }
 
-/** Host copies above this many bytes are not made (the batches are gathered by tf.gather instead). */
-const HOST_ROWS_MAX_BYTES = 1 << 30;
-
 /**
- * A host copy of float32 inputs on a backend whose tensors live in host memory (cpu, wasm), where
+ * Host views of float32 inputs on a backend whose tensors live in host memory (cpu, wasm), where
  * copying a batch's rows in JavaScript and uploading them once costs a small fraction of `tf.gather`
- * (measured by bench:step: 0.05 vs 3.4 ms for 256 rows of 512 floats on wasm). Null elsewhere.
+ * (measured by bench:step: 0.05 vs 3.4 ms for 256 rows of 512 floats on wasm). No copy of the inputs is
+ * made (a `dataSync` copy of 5,120 × 512 floats cost 25–50 ms per `fit` on wasm). Null elsewhere.
  */
 export function hostRowsOf(x: tf.Tensor): HostRows | null {
-  const backend = tf.getBackend();
-  if ((backend !== 'wasm' && backend !== 'cpu') || x.dtype !== 'float32' || x.size * 4 > HOST_ROWS_MAX_BYTES) return null;
+  if (x.dtype !== 'float32') return null;
+  const host = hostMemory();
+  if (host === null) return null;
   const rowShape = x.shape.slice(1);
-  return { source: x, values: x.dataSync() as Float32Array, rowSize: rowShape.reduce((a, b) => a * b, 1), rowShape };
+  return {
+    source: x,
+    get values(): Float32Array {
+      return host.view(x);
+    },
+    rowSize: rowShape.reduce((a, b) => a * b, 1),
+    rowShape,
+  };
 }
 
-/** The rows `rows` of a host copy as one new tensor (the same values `tf.gather` would give). */
+/** The rows `rows` of host inputs as one new tensor (the same values `tf.gather` would give). */
 export function gatherHostRows(host: HostRows, rows: Int32Array): tf.Tensor {
   const size = host.rowSize;
   const out = new Float32Array(rows.length * size);
+  const values = host.values;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as number;
-    out.set(host.values.subarray(r * size, r * size + size), i * size);
+    out.set(values.subarray(r * size, r * size + size), i * size);
   }
   return tf.tensor(out, [rows.length, ...host.rowShape], 'float32');
 }

@@ -221,6 +221,25 @@ export function createHeadStep(options: HeadStepOptions): HeadStep | null {
   return new HeadStepImpl(kernel, bias, optimizer, { d, c, labelSmoothing, offsets, mode }, host);
 }
 
+/**
+ * Copies `count` rows (row i of `src` at i·width, or row rows[i] with `rows`) of `n` values into
+ * `dst` at i·stride. Element loops for short rows, where a subarray per row costs more than the copy.
+ */
+function copyRows(src: Float32Array, rows: Int32Array | undefined, count: number, width: number, dst: Float32Array, stride: number, n: number): void {
+  if (n >= 32) {
+    for (let i = 0; i < count; i++) {
+      const r = rows === undefined ? i : (rows[i] as number);
+      dst.set(src.subarray(r * width, r * width + n), i * stride);
+    }
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const from = (rows === undefined ? i : (rows[i] as number)) * width;
+    const to = i * stride;
+    for (let k = 0; k < n; k++) dst[to + k] = src[from + k] as number;
+  }
+}
+
 /** Byte addresses of the SIMD kernel's scratch matrices (see `simdBuffers`). */
 interface SimdBuffers {
   readonly x: number;
@@ -347,18 +366,15 @@ class HeadStepImpl implements HeadStep {
     const buf = this.simdBuffers(gemm, b);
     const xv = gemm.view(buf.x, b * d4);
     const { x, rows } = batch;
-    for (let i = 0; i < b; i++) {
-      const r = rows === undefined ? i : (rows[i] as number);
-      xv.set(x.subarray(r * d, r * d + d), i * d4);
-    }
+    copyRows(x, rows, b, d, xv, d4, d);
     const wv = gemm.view(buf.w, d4 * c4);
-    for (let k = 0; k < d; k++) wv.set(w.subarray(k * c, k * c + c), k * c4);
+    copyRows(w, undefined, d, c, wv, c4, c);
     const zv = gemm.view(buf.z, b * c4);
-    if (bias !== null) for (let i = 0; i < b; i++) zv.set(bias, i * c4);
+    if (bias !== null) for (let i = 0; i < b; i++) for (let j = 0, o = i * c4; j < c; j++) zv[o + j] = bias[j] as number;
     else zv.fill(0);
     gemm.axpyGrid(buf.x, buf.w, buf.z, b, d4, c4 / 4, 0, c4 * 4, c4 * 4, 0);
     const z = this.z;
-    for (let i = 0; i < b; i++) z.set(zv.subarray(i * c4, i * c4 + c), i * c);
+    for (let i = 0; i < b; i++) for (let j = 0, o = i * c4, t = i * c; j < c; j++) z[t + j] = zv[o + j] as number;
   }
 
   /**
@@ -374,23 +390,33 @@ class HeadStepImpl implements HeadStep {
     const { g, db, dw } = this;
     const row = this.row;
     row.fill(0);
-    for (let t = 0; t < b * c; t++) g[t] = Math.fround((g[t] as number) * inv);
-    for (let i = 0; i < b; i++) for (let j = 0; j < c; j++) row[j] = (row[j] as number) + (g[i * c + j] as number);
+    // One pass: G = (P − Q)/B rounded to float32, its column sums (float64, row by row) and its copy
+    // into the kernel's memory (compact [B, C] for dWᵀ when C < D, padded [B, C4] otherwise).
+    const transposed = c < d;
+    const gk = transposed ? gemm.view(buf.gc, b * c) : gemm.view(buf.g, b * c4);
+    const stride = transposed ? c : c4;
+    for (let i = 0; i < b; i++) {
+      const gi = i * c;
+      const ki = i * stride;
+      for (let j = 0; j < c; j++) {
+        const v = Math.fround((g[gi + j] as number) * inv);
+        g[gi + j] = v;
+        row[j] = (row[j] as number) + v;
+        gk[ki + j] = v;
+      }
+    }
     for (let j = 0; j < c; j++) db[j] = row[j] as number;
-    if (c < d) {
-      gemm.view(buf.gc, b * c).set(g.subarray(0, b * c));
+    if (transposed) {
       const dwTv = gemm.view(buf.dwT, c * d4);
       dwTv.fill(0);
       gemm.axpyGrid(buf.gc, buf.x, buf.dwT, b, c, d4 / 4, d4 * 4, 0, 0, d4 * 4);
       for (let j = 0; j < c; j++) for (let k = 0; k < d; k++) dw[k * c + j] = dwTv[j * d4 + k] as number;
       return;
     }
-    const gv = gemm.view(buf.g, b * c4);
-    for (let i = 0; i < b; i++) gv.set(g.subarray(i * c, i * c + c), i * c4);
     const dwv = gemm.view(buf.dw, d4 * c4);
     dwv.fill(0);
     gemm.axpyGrid(buf.x, buf.g, buf.dw, b, d4, c4 / 4, c4 * 4, 0, 0, c4 * 4);
-    for (let k = 0; k < d; k++) dw.set(dwv.subarray(k * c4, k * c4 + c), k * c);
+    copyRows(dwv, undefined, d, c4, dw, c, c);
   }
 
   /** Plain-JavaScript z = x·W + b (float64 accumulation), where WebAssembly SIMD is unavailable. */
@@ -557,15 +583,10 @@ class DenseStackStep implements HeadStep {
     const buf = this.buffers(b);
     // Inputs into the first activation buffer; weights (read through host views before the update
     // allocates anything) into the padded W and Wᵀ buffers.
-    const x0 = g.view(buf.act[0] as number, b * first.in4);
-    for (let i = 0; i < b; i++) {
-      const r = batch.rows === undefined ? i : (batch.rows[i] as number);
-      x0.set(batch.x.subarray(r * d, r * d + d), i * first.in4);
-    }
+    copyRows(batch.x, batch.rows, b, d, g.view(buf.act[0] as number, b * first.in4), first.in4, d);
     layers.forEach((l, k) => {
       const w = this.host.view(l.kernel);
-      const wv = g.view(buf.w[k] as number, l.in4 * l.out4);
-      for (let r = 0; r < l.inDim; r++) wv.set(w.subarray(r * l.outDim, r * l.outDim + l.outDim), r * l.out4);
+      copyRows(w, undefined, l.inDim, l.outDim, g.view(buf.w[k] as number, l.in4 * l.out4), l.out4, l.outDim);
       if (k > 0) {
         const wT = g.view(buf.wT[k] as number, l.out4 * l.in4);
         for (let r = 0; r < l.inDim; r++) for (let j = 0; j < l.outDim; j++) wT[j * l.in4 + r] = w[r * l.outDim + j] as number;
@@ -578,7 +599,7 @@ class DenseStackStep implements HeadStep {
       if (l.bias === null) ov.fill(0);
       else {
         const bias = this.host.view(l.bias);
-        for (let i = 0; i < b; i++) ov.set(bias, i * l.out4);
+        for (let i = 0; i < b; i++) for (let j = 0, o = i * l.out4; j < l.outDim; j++) ov[o + j] = bias[j] as number;
       }
       g.axpyGrid(buf.act[k] as number, buf.w[k] as number, out, b, l.in4, l.out4 / 4, 0, l.out4 * 4, l.out4 * 4, 0);
       if (k + 1 < layers.length) for (let t = 0; t < b * l.out4; t++) if (!((ov[t] as number) > 0)) ov[t] = (ov[t] as number) !== (ov[t] as number) ? (ov[t] as number) : 0;
@@ -586,7 +607,7 @@ class DenseStackStep implements HeadStep {
     // Loss and G = (P − Q)/B at the logits.
     const zv = g.view(buf.z, b * last.out4);
     const z = this.z;
-    for (let i = 0; i < b; i++) z.set(zv.subarray(i * last.out4, i * last.out4 + c), i * c);
+    copyRows(zv, undefined, b, last.out4, z, c, c);
     softmaxCrossEntropyRows(z, batch.labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
     let total = 0;
     for (let i = 0; i < b; i++) total += this.perSample[i] as number;

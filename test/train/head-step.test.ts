@@ -9,6 +9,7 @@ import { createHeadStep, headStepPlan, type HeadStepMode } from '../../src/train
 import { optimizerFromConfig, setHostUpdates } from '../../src/train/optimizers.js';
 import { setGemmKernelEnabled } from '../../src/core/wasm-gemm.js';
 import { trainer } from '../../src/train/index.js';
+import { instanceSampler } from '../../src/samplers/index.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
 
 const D = 12;
@@ -251,6 +252,37 @@ for (const backend of backendsUnderTest()) {
       [head, a, b].forEach((h) => h.dispose());
       [optimizer, twinOpt, freshOpt].forEach((o) => o.dispose());
       [m, twin, fresh].forEach((x) => x.dispose());
+    });
+
+    it('fit reads its inputs through a host view (no copy) and trains bit-identically to the step on a copied array', async () => {
+      const n = 3 * B + 7;
+      const rng = seededRng('head-step:fit');
+      const xs = Float32Array.from({ length: n * D }, () => rng.normal());
+      const ys = Int32Array.from({ length: n }, () => rng.int(C));
+      for (const hidden of [[], [9]]) {
+        const build = () => (hidden.length === 0 ? model() : classifier({ backbone: mlpBackbone({ inputDim: D, hiddenSizes: hidden, rng: seededRng(3) }), head: linearHead({ inputDim: 9, numClasses: C, rng: seededRng(4) }) }));
+        const viaFit = build();
+        const x = tf.tensor2d(xs, [n, D]);
+        const loop = trainer({ model: viaFit, loss: crossEntropyLoss(), seed: 5, epochs: 2, batchSize: B, optimizer: SPEC, progress: 'none' });
+        const history = await loop.fit({ x, y: ys });
+        const byHand = build();
+        const optimizer = optimizerFromConfig(SPEC);
+        const head = createHeadStep({ ...headStepPlan(byHand, crossEntropyLoss())!, optimizer })!;
+        const root = seededRng(5);
+        const epochLosses: number[] = [];
+        for (let epoch = 0; epoch < 2; epoch++) {
+          let sum = 0;
+          for (const rows of instanceSampler().batches(ys, { epoch, totalEpochs: 2, batchSize: B, rng: root.fork(`epoch:${epoch}`).fork('sampler') })) {
+            const r = head.step({ x: Float32Array.from(xs), rows, labels: Int32Array.from(rows, (i) => ys[i] as number), learningRate: SPEC.learningRate });
+            sum += r.loss * rows.length;
+          }
+          epochLosses.push(sum / n);
+        }
+        expect(history.epochs.map((e) => e['loss'])).toEqual(epochLosses);
+        viaFit.trainableVariables.forEach((v, k) => expect(Array.from(v.dataSync())).toEqual(Array.from(byHand.trainableVariables[k]!.dataSync())));
+        head.dispose();
+        [loop, optimizer, viaFit, byHand, x].forEach((o) => o.dispose());
+      }
     });
   });
 }
