@@ -29,6 +29,7 @@ import {
   type LtlsOptions,
   type FeatureEncoder,
   type RecipeRun,
+  type Trainer,
 } from '../src/index.js';
 import { compareGranularity, type GranularitySeedResult } from '../examples/granularity-fmnist.js';
 import type { BenchSplit, SplitName } from './fmnist-data.js';
@@ -105,6 +106,18 @@ const cropFlipView: ViewTransform = ({ x, rng }) => ({
   }),
 });
 
+/** Fits `loop` on `data`, then frees the loop; a failed fit also frees `model` (the caller's otherwise). */
+async function fitThenRelease(loop: Trainer, data: LabeledData, model: { dispose(): void }): Promise<void> {
+  try {
+    await loop.fit(data);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    loop.dispose();
+  }
+}
+
 /**
  * A self-supervised encoder made with the library alone: the protocol's MLP 784-256 backbone under a
  * projection head (256 → 128), trained with SimCLR's NT-Xent (supervised contrastive loss without labels:
@@ -137,14 +150,7 @@ async function trainSimclrEncoder(split: BenchSplit, seed: number): Promise<Trai
     optimizer: ADAM,
     progress: 'none',
   });
-  try {
-    await loop.fit(split.train);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  } finally {
-    loop.dispose();
-  }
+  await fitThenRelease(loop, split.train, model);
   return { encoder: backbone, dispose: () => model.dispose() };
 }
 
@@ -173,14 +179,7 @@ async function trainEncoder(split: BenchSplit, seed: number, kind: EncoderLoss):
     optimizer: ADAM,
     progress: 'none',
   });
-  try {
-    await loop.fit(split.train);
-  } catch (e) {
-    encoder.dispose();
-    throw e;
-  } finally {
-    loop.dispose();
-  }
+  await fitThenRelease(loop, split.train, encoder);
   return { encoder, dispose: () => encoder.dispose() };
 }
 

@@ -162,20 +162,21 @@ export function eigenClipFactor(a: Float64Array, d: number, options: { readonly 
   throw new LongTailError('NON_FINITE', `expected a covariance repairable to positive definite. Received: jitter up to ${last}`);
 }
 
-/** V·(scale·max(Λ, 0))·Vᵀ of a symmetric matrix (a new array): negative eigenvalues set to 0, all scaled. */
-export function eigenClip(a: Float64Array, d: number, scale: number): Float64Array {
+/** V·f(Λ)·Vᵀ of a symmetric matrix (a new array): its eigenvalues mapped by `f`, the eigenvectors kept. */
+function rebuildWithEigenvalues(a: Float64Array, d: number, f: (values: readonly number[]) => readonly number[]): Float64Array {
   const rows: number[][] = [];
   for (let i = 0; i < d; i++) rows.push(Array.from(a.subarray(i * d, (i + 1) * d)));
   const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
-  const values = evd.realEigenvalues.map((v) => Math.max(v, 0) * scale);
+  const mapped = f(evd.realEigenvalues);
   const vectors = evd.eigenvectorMatrix;
   const v = new Float64Array(d * d);
   for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) v[i * d + k] = vectors.get(i, k);
   const out = new Float64Array(d * d);
+  // out = V·diag(λ')·Vᵀ, symmetric: compute the lower triangle and mirror it.
   for (let i = 0; i < d; i++) {
     for (let j = 0; j <= i; j++) {
       let s = 0;
-      for (let k = 0; k < d; k++) s += (v[i * d + k] as number) * (values[k] as number) * (v[j * d + k] as number);
+      for (let k = 0; k < d; k++) s += (v[i * d + k] as number) * (mapped[k] as number) * (v[j * d + k] as number);
       out[i * d + j] = s;
       out[j * d + i] = s;
     }
@@ -183,30 +184,19 @@ export function eigenClip(a: Float64Array, d: number, scale: number): Float64Arr
   return out;
 }
 
+/** V·(scale·max(Λ, 0))·Vᵀ of a symmetric matrix (a new array): negative eigenvalues set to 0, all scaled. */
+export function eigenClip(a: Float64Array, d: number, scale: number): Float64Array {
+  return rebuildWithEigenvalues(a, d, (values) => values.map((v) => Math.max(v, 0) * scale));
+}
+
 /** V·max(Λ, floor·λ_max)·Vᵀ of a symmetric matrix (a new array). */
 export function eigenFloor(a: Float64Array, d: number, relativeFloor: number): Float64Array {
-  const rows: number[][] = [];
-  for (let i = 0; i < d; i++) rows.push(Array.from(a.subarray(i * d, (i + 1) * d)));
-  const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
-  const values = evd.realEigenvalues;
-  const vectors = evd.eigenvectorMatrix;
-  let maxValue = 0;
-  for (const v of values) maxValue = Math.max(maxValue, v);
-  const floor = Math.max(relativeFloor * maxValue, 1e-300);
-  const clamped = values.map((v) => Math.max(v, floor));
-  const out = new Float64Array(d * d);
-  // Vdiag = V · diag(λ'), then out = Vdiag · Vᵀ (symmetric: fill both triangles).
-  const v = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) v[i * d + k] = vectors.get(i, k);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) s += (v[i * d + k] as number) * (clamped[k] as number) * (v[j * d + k] as number);
-      out[i * d + j] = s;
-      out[j * d + i] = s;
-    }
-  }
-  return out;
+  return rebuildWithEigenvalues(a, d, (values) => {
+    let maxValue = 0;
+    for (const v of values) maxValue = Math.max(maxValue, v);
+    const floor = Math.max(relativeFloor * maxValue, 1e-300);
+    return values.map((v) => Math.max(v, floor));
+  });
 }
 
 /**
