@@ -1,6 +1,7 @@
 /**
- * The pieces the library's hand-assembled WebAssembly kernels (wasm-kernel.ts, wasm-gemm.ts) are built
- * from: LEB128 integers, sections, names and the opcodes they use (WebAssembly core + SIMD spec).
+ * The pieces the library's hand-assembled WebAssembly kernels (wasm-kernel.ts, wasm-gemm.ts, wasm-trigemm.ts)
+ * are built from: LEB128 integers, sections, names, one-function modules, a bump allocator and the opcodes
+ * they use (WebAssembly core + SIMD spec).
  */
 
 /** Unsigned LEB128. */
@@ -32,6 +33,44 @@ export function sleb(n: number): number[] {
 /** A module section: id, byte length, body. */
 export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
+}
+
+/**
+ * A whole module with one memory (exported as `mem`) and one function of `params` i32 parameters and no
+ * result, exported as `exportName`; `body` is the function's encoded body (locals + code, length-prefixed).
+ */
+export function singleFunctionModule(params: number, exportName: string, body: number[]): Uint8Array<ArrayBuffer> {
+  const type = section(1, [1, 0x60, params, ...new Array<number>(params).fill(0x7f), 0]);
+  const func = section(3, [1, 0]);
+  const memory = section(5, [1, 0, 1]);
+  const exports = section(7, [2, ...name('mem'), 2, 0, ...name(exportName), 0, 0]);
+  const code = section(10, [1, ...body]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
+}
+
+/** A bump allocator over a kernel's own memory: 16-byte aligned reservations, growing the memory as needed. */
+export interface BumpAllocator {
+  /** Reserves `bytes` bytes and returns their byte address (views taken before go stale if memory grew). */
+  reserve(bytes: number): number;
+  /** Frees every reservation (the memory stays reserved for reuse). */
+  reset(): void;
+}
+
+/** A {@link BumpAllocator} over `memory`, starting at address 0. */
+export function bumpAllocator(memory: WebAssembly.Memory): BumpAllocator {
+  let top = 0;
+  return {
+    reserve(bytes: number): number {
+      const address = top;
+      top += Math.ceil(bytes / 16) * 16;
+      const need = top - memory.buffer.byteLength;
+      if (need > 0) memory.grow(Math.ceil(need / 65536));
+      return address;
+    },
+    reset(): void {
+      top = 0;
+    },
+  };
 }
 
 /** A length-prefixed name (ASCII). */

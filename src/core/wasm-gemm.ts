@@ -11,7 +11,7 @@
  * than one tfjs kernel launch. Null when WebAssembly SIMD is unavailable (callers use plain loops).
  */
 
-import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_OR, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, name, section, uleb } from './wasm-asm.js';
+import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_OR, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, singleFunctionModule, uleb } from './wasm-asm.js';
 
 // Parameters 0..9, then locals: 10 i, 11 j, 12 aPtr, 13 srcRow, 14 dstRow, 15 p, 16 q, 17 cnt (i32); 18 s (v128).
 const P = { A: 0, SRC: 1, DST: 2, M: 3, K: 4, N4: 5, SI: 6, SK: 7, DI: 8, DK: 9, I: 10, J: 11, APTR: 12, SROW: 13, DROW: 14, PP: 15, QQ: 16, CNT: 17, S: 18 } as const;
@@ -61,12 +61,7 @@ function axpyGridBody(): number[] {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(1, [1, 0x60, 10, ...new Array<number>(10).fill(0x7f), 0]);
-  const func = section(3, [1, 0]);
-  const memory = section(5, [1, 0, 1]);
-  const exports = section(7, [2, ...name('mem'), 2, 0, ...name('axpyGrid'), 0, 0]);
-  const code = section(10, [1, ...axpyGridBody()]);
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
+  return singleFunctionModule(10, 'axpyGrid', axpyGridBody());
 }
 
 /** The instantiated float32 kernel with a bump allocator over its own memory. */
@@ -101,20 +96,12 @@ export function createGemmKernel(): GemmKernel | null {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
     const memory = instance.exports['mem'] as WebAssembly.Memory;
     const axpyGrid = instance.exports['axpyGrid'] as GemmKernel['axpyGrid'];
-    let top = 0;
+    const heap = bumpAllocator(memory);
     return {
       axpyGrid,
-      alloc(count: number): number {
-        const address = top;
-        top += Math.ceil((count * 4) / 16) * 16;
-        const need = top - memory.buffer.byteLength;
-        if (need > 0) memory.grow(Math.ceil(need / 65536));
-        return address;
-      },
+      alloc: (count: number) => heap.reserve(count * 4),
       view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
-      reset(): void {
-        top = 0;
-      },
+      reset: () => heap.reset(),
     };
   } catch {
     return null;

@@ -12,7 +12,7 @@
  * SIMD is unavailable.
  */
 
-import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, name, section, uleb } from './wasm-asm.js';
+import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, singleFunctionModule, uleb } from './wasm-asm.js';
 
 const SELECT = 0x1b;
 // Parameters 0..6; i32 locals 7..16; v128 locals 17..27.
@@ -85,12 +85,7 @@ function lowerAffineBody(): number[] {
 }
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const type = section(1, [1, 0x60, 7, ...new Array<number>(7).fill(0x7f), 0]);
-  const func = section(3, [1, 0]);
-  const memory = section(5, [1, 0, 1]);
-  const exports = section(7, [2, ...name('mem'), 2, 0, ...name('lowerAffine'), 0, 0]);
-  const code = section(10, [1, ...lowerAffineBody()]);
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
+  return singleFunctionModule(7, 'lowerAffine', lowerAffineBody());
 }
 
 /** The instantiated kernel with a bump allocator over its own memory. */
@@ -116,20 +111,12 @@ export function getTriGemmKernel(): TriGemmKernel | null {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
     const memory = instance.exports['mem'] as WebAssembly.Memory;
     const lowerAffine = instance.exports['lowerAffine'] as TriGemmKernel['lowerAffine'];
-    let top = 0;
+    const heap = bumpAllocator(memory);
     cached = {
       lowerAffine,
-      alloc(count: number): number {
-        const address = top;
-        top += Math.ceil((count * 4) / 16) * 16;
-        const need = top - memory.buffer.byteLength;
-        if (need > 0) memory.grow(Math.ceil(need / 65536));
-        return address;
-      },
+      alloc: (count: number) => heap.reserve(count * 4),
       view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
-      reset(): void {
-        top = 0;
-      },
+      reset: () => heap.reset(),
     };
   } catch {
     cached = null;
