@@ -52,9 +52,10 @@ interface ForwardAttrs {
  * without positives (c_a = 0 multiplies, as in the op composition).
  *
  * The log-sum-exp shift is a constant of the gradient and cancels in ℓ, so when the row maxima m_a lie
- * within 600 of each other it is their maximum, one shift for every row: exp(S_ab − shift) of the
- * anchor block (symmetric up to rounding, S_ab = â·b̂/T) is then computed once per pair, half the
- * exponentials. Otherwise (a tiny temperature, unnormalized features) each row uses its own m_a.
+ * within {@link SHARED_SHIFT_RANGE} of each other it is their maximum, one shift for every row:
+ * exp(S_ab − shift) of the anchor block (symmetric up to rounding, S_ab = â·b̂/T) is then computed once
+ * per pair, half the exponentials. Otherwise (a small temperature, unnormalized features) each row uses
+ * its own m_a.
  */
 export function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, grad: Float32Array): void {
   expTable ??= Float64Array.from({ length: EXP_LIMIT }, (_, i) => Math.exp(-i / EXP_STEPS));
@@ -73,7 +74,7 @@ export function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttr
     if (max > top) top = max;
     if (max < low) low = max;
   }
-  if (Number.isFinite(top) && Number.isFinite(low) && top - low < 600) sharedShiftRows(s, m, attrs, top, loss, grad);
+  if (Number.isFinite(top) && Number.isFinite(low) && top - low < SHARED_SHIFT_RANGE) sharedShiftRows(s, m, attrs, top, loss, grad);
   else ownShiftRows(s, m, attrs, rowMax, loss, grad);
 }
 
@@ -96,6 +97,14 @@ function expNonPositive(x: number): number {
   const r = (i - t) / EXP_STEPS;
   return (table[i] as number) * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720))))));
 }
+
+/**
+ * Largest spread of the row maxima for one shared shift: the exponentials wait in G's float32 entries
+ * before their row is finished, so each row's largest, exp(m_a − shift) ≥ e^−60 ≈ 1e-26, must stay a
+ * normal float32 (≥ 1.2e-38) with its full precision. At T = 0.07 on normalized features the spread is
+ * at most 2/T ≈ 29.
+ */
+const SHARED_SHIFT_RANGE = 60;
 
 /** exp(S_ab − shift) once per anchor pair (into both G_ab and G_ba), then each row's ℓ_a and G row. */
 function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift: number, loss: Float32Array, grad: Float32Array): void {
