@@ -57,9 +57,17 @@ function data(c: Case): Data {
 }
 
 /** Per-anchor values, weights, and the gradients of Σ_a s_a·ℓ_a (s fixed) with respect to the features and the contrast rows. */
-function run(c: Case, dt: Data): { values: Float32Array; weights: Float32Array; dx: Float32Array; dp: Float32Array | null } {
-  return tf.tidy(() => {
-    const x = tf.tensor(dt.x, dt.shape) as tf.Tensor2D | tf.Tensor3D;
+interface Result {
+  readonly values: Float32Array;
+  readonly weights: Float32Array;
+  readonly dx: Float32Array;
+  readonly dp: Float32Array | null;
+}
+
+function run(c: Case, dt: Data): Result {
+  let result: Result | null = null;
+  tf.tidy(() => {
+    const x = tf.tensor(dt.x, dt.shape as [number, number] | [number, number, number]) as tf.Tensor2D | tf.Tensor3D;
     const p = dt.p === null ? null : tf.tensor2d(dt.p, [c.k as number, c.d]);
     const labels = dt.y === null ? undefined : tf.tensor1d(dt.y, 'int32');
     const options = (f: tf.Tensor, q: tf.Tensor | null): SupConOptions => ({
@@ -73,13 +81,14 @@ function run(c: Case, dt: Data): { values: Float32Array; weights: Float32Array; 
     const s = tf.linspace(0.2, 1.4, out.values.shape[0]);
     const objective = (f: tf.Tensor, q: tf.Tensor | null) => tf.sum(tf.mul(supervisedContrastive(f as tf.Tensor3D, options(f, q)).values, s)) as tf.Scalar;
     const grads = p === null ? [tf.grad((f: tf.Tensor) => objective(f, null))(x)] : tf.grads((f: tf.Tensor, q: tf.Tensor) => objective(f, q))([x, p]);
-    return {
+    result = {
       values: Float32Array.from(out.values.dataSync()),
       weights: Float32Array.from(out.weights.dataSync()),
       dx: Float32Array.from((grads[0] as tf.Tensor).dataSync()),
       dp: p === null ? null : Float32Array.from((grads[1] as tf.Tensor).dataSync()),
     };
   });
+  return result as unknown as Result;
 }
 
 /**
