@@ -109,6 +109,7 @@ const SHARED_SHIFT_RANGE = 60;
 /** exp(S_ab − shift) once per anchor pair (into both G_ab and G_ba), then each row's ℓ_a and G row. */
 function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift: number, loss: Float32Array, grad: Float32Array): void {
   const { ids, contrastIds } = attrs;
+  const counts = idCounts(ids);
   const w = m + contrastIds.length;
   const sums = scratchRows(2 * m).fill(0);
   // sums[a]: Σ_b e_ab; sums[m + a]: Σ_{b∈P(a), b<M} S_ab (each positive pair read from both rows).
@@ -138,12 +139,13 @@ function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift:
     sums[a] = sum;
     sums[m + a] = pos;
   }
-  for (let a = 0; a < m; a++) finishRow(s, a, m, attrs, shift, sums[a] as number, sums[m + a] as number, loss, grad);
+  for (let a = 0; a < m; a++) finishRow(s, a, m, attrs, counts, shift, sums[a] as number, sums[m + a] as number, loss, grad);
 }
 
 /** Each row with its own shift m_a (exp once per entry). */
 function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: Float64Array, loss: Float32Array, grad: Float32Array): void {
   const w = m + attrs.contrastIds.length;
+  const counts = idCounts(attrs.ids);
   for (let a = 0; a < m; a++) {
     const base = a * w;
     const shift = rowMax[a] as number;
@@ -157,24 +159,29 @@ function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: F
       sum += x;
       if (b < m && b !== a && attrs.ids[b] === id) pos += v;
     }
-    finishRow(s, a, m, attrs, shift, sum, pos, loss, grad);
+    finishRow(s, a, m, attrs, counts, shift, sum, pos, loss, grad);
   }
+}
+
+/** How many anchors carry each id. */
+function idCounts(ids: Int32Array): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  return counts;
 }
 
 /**
  * Row a from its exponentials (held in G's row, 0 on the diagonal), their sum and the sum of S over the
  * anchor positives: ℓ_a = c_a·(mean_{P(a)} S_ab − shift − log sum) and G_ab = c_a·(1[b∈P(a)]/n_a − e_ab/sum).
  */
-function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, shift: number, sum: number, anchorPosSum: number, loss: Float32Array, grad: Float32Array): void {
+function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, anchorCounts: Map<number, number>, shift: number, sum: number, anchorPosSum: number, loss: Float32Array, grad: Float32Array): void {
   const { ids, contrastIds, scale } = attrs;
   const k = contrastIds.length;
   const w = m + k;
   const base = a * w;
   const id = ids[a] as number;
   let posSum = anchorPosSum;
-  let count = 0;
-  for (let b = 0; b < m; b++) if (ids[b] === id) count++;
-  count--; // the anchor itself
+  let count = (anchorCounts.get(id) as number) - 1; // the anchor itself is not its own positive
   for (let j = 0; j < k; j++) {
     if (contrastIds[j] === id) {
       posSum += s[base + m + j] as number;
