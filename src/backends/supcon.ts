@@ -1,29 +1,35 @@
 /**
  * Fused supervised contrastive loss for the backends whose tensors live in host memory (cpu, wasm): the
- * similarity and the feature gradient are one matMul each (XNNPACK on wasm), and everything between them
- * (the row-wise log-softmax over the non-self entries, the mean over positives, its gradient, and in the
- * backward pass the symmetrization dS + dSᵀ) runs as one host pass over the M × (M+K) matrix. A custom
- * gradient makes the tape record one op instead of the ~25 kernels of the tfjs-op composition.
+ * similarity and the feature gradient are one matMul each (XNNPACK on wasm), and everything around and
+ * between them runs as host passes: the L2 normalization and view-major layout of the rows, the row-wise
+ * log-softmax over the non-self entries with the mean over positives and its gradient, and in the backward
+ * pass the symmetrization and the normalization's gradient. A custom gradient makes the tape record one
+ * op instead of the ~25 kernels of the tfjs-op composition.
  *
- * With normalized anchors A [M, d], contrast entries P [K, d] (K may be 0), S = A·[A; P]ᵀ / T, anchor ids
- * y (contrast id −1: never a positive), positives P(a) = {b ≠ a : y_b = y_a}, n_a = |P(a)| and
- * c_a = −(T/T_base) where n_a > 0, 0 otherwise:
+ * With raw features x (anchor a = v·N + i is view v of sample i) and contrast rows p, normalized rows
+ * â = x / max(‖x‖, 1e-12) (or x itself without normalization), A [M, d], P [K, d] (K may be 0),
+ * S = A·[A; P]ᵀ / T, anchor ids y (contrast id −1: never a positive), positives P(a) = {b ≠ a : y_b = y_a},
+ * n_a = |P(a)| and c_a = −(T/T_base) where n_a > 0, 0 otherwise:
  *
- *   ℓ_a = c_a · ((1/n_a) Σ_{b∈P(a)} S_ab − m_a − log Σ_{b≠a} exp(S_ab − m_a)),   m_a = max_{b≠a} S_ab,
+ *   ℓ_a = c_a · ((1/n_a) Σ_{b∈P(a)} S_ab − m_a − log Σ_{b≠a} exp(S_ab − m_a)),
  *   G_ab = ∂ℓ_a/∂S_ab = c_a · (1[b∈P(a)]/n_a − softmax_{b≠a}(S_a)_b),   G_aa = 0,
  *
  * and for an upstream gradient g [M] (∂L/∂ℓ_a): ∂L/∂A = (D + Dᵀ)·A/T + D_P·P/T and ∂L/∂P = D_Pᵀ·A/T, with
- * D = diag(g)·G on the anchor columns and D_P = diag(g)·G on the contrast columns. m_a is a constant for
- * the gradient (SupContrast's `logits_max.detach()`); it cancels in ℓ_a. Rows are computed in float64
- * and stored as float32.
+ * D = diag(g)·G on the anchor columns and D_P = diag(g)·G on the contrast columns, then
+ * ∂L/∂x = (∂L/∂â − â(â·∂L/∂â)) / ‖x‖. The shift m_a (the row max over the non-self entries, or one
+ * shift shared by all rows, see supConForwardRows) is a constant for the gradient (SupContrast's
+ * `logits_max.detach()`); it cancels in ℓ_a. Rows are computed in float64 and stored as float32.
  */
 import * as tf from '@tensorflow/tfjs';
 import { hostMemory } from './host-memory.js';
 
-/** Names of the fused kernels in the tfjs registry (cpu and wasm). */
+/** Kernel (tfjs registry, cpu and wasm): S [M, W] → ℓ [M], G = ∂ℓ/∂S [M, W]. */
 export const SUPCON_FORWARD_KERNEL = 'LongtailSupConForward';
+/** Kernel: G [M, W], g [M] → H = (D̃ + D̃ᵀ)/T [W, W], D̃ = diag(g)·G padded with K zero rows. */
 export const SUPCON_BACKWARD_KERNEL = 'LongtailSupConBackward';
+/** Kernel: x, p → A/T [M, d], [A; P]ᵀ [d, W], [A; P] [W, d] (â = x / max(‖x‖, 1e-12), view-major). */
 export const SUPCON_PREPARE_KERNEL = 'LongtailSupConPrepare';
+/** Kernel: ∂L/∂[A; P] [W, d], x, p → ∂L/∂x, ∂L/∂p (the normalization's gradient, back to x's layout). */
 export const SUPCON_NORMALIZE_BACKWARD_KERNEL = 'LongtailSupConNormalizeBackward';
 
 /** Options of {@link fusedSupCon}. */
@@ -57,7 +63,7 @@ interface ForwardAttrs {
  * per pair, half the exponentials. Otherwise (a small temperature, unnormalized features) each row uses
  * its own m_a.
  */
-export function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, grad: Float32Array): void {
+function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, grad: Float32Array): void {
   expTable ??= Float64Array.from({ length: EXP_LIMIT }, (_, i) => Math.exp(-i / EXP_STEPS));
   const w = m + attrs.contrastIds.length;
   const rowMax = scratchRows(m);
@@ -202,7 +208,7 @@ function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, a
  * with H = (D̃ + D̃ᵀ)/T, where D̃ [W, W] is diag(g)·G on its first M rows and 0 on the contrast rows, so
  * ∂L/∂[A; P] = H·[A; P] in one product (anchor rows: (D + Dᵀ)·A/T + D_P·P/T; contrast rows: D_Pᵀ·A/T).
  */
-export function supConBackwardRows(grad: Float32Array, dy: Float32Array, m: number, k: number, invT: number, h: Float32Array): void {
+function supConBackwardRows(grad: Float32Array, dy: Float32Array, m: number, k: number, invT: number, h: Float32Array): void {
   const w = m + k;
   for (let a = 0; a < m; a++) {
     const ga = (dy[a] as number) * invT;
@@ -253,7 +259,7 @@ function source(r: number, l: Layout): { src: 0 | 1; offset: number } {
  * The preparation pass: normalized rows [A; P] as `all` [W, d], their transpose `allT` [d, W], and the
  * scaled anchors `scaled` [M, d] = fround(A · fround(1/T)) (what tf.mul(A, 1/T) gives in float32).
  */
-export function supConPrepareRows(x: Float32Array, p: Float32Array | null, l: Layout, invT32: number, all: Float32Array, allT: Float32Array, scaled: Float32Array): void {
+function supConPrepareRows(x: Float32Array, p: Float32Array | null, l: Layout, invT32: number, all: Float32Array, allT: Float32Array, scaled: Float32Array): void {
   const m = l.n * l.views;
   const w = m + l.k;
   const d = l.d;
@@ -275,7 +281,7 @@ export function supConPrepareRows(x: Float32Array, p: Float32Array | null, l: La
  * features' layout) and ∂L/∂p (`dp` [K, d]). With r = 1/max(‖x‖, 1e-12) and â = x·r:
  * ∂L/∂x = r·(g − â(â·g)) above the floor, r·g at it (r is then a constant), g without normalization.
  */
-export function supConNormalizeBackwardRows(dAll: Float32Array, x: Float32Array, p: Float32Array | null, l: Layout, dx: Float32Array, dp: Float32Array | null): void {
+function supConNormalizeBackwardRows(dAll: Float32Array, x: Float32Array, p: Float32Array | null, l: Layout, dx: Float32Array, dp: Float32Array | null): void {
   const w = l.n * l.views + l.k;
   const d = l.d;
   for (let r = 0; r < w; r++) {
