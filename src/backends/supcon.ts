@@ -50,6 +50,8 @@ interface ForwardAttrs {
   ids: Int32Array;
   contrastIds: Int32Array;
   scale: number;
+  /** A bound on |S_ab| known in advance (1/T for normalized rows), or null. */
+  bound: number | null;
 }
 
 /**
@@ -60,12 +62,19 @@ interface ForwardAttrs {
  * The log-sum-exp shift is a constant of the gradient and cancels in ℓ, so when the row maxima m_a lie
  * within {@link SHARED_SHIFT_RANGE} of each other it is their maximum, one shift for every row:
  * exp(S_ab − shift) of the anchor block (symmetric up to rounding, S_ab = â·b̂/T) is then computed once
- * per pair, half the exponentials. Otherwise (a small temperature, unnormalized features) each row uses
- * its own m_a.
+ * per pair, half the exponentials. For normalized rows with 2/T below that range the shift is 1/T, the
+ * bound of |S_ab|, and the maxima are not needed. Otherwise (a small temperature, unnormalized features)
+ * each row uses its own m_a.
  */
 function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, grad: Float32Array): void {
   expTable ??= Float64Array.from({ length: EXP_LIMIT }, (_, i) => Math.exp(-i / EXP_STEPS));
   const w = m + attrs.contrastIds.length;
+  if (attrs.bound !== null && 2 * attrs.bound < SHARED_SHIFT_RANGE) {
+    // Every S_ab lies in [−bound, bound] (up to float32 rounding, harmless in exp), so the shift `bound`
+    // is within the range of every row's max: no pass for the maxima.
+    sharedShiftRows(s, m, attrs, attrs.bound, loss, grad);
+    return;
+  }
   const rowMax = scratchRows(m);
   let top = -Infinity;
   let low = Infinity;
@@ -196,7 +205,8 @@ function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, a
   }
   const c = count > 0 ? -scale : 0;
   const cp = count > 0 ? c / count : 0;
-  loss[a] = c * ((count > 0 ? posSum / count : 0) - shift - Math.log(sum));
+  // + 0: an anchor without positives gets +0 (c = 0 times a negative log-sum-exp would be −0); NaN stays NaN.
+  loss[a] = c * ((count > 0 ? posSum / count : 0) - shift - Math.log(sum)) + 0;
   const cs = c / sum;
   for (let b = 0; b < m; b++) grad[base + b] = (ids[b] === id ? cp : 0) - cs * (grad[base + b] as number);
   grad[base + a] = -cs * 0;
@@ -431,7 +441,7 @@ export function fusedSupCon(features: tf.Tensor2D | tf.Tensor3D, contrast: tf.Te
   const layout: Layout = { n, views, d: features.shape[features.shape.length - 1] as number, k: contrast === null ? 0 : contrast.shape[0], normalize: options.normalize };
   const m = n * views;
   const invT = 1 / options.temperature;
-  const forwardAttrs: ForwardAttrs = { ids: options.ids, contrastIds: options.contrastIds, scale: options.scale };
+  const forwardAttrs: ForwardAttrs = { ids: options.ids, contrastIds: options.contrastIds, scale: options.scale, bound: options.normalize ? invT : null };
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const x = args[0] as tf.Tensor;
