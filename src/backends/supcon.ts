@@ -23,9 +23,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { hostMemory } from './host-memory.js';
 
-/** Kernel (tfjs registry, cpu and wasm): S [M, W] → ℓ [M], G = ∂ℓ/∂S [M, W]. */
+/** Kernel (tfjs registry, cpu and wasm): S [M, W] → ℓ [M], exponentials e [M, W], gradient-row coefficients [M, 2]. */
 export const SUPCON_FORWARD_KERNEL = 'LongtailSupConForward';
-/** Kernel: G [M, W], g [M] → H = (D̃ + D̃ᵀ)/T [W, W], D̃ = diag(g)·G padded with K zero rows. */
+/** Kernel: e [M, W], coefficients [M, 2], g [M] → H = (D̃ + D̃ᵀ)/T [W, W], D̃ = diag(g)·G padded with K zero rows. */
 export const SUPCON_BACKWARD_KERNEL = 'LongtailSupConBackward';
 /** Kernel: x, p → A/T [M, d], [A; P]ᵀ [d, W], [A; P] [W, d] (â = x / max(‖x‖, 1e-12), view-major). */
 export const SUPCON_PREPARE_KERNEL = 'LongtailSupConPrepare';
@@ -56,8 +56,10 @@ interface ForwardAttrs {
 
 /**
  * The forward row pass: from S [M, W] (W = M + K, already divided by T) writes ℓ into `loss` [M] and
- * G = ∂ℓ/∂S into `grad` [M, W]. A NaN in a row makes its loss and gradient NaN, also for an anchor
- * without positives (c_a = 0 multiplies, as in the op composition).
+ * into `exps` [M, W] the exponentials e_ab = exp(S_ab − shift) (0 on the diagonal) and into `coef` [M, 2]
+ * the coefficients of the gradient row G_ab = ∂ℓ_a/∂S_ab = cp_a·1[b∈P(a)] − cs_a·e_ab (see finishRow).
+ * A NaN in a row makes its loss and gradient NaN, also for an anchor without positives (c_a = 0
+ * multiplies, as in the op composition).
  *
  * The log-sum-exp shift is a constant of the gradient and cancels in ℓ, so when the row maxima m_a lie
  * within {@link SHARED_SHIFT_RANGE} of each other it is their maximum, one shift for every row:
@@ -66,13 +68,13 @@ interface ForwardAttrs {
  * bound of |S_ab|, and the maxima are not needed. Otherwise (a small temperature, unnormalized features)
  * each row uses its own m_a.
  */
-function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, grad: Float32Array): void {
+function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, exps: Float32Array, coef: Float32Array): void {
   expTable ??= Float64Array.from({ length: EXP_LIMIT }, (_, i) => Math.exp(-i / EXP_STEPS));
   const w = m + attrs.contrastIds.length;
   if (attrs.bound !== null && 2 * attrs.bound < SHARED_SHIFT_RANGE) {
     // Every S_ab lies in [−bound, bound] (up to float32 rounding, harmless in exp), so the shift `bound`
     // is within the range of every row's max: no pass for the maxima.
-    sharedShiftRows(s, m, attrs, attrs.bound, loss, grad);
+    sharedShiftRows(s, m, attrs, attrs.bound, loss, exps, coef);
     return;
   }
   const rowMax = scratchRows(m);
@@ -89,8 +91,8 @@ function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss
     if (max > top) top = max;
     if (max < low) low = max;
   }
-  if (Number.isFinite(top) && Number.isFinite(low) && top - low < SHARED_SHIFT_RANGE) sharedShiftRows(s, m, attrs, top, loss, grad);
-  else ownShiftRows(s, m, attrs, rowMax, loss, grad);
+  if (Number.isFinite(top) && Number.isFinite(low) && top - low < SHARED_SHIFT_RANGE) sharedShiftRows(s, m, attrs, top, loss, exps, coef);
+  else ownShiftRows(s, m, attrs, rowMax, loss, exps, coef);
 }
 
 /** Table steps per unit of the argument of {@link expNonPositive}, and its range (below −745, exp is 0 in float64). */
@@ -114,15 +116,15 @@ function expNonPositive(x: number): number {
 }
 
 /**
- * Largest spread of the row maxima for one shared shift: the exponentials wait in G's float32 entries
- * before their row is finished, so each row's largest, exp(m_a − shift) ≥ e^−60 ≈ 1e-26, must stay a
+ * Largest spread of the row maxima for one shared shift: the exponentials are kept as float32
+ * for the backward pass, so each row's largest, exp(m_a − shift) ≥ e^−60 ≈ 1e-26, must stay a
  * normal float32 (≥ 1.2e-38) with its full precision. At T = 0.07 on normalized features the spread is
  * at most 2/T ≈ 29.
  */
 const SHARED_SHIFT_RANGE = 60;
 
-/** exp(S_ab − shift) once per anchor pair (into both G_ab and G_ba), then each row's ℓ_a and G row. */
-function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift: number, loss: Float32Array, grad: Float32Array): void {
+/** exp(S_ab − shift) once per anchor pair (into both e_ab and e_ba), then each row's ℓ_a and G row. */
+function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift: number, loss: Float32Array, exps: Float32Array, coef: Float32Array): void {
   const { ids, contrastIds } = attrs;
   const counts = idCounts(ids);
   const w = m + contrastIds.length;
@@ -133,12 +135,12 @@ function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift:
     const id = ids[a] as number;
     let sum = sums[a] as number;
     let pos = sums[m + a] as number;
-    grad[base + a] = 0;
+    exps[base + a] = 0;
     for (let b = a + 1; b < m; b++) {
       const v = s[base + b] as number;
       const x = expNonPositive(v - shift);
-      grad[base + b] = x;
-      grad[b * w + a] = x;
+      exps[base + b] = x;
+      exps[b * w + a] = x;
       sum += x;
       sums[b] = (sums[b] as number) + x;
       if (ids[b] === id) {
@@ -148,17 +150,17 @@ function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift:
     }
     for (let b = m; b < w; b++) {
       const x = expNonPositive((s[base + b] as number) - shift);
-      grad[base + b] = x;
+      exps[base + b] = x;
       sum += x;
     }
     sums[a] = sum;
     sums[m + a] = pos;
   }
-  for (let a = 0; a < m; a++) finishRow(s, a, m, attrs, counts, shift, sums[a] as number, sums[m + a] as number, loss, grad);
+  for (let a = 0; a < m; a++) finishRow(s, a, m, attrs, counts, shift, sums[a] as number, sums[m + a] as number, loss, coef);
 }
 
 /** Each row with its own shift m_a (exp once per entry). */
-function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: Float64Array, loss: Float32Array, grad: Float32Array): void {
+function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: Float64Array, loss: Float32Array, exps: Float32Array, coef: Float32Array): void {
   const w = m + attrs.contrastIds.length;
   const counts = idCounts(attrs.ids);
   for (let a = 0; a < m; a++) {
@@ -170,11 +172,11 @@ function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: F
     for (let b = 0; b < w; b++) {
       const v = s[base + b] as number;
       const x = b === a ? 0 : expNonPositive(v - shift);
-      grad[base + b] = x;
+      exps[base + b] = x;
       sum += x;
       if (b < m && b !== a && attrs.ids[b] === id) pos += v;
     }
-    finishRow(s, a, m, attrs, counts, shift, sum, pos, loss, grad);
+    finishRow(s, a, m, attrs, counts, shift, sum, pos, loss, coef);
   }
 }
 
@@ -186,14 +188,14 @@ function idCounts(ids: Int32Array): Map<number, number> {
 }
 
 /**
- * Row a from its exponentials (held in G's row, 0 on the diagonal), their sum and the sum of S over the
- * anchor positives: ℓ_a = c_a·(mean_{P(a)} S_ab − shift − log sum) and G_ab = c_a·(1[b∈P(a)]/n_a − e_ab/sum).
+ * Row a from the sum of its exponentials and the sum of S over its anchor positives:
+ * ℓ_a = c_a·(mean_{P(a)} S_ab − shift − log sum), and the two coefficients of its gradient row,
+ * G_ab = cp_a·1[b∈P(a)] − cs_a·e_ab with cp_a = c_a/n_a and cs_a = c_a/sum, into `coef` [M, 2].
  */
-function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, anchorCounts: Map<number, number>, shift: number, sum: number, anchorPosSum: number, loss: Float32Array, grad: Float32Array): void {
+function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, anchorCounts: Map<number, number>, shift: number, sum: number, anchorPosSum: number, loss: Float32Array, coef: Float32Array): void {
   const { ids, contrastIds, scale } = attrs;
   const k = contrastIds.length;
-  const w = m + k;
-  const base = a * w;
+  const base = a * (m + k);
   const id = ids[a] as number;
   let posSum = anchorPosSum;
   let count = (anchorCounts.get(id) as number) - 1; // the anchor itself is not its own positive
@@ -204,35 +206,52 @@ function finishRow(s: Float32Array, a: number, m: number, attrs: ForwardAttrs, a
     }
   }
   const c = count > 0 ? -scale : 0;
-  const cp = count > 0 ? c / count : 0;
   // + 0: an anchor without positives gets +0 (c = 0 times a negative log-sum-exp would be −0); NaN stays NaN.
   loss[a] = c * ((count > 0 ? posSum / count : 0) - shift - Math.log(sum)) + 0;
-  const cs = c / sum;
-  for (let b = 0; b < m; b++) grad[base + b] = (ids[b] === id ? cp : 0) - cs * (grad[base + b] as number);
-  grad[base + a] = -cs * 0;
-  for (let j = 0; j < k; j++) grad[base + m + j] = (contrastIds[j] === id ? cp : 0) - cs * (grad[base + m + j] as number);
+  coef[2 * a] = count > 0 ? c / count : 0;
+  coef[2 * a + 1] = c / sum;
+}
+
+interface BackwardAttrs {
+  ids: Int32Array;
+  contrastIds: Int32Array;
+  invT: number;
 }
 
 /**
- * The backward pass between the two matMuls: from G [M, W] and g [M] writes the symmetric `h` [W, W]
- * with H = (D̃ + D̃ᵀ)/T, where D̃ [W, W] is diag(g)·G on its first M rows and 0 on the contrast rows, so
+ * The backward pass between the two matMuls: from the forward pass's exponentials e [M, W], row
+ * coefficients (cp_a, cs_a) and g [M] writes the symmetric `h` [W, W] with H = (D̃ + D̃ᵀ)/T, where D̃ [W, W]
+ * is diag(g)·G (G_ab = cp_a·1[b∈P(a)] − cs_a·e_ab) on its first M rows and 0 on the contrast rows, so
  * ∂L/∂[A; P] = H·[A; P] in one product (anchor rows: (D + Dᵀ)·A/T + D_P·P/T; contrast rows: D_Pᵀ·A/T).
  */
-function supConBackwardRows(grad: Float32Array, dy: Float32Array, m: number, k: number, invT: number, h: Float32Array): void {
+function supConBackwardRows(exps: Float32Array, coef: Float32Array, dy: Float32Array, attrs: BackwardAttrs, h: Float32Array): void {
+  const { ids, contrastIds, invT } = attrs;
+  const m = ids.length;
+  const k = contrastIds.length;
   const w = m + k;
+  // Per anchor: g_a·cp_a/T and g_a·cs_a/T.
+  const pq = scratchRows(2 * m);
   for (let a = 0; a < m; a++) {
-    const ga = (dy[a] as number) * invT;
+    const g = (dy[a] as number) * invT;
+    pq[2 * a] = g * (coef[2 * a] as number);
+    pq[2 * a + 1] = g * (coef[2 * a + 1] as number);
+  }
+  for (let a = 0; a < m; a++) {
     const base = a * w;
-    // Both triangles from one visit (diagonal: 2·D_aa, which is 0, or NaN when the row is).
-    for (let b = a; b < m; b++) {
-      const v = ga * (grad[base + b] as number) + (dy[b] as number) * invT * (grad[b * w + a] as number);
+    const id = ids[a] as number;
+    const pa = pq[2 * a] as number;
+    const qa = pq[2 * a + 1] as number;
+    // Both triangles from one visit; the diagonal is −(q_a + q_a)·0: 0, or NaN when the row is.
+    h[base + a] = -qa * (exps[base + a] as number) * 2;
+    for (let b = a + 1; b < m; b++) {
+      const v = (ids[b] === id ? pa + (pq[2 * b] as number) : 0) - qa * (exps[base + b] as number) - (pq[2 * b + 1] as number) * (exps[b * w + a] as number);
       h[base + b] = v;
       h[b * w + a] = v;
     }
-    for (let j = m; j < w; j++) {
-      const v = ga * (grad[base + j] as number);
-      h[base + j] = v;
-      h[j * w + a] = v;
+    for (let j = 0; j < k; j++) {
+      const v = (contrastIds[j] === id ? pa : 0) - qa * (exps[base + m + j] as number);
+      h[base + m + j] = v;
+      h[(m + j) * w + a] = v;
     }
   }
   // The contrast rows' first M columns were written above; their K × K block is 0.
@@ -369,20 +388,22 @@ function prepareKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] 
   );
 }
 
-/** Forward kernel. Inputs: sim float32 [M, W]. Outputs: loss [M], G [M, W]. */
+/** Forward kernel. Inputs: sim float32 [M, W]. Outputs: loss [M], exponentials e [M, W], coefficients (cp, cs) [M, 2]. */
 function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   const sim = inputs['sim'] as tf.TensorInfo;
   const [m, w] = sim.shape as [number, number];
-  return hostKernel(backend, [sim], [[m], [m, w]], ([s], [loss, grad]) => supConForwardRows(s as Float32Array, m, attrs as unknown as ForwardAttrs, loss as Float32Array, grad as Float32Array));
+  return hostKernel(backend, [sim], [[m], [m, w], [m, 2]], ([s], [loss, exps, coef]) =>
+    supConForwardRows(s as Float32Array, m, attrs as unknown as ForwardAttrs, loss as Float32Array, exps as Float32Array, coef as Float32Array),
+  );
 }
 
-/** Backward kernel. Inputs: G float32 [M, W], dy [M]. Output: H [W, W]. */
+/** Backward kernel. Inputs: e float32 [M, W], (cp, cs) [M, 2], dy [M]. Output: H [W, W]. */
 function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const grad = inputs['grad'] as tf.TensorInfo;
-  const dy = inputs['dy'] as tf.TensorInfo;
-  const [m, w] = grad.shape as [number, number];
-  const invT = (attrs as unknown as { invT: number }).invT;
-  return hostKernel(backend, [grad, dy], [[w, w]], ([g, d], [h]) => supConBackwardRows(g as Float32Array, d as Float32Array, m, w - m, invT, h as Float32Array));
+  const exps = inputs['exps'] as tf.TensorInfo;
+  const w = exps.shape[1] as number;
+  return hostKernel(backend, [exps, inputs['coef'] as tf.TensorInfo, inputs['dy'] as tf.TensorInfo], [[w, w]], ([e, c, d], [h]) =>
+    supConBackwardRows(e as Float32Array, c as Float32Array, d as Float32Array, attrs as unknown as BackwardAttrs, h as Float32Array),
+  );
 }
 
 /** Normalization backward kernel. Inputs: dAll float32 [W, d], x, p (optional). Outputs: dx (x's shape), dp [K, d] when K > 0. */
@@ -442,6 +463,7 @@ export function fusedSupCon(features: tf.Tensor2D | tf.Tensor3D, contrast: tf.Te
   const m = n * views;
   const invT = 1 / options.temperature;
   const forwardAttrs: ForwardAttrs = { ids: options.ids, contrastIds: options.contrastIds, scale: options.scale, bound: options.normalize ? invT : null };
+  const backwardAttrs: BackwardAttrs = { ids: options.ids, contrastIds: options.contrastIds, invT };
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const x = args[0] as tf.Tensor;
@@ -449,13 +471,13 @@ export function fusedSupCon(features: tf.Tensor2D | tf.Tensor3D, contrast: tf.Te
     const [scaled, allT, all] = tf.engine().runKernel(SUPCON_PREPARE_KERNEL, p === null ? { x } : { x, p }, { ...layout, invT32: Math.fround(invT) } as unknown as tf.NamedAttrMap) as unknown as tf.Tensor2D[];
     // The op composition's product (scaled anchors times the transposed set): the same S from the same rows.
     const sim = tf.matMul(scaled as tf.Tensor2D, allT as tf.Tensor2D);
-    const [loss, grad] = tf.engine().runKernel(SUPCON_FORWARD_KERNEL, { sim }, forwardAttrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor1D, tf.Tensor2D];
-    save(p === null ? [x, all as tf.Tensor2D, grad] : [x, all as tf.Tensor2D, grad, p]);
+    const [loss, exps, coef] = tf.engine().runKernel(SUPCON_FORWARD_KERNEL, { sim }, forwardAttrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor1D, tf.Tensor2D, tf.Tensor2D];
+    save(p === null ? [x, all as tf.Tensor2D, exps, coef] : [x, all as tf.Tensor2D, exps, coef, p]);
     return {
       value: loss,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sAll, sg, sp] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
-        const [h] = tf.engine().runKernel(SUPCON_BACKWARD_KERNEL, { grad: sg, dy: tf.reshape(dy, [m]) }, { invT }) as unknown as tf.Tensor2D[];
+        const [sx, sAll, sExps, sCoef, sp] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
+        const [h] = tf.engine().runKernel(SUPCON_BACKWARD_KERNEL, { exps: sExps, coef: sCoef, dy: tf.reshape(dy, [m]) }, backwardAttrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor2D[];
         const dAll = tf.matMul(h as tf.Tensor2D, sAll);
         const inputs = sp === undefined ? { dAll, x: sx } : { dAll, x: sx, p: sp };
         return tf.engine().runKernel(SUPCON_NORMALIZE_BACKWARD_KERNEL, inputs, layout as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
