@@ -53,6 +53,23 @@ function naiveLogitAdjusted(logits: tf.Tensor2D, labels: tf.Tensor1D, counts: tf
   });
 }
 
+/** Wall times in ms of `runs` forward + backward steps (gradient read back) after 2 warm-up steps. */
+function stepTimes(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): number[] {
+  const g = tf.valueAndGrad(f);
+  const step = () => {
+    const { value, grad } = g(x);
+    grad.dataSync();
+    tf.dispose([value, grad]);
+  };
+  step();
+  step();
+  return Array.from({ length: runs }, () => {
+    const t0 = performance.now();
+    step();
+    return performance.now() - t0;
+  });
+}
+
 function stepTime(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): number {
   const g = tf.valueAndGrad(f);
   return timeMedian(
@@ -77,6 +94,7 @@ interface TorchSupCon {
   readonly versions: Record<string, string | number>;
   readonly loss: number;
   readonly step: number;
+  readonly stepBest: number;
   readonly products: number;
 }
 
@@ -136,11 +154,14 @@ async function sideBySide(featData: Float32Array, featLabels: Int32Array): Promi
   const fl = tf.tensor1d(featLabels, 'int32');
   const supCon = supConLoss({ temperature: T, validate: false });
   const ours: number[] = [];
+  const oursBest: number[] = [];
   const torch: TorchSupCon[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const p = torchSupCon(featData, featLabels);
     if (p !== null) torch.push(p);
-    ours.push(stepTime((x) => supCon.compute({ projections: x as tf.Tensor3D, labels: fl, labelValues: featLabels }), feats, PY_RUNS));
+    const t = stepTimes((x) => supCon.compute({ projections: x as tf.Tensor3D, labels: fl, labelValues: featLabels }), feats, PY_RUNS);
+    ours.push(median(t));
+    oursBest.push(Math.min(...t));
     console.log(`round ${round + 1}: longtail wasm ${ms(ours[round] as number)} ms${p === null ? '' : `, PyTorch ${ms(p.step)} ms`}, load ${(loadavg()[0] ?? 0).toFixed(1)}`);
   }
   const value = tf.tidy(() => supCon.compute({ projections: feats, labels: fl }).dataSync()[0] as number);
@@ -160,18 +181,20 @@ async function sideBySide(featData: Float32Array, featLabels: Int32Array): Promi
   if (Math.abs(py0.loss - value) > 1e-4 * Math.abs(py0.loss)) throw new Error(`SupCon differs from PyTorch's: ${value} vs ${py0.loss}`);
   const ratio = ourStep / pyStep;
   const met = ratio <= SUPCON_TARGET;
+  const ourBest = Math.min(...oursBest);
+  const pyBest = Math.min(...torch.map((r) => r.stepBest));
   const lines = [
-    `${head}\n| SupCon fwd+bwd, ${N}×${VIEWS} views × ${DIM}-d | ${ms(ourStep)} | ${ms(pyStep)} | ${ratio.toFixed(2)}× | ≤ ${SUPCON_TARGET}×: ${met ? 'met' : 'missed'} |`,
+    `${head}\n| SupCon fwd+bwd, ${N}×${VIEWS} views × ${DIM}-d (median) | ${ms(ourStep)} | ${ms(pyStep)} | ${ratio.toFixed(2)}× | ≤ ${SUPCON_TARGET}×: ${met ? 'met' : 'missed'} |\n| the same, fastest run of all rounds | ${ms(ourBest)} | ${ms(pyBest)} | ${(ourBest / pyBest).toFixed(2)}× | ${ourBest / pyBest <= SUPCON_TARGET ? 'met' : 'missed'} on the least disturbed runs |`,
     '',
-    `Both sides compute SupContrast's loss (T = T_base = ${T}) after L2 normalization and the gradient with respect to the raw features [${N}, ${VIEWS}, ${DIM}]: ours is \`supConLoss().compute\` under \`tf.valueAndGrad\` (the fused op: S = A·Aᵀ/T and dF = (D + Dᵀ)·A/T as two XNNPACK products, everything between them one host pass), PyTorch ${String(py0.versions['torch'])} is \`SupConLoss.forward\` + \`torch.autograd.grad\` on ${String(py0.versions['threads'])} thread. Same loss value on both sides (${value.toFixed(5)} vs ${py0.loss.toFixed(5)}). ${ROUNDS} alternating rounds (PyTorch in a child /usr/bin/python3, then ours), medians over rounds of ${PY_RUNS}-run medians.`,
+    `Both sides compute SupContrast's loss (T = T_base = ${T}) after L2 normalization and the gradient with respect to the raw features [${N}, ${VIEWS}, ${DIM}]: ours is \`supConLoss().compute\` under \`tf.valueAndGrad\` (the fused op: S = A·Aᵀ/T and dF = (D + Dᵀ)·A/T as two XNNPACK products, everything between them one host pass), PyTorch ${String(py0.versions['torch'])} is \`SupConLoss.forward\` + \`torch.autograd.grad\` on ${String(py0.versions['threads'])} thread. Same loss value on both sides (${value.toFixed(5)} vs ${py0.loss.toFixed(5)}). ${ROUNDS} alternating rounds (PyTorch in a child /usr/bin/python3, then ours), medians over rounds of ${PY_RUNS}-run medians; the fastest runs are the ones least disturbed by other jobs (in this run PyTorch's median is ${(pyStep / pyBest).toFixed(1)}× its fastest run, ours ${(ourStep / ourBest).toFixed(1)}×: the load slows PyTorch's step more than ours).`,
   ];
-  if (!met) {
+  if (!met || ourBest / pyBest > SUPCON_TARGET) {
     lines.push(
       '',
-      `Budget (target missed): the two ${N * VIEWS}×${N * VIEWS}×${DIM} products take ${ms(oursProducts)} ms on wasm (XNNPACK, 1 thread) vs ${ms(pyProducts)} ms in PyTorch; the rest of the step (normalization, the host pass over the ${N * VIEWS}×${N * VIEWS} matrix with its ${((N * VIEWS * (N * VIEWS - 1)) / 2).toLocaleString('en-US')} exponentials, the symmetrization, the tape and the read-back) takes ${ms(Math.max(ourStep - oursProducts, 0))} ms vs PyTorch's ${ms(Math.max(pyStep - pyProducts, 0))} ms. At ${SUPCON_TARGET}× the whole step may take ${ms(SUPCON_TARGET * pyStep)} ms.`,
+      `Budget (target missed${met ? ' on the fastest runs' : ''}): the two ${N * VIEWS}×${N * VIEWS}×${DIM} products take ${ms(oursProducts)} ms on wasm (XNNPACK, 1 thread) vs ${ms(pyProducts)} ms in PyTorch; the rest of the step (normalization, the host pass over the ${N * VIEWS}×${N * VIEWS} matrix with its ${((N * VIEWS * (N * VIEWS - 1)) / 2).toLocaleString('en-US')} exponentials, the symmetrization, the tape and the read-back) takes ${ms(Math.max(ourStep - oursProducts, 0))} ms vs PyTorch's ${ms(Math.max(pyStep - pyProducts, 0))} ms. At ${SUPCON_TARGET}× the whole step may take ${ms(SUPCON_TARGET * pyStep)} ms.`,
     );
   }
-  return { md: lines.join('\n'), config: { rounds: ROUNDS, runs: PY_RUNS, pytorch: py0.versions as JsonObject, ratio, oursProducts, pyProducts } };
+  return { md: lines.join('\n'), config: { rounds: ROUNDS, runs: PY_RUNS, pytorch: py0.versions as JsonObject, ratio, ratioFastest: ourBest / pyBest, oursProducts, pyProducts } };
 }
 
 async function main(): Promise<void> {
