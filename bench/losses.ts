@@ -1,13 +1,21 @@
 /**
  * Loss benchmarks: SupCon forward+backward (N·V = 512 anchors × 128-d) and the logit-adjusted loss
  * forward+backward (batch 256 × 1000 classes), against the same computations written naively with tfjs
- * ops (autograd through the textbook formulation), on the cpu and wasm backends.
+ * ops (autograd through the textbook formulation), on the cpu and wasm backends; and SupCon side by side
+ * with PyTorch on one thread (SupContrast's `SupConLoss`, scripts/bench/supcon_bench.py, through
+ * /usr/bin/python3 when it has torch), in alternating rounds, with the budget when ours is over 2×.
  * Run: npx tsx bench/losses.ts
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends/index.js';
 import { seededRng } from '../src/core/rng.js';
 import { logitAdjustedLoss, supConLoss } from '../src/losses/index.js';
+import type { JsonObject } from '../src/core/json.js';
 import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const N = 256;
@@ -45,6 +53,23 @@ function naiveLogitAdjusted(logits: tf.Tensor2D, labels: tf.Tensor1D, counts: tf
   });
 }
 
+/** Wall times in ms of `runs` forward + backward steps (gradient read back) after 2 warm-up steps. */
+function stepTimes(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): number[] {
+  const g = tf.valueAndGrad(f);
+  const step = () => {
+    const { value, grad } = g(x);
+    grad.dataSync();
+    tf.dispose([value, grad]);
+  };
+  step();
+  step();
+  return Array.from({ length: runs }, () => {
+    const t0 = performance.now();
+    step();
+    return performance.now() - t0;
+  });
+}
+
 function stepTime(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): number {
   const g = tf.valueAndGrad(f);
   return timeMedian(
@@ -57,13 +82,132 @@ function stepTime(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, runs: number): n
   );
 }
 
+const PY = '/usr/bin/python3';
+const PY_INSTALL_HINT = 'install it with `sudo apt-get update && sudo apt-get install -y python3-torch python3-numpy` (Debian/Ubuntu; used through /usr/bin/python3)';
+/** Side-by-side rounds (Python, then ours), so both sides see similar load on a shared machine. */
+const ROUNDS = 3;
+const PY_RUNS = 15;
+/** Issue 18's target for SupCon forward + backward: at most this many times PyTorch's time. */
+const SUPCON_TARGET = 2;
+
+interface TorchSupCon {
+  readonly versions: Record<string, string | number>;
+  readonly loss: number;
+  readonly step: number;
+  readonly stepBest: number;
+  readonly products: number;
+}
+
+/** One round of the PyTorch side, or null (with the reason and the install hint printed) when it cannot run. */
+function torchSupCon(features: Float32Array, labels: Int32Array): TorchSupCon | null {
+  if (!existsSync(PY)) {
+    console.log(`PyTorch baseline skipped: ${PY} not found; ${PY_INSTALL_HINT}`);
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'longtail-losses-'));
+  try {
+    writeFileSync(join(dir, 'features.f32'), new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+    writeFileSync(join(dir, 'labels.i32'), new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
+    const spec = { n: N, views: VIEWS, dim: DIM, features: 'features.f32', labels: 'labels.i32', temperature: T, baseTemperature: T, runs: PY_RUNS };
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'supcon_bench.py');
+    const out = execFileSync(PY, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop() as string) as TorchSupCon;
+  } catch (e) {
+    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
+    console.log(`PyTorch baseline skipped: ${msg.trim().split('\n').pop()}; ${PY_INSTALL_HINT}`);
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+/** The step's two M × M × d products alone on the active backend (S = A·Aᵀ, then dF = H·A), median ms. */
+function productsTime(runs: number): number {
+  const m = N * VIEWS;
+  const rng = seededRng('products');
+  const a = tf.tensor2d(Float32Array.from({ length: m * DIM }, () => rng.normal()), [m, DIM]);
+  const h = tf.tensor2d(Float32Array.from({ length: m * m }, () => rng.normal()), [m, m]);
+  const t = timeMedian(
+    () => {
+      const at = tf.transpose(a);
+      const s = tf.matMul(a, at);
+      const d = tf.matMul(h, a);
+      d.dataSync();
+      tf.dispose([at, s, d]);
+    },
+    { warmup: 2, runs },
+  );
+  tf.dispose([a, h]);
+  return t;
+}
+
+/** SupCon against PyTorch (1 thread) on wasm in alternating rounds: the table rows and the notes under it. */
+async function sideBySide(featData: Float32Array, featLabels: Int32Array): Promise<{ md: string; config: JsonObject }> {
+  await useBackend('wasm');
+  const feats = tf.tensor3d(featData, [N, VIEWS, DIM]);
+  const fl = tf.tensor1d(featLabels, 'int32');
+  const supCon = supConLoss({ temperature: T, validate: false });
+  const ours: number[] = [];
+  const oursBest: number[] = [];
+  const torch: TorchSupCon[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const p = torchSupCon(featData, featLabels);
+    if (p !== null) torch.push(p);
+    const t = stepTimes((x) => supCon.compute({ projections: x as tf.Tensor3D, labels: fl, labelValues: featLabels }), feats, PY_RUNS);
+    ours.push(median(t));
+    oursBest.push(Math.min(...t));
+    console.log(`round ${round + 1}: longtail wasm ${ms(ours[round] as number)} ms${p === null ? '' : `, PyTorch ${ms(p.step)} ms`}, load ${(loadavg()[0] ?? 0).toFixed(1)}`);
+  }
+  const value = tf.tidy(() => supCon.compute({ projections: feats, labels: fl }).dataSync()[0] as number);
+  const oursProducts = productsTime(PY_RUNS);
+  tf.dispose([feats, fl]);
+  const ourStep = median(ours);
+  const head = '| workload | longtail wasm (ms) | PyTorch 1 thread (ms) | ratio | target |\n| --- | --- | --- | --- | --- |';
+  if (torch.length === 0) {
+    return {
+      md: `${head}\n| SupCon fwd+bwd, ${N}×${VIEWS} views × ${DIM}-d | ${ms(ourStep)} | n/a | n/a | ≤ ${SUPCON_TARGET}× |\n\nPyTorch: not available (${PY_INSTALL_HINT}).`,
+      config: { rounds: ROUNDS, runs: PY_RUNS, pytorch: null },
+    };
+  }
+  const pyStep = median(torch.map((r) => r.step));
+  const pyProducts = median(torch.map((r) => r.products));
+  const py0 = torch[0] as TorchSupCon;
+  if (Math.abs(py0.loss - value) > 1e-4 * Math.abs(py0.loss)) throw new Error(`SupCon differs from PyTorch's: ${value} vs ${py0.loss}`);
+  const ratio = ourStep / pyStep;
+  const met = ratio <= SUPCON_TARGET;
+  const ourBest = Math.min(...oursBest);
+  const pyBest = Math.min(...torch.map((r) => r.stepBest));
+  const lines = [
+    `${head}\n| SupCon fwd+bwd, ${N}×${VIEWS} views × ${DIM}-d (median) | ${ms(ourStep)} | ${ms(pyStep)} | ${ratio.toFixed(2)}× | ≤ ${SUPCON_TARGET}×: ${met ? 'met' : 'missed'} |\n| the same, fastest run of all rounds | ${ms(ourBest)} | ${ms(pyBest)} | ${(ourBest / pyBest).toFixed(2)}× | ${ourBest / pyBest <= SUPCON_TARGET ? 'met' : 'missed'} on the least disturbed runs |`,
+    '',
+    `Both sides compute SupContrast's loss (T = T_base = ${T}) after L2 normalization and the gradient with respect to the raw features [${N}, ${VIEWS}, ${DIM}]: ours is \`supConLoss().compute\` under \`tf.valueAndGrad\` (the fused op: S = A·Aᵀ/T and dF = (D + Dᵀ)·A/T as two XNNPACK products, everything between them one host pass), PyTorch ${String(py0.versions['torch'])} is \`SupConLoss.forward\` + \`torch.autograd.grad\` on ${String(py0.versions['threads'])} thread. Same loss value on both sides (${value.toFixed(5)} vs ${py0.loss.toFixed(5)}). ${ROUNDS} alternating rounds (PyTorch in a child /usr/bin/python3, then ours), medians over rounds of ${PY_RUNS}-run medians; the fastest runs are the ones least disturbed by other jobs (in this run PyTorch's median is ${(pyStep / pyBest).toFixed(1)}× its fastest run, ours ${(ourStep / ourBest).toFixed(1)}×: the load slows PyTorch's step more than ours).`,
+  ];
+  if (!met || ourBest / pyBest > SUPCON_TARGET) {
+    lines.push(
+      '',
+      `Budget (target missed${met ? ' on the fastest runs' : ''}): the two ${N * VIEWS}×${N * VIEWS}×${DIM} products take ${ms(oursProducts)} ms on wasm (XNNPACK, 1 thread) vs ${ms(pyProducts)} ms in PyTorch; the rest of the step (normalization, the host pass over the ${N * VIEWS}×${N * VIEWS} matrix with its ${((N * VIEWS * (N * VIEWS - 1)) / 2).toLocaleString('en-US')} exponentials, the symmetrization, the tape and the read-back) takes ${ms(Math.max(ourStep - oursProducts, 0))} ms vs PyTorch's ${ms(Math.max(pyStep - pyProducts, 0))} ms. At ${SUPCON_TARGET}× the whole step may take ${ms(SUPCON_TARGET * pyStep)} ms.`,
+    );
+  }
+  return { md: lines.join('\n'), config: { rounds: ROUNDS, runs: PY_RUNS, pytorch: py0.versions as JsonObject, ratio, ratioFastest: ourBest / pyBest, oursProducts, pyProducts } };
+}
+
 async function main(): Promise<void> {
+  const loadStart = loadavg()[0] ?? 0;
   const rng = seededRng(0);
   const featData = Float32Array.from({ length: N * VIEWS * DIM }, () => rng.normal());
   const featLabels = Int32Array.from({ length: N }, () => rng.int(100));
   const logitData = Float32Array.from({ length: BATCH * CLASSES }, () => rng.normal() * 3);
   const laLabels = Int32Array.from({ length: BATCH }, () => rng.int(CLASSES));
   const counts = Array.from({ length: CLASSES }, (_, i) => Math.floor(500 * Math.pow(100, -i / (CLASSES - 1))));
+
+  const side = await sideBySide(featData, featLabels);
+  console.log(side.md);
 
   const rows: string[][] = [];
   for (const backend of ['cpu', 'wasm'] as BackendName[]) {
@@ -91,9 +235,19 @@ async function main(): Promise<void> {
     console.log(rows.slice(-2).map((r) => r.join(' | ')).join('\n'));
   }
   const table = markdownTable(['workload', 'backend', 'longtail (ms)', 'naive tfjs (ms)', 'speed-up'], rows);
-  const md = `${environmentLine()}. Median of 9 runs (cpu: 3) after 2 warm-up runs; forward + backward, gradient read back. "naive tfjs" is the same loss written directly with tfjs ops and autograd (SupContrast's formulation; \`tf.losses.softmaxCrossEntropy\` on adjusted logits). The wasm backend is the one \`useBackend('wasm')\` gives at the time of the run.\n\n${table}`;
+  const md = [
+    `${environmentLine()}; 1-min load average ${loadStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end (2 cores shared with other jobs: read the ratios, measured in the same run).`,
+    '',
+    '**SupCon side by side with PyTorch** (issue 18: ≤ 2×):',
+    '',
+    side.md,
+    '',
+    '**Against naive tfjs.** Median of 9 runs (cpu: 3) after 2 warm-up runs; forward + backward, gradient read back. "naive tfjs" is the same loss written directly with tfjs ops and autograd (SupContrast\'s formulation; `tf.losses.softmaxCrossEntropy` on adjusted logits). The wasm backend is the one `useBackend(\'wasm\')` gives at the time of the run.',
+    '',
+    table,
+  ].join('\n');
   console.log(`\n${md}`);
-  writeBenchSection('losses', md);
+  writeBenchSection('losses', md, side.config);
 }
 
 await main();
