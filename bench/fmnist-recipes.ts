@@ -32,9 +32,9 @@ import {
   type Trainer,
 } from '../src/index.js';
 import { compareGranularity, type GranularitySeedResult } from '../examples/granularity-fmnist.js';
-import type { BenchSplit, SplitName } from './fmnist-data.js';
+import { disposeSplit, type BenchSplit, type SplitName } from './fmnist-data.js';
 import { TABLES, referenceModel, registerRow } from './fmnist-rows.js';
-import { selectThenTest, type Candidate } from './fmnist-select.js';
+import { selectThenTest, validationSplit, type Candidate } from './fmnist-select.js';
 
 const ADAM = { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 } as const;
 const LONG_TAILED: SplitName[] = ['ir100', 'ir10'];
@@ -339,23 +339,47 @@ async function cnnUpperRun(split: BenchSplit, seed: number): Promise<EvaluationR
   }
 }
 
-/** decoupled cRT on the protocol's MLP 784-256: stage 1 as the CE row (Adam, constant rate), stage 2 a third of the epochs. */
-async function mlpDecoupledRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
-  return fitEvaluate(split, () =>
-    decoupled({
-      seed,
-      numClasses: 10,
-      method: 'cRT',
-      inputDim: 784,
-      hiddenSizes: [256],
-      epochs: split.epochs,
-      batchSize: split.batchSize,
-      optimizer: ADAM,
-      learningRate: { kind: 'constant' },
-      stage2: { epochs: stage2Epochs(split.epochs) },
-      progress: 'none',
-    }),
-  );
+/** decoupled on the protocol's MLP 784-256: stage 1 as the CE row (Adam, constant rate), stage 2 a third of the epochs. */
+function mlpDecoupled(split: BenchSplit, seed: number, method: 'cRT' | 'tauNorm' | 'lws', tau?: number): RecipeRun & ReturnType<typeof decoupled> {
+  return decoupled({
+    seed,
+    numClasses: 10,
+    method,
+    inputDim: 784,
+    hiddenSizes: [256],
+    epochs: split.epochs,
+    batchSize: split.batchSize,
+    optimizer: ADAM,
+    learningRate: { kind: 'constant' },
+    ...(method === 'tauNorm' ? {} : { stage2: { epochs: stage2Epochs(split.epochs) } }),
+    ...(tau === undefined ? {} : { tau }),
+    progress: 'none',
+  });
+}
+
+/** decoupled cRT or LWS on the MLP 256 (no hyperparameter to choose). */
+function mlpDecoupledRun(method: 'cRT' | 'lws'): (split: BenchSplit, seed: number) => Promise<EvaluationReport> {
+  return (split, seed) => fitEvaluate(split, () => mlpDecoupled(split, seed, method));
+}
+
+/**
+ * τ-norm on the MLP 256 without the test set: stage 1 on the selection split's training part, τ searched
+ * (the recipe's grid 0, 0.1, …, 2) on its held-out images (bench/fmnist-select.ts), then the whole run again
+ * on the full split with that τ fixed, tested once.
+ */
+async function mlpTauNormRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
+  const val = validationSplit(split, seed);
+  let tau: number;
+  const search = mlpDecoupled(val, seed, 'tauNorm');
+  try {
+    await search.fit(val.train, { validation: val.test });
+    tau = search.tau as number;
+  } finally {
+    search.dispose();
+    disposeSplit(val);
+  }
+  console.log(`    (τ chosen on validation: ${tau})`);
+  return fitEvaluate(split, () => mlpDecoupled(split, seed, 'tauNorm', tau));
 }
 
 /** SAU on the MLP: pixel-space SMOTE top-up to n_max, dual branch, {@link SAU_EPOCHS} epochs at most. */
@@ -473,7 +497,9 @@ function registerRecipeRows(): void {
     sharesRunWith: 'cnn/ce',
     run: async (split, seed) => (await decoupledReports(split, seed)).final,
   });
-  registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: mlpDecoupledRun });
+  registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: mlpDecoupledRun('cRT') });
+  registerRow({ id: 'mlp/tau-norm', table: 'recipes', model: MLP, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: mlpTauNormRun });
+  registerRow({ id: 'mlp/lws', table: 'recipes', model: MLP, method: 'decoupled LWS', splits: LONG_TAILED, run: mlpDecoupledRun('lws') });
   registerRow({ id: 'cnn/upper', table: 'upper', model: cnn, method: 'cross-entropy', splits: ['full'], run: cnnUpperRun });
   const gran = 'MLP 256, 6 targets';
   registerRow({
