@@ -22,6 +22,12 @@ export interface TimeOptions {
  * returning (read results back with dataSync so asynchronous backends are measured honestly).
  */
 export function timeMedian(fn: () => void, options: TimeOptions = {}): number {
+  const times = timeRuns(fn, options).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+/** The wall times in ms of each of the `runs` runs behind {@link timeMedian}, in run order. */
+export function timeRuns(fn: () => void, options: TimeOptions = {}): number[] {
   const { warmup = 2, runs = 7 } = options;
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
@@ -30,8 +36,7 @@ export function timeMedian(fn: () => void, options: TimeOptions = {}): number {
     fn();
     times.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  return times;
 }
 
 /** Formats a duration in ms with sensible precision. */
