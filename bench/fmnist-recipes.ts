@@ -23,6 +23,7 @@ import {
   ltls,
   sau,
   synLt,
+  type DecoupledRun,
   type EvaluationReport,
   type LabeledArrays,
   type LabeledData,
@@ -290,7 +291,7 @@ interface DecoupledReports {
  * Stage 1 is instance-sampled cross-entropy, so the same run evaluated between the stages is the CNN's
  * cross-entropy baseline (same schedule, no extra training); `run.fit` then resumes with stage 2 only.
  */
-function cnnDecoupled(split: BenchSplit, seed: number): ReturnType<typeof decoupled> {
+function cnnDecoupled(split: BenchSplit, seed: number): DecoupledRun {
   return decoupled({
     seed,
     numClasses: 10,
@@ -340,7 +341,7 @@ async function cnnUpperRun(split: BenchSplit, seed: number): Promise<EvaluationR
 }
 
 /** decoupled on the protocol's MLP 784-256: stage 1 as the CE row (Adam, constant rate), stage 2 a third of the epochs. */
-function mlpDecoupled(split: BenchSplit, seed: number, method: 'cRT' | 'tauNorm' | 'lws', tau?: number): RecipeRun & ReturnType<typeof decoupled> {
+function mlpDecoupled(split: BenchSplit, seed: number, method: 'cRT' | 'tauNorm' | 'lws', tau?: number): DecoupledRun {
   return decoupled({
     seed,
     numClasses: 10,
