@@ -48,6 +48,26 @@ export function singleFunctionModule(params: number, exportName: string, body: n
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...func, ...memory, ...exports, ...code]);
 }
 
+/** An instantiated kernel module: its exports and its own memory (exported as `mem`). */
+export interface KernelInstance {
+  readonly exports: WebAssembly.Exports;
+  readonly memory: WebAssembly.Memory;
+}
+
+/**
+ * Compiles and instantiates a kernel module (no imports), or null where the runtime has no WebAssembly or
+ * rejects the module (no SIMD support).
+ */
+export function instantiateKernel(bytes: Uint8Array<ArrayBuffer>): KernelInstance | null {
+  if (typeof WebAssembly === 'undefined') return null;
+  try {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+    return { exports: instance.exports, memory: instance.exports['mem'] as WebAssembly.Memory };
+  } catch {
+    return null;
+  }
+}
+
 /** A bump allocator over a kernel's own memory: 16-byte aligned reservations, growing the memory as needed. */
 export interface BumpAllocator {
   /** Reserves `bytes` bytes and returns their byte address (views taken before go stale if memory grew). */

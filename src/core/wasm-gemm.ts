@@ -11,7 +11,7 @@
  * than one tfjs kernel launch. Null when WebAssembly SIMD is unavailable (callers use plain loops).
  */
 
-import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_OR, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, singleFunctionModule, uleb } from './wasm-asm.js';
+import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_OR, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, instantiateKernel, singleFunctionModule, uleb } from './wasm-asm.js';
 
 // Parameters 0..9, then locals: 10 i, 11 j, 12 aPtr, 13 srcRow, 14 dstRow, 15 p, 16 q, 17 cnt (i32); 18 s (v128).
 const P = { A: 0, SRC: 1, DST: 2, M: 3, K: 4, N4: 5, SI: 6, SK: 7, DI: 8, DK: 9, I: 10, J: 11, APTR: 12, SROW: 13, DROW: 14, PP: 15, QQ: 16, CNT: 17, S: 18 } as const;
@@ -91,19 +91,14 @@ export function setGemmKernelEnabled(on: boolean): boolean {
  */
 export function createGemmKernel(): GemmKernel | null {
   if (!enabled) return null;
-  try {
-    if (typeof WebAssembly === 'undefined') return null;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
-    const memory = instance.exports['mem'] as WebAssembly.Memory;
-    const axpyGrid = instance.exports['axpyGrid'] as GemmKernel['axpyGrid'];
-    const heap = bumpAllocator(memory);
-    return {
-      axpyGrid,
-      alloc: (count: number) => heap.reserve(count * 4),
-      view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
-      reset: () => heap.reset(),
-    };
-  } catch {
-    return null;
-  }
+  const kernel = instantiateKernel(moduleBytes());
+  if (kernel === null) return null;
+  const { exports, memory } = kernel;
+  const heap = bumpAllocator(memory);
+  return {
+    axpyGrid: exports['axpyGrid'] as GemmKernel['axpyGrid'],
+    alloc: (count: number) => heap.reserve(count * 4),
+    view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
+    reset: () => heap.reset(),
+  };
 }

@@ -8,7 +8,7 @@
  * callers use plain loops.
  */
 
-import { BLOCK, BR_IF, EMPTY, END, F32_ADD, F32_DIV, F32_LOAD, F32_MUL, F32_STORE, F32X4_ADD, F32X4_EXTRACT, F32X4_MUL, F32X4_SPLAT, F64X2_ADD, F64X2_EXTRACT, F64X2_MUL, F64X2_SPLAT, F64_ADD, F64_DIV, F64_LOAD, F64_MUL, F64_STORE, I32_ADD, I32_AND, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_CONST, V128_LOAD, V128_STORE, bumpAllocator, name, section, sleb, uleb } from './wasm-asm.js';
+import { BLOCK, BR_IF, EMPTY, END, F32_ADD, F32_DIV, F32_LOAD, F32_MUL, F32_STORE, F32X4_ADD, F32X4_EXTRACT, F32X4_MUL, F32X4_SPLAT, F64X2_ADD, F64X2_EXTRACT, F64X2_MUL, F64X2_SPLAT, F64_ADD, F64_DIV, F64_LOAD, F64_MUL, F64_STORE, I32_ADD, I32_AND, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_CONST, V128_LOAD, V128_STORE, bumpAllocator, instantiateKernel, name, section, sleb, uleb } from './wasm-asm.js';
 
 // Parameters 0..5: mat, vec, out, rows, cols, stride (byte addresses / counts; row r starts at
 // mat + r·stride·8). Locals: 6 r, 7 p, 8 q, 9 c (i32); 10..13 acc0..acc3 (v128); 14 s (f64).
@@ -238,29 +238,23 @@ let cached: DotKernel | null | undefined;
 /** The shared kernel, or null when WebAssembly SIMD is unavailable in this runtime. */
 export function getKernel(): DotKernel | null {
   if (cached !== undefined) return cached;
-  cached = null;
-  try {
-    if (typeof WebAssembly === 'undefined') return null;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
-    const memory = instance.exports['mem'] as WebAssembly.Memory;
-    const dotRowsStrided = instance.exports['dotRows'] as (m: number, v: number, o: number, r: number, c: number, s: number) => void;
-    type Sweep = (m: number, v: number, u: number, a: number, col: number, r: number, c: number) => void;
-    const sweep = instance.exports['sweep'] as Sweep;
-    const sweep32 = instance.exports['sweep32'] as Sweep;
-    const heap = bumpAllocator(memory);
-    const reserve = (bytes: number): number => heap.reserve(bytes);
-    cached = {
-      dotRows: (m, v, o, r, c, s = c) => dotRowsStrided(m, v, o, r, c, s),
-      sweep,
-      sweep32,
-      alloc: (count: number) => reserve(count * 8),
-      alloc32: (count: number) => reserve(count * 4),
-      view: (address: number, count: number) => new Float64Array(memory.buffer, address, count),
-      view32: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
-      reset: () => heap.reset(),
-    };
-  } catch {
-    cached = null;
-  }
+  const kernel = instantiateKernel(moduleBytes());
+  if (kernel === null) return (cached = null);
+  const { exports, memory } = kernel;
+  const dotRowsStrided = exports['dotRows'] as (m: number, v: number, o: number, r: number, c: number, s: number) => void;
+  type Sweep = (m: number, v: number, u: number, a: number, col: number, r: number, c: number) => void;
+  const sweep = exports['sweep'] as Sweep;
+  const sweep32 = exports['sweep32'] as Sweep;
+  const heap = bumpAllocator(memory);
+  cached = {
+    dotRows: (m, v, o, r, c, s = c) => dotRowsStrided(m, v, o, r, c, s),
+    sweep,
+    sweep32,
+    alloc: (count: number) => heap.reserve(count * 8),
+    alloc32: (count: number) => heap.reserve(count * 4),
+    view: (address: number, count: number) => new Float64Array(memory.buffer, address, count),
+    view32: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
+    reset: () => heap.reset(),
+  };
   return cached;
 }

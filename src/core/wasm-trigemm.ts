@@ -12,7 +12,7 @@
  * SIMD is unavailable.
  */
 
-import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, singleFunctionModule, uleb } from './wasm-asm.js';
+import { BLOCK, BR_IF, EMPTY, END, F32X4_ADD, F32X4_MUL, F32X4_SPLAT, F32_LOAD, I32_ADD, I32_CONST, I32_EQZ, I32_LT_U, I32_MUL, I32_SHL, I32_SHR_U, I32_SUB, LOCAL_GET, LOCAL_SET, LOCAL_TEE, LOOP, V128_LOAD, V128_STORE, bumpAllocator, instantiateKernel, singleFunctionModule, uleb } from './wasm-asm.js';
 
 const SELECT = 0x1b;
 // Parameters 0..6; i32 locals 7..16; v128 locals 17..27.
@@ -105,21 +105,15 @@ let cached: TriGemmKernel | null | undefined;
 /** The shared kernel, or null when WebAssembly SIMD is unavailable in this runtime. */
 export function getTriGemmKernel(): TriGemmKernel | null {
   if (cached !== undefined) return cached;
-  cached = null;
-  try {
-    if (typeof WebAssembly === 'undefined') return null;
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {});
-    const memory = instance.exports['mem'] as WebAssembly.Memory;
-    const lowerAffine = instance.exports['lowerAffine'] as TriGemmKernel['lowerAffine'];
-    const heap = bumpAllocator(memory);
-    cached = {
-      lowerAffine,
-      alloc: (count: number) => heap.reserve(count * 4),
-      view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
-      reset: () => heap.reset(),
-    };
-  } catch {
-    cached = null;
-  }
+  const kernel = instantiateKernel(moduleBytes());
+  if (kernel === null) return (cached = null);
+  const { exports, memory } = kernel;
+  const heap = bumpAllocator(memory);
+  cached = {
+    lowerAffine: exports['lowerAffine'] as TriGemmKernel['lowerAffine'],
+    alloc: (count: number) => heap.reserve(count * 4),
+    view: (address: number, count: number) => new Float32Array(memory.buffer, address, count),
+    reset: () => heap.reset(),
+  };
   return cached;
 }
