@@ -5,16 +5,14 @@
  *
  * Run: npm run bench:backends
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
 import { seededRng, type Rng } from '../src/core/rng.js';
 import type { JsonObject } from '../src/core/json.js';
-import { environmentLine, markdownTable, ms, speedup, timeMedian, timeRuns, writeBenchSection } from './util.js';
+import { environmentLine, markdownTable, ms, pythonFailure, runPythonBench, speedup, timeMedian, timeRuns, writeBenchSection } from './util.js';
 
 type Config = 'cpu' | 'stock' | 'fixes' | 'threads';
 
@@ -297,12 +295,9 @@ function torchRound(dir: string): TorchRound | null {
     return null;
   }
   try {
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'backends_bench.py');
-    const out = execFileSync(PY, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop() as string) as TorchRound;
+    return runPythonBench<TorchRound>('backends_bench.py', dir, { python: PY });
   } catch (e) {
-    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
-    console.log(`PyTorch baseline skipped: ${msg.trim().split('\n').pop()}; ${PY_INSTALL_HINT}`);
+    console.log(`PyTorch baseline skipped: ${pythonFailure(e)}; ${PY_INSTALL_HINT}`);
     return null;
   }
 }

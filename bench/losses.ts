@@ -6,17 +6,15 @@
  * /usr/bin/python3 when it has torch), in alternating rounds, with the budget when ours is over 2×.
  * Run: npx tsx bench/losses.ts
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend, type BackendName } from '../src/backends/index.js';
 import { seededRng } from '../src/core/rng.js';
 import { logitAdjustedLoss, supConLoss } from '../src/losses/index.js';
 import type { JsonObject } from '../src/core/json.js';
-import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
+import { environmentLine, markdownTable, ms, pythonFailure, runPythonBench, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const N = 256;
 const VIEWS = 2;
@@ -110,12 +108,9 @@ function torchSupCon(features: Float32Array, labels: Int32Array): TorchSupCon | 
     writeFileSync(join(dir, 'labels.i32'), new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
     const spec = { n: N, views: VIEWS, dim: DIM, features: 'features.f32', labels: 'labels.i32', temperature: T, baseTemperature: T, runs: PY_RUNS };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'supcon_bench.py');
-    const out = execFileSync(PY, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop() as string) as TorchSupCon;
+    return runPythonBench<TorchSupCon>('supcon_bench.py', dir, { python: PY });
   } catch (e) {
-    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
-    console.log(`PyTorch baseline skipped: ${msg.trim().split('\n').pop()}; ${PY_INSTALL_HINT}`);
+    console.log(`PyTorch baseline skipped: ${pythonFailure(e)}; ${PY_INSTALL_HINT}`);
     return null;
   } finally {
     rmSync(dir, { recursive: true, force: true });

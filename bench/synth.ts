@@ -6,11 +6,9 @@
  * installed. Prints ours / baseline against the targets of issue 18 (plain Sinkhorn ≤ 1.0× POT float32,
  * Gaussian fit + sampling ≤ 1.0× NumPy) and, where a target is missed, the budget that shows why.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../src/backends/index.js';
 import { seededRng } from '../src/core/rng.js';
@@ -18,7 +16,7 @@ import { ClassGaussian } from '../src/synth/gaussian.js';
 import { fitResample } from '../src/synth/resample.js';
 import { affineLowerRowsF32, cholesky, fillStandardNormal } from '../src/synth/linalg.js';
 import { normalizeByMax, sinkhorn, squaredEuclidean } from '../src/synth/sinkhorn.js';
-import { environmentLine, markdownTable, ms, speedup, timeMedian, writeBenchSection } from './util.js';
+import { environmentLine, markdownTable, ms, pythonFailure, runPythonBench, speedup, timeMedian, writeBenchSection } from './util.js';
 
 const N = 500;
 const M_POINTS = 2000;
@@ -190,12 +188,9 @@ function python(): Record<string, number> | null {
       gaussian: { features: 'features.f64', n: G_N, d: G_D, samples: G_SAMPLES, shrinkage: RHO, runs: 5 },
     };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'synth_bench.py');
-    const out = execFileSync(py, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, number>;
+    return runPythonBench<Record<string, number>>('synth_bench.py', dir, { python: py });
   } catch (e) {
-    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
-    console.log(`POT/NumPy baseline skipped: ${msg.trim().split('\n').pop()}; ${PY_INSTALL_HINT}`);
+    console.log(`POT/NumPy baseline skipped: ${pythonFailure(e)}; ${PY_INSTALL_HINT}`);
     return null;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -418,12 +413,9 @@ function pythonSmote(workloads: readonly { name: string; x: Float32Array; y: Int
     }
     const spec = { runs: SMOTE_RUNS, workloads: workloads.map((w) => ({ name: w.name, x: `${w.name}.x.f64`, y: `${w.name}.y.i32`, n: w.n, d: SMOTE_D })) };
     writeFileSync(join(dir, 'smote.json'), JSON.stringify(spec));
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'smote_bench.py');
-    const out = execFileSync(py, [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>;
+    return runPythonBench<Record<string, unknown>>('smote_bench.py', dir, { python: py });
   } catch (e) {
-    const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
-    console.log(`imbalanced-learn baseline skipped: ${msg.trim().split('\n').pop()}; ${INSTALL_HINT}`);
+    console.log(`imbalanced-learn baseline skipped: ${pythonFailure(e)}; ${INSTALL_HINT}`);
     return null;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
  * Shared benchmark helpers: median timing with warm-up, ratio formatting, and writing a bench's latest
  * results into its own marked section of docs/benchmarks.md.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -105,4 +106,34 @@ export function writeBenchManifest(name: string, config?: JsonObject): void {
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.manifest.json`), `${JSON.stringify(benchManifest(name, config), null, 1)}\n`);
+}
+
+/** Options of {@link runPythonBench}. */
+export interface PythonBenchOptions {
+  /** The interpreter. @defaultValue '/usr/bin/python3' (Debian's, which sees python3-torch, -pot, -numpy, …) */
+  readonly python?: string;
+  /** The child's stderr: captured (reported by {@link pythonFailure}) or shown as it runs. @defaultValue 'pipe' */
+  readonly stderr?: 'pipe' | 'inherit';
+  /** Extra environment variables of the child. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs the Python side of a bench, `scripts/bench/<script>` with the problem directory `dir` as its argument,
+ * and parses the JSON its last line of output prints. Throws as `execFileSync` does (see {@link pythonFailure}).
+ */
+export function runPythonBench<T>(script: string, dir: string, options: PythonBenchOptions = {}): T {
+  const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', script);
+  const out = execFileSync(options.python ?? '/usr/bin/python3', [path, dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', options.stderr ?? 'pipe'],
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+  });
+  return JSON.parse(out.trim().split('\n').pop() as string) as T;
+}
+
+/** The last line of a failed {@link runPythonBench}'s stderr (or of its error message): why the baseline is missing. */
+export function pythonFailure(e: unknown): string {
+  const msg = String((e as { stderr?: unknown }).stderr ?? (e as Error).message);
+  return msg.trim().split('\n').pop() as string;
 }

@@ -11,8 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import {
   classifier,
@@ -28,7 +27,7 @@ import {
 } from '../src/index.js';
 import { createHeadStep, headStepPlan, HOST_STACK_MAX_MACS, HOST_STEP_MAX_MACS } from '../src/train/head-step.js';
 import { createGemmKernel } from '../src/core/wasm-gemm.js';
-import { environmentLine, markdownTable, timeMedian, writeBenchSection } from './util.js';
+import { environmentLine, markdownTable, runPythonBench, timeMedian, writeBenchSection } from './util.js';
 
 /** One whole run of the protocol. */
 export interface RunSpec {
@@ -239,9 +238,7 @@ function writeForPython(runs: readonly RunSpec[], datasets: readonly { x: Float3
 /** One PyTorch round (every run once) on one thread, in a child /usr/bin/python3. */
 function pythonRound(dir: string): PythonResult | string {
   try {
-    const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench', 'whole_runs.py');
-    const out = execFileSync('/usr/bin/python3', [script, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
-    return JSON.parse(out.trim().split('\n').pop() as string) as PythonResult;
+    return runPythonBench<PythonResult>('whole_runs.py', dir, { stderr: 'inherit', env: { OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' } });
   } catch (e) {
     return `PyTorch baseline failed: ${(e as Error).message.split('\n')[0]}`;
   }

@@ -16,11 +16,11 @@ import ctypes
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from timing import times_ms
 
 
 def load(folder, entry):
@@ -56,17 +56,6 @@ def model(kind, params):
 
         return forward, [k1, b1, k2, b2, w, b]
     raise ValueError(kind)
-
-
-def times_ms(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
 
 
 def nchw(x_nhwc):

@@ -6,21 +6,10 @@ median times in ms and the per-class counts after resampling."""
 import json
 import os
 import sys
-import time
 
 import numpy as np
 from imblearn.over_sampling import SMOTE
-
-
-def median_ms(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return float(np.median(times))
+from timing import median_ms
 
 
 def main(folder):

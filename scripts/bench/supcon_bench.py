@@ -8,11 +8,11 @@ gradient in hand; stepBest: its fastest run; products: the step's two M x M x d 
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from timing import times_ms
 
 
 def supcon(features, labels, temperature, base_temperature):
@@ -37,17 +37,6 @@ def supcon(features, labels, temperature, base_temperature):
     mean_log_prob_pos = (mask * log_prob).sum(1) / mask_pos_pairs
     loss = -(temperature / base_temperature) * mean_log_prob_pos
     return loss.view(anchor_count, batch_size).mean()
-
-
-def times_ms(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
 
 
 def main(folder):

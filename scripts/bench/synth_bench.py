@@ -5,22 +5,11 @@ TypeScript bench wrote. Usage: /usr/bin/python3 scripts/bench/synth_bench.py <di
 import json
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
 import ot
-
-
-def median_ms(fn, warmup, runs):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return float(np.median(times))
+from timing import median_ms
 
 
 def main(folder):
