@@ -221,6 +221,17 @@ export function createHeadStep(options: HeadStepOptions): HeadStep | null {
   return new HeadStepImpl(kernel, bias, optimizer, { d, c, labelSmoothing, offsets, mode }, host);
 }
 
+/** The batch's b input rows of width d as one contiguous array (the inputs themselves when no rows are named). */
+function batchInputs(batch: HeadStepBatch, b: number, d: number): Float32Array {
+  if (batch.rows === undefined) return batch.x;
+  const xb = new Float32Array(b * d);
+  for (let i = 0; i < b; i++) {
+    const r = batch.rows[i] as number;
+    xb.set(batch.x.subarray(r * d, r * d + d), i * d);
+  }
+  return xb;
+}
+
 /**
  * Copies `count` rows (row i of `src` at i·width, or row rows[i] with `rows`) of `n` values into
  * `dst` at i·stride. Element loops for short rows, where a subarray per row costs more than the copy.
@@ -461,15 +472,7 @@ class HeadStepImpl implements HeadStep {
 
   private matmulStep(batch: HeadStepBatch, b: number): HeadStepResult {
     const { d, c } = this.shape;
-    let xb: Float32Array;
-    if (batch.rows === undefined) xb = batch.x;
-    else {
-      xb = new Float32Array(b * d);
-      for (let i = 0; i < b; i++) {
-        const r = batch.rows[i] as number;
-        xb.set(batch.x.subarray(r * d, r * d + d), i * d);
-      }
-    }
+    const xb = batchInputs(batch, b, d);
     return tf.tidy(() => {
       const xt = tf.tensor2d(xb, [b, d]);
       const logits = this.bias === null ? tf.matMul(xt, this.kernel) : tf.add(tf.matMul(xt, this.kernel), this.bias);
@@ -676,15 +679,7 @@ class DenseStackStep implements HeadStep {
     const layers = this.layers;
     const d = (layers[0] as StackLayer).inDim;
     const c = (layers[layers.length - 1] as StackLayer).outDim;
-    let xb: Float32Array;
-    if (batch.rows === undefined) xb = batch.x;
-    else {
-      xb = new Float32Array(b * d);
-      for (let i = 0; i < b; i++) {
-        const r = batch.rows[i] as number;
-        xb.set(batch.x.subarray(r * d, r * d + d), i * d);
-      }
-    }
+    const xb = batchInputs(batch, b, d);
     return tf.tidy(() => {
       const acts: tf.Tensor2D[] = [tf.tensor2d(xb, [b, d])];
       let logits: tf.Tensor2D | null = null;
