@@ -517,6 +517,26 @@ describe('sau on the Fashion-MNIST-LT subset (wasm)', () => {
     for (const r of [ce, la, ceReal, laReal, none]) r.protos?.features.dispose();
   }, 60_000);
 
+  it('the new options together are deterministic per seed and free everything they make', async () => {
+    const extra = { epochs: 1, batchSize: 128, mixing: 'mixup', headLoss: 'logitAdjusted', prototypes: false } as const;
+    const before = tf.memory().numTensors;
+    const once = async (seed: number) => {
+      const run = recipe(seed, extra);
+      await run.fit(tiny);
+      const out = { history: run.trainer.history, report: run.evaluate(test), stats: run.labelCorrection };
+      run.dispose();
+      return out;
+    };
+    const a = await once(6);
+    const b = await once(6);
+    const c = await once(7);
+    expect(b.history).toEqual(a.history);
+    expect(b.report.perClass).toEqual(a.report.perClass);
+    expect(b.stats).toEqual(a.stats);
+    expect(c.history).not.toEqual(a.history);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
   it('flagged data without a synthesizer, and a caller-owned synthesizer instance', async () => {
     const extra: LabeledData = { x: tf.slice(test.x, 0, 60), y: test.y.slice(0, 60) };
     const flagged = withFlags(extra, { synthetic: true });
