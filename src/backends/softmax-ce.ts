@@ -10,9 +10,11 @@
  *   ℓ_i = w_i · Σ_{j: q_ij > 0} q_ij · (logsumexp(z̃_i) − z̃_ij),   ∂ℓ_i/∂z_ij = w_i · (p_ij − q_ij).
  *
  * Terms with q_ij = 0 are skipped, so a logit of −∞ (a masked class) adds 0 and gets a zero gradient, as
- * in PyTorch's `cross_entropy`. Each row is computed in float64 and stored as float32.
+ * in PyTorch's `cross_entropy`. Each row is computed in float64 (exponentials by {@link exp64}) and stored
+ * as float32.
  */
 import * as tf from '@tensorflow/tfjs';
+import { exp64 } from '../core/exp.js';
 import { hostMemory } from './host-memory.js';
 
 /** Name of the fused kernel in the tfjs registry (cpu and wasm). */
@@ -32,10 +34,13 @@ interface Attrs {
   offsets: Float32Array | null;
   labelSmoothing: number;
   weights: Float32Array | null;
+  /** Distance between the starts of consecutive rows of `z` (padded rows); default C. */
+  zStride?: number;
 }
 
 /**
- * The row computation shared by both backends: writes ℓ into `loss` [N] and ∂ℓ/∂z into `grad` [N, C].
+ * The row computation shared by both backends: writes ℓ into `loss` [N] and ∂ℓ/∂z into `grad` [N, C]
+ * (compact rows, whatever `zStride`).
  * Labels outside [0, C) give an all-ε/C target (callers validate labels before).
  */
 export function softmaxCrossEntropyRows(
@@ -51,19 +56,23 @@ export function softmaxCrossEntropyRows(
   const eps = attrs.labelSmoothing;
   const off = eps / c;
   const on = 1 - eps + off;
-  const t = scratchRow(c);
+  const zStride = attrs.zStride ?? c;
+  const t = scratchRow(2 * c);
   for (let i = 0; i < n; i++) {
     const base = i * c;
-    // max, then exp(z̃ − max) once per entry (a NaN anywhere makes the sum, hence the row, NaN).
+    const zBase = i * zStride;
+    // z̃ = z + o into t[0, C), its max, then exp(z̃ − max) into t[C, 2C) (a NaN anywhere makes the sum,
+    // hence the row, NaN).
     let max = -Infinity;
     for (let j = 0; j < c; j++) {
-      const v = (z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number));
+      const v = (z[zBase + j] as number) + (offsets === null ? 0 : (offsets[j] as number));
+      t[j] = v;
       if (v > max) max = v;
     }
     let sum = 0;
     for (let j = 0; j < c; j++) {
-      const e = Math.exp((z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number)) - max);
-      t[j] = e;
+      const e = exp64((t[j] as number) - max);
+      t[c + j] = e;
       sum += e;
     }
     const lse = max + Math.log(sum);
@@ -71,11 +80,12 @@ export function softmaxCrossEntropyRows(
     const y = labels[i] as number;
     const w = weights === null ? 1 : (weights[i] as number);
     let l = 0;
-    for (let j = 0; j < c; j++) {
-      const q = j === y ? on : off;
-      if (q > 0) l += q * (lse - ((z[base + j] as number) + (offsets === null ? 0 : (offsets[j] as number))));
-      grad[base + j] = w * ((t[j] as number) * inv - q);
+    if (off > 0) {
+      for (let j = 0; j < c; j++) l += (j === y ? on : off) * (lse - (t[j] as number));
+    } else if (y >= 0 && y < c) {
+      l = on * (lse - (t[y] as number));
     }
+    for (let j = 0; j < c; j++) grad[base + j] = w * ((t[c + j] as number) * inv - (j === y ? on : off));
     loss[i] = w * l;
   }
 }

@@ -21,6 +21,7 @@
  * `logits_max.detach()`); it cancels in ℓ_a. Rows are computed in float64 and stored as float32.
  */
 import * as tf from '@tensorflow/tfjs';
+import { exp64 } from '../core/exp.js';
 import { hostMemory } from './host-memory.js';
 
 /** Kernel (tfjs registry, cpu and wasm): S [M, W] → ℓ [M], exponentials e [M, W], gradient-row coefficients [M, 2]. */
@@ -69,7 +70,6 @@ interface ForwardAttrs {
  * each row uses its own m_a.
  */
 function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss: Float32Array, exps: Float32Array, coef: Float32Array): void {
-  expTable ??= Float64Array.from({ length: EXP_LIMIT }, (_, i) => Math.exp(-i / EXP_STEPS));
   const w = m + attrs.contrastIds.length;
   if (attrs.bound !== null && 2 * attrs.bound < SHARED_SHIFT_RANGE) {
     // Every S_ab lies in [−bound, bound] (up to float32 rounding, harmless in exp), so the shift `bound`
@@ -95,26 +95,6 @@ function supConForwardRows(s: Float32Array, m: number, attrs: ForwardAttrs, loss
   else ownShiftRows(s, m, attrs, rowMax, loss, exps, coef);
 }
 
-/** Table steps per unit of the argument of {@link expNonPositive}, and its range (below −745, exp is 0 in float64). */
-const EXP_STEPS = 16;
-const EXP_LIMIT = 746 * EXP_STEPS;
-let expTable: Float64Array | null = null;
-
-/**
- * exp(x) for x ≤ 0 (other x, and NaN, as Math.exp; the table is built by supConForwardRows' first call), 2–3× faster than Math.exp: with t = −16x = i + f
- * (i integer, 0 ≤ f < 1), exp(x) = exp(−i/16) · exp(−f/16), the first factor from a table of 11,936
- * entries, the second a degree-6 Taylor polynomial on (−1/16, 0] (remainder below 1e-12 relative, far
- * under float32's 6e-8).
- */
-function expNonPositive(x: number): number {
-  const t = -x * EXP_STEPS;
-  if (!(t >= 0 && t < EXP_LIMIT)) return Math.exp(x);
-  const table = expTable as Float64Array;
-  const i = t | 0;
-  const r = (i - t) / EXP_STEPS;
-  return (table[i] as number) * (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720))))));
-}
-
 /**
  * Largest spread of the row maxima for one shared shift: the exponentials are kept as float32
  * for the backward pass, so each row's largest, exp(m_a − shift) ≥ e^−60 ≈ 1e-26, must stay a
@@ -138,7 +118,7 @@ function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift:
     exps[base + a] = 0;
     for (let b = a + 1; b < m; b++) {
       const v = s[base + b] as number;
-      const x = expNonPositive(v - shift);
+      const x = exp64(v - shift);
       exps[base + b] = x;
       exps[b * w + a] = x;
       sum += x;
@@ -149,7 +129,7 @@ function sharedShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, shift:
       }
     }
     for (let b = m; b < w; b++) {
-      const x = expNonPositive((s[base + b] as number) - shift);
+      const x = exp64((s[base + b] as number) - shift);
       exps[base + b] = x;
       sum += x;
     }
@@ -171,7 +151,7 @@ function ownShiftRows(s: Float32Array, m: number, attrs: ForwardAttrs, rowMax: F
     let pos = 0;
     for (let b = 0; b < w; b++) {
       const v = s[base + b] as number;
-      const x = b === a ? 0 : expNonPositive(v - shift);
+      const x = b === a ? 0 : exp64(v - shift);
       exps[base + b] = x;
       sum += x;
       if (b < m && b !== a && attrs.ids[b] === id) pos += v;

@@ -7,6 +7,7 @@ import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkSameSize } from '../core/validate.js';
 import { asRows, type CostMatrix, type DenseMatrix, describeInput, type Histogram, readCost, readHistogram, restrict, support } from './ot-input.js';
+import { exp64 } from '../core/exp.js';
 import { getKernel } from '../core/wasm-kernel.js';
 import { hostPairwiseDistances, type HostRows } from '../core/neighbors.js';
 
@@ -278,7 +279,7 @@ function plainStart(cost: { values: Float64Array; rows: number; cols: number }, 
   const u0 = 1 / n;
   const col = new Float64Array(colIdx.length);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < colIdx.length; c++) col[c] = (col[c] as number) + u0 * Math.exp((cost.values[i * m + (colIdx[c] as number)] as number) * inv);
+    for (let c = 0; c < colIdx.length; c++) col[c] = (col[c] as number) + u0 * exp64((cost.values[i * m + (colIdx[c] as number)] as number) * inv);
   }
   return col;
 }
@@ -465,14 +466,14 @@ function plainSinkhorn(s: Setup, startColumns: Float64Array | null, dtype: 'floa
     for (let i = 0; i < n; i++) {
       const o = i * m;
       for (let j = 0; j < m; j++) {
-        const e = Math.exp((M[o + j] as number) * inv);
+        const e = exp64((M[o + j] as number) * inv);
         k[o + j] = e;
         start[j] = (start[j] as number) + u0 * e;
       }
     }
     col.set(start);
   } else {
-    for (let q = 0; q < n * m; q++) k[q] = Math.exp((M[q] as number) * inv);
+    for (let q = 0; q < n * m; q++) k[q] = exp64((M[q] as number) * inv);
     col.set(startColumns);
   }
   // POT's start u = 1/n, v = 1/m (what a numerical error at iteration 0 returns).
@@ -546,7 +547,7 @@ function logSinkhorn(s: Setup, startColumns: Float64Array): RunResult {
     for (let i = 0; i < n; i++) {
       const o = i * m;
       const fi = F[i] as number;
-      for (let j = 0; j < m; j++) kt[o + j] = Math.exp((mr[o + j] as number) + fi + (G[j] as number));
+      for (let j = 0; j < m; j++) kt[o + j] = exp64((mr[o + j] as number) + fi + (G[j] as number));
     }
     transposeInto(kt, n, m, kT);
   };
@@ -585,7 +586,7 @@ function logSinkhorn(s: Setup, startColumns: Float64Array): RunResult {
         G[j] = (logb[j] as number) - lseShifted(mrT, j * n, n, F, uu);
         vv[j] = 1;
         for (let i = 0; i < n; i++) {
-          const e = Math.exp((mr[i * m + j] as number) + (F[i] as number) + (G[j] as number));
+          const e = exp64((mr[i * m + j] as number) + (F[i] as number) + (G[j] as number));
           kt[i * m + j] = e;
           kT[j * n + i] = e;
         }
@@ -600,7 +601,7 @@ function logSinkhorn(s: Setup, startColumns: Float64Array): RunResult {
         F[i] = (loga[i] as number) - lseShifted(mr, i * m, m, G, vv);
         uu[i] = 1;
         for (let j = 0; j < m; j++) {
-          const e = Math.exp((mr[i * m + j] as number) + (F[i] as number) + (G[j] as number));
+          const e = exp64((mr[i * m + j] as number) + (F[i] as number) + (G[j] as number));
           kt[i * m + j] = e;
           kT[j * n + i] = e;
         }
@@ -672,7 +673,7 @@ function lse(x: Float64Array, offset: number, len: number, shift: Float64Array):
   for (let j = 0; j < len; j++) max = Math.max(max, (x[offset + j] as number) + (shift[j] as number));
   if (max === -Infinity) return -Infinity;
   let s = 0;
-  for (let j = 0; j < len; j++) s += Math.exp((x[offset + j] as number) + (shift[j] as number) - max);
+  for (let j = 0; j < len; j++) s += exp64((x[offset + j] as number) + (shift[j] as number) - max);
   return max + Math.log(s);
 }
 

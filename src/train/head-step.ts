@@ -251,6 +251,21 @@ function copyRows(src: Float32Array, rows: Int32Array | undefined, count: number
   }
 }
 
+/**
+ * Sets each of the first `count` rows of `dst` (at i·stride) to `values` (the bias; zeros when null), and
+ * the row's padding after values.length to 0: the first row element by element, the others by doubling
+ * block copies of the rows already set.
+ */
+function broadcastRows(dst: Float32Array, count: number, stride: number, values: Float32Array | null): void {
+  if (count === 0) return;
+  if (values === null) dst.fill(0, 0, stride);
+  else {
+    dst.set(values);
+    dst.fill(0, values.length, stride);
+  }
+  for (let done = 1; done < count; done *= 2) dst.copyWithin(done * stride, 0, Math.min(done, count - done) * stride);
+}
+
 /** Byte addresses of the SIMD kernel's scratch matrices (see `simdBuffers`). */
 interface SimdBuffers {
   readonly x: number;
@@ -317,10 +332,10 @@ class HeadStepImpl implements HeadStep {
     return mode === 'host' ? this.hostStep(batch, b) : this.matmulStep(batch, b);
   }
 
-  /** Softmax cross-entropy rows of `z` (float32 logits): loss mean and P − Q into `g`. */
-  private lossAndLogitGrad(labels: Int32Array, b: number): number {
+  /** Softmax cross-entropy rows of the float32 logits `z` (rows `zStride` apart): loss mean and P − Q into `g`. */
+  private lossAndLogitGrad(z: Float32Array, zStride: number, labels: Int32Array, b: number): number {
     const { c, labelSmoothing, offsets } = this.shape;
-    softmaxCrossEntropyRows(this.z, labels, b, c, { offsets, labelSmoothing, weights: null }, this.perSample, this.g);
+    softmaxCrossEntropyRows(z, labels, b, c, { offsets, labelSmoothing, weights: null, zStride }, this.perSample, this.g);
     let total = 0;
     for (let i = 0; i < b; i++) total += this.perSample[i] as number;
     return Math.fround(total / b);
@@ -333,9 +348,14 @@ class HeadStepImpl implements HeadStep {
     const w = this.host.view(this.kernel);
     const bias = this.bias === null ? null : this.host.view(this.bias);
     const gemm = this.gemm;
-    if (gemm !== null) this.simdForward(gemm, batch, b, w, bias);
-    else this.jsForward(batch, b, w, bias);
-    const loss = this.lossAndLogitGrad(batch.labels, b);
+    let loss: number;
+    if (gemm !== null) {
+      this.simdForward(gemm, batch, b, w, bias);
+      loss = this.lossAndLogitGrad(gemm.view((this.simd as SimdBuffers).z, b * this.c4), this.c4, batch.labels, b);
+    } else {
+      this.jsForward(batch, b, w, bias);
+      loss = this.lossAndLogitGrad(this.z, c, batch.labels, b);
+    }
     if (gemm !== null) this.simdBackward(gemm, b);
     else this.jsBackward(batch, b);
     let sumW = 0;
@@ -380,12 +400,8 @@ class HeadStepImpl implements HeadStep {
     copyRows(x, rows, b, d, xv, d4, d);
     const wv = gemm.view(buf.w, d4 * c4);
     copyRows(w, undefined, d, c, wv, c4, c);
-    const zv = gemm.view(buf.z, b * c4);
-    if (bias !== null) for (let i = 0; i < b; i++) for (let j = 0, o = i * c4; j < c; j++) zv[o + j] = bias[j] as number;
-    else zv.fill(0);
+    broadcastRows(gemm.view(buf.z, b * c4), b, c4, bias);
     gemm.axpyGrid(buf.x, buf.w, buf.z, b, d4, c4 / 4, 0, c4 * 4, c4 * 4, 0);
-    const z = this.z;
-    for (let i = 0; i < b; i++) for (let j = 0, o = i * c4, t = i * c; j < c; j++) z[t + j] = zv[o + j] as number;
   }
 
   /**
@@ -476,8 +492,7 @@ class HeadStepImpl implements HeadStep {
     return tf.tidy(() => {
       const xt = tf.tensor2d(xb, [b, d]);
       const logits = this.bias === null ? tf.matMul(xt, this.kernel) : tf.add(tf.matMul(xt, this.kernel), this.bias);
-      this.z.set(this.host.view(logits).subarray(0, b * c));
-      const loss = this.lossAndLogitGrad(batch.labels, b);
+      const loss = this.lossAndLogitGrad(this.host.view(logits), c, batch.labels, b);
       const inv = Math.fround(1 / b);
       const g = this.g.subarray(0, b * c);
       for (let t = 0; t < g.length; t++) g[t] = Math.fround((g[t] as number) * inv);
@@ -518,7 +533,6 @@ class DenseStackStep implements HeadStep {
   private readonly grads: Float32Array[];
   private rowsAllocated = 0;
   private buf: { act: number[]; z: number; g: number[]; w: number[]; wT: number[]; dw: number[] } | null = null;
-  private z = new Float32Array(0);
   private gc = new Float32Array(0);
   private perSample = new Float32Array(0);
 
@@ -561,7 +575,6 @@ class DenseStackStep implements HeadStep {
     };
     this.rowsAllocated = rows;
     const c = last.outDim;
-    this.z = new Float32Array(rows * c);
     this.gc = new Float32Array(rows * c);
     this.perSample = new Float32Array(rows);
     return this.buf;
@@ -599,19 +612,13 @@ class DenseStackStep implements HeadStep {
     layers.forEach((l, k) => {
       const out = k + 1 < layers.length ? (buf.act[k + 1] as number) : buf.z;
       const ov = g.view(out, b * l.out4);
-      if (l.bias === null) ov.fill(0);
-      else {
-        const bias = this.host.view(l.bias);
-        for (let i = 0; i < b; i++) for (let j = 0, o = i * l.out4; j < l.outDim; j++) ov[o + j] = bias[j] as number;
-      }
+      broadcastRows(ov, b, l.out4, l.bias === null ? null : this.host.view(l.bias));
       g.axpyGrid(buf.act[k] as number, buf.w[k] as number, out, b, l.in4, l.out4 / 4, 0, l.out4 * 4, l.out4 * 4, 0);
       if (k + 1 < layers.length) for (let t = 0; t < b * l.out4; t++) if (!((ov[t] as number) > 0)) ov[t] = (ov[t] as number) !== (ov[t] as number) ? (ov[t] as number) : 0;
     });
     // Loss and G = (P − Q)/B at the logits.
-    const zv = g.view(buf.z, b * last.out4);
-    const z = this.z;
-    copyRows(zv, undefined, b, last.out4, z, c, c);
-    softmaxCrossEntropyRows(z, batch.labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
+    this.ensureRows(b, c);
+    softmaxCrossEntropyRows(g.view(buf.z, b * last.out4), batch.labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null, zStride: last.out4 }, this.perSample, this.gc);
     let total = 0;
     for (let i = 0; i < b; i++) total += this.perSample[i] as number;
     const loss = Math.fround(total / b);
@@ -656,17 +663,17 @@ class DenseStackStep implements HeadStep {
     return { loss, bad };
   }
 
-  /** Loss mean of the logits `z` [B, C]; (P − Q)/B into `gc`, rounded to float32 as tfjs's mean gradient. */
+  /** Host rows for batches of `b` rows and `c` classes (per-sample losses, logit gradients). */
   private ensureRows(b: number, c: number): void {
-    if (this.z.length >= b * c) return;
-    this.z = new Float32Array(b * c);
+    if (this.gc.length >= b * c) return;
     this.gc = new Float32Array(b * c);
     this.perSample = new Float32Array(b);
   }
 
-  private lossAndScaledGrad(labels: Int32Array, b: number, c: number): number {
+  /** Loss mean of the logits `z` [B, C]; (P − Q)/B into `gc`, rounded to float32 as tfjs's mean gradient. */
+  private lossAndScaledGrad(z: Float32Array, labels: Int32Array, b: number, c: number): number {
     this.ensureRows(b, c);
-    softmaxCrossEntropyRows(this.z, labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
+    softmaxCrossEntropyRows(z, labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
     let total = 0;
     for (let i = 0; i < b; i++) total += this.perSample[i] as number;
     const inv = Math.fround(1 / b);
@@ -689,9 +696,7 @@ class DenseStackStep implements HeadStep {
         if (last) logits = out as tf.Tensor2D;
         else acts.push(out as tf.Tensor2D);
       });
-      this.ensureRows(b, c);
-      this.z.set(this.host.view(logits as unknown as tf.Tensor2D).subarray(0, b * c));
-      const loss = this.lossAndScaledGrad(batch.labels, b, c);
+      const loss = this.lossAndScaledGrad(this.host.view(logits as unknown as tf.Tensor2D), batch.labels, b, c);
       let g: tf.Tensor2D = tf.tensor2d(this.gc.subarray(0, b * c), [b, c]);
       const grads: tf.Tensor[] = [];
       for (let k = layers.length - 1; k >= 0; k--) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/backends/index.js';
-import { fusedSoftmaxCrossEntropy, setFusedCrossEntropy } from '../../src/backends/softmax-ce.js';
+import { fusedSoftmaxCrossEntropy, setFusedCrossEntropy, softmaxCrossEntropyRows } from '../../src/backends/softmax-ce.js';
 import { crossEntropy } from '../../src/losses/functional/crossEntropy.js';
 import { seededRng } from '../../src/core/rng.js';
 import { backendsUnderTest, expectNoLeak } from '../../src/testing/index.js';
@@ -157,3 +157,54 @@ for (const backend of backendsUnderTest()) {
   });
 }
 
+
+describe('softmaxCrossEntropyRows (the host rows behind the fused op and the head step)', () => {
+  /** The rows as before exp64: Math.exp, one pass per quantity (float64, stored as float32). */
+  function mathExpRows(z: Float32Array, y: Int32Array, n: number, c: number, eps: number, offsets: Float32Array | null, weights: Float32Array | null): { loss: Float32Array; grad: Float32Array } {
+    const loss = new Float32Array(n);
+    const grad = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) {
+      const v = Array.from({ length: c }, (_, j) => (z[i * c + j] as number) + (offsets === null ? 0 : (offsets[j] as number)));
+      const max = Math.max(...v);
+      const e = v.map((x) => Math.exp(x - max));
+      let sum = 0;
+      for (const x of e) sum += x;
+      const lse = max + Math.log(sum);
+      const w = weights === null ? 1 : (weights[i] as number);
+      let l = 0;
+      for (let j = 0; j < c; j++) {
+        const q = j === y[i] ? 1 - eps + eps / c : eps / c;
+        if (q > 0) l += q * (lse - (v[j] as number));
+        grad[i * c + j] = w * ((e[j] as number) * (1 / sum) - q);
+      }
+      loss[i] = w * l;
+    }
+    return { loss, grad };
+  }
+
+  it('gives bit for bit the float32 values of the Math.exp computation', () => {
+    const { z, y, w, o } = data('rows-bits');
+    const finite = z.map((v) => (Number.isFinite(v) ? v : -30));
+    for (const [eps, offsets, weights] of [[0, null, null], [0.1, o, w], [0, o, null], [0.3, null, w]] as const) {
+      const loss = new Float32Array(N);
+      const grad = new Float32Array(N * C);
+      softmaxCrossEntropyRows(finite, y, N, C, { offsets, labelSmoothing: eps, weights }, loss, grad);
+      const ref = mathExpRows(finite, y, N, C, eps, offsets, weights);
+      expect(Array.from(loss)).toEqual(Array.from(ref.loss));
+      expect(Array.from(grad)).toEqual(Array.from(ref.grad));
+    }
+  });
+
+  it('reads padded logit rows through zStride and writes compact rows', () => {
+    const { z, y, o } = data('rows-stride');
+    const stride = C + 5;
+    const padded = new Float32Array(N * stride).fill(Number.NaN);
+    for (let i = 0; i < N; i++) padded.set(z.subarray(i * C, i * C + C), i * stride);
+    const attrs = { offsets: o, labelSmoothing: 0.1, weights: null };
+    const [l1, g1, l2, g2] = [new Float32Array(N), new Float32Array(N * C), new Float32Array(N), new Float32Array(N * C)];
+    softmaxCrossEntropyRows(z, y, N, C, attrs, l1, g1);
+    softmaxCrossEntropyRows(padded, y, N, C, { ...attrs, zStride: stride }, l2, g2);
+    expect(Array.from(l2)).toEqual(Array.from(l1));
+    expect(Array.from(g2)).toEqual(Array.from(g1));
+  });
+});
