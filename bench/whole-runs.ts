@@ -27,6 +27,7 @@ import {
 } from '../src/index.js';
 import { createHeadStep, headStepPlan, HOST_STACK_MAX_MACS, HOST_STEP_MAX_MACS } from '../src/train/head-step.js';
 import { createGemmKernel } from '../src/core/wasm-gemm.js';
+import { disposeSplit, loadSource, makeSplit, splitsDir } from './fmnist-data.js';
 import { environmentLine, markdownTable, runPythonBench, timeMedian, writeBenchSection } from './util.js';
 
 /** One whole run of the protocol. */
@@ -39,6 +40,12 @@ export interface RunSpec {
   readonly epochs: number;
   readonly hidden: readonly number[];
   readonly batchSize: number;
+  /**
+   * Where the data comes from: seeded long-tailed Gaussian classes ({@link makeData}, default) or the
+   * Fashion-MNIST-LT IF 100 split as bench:fmnist prepares it (needs `dataset-fashion-mnist`; the row is
+   * skipped with the install hint when the images are absent).
+   */
+  readonly source?: 'gaussian' | 'fashion-mnist-lt';
 }
 
 const RUNS: readonly RunSpec[] = [
@@ -47,6 +54,7 @@ const RUNS: readonly RunSpec[] = [
   { id: 'tabB-mlp64', title: 'tabular B (9 features, 7 classes), MLP 64', features: 9, classes: 7, samples: 34 * 256, epochs: 100, hidden: [64], batchSize: 256 },
   { id: 'frozen512-10', title: 'frozen 512-d features, 10 classes, linear head', features: 512, classes: 10, samples: 20 * 256, epochs: 25, hidden: [], batchSize: 256 },
   { id: 'frozen512-100', title: 'frozen 512-d features, 100 classes, linear head', features: 512, classes: 100, samples: 20 * 256, epochs: 25, hidden: [], batchSize: 256 },
+  { id: 'fmnist-mlp256', title: 'Fashion-MNIST-LT IF 100, MLP 256, 30 epochs', features: 784, classes: 10, samples: 14886, epochs: 30, hidden: [256], batchSize: 256, source: 'fashion-mnist-lt' },
 ];
 
 const REPEATS = 3;
@@ -75,6 +83,45 @@ export function makeData(run: RunSpec, rng: Rng): { x: Float32Array; y: Int32Arr
     }
   }
   return { x, y };
+}
+
+/**
+ * The run's training data: {@link makeData}, or the standardised Fashion-MNIST-LT IF 100 images of
+ * bench:fmnist (an Error naming the install command when the dataset is absent).
+ */
+async function runData(run: RunSpec): Promise<{ x: Float32Array; y: Int32Array }> {
+  if ((run.source ?? 'gaussian') === 'gaussian') return makeData(run, seededRng(`whole-runs:${run.id}`));
+  const split = await makeSplit('ir100', await loadSource(undefined), { splitsDir: splitsDir(undefined), epochs: run.epochs, batchSize: run.batchSize });
+  try {
+    const x = Float32Array.from(await split.train.x.data());
+    if (split.train.y.length !== run.samples || x.length !== run.samples * run.features) throw new Error(`${run.id}: expected ${run.samples} rows of ${run.features} features, got ${split.train.y.length}`);
+    return { x, y: Int32Array.from(split.train.y) };
+  } finally {
+    disposeSplit(split);
+  }
+}
+
+/** Optimizer steps of a whole run (the last batch of an epoch may be partial). */
+function stepsOf(run: RunSpec): number {
+  return Math.ceil(run.samples / run.batchSize) * run.epochs;
+}
+
+/** Forward and backward multiply-adds of one step of `run` (x·W, xᵀ·G per layer, G·Wᵀ below the top) × 2 = FLOP. */
+function stepFlops(run: RunSpec): number {
+  const widths = [run.features, ...run.hidden, run.classes];
+  return widths.slice(1).reduce((sum, w, l) => sum + 2 * run.batchSize * (widths[l] as number) * w * (l > 0 ? 3 : 2), 0);
+}
+
+/** Side of the square product timed for each side's peak rate ({@link peakGflops}, whole_runs.py). */
+const PEAK_SIZE = 1024;
+
+/** Our backend's matmul rate on a large square product (XNNPACK on wasm, one thread), GFLOP/s. */
+function peakGflops(): number {
+  const a = tf.randomNormal([PEAK_SIZE, PEAK_SIZE]);
+  const b = tf.randomNormal([PEAK_SIZE, PEAK_SIZE]);
+  const ms = timeMedian(() => tf.tidy(() => tf.matMul(a, b).shape.length), { warmup: 2, runs: 9 });
+  tf.dispose([a, b]);
+  return (2 * PEAK_SIZE ** 3) / (ms * 1e6);
 }
 
 /** Whether the dedicated step applies to `run`'s model and loss. */
@@ -204,6 +251,8 @@ function simdProductsMs(run: RunSpec): number | null {
 interface PythonResult {
   readonly versions: Record<string, string | number>;
   readonly runs: Record<string, { seconds: number[]; loss: number }>;
+  /** torch.mm on {@link PEAK_SIZE}² float32 matrices, one thread, GFLOP/s. */
+  readonly peakGflops: number;
 }
 
 /** Why there is no PyTorch side (null: it is available). */
@@ -224,6 +273,7 @@ function writeForPython(runs: readonly RunSpec[], datasets: readonly { x: Float3
   const dir = mkdtempSync(join(tmpdir(), 'longtail-runs-'));
   const spec = {
     repeats: 1,
+    peakSize: PEAK_SIZE,
     runs: runs.map((run, i) => {
       const data = datasets[i] as { x: Float32Array; y: Int32Array };
       writeFileSync(join(dir, `${run.id}.x.f32`), new Uint8Array(data.x.buffer, data.x.byteOffset, data.x.byteLength));
@@ -255,8 +305,19 @@ const ratio = (a: number, b: number | undefined): string => (b === undefined ? '
 async function main(): Promise<void> {
   const loadStart = os.loadavg()[0] ?? NaN;
   const caps = await useBackend('wasm');
-  const runs = only === null ? RUNS : RUNS.filter((r) => only.includes(r.id));
-  const datasets = runs.map((run) => makeData(run, seededRng(`whole-runs:${run.id}`)));
+  const runs: RunSpec[] = [];
+  const datasets: { x: Float32Array; y: Int32Array }[] = [];
+  const skipped: string[] = [];
+  for (const run of only === null ? RUNS : RUNS.filter((r) => only.includes(r.id))) {
+    try {
+      datasets.push(await runData(run));
+      runs.push(run);
+    } catch (e) {
+      skipped.push(`- ${run.title}: not run (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  const ourPeak: number[] = [];
+  const torchPeak: number[] = [];
   const trainerTimes: number[][] = runs.map(() => []);
   const headTimes: (number[] | null)[] = runs.map((r) => (dedicatedApplies(r) ? [] : null));
   const losses: Record<string, { trainer: number; head?: number; pytorch?: number }> = {};
@@ -267,6 +328,7 @@ async function main(): Promise<void> {
   let py: string | null = missing;
   // Rounds alternate the variants (and PyTorch) so machine load affects them alike.
   for (let r = 0; r < REPEATS; r++) {
+    ourPeak.push(peakGflops());
     for (let i = 0; i < runs.length; i++) {
       const run = runs[i] as RunSpec;
       const data = datasets[i] as { x: Float32Array; y: Int32Array };
@@ -286,6 +348,7 @@ async function main(): Promise<void> {
       if (typeof round === 'string') py = round;
       else {
         torchVersions = round.versions;
+        torchPeak.push(round.peakGflops);
         for (const [id, v] of Object.entries(round.runs)) {
           (torchSeconds[id] ??= []).push(...v.seconds);
           if (losses[id] !== undefined) losses[id] = { ...losses[id], pytorch: v.loss };
@@ -298,8 +361,20 @@ async function main(): Promise<void> {
   const torch = py === null && torchVersions !== null ? { versions: torchVersions, runs: Object.fromEntries(Object.entries(torchSeconds).map(([id, seconds]) => [id, { seconds, loss: NaN }])) } : null;
   if (py !== null) console.log(py);
   const budgets: string[] = [];
+  const peaks = { ours: median(ourPeak), torch: torchPeak.length === 0 ? null : median(torchPeak) };
+  /** What the products of a step need at the peak rates: the compute floor of both sides. */
+  const peakLine = (run: RunSpec, allowedMs: number): string => {
+    const mflop = stepFlops(run) / 1e6;
+    const need = mflop / allowedMs; // MFLOP per ms = GFLOP/s
+    const floorOurs = mflop / peaks.ours;
+    const torchPart = peaks.torch === null ? '' : `, PyTorch's ${(mflop / peaks.torch).toFixed(2)} ms at its ${peaks.torch.toFixed(1)} GFLOP/s`;
+    const verdict = need > peaks.ours
+      ? ` Even with nothing else in the step, the target needs the products at ${need.toFixed(1)} GFLOP/s, ${(need / peaks.ours).toFixed(1)}× the best rate our backend reaches on this machine: out of reach with WebAssembly SIMD here.`
+      : '';
+    return ` Compute floor: ${mflop.toFixed(2)} MFLOP of products per step, ${floorOurs.toFixed(2)} ms at our peak ${peaks.ours.toFixed(1)} GFLOP/s${torchPart}.${verdict}`;
+  };
   const rows = runs.map((run, i) => {
-    const steps = (run.samples / run.batchSize) * run.epochs;
+    const steps = stepsOf(run);
     const tr = median(trainerTimes[i] as number[]);
     const hd = headTimes[i] === null ? undefined : median(headTimes[i] as number[]);
     const pt = torch?.runs[run.id] === undefined ? undefined : median(torch.runs[run.id]!.seconds);
@@ -321,7 +396,8 @@ async function main(): Promise<void> {
             (floor >= allowed
               ? ` — already over the target, so it is out of reach with these products (PyTorch's whole step: ${perStep(pt).toFixed(2)} ms)`
               : `, leaving ${(allowed - floor).toFixed(2)} ms for everything else (now ${rest >= 0 ? rest.toFixed(2) : `${rest.toFixed(2)}: the products timed alone exceed the step's share in the run, timing noise`} ms)`) +
-            '.',
+            '.' +
+            peakLine(run, allowed),
         );
       }
     }
@@ -346,6 +422,7 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     pytorch: torch?.versions ?? null,
     repeats: REPEATS,
+    peakGflops: { ours: peaks.ours, pytorch: peaks.torch, size: PEAK_SIZE },
     losses,
   };
   const text = [
@@ -356,6 +433,9 @@ async function main(): Promise<void> {
     'Targets (issue 18): every Trainer run ≤ 1.0× PyTorch; the frozen-feature linear head ≤ 0.5×. Budgets of the missed targets (per step; products timed alone in this run):',
     '',
     ...(budgets.length === 0 ? ['- none missed'] : budgets),
+    ...(skipped.length === 0 ? [] : ['', 'Runs left out:', '', ...skipped]),
+    '',
+    `Peak rates (float32 ${PEAK_SIZE}×${PEAK_SIZE} by ${PEAK_SIZE}×${PEAK_SIZE} product, one thread, median of the rounds): ours (wasm, XNNPACK through tfjs matMul) ${peaks.ours.toFixed(1)} GFLOP/s, PyTorch (torch.mm) ${peaks.torch === null ? 'n/a' : `${peaks.torch.toFixed(1)} GFLOP/s`}. 128-bit WebAssembly SIMD without fused multiply-add against PyTorch's native BLAS (AVX2 with FMA where the CPU has it): steps made of large products cannot run faster than this ratio allows.`,
     '',
     "Products are medians of warm repetitions (little affected by other processes); whole runs are wall time including the time slices other processes take, so under load the 'everything else' part is inflated most.",
     '',

@@ -2,7 +2,8 @@
 batch 256, softmax cross-entropy, a fresh random order each epoch) on the inputs the TypeScript bench
 wrote, on one thread. Usage: /usr/bin/python3 scripts/bench/whole_runs.py <dir>
 <dir>/spec.json lists the runs and names the raw float32 features / int32 labels files; prints one JSON
-object {versions, runs: {id: {seconds: [..], loss}}} (wall time of the training loop only)."""
+object {versions, runs: {id: {seconds: [..], loss}}, peakGflops} (wall time of the training loop only;
+peakGflops: torch.mm on two peakSize² float32 matrices, one thread)."""
 import json
 import os
 import sys
@@ -10,6 +11,8 @@ import time
 
 import numpy as np
 import torch
+
+from timing import median_ms
 
 
 def build(d, hidden, classes):
@@ -47,7 +50,12 @@ def run_once(x, y, run, seed):
 def main(folder):
     torch.set_num_threads(1)
     spec = json.load(open(os.path.join(folder, 'spec.json')))
-    out = {'versions': {'torch': torch.__version__, 'numpy': np.__version__, 'threads': torch.get_num_threads()}, 'runs': {}}
+    size = spec.get('peakSize', 1024)
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    peak_ms = median_ms(lambda: torch.mm(a, b), 2, 9)
+    out = {'versions': {'torch': torch.__version__, 'numpy': np.__version__, 'threads': torch.get_num_threads()}, 'runs': {},
+           'peakGflops': 2 * size ** 3 / (peak_ms * 1e6)}
     for run in spec['runs']:
         x = torch.from_numpy(np.fromfile(os.path.join(folder, run['x']), dtype=np.float32).reshape(-1, run['features']))
         y = torch.from_numpy(np.fromfile(os.path.join(folder, run['y']), dtype=np.int32).astype(np.int64))
