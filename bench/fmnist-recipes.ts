@@ -291,11 +291,12 @@ interface DecoupledReports {
  * Stage 1 is instance-sampled cross-entropy, so the same run evaluated between the stages is the CNN's
  * cross-entropy baseline (same schedule, no extra training); `run.fit` then resumes with stage 2 only.
  */
-function cnnDecoupled(split: BenchSplit, seed: number): DecoupledRun {
+function cnnDecoupled(split: BenchSplit, seed: number, choice: { method: 'cRT' | 'tauNorm' | 'lws'; tau?: number } = { method: 'cRT' }): DecoupledRun {
+  const { method, tau } = choice;
   return decoupled({
     seed,
     numClasses: 10,
-    method: 'cRT',
+    method,
     // Flattened 7×7×32 features: global average pooling leaves 32 numbers and under-fits (bench/fmnist-cnn.ts).
     backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], features: 'flatten', rng: seededRng(seed).fork('cnn') }),
     epochs: split.epochs,
@@ -304,9 +305,45 @@ function cnnDecoupled(split: BenchSplit, seed: number): DecoupledRun {
     // trains ten points worse at the diagnosis budget (bench/fmnist-cnn.ts). Stage 2 inherits it.
     optimizer: ADAM,
     learningRate: { kind: 'constant' },
-    stage2: { epochs: stage2Epochs(split.epochs) },
+    ...(method === 'tauNorm' ? {} : { stage2: { epochs: stage2Epochs(split.epochs) } }),
+    ...(tau === undefined ? {} : { tau }),
     progress: 'none',
   });
+}
+
+/** A decoupled CNN run fitted on the split's images and evaluated on the test images. */
+async function cnnFitEvaluate(split: BenchSplit, make: () => DecoupledRun): Promise<EvaluationReport> {
+  const train = asImages(split.train);
+  const test = asImages(split.test);
+  try {
+    return await fitEvaluate({ ...split, train, test }, make);
+  } finally {
+    train.x.dispose();
+    test.x.dispose();
+  }
+}
+
+/**
+ * τ-norm on the CNN without the test set, as {@link mlpTauNormRun}: τ searched on the selection split's
+ * held-out images after stage 1 on the rest, then the whole run on the full split with that τ.
+ */
+async function cnnTauNormRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
+  const val = validationSplit(split, seed);
+  const train = asImages(val.train);
+  const held = asImages(val.test);
+  let tau: number;
+  const search = cnnDecoupled(val, seed, { method: 'tauNorm' });
+  try {
+    await search.fit(train, { validation: held });
+    tau = search.tau as number;
+  } finally {
+    search.dispose();
+    train.x.dispose();
+    held.x.dispose();
+    disposeSplit(val);
+  }
+  console.log(`    (τ chosen on validation: ${tau})`);
+  return cnnFitEvaluate(split, () => cnnDecoupled(split, seed, { method: 'tauNorm', tau }));
 }
 
 const decoupledReports = cachedPerRun(async (split, seed): Promise<DecoupledReports> => {
@@ -501,6 +538,15 @@ function registerRecipeRows(): void {
   registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: mlpDecoupledRun('cRT') });
   registerRow({ id: 'mlp/tau-norm', table: 'recipes', model: MLP, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: mlpTauNormRun });
   registerRow({ id: 'mlp/lws', table: 'recipes', model: MLP, method: 'decoupled LWS', splits: LONG_TAILED, run: mlpDecoupledRun('lws') });
+  registerRow({ id: 'cnn/tau-norm', table: 'recipes', model: cnn, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: cnnTauNormRun });
+  registerRow({
+    id: 'cnn/lws',
+    table: 'recipes',
+    model: cnn,
+    method: 'decoupled LWS',
+    splits: LONG_TAILED,
+    run: (split, seed) => cnnFitEvaluate(split, () => cnnDecoupled(split, seed, { method: 'lws' })),
+  });
   registerRow({ id: 'cnn/upper', table: 'upper', model: cnn, method: 'cross-entropy', splits: ['full'], run: cnnUpperRun });
   const gran = 'MLP 256, 6 targets';
   registerRow({
