@@ -3,7 +3,7 @@
  * accuracy, many / medium / few-shot accuracy, and expected calibration error. Every metric derives from
  * the confusion matrix or the calibration bins, which is what {@link ClassificationMetrics} accumulates.
  */
-import { invalid } from '../core/errors.js';
+import { invalid, LongTailError } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { checkAllFinite, checkInteger, checkLabels, checkSameSize } from '../core/validate.js';
 import { resolveShotThresholds, shotGroupOf, SHOT_GROUPS } from '../data/class-stats.js';
@@ -169,20 +169,44 @@ export interface ProbabilityInputs {
  * @throws LongTailError `SHAPE_MISMATCH`, `NON_FINITE`, `INVALID_OPTION` (a value outside [0, 1]).
  */
 export function argmaxRows(probabilities: ArrayLike<number>, numClasses: number): { predictions: Int32Array; confidences: Float64Array } {
-  checkInteger('numClasses', numClasses, { min: 1 });
-  if (probabilities.length % numClasses !== 0) {
-    throw invalid('SHAPE_MISMATCH', `probabilities.length to be a multiple of numClasses=${numClasses}`, 'probabilities.length', probabilities.length);
-  }
+  checkRowLength('probabilities', probabilities, numClasses);
   checkAllFinite('probabilities', probabilities);
-  const n = probabilities.length / numClasses;
+  return firstMaxRows(probabilities, numClasses, (v, index) => {
+    if (v < 0 || v > 1) throw invalid('INVALID_OPTION', 'probabilities in [0, 1]', `probabilities[${index}]`, v);
+  });
+}
+
+/**
+ * The predicted class of every row of logits [N · C]: the first maximum (±∞ allowed: a masked class is −∞).
+ *
+ * @throws LongTailError `NON_FINITE` for a NaN logit (an arg-max over NaN would silently say class 0).
+ */
+export function argmaxLogits(logits: ArrayLike<number>, numClasses: number): Int32Array {
+  checkRowLength('logits', logits, numClasses);
+  return firstMaxRows(logits, numClasses, (v, index) => {
+    if (Number.isNaN(v)) {
+      const row = Math.floor(index / numClasses);
+      throw new LongTailError('NON_FINITE', `expected logits without NaN. Received: logits[${row}, ${index - row * numClasses}]=NaN (the model's output for input row ${row}; check that row's inputs and the weights)`, { name: 'logits', index });
+    }
+  }).predictions;
+}
+
+function checkRowLength(name: string, values: ArrayLike<number>, numClasses: number): void {
+  checkInteger('numClasses', numClasses, { min: 1 });
+  if (values.length % numClasses !== 0) throw invalid('SHAPE_MISMATCH', `${name}.length to be a multiple of numClasses=${numClasses}`, `${name}.length`, values.length);
+}
+
+/** First maximum of every row and its value, after `check(value, flatIndex)` of each entry. */
+function firstMaxRows(values: ArrayLike<number>, numClasses: number, check: (v: number, index: number) => void): { predictions: Int32Array; confidences: Float64Array } {
+  const n = values.length / numClasses;
   const predictions = new Int32Array(n);
   const confidences = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
     let bestV = -Infinity;
     for (let j = 0; j < numClasses; j++) {
-      const v = probabilities[i * numClasses + j] as number;
-      if (v < 0 || v > 1) throw invalid('INVALID_OPTION', 'probabilities in [0, 1]', `probabilities[${i * numClasses + j}]`, v);
+      const v = values[i * numClasses + j] as number;
+      check(v, i * numClasses + j);
       if (v > bestV) {
         bestV = v;
         best = j;

@@ -249,7 +249,7 @@ export interface Trainer extends Disposable {
   step(x: tf.Tensor, labels: tf.Tensor1D | Int32Array | readonly number[], options?: StepOptions): StepResult;
   /** Logits of `x` in eval mode, computed in batches; the caller owns the result. */
   logits(x: tf.Tensor, options?: PredictOptions): tf.Tensor2D;
-  /** Arg-max class per sample. */
+  /** Arg-max class per sample (the first maximum on ties); `NON_FINITE` when a row of logits has a NaN (an arg-max would silently say class 0). */
   predict(x: tf.Tensor, options?: PredictOptions): Int32Array;
   /** Overall, balanced, per-class, many/medium/few accuracy and ECE on labelled data. */
   evaluate(data: LabeledData, options?: EvaluateOptions): EvaluationReport;

@@ -15,6 +15,7 @@ import type { Loss, LossContext, LossState, LossStateSnapshot } from '../losses/
 import type { Model, Requirement } from '../models/types.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
+import { argmaxLogits } from '../metrics/classification.js';
 import { samplerFromConfig } from '../samplers/index.js';
 import type { Sampler } from '../samplers/types.js';
 import { topUpRequest } from '../synth/top-up.js';
@@ -565,11 +566,13 @@ class LoopTrainer implements Trainer {
 
   predict(x: tf.Tensor, options?: PredictOptions): Int32Array {
     const logits = this.logits(x, checkOptions('predict options', options, PREDICT_KEYS));
-    const arg = tf.tidy(() => tf.argMax(logits, 1));
-    logits.dispose();
-    const out = Int32Array.from(arg.dataSync());
-    arg.dispose();
-    return out;
+    let values: ArrayLike<number>;
+    try {
+      values = logits.dataSync();
+    } finally {
+      logits.dispose();
+    }
+    return argmaxLogits(values, logits.shape[1]);
   }
 
   private positionOf(live: LiveEpoch): EpochPosition {

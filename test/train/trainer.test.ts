@@ -73,7 +73,11 @@ for (const backend of backendsUnderTest()) {
       expect(report.trainCounts).toEqual(COUNTS);
       expect(report.groups?.many.accuracy).toBeGreaterThan(0.8);
       expect(history.epochs[3]?.['valBalancedAccuracy']).toBeCloseTo(report.balancedAccuracy, 6);
-      expect(loop.predict(test.x)).toHaveLength(200);
+      const predicted = loop.predict(test.x);
+      const logits = loop.logits(test.x);
+      const argMax = tf.tidy(() => tf.argMax(logits, 1));
+      expect(Array.from(predicted)).toEqual(Array.from(argMax.dataSync()));
+      tf.dispose([logits, argMax]);
       loop.dispose();
       cfg.model.dispose();
     });
@@ -313,6 +317,28 @@ describe('Trainer construction errors', () => {
     bad.x.dispose();
     loop.dispose();
     expect(() => loop.predict(tf.zeros([1, 8]))).toThrowError(/after dispose/);
+    cfg.model.dispose();
+  });
+
+  it('predict refuses NaN logits (NON_FINITE naming the row) instead of answering class 0, and leaks nothing', () => {
+    const cfg = config();
+    const loop = trainer(cfg);
+    const x = tf.tensor2d([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, NaN, 0, 0, 0, 0, 0, 0, 0], [2, 8]);
+    const before = tf.memory().numTensors;
+    let thrown: unknown;
+    try {
+      loop.predict(x);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(LongTailError);
+    expect((thrown as LongTailError).code).toBe('NON_FINITE');
+    expect((thrown as LongTailError).message).toMatch(/^expected logits without NaN\. Received: logits\[1, 0\]=NaN/);
+    expect(tf.memory().numTensors).toBe(before);
+    const finiteRow = tf.slice(x, [0, 0], [1, 8]);
+    expect(loop.predict(finiteRow)).toHaveLength(1);
+    tf.dispose([x, finiteRow]);
+    loop.dispose();
     cfg.model.dispose();
   });
 
