@@ -8,7 +8,7 @@
  * Part 2: your own loop around the library's Trainer, one `trainer.step(x, labels)` per batch: the
  *   trainer does the forward pass, loss, gradients and optimizer update; you choose the batches.
  *
- * Run: `npx tsx examples/custom-loop.ts` (about 10 s on 2 cores). `EXAMPLE_EPOCHS=2` shortens it.
+ * Run: `npx tsx examples/custom-loop.ts`. `EXAMPLE_EPOCHS=2` shortens it.
  * In your project, import from 'longtail' instead of '../src/index.js'.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -48,10 +48,11 @@ let stockWasmFactory: BackendFactory | null = null;
 let wasmThreads = 1;
 /**
  * Not chosen automatically: the thread count is fixed for every kernel when the backend starts, threads
- * gain 1.0–1.5× on whole training steps (1.8× on large matmuls) on an idle 2-core machine and lose when
- * the cores are shared, and a per-kernel choice would need a second backend and moving tensors.
+ * speed up large matmuls and convolutions on an idle machine and slow whole steps down when the cores are
+ * shared (`npm run bench:backends` measures both in its "2 threads vs 1" column), and a per-kernel choice
+ * would need a second backend and moving tensors.
  */
-const DEFAULT_THREAD_DECISION = 'default: 1 thread (2 threads are opt-in with { name: "wasm", threads: 2 }: 1.0–1.5× on whole training steps on an idle machine, slower when cores are shared)';
+const DEFAULT_THREAD_DECISION = 'default: 1 thread (2 threads are opt-in with { name: "wasm", threads: 2 }: faster on large matmuls and convolutions on an idle machine, slower when the cores are shared; npm run bench:backends measures both)';
 let threadDecision = DEFAULT_THREAD_DECISION;
 let nativeLoaded: string | null = null;
 let lastWarnings: string[] = [];
