@@ -67,11 +67,12 @@ function isDense(M: unknown): M is DenseMatrix {
 
 /**
  * Reads a cost matrix. NaN and −∞ are always `NON_FINITE`; +∞ (a forbidden pair) only when
- * `allowInfinity`.
+ * `allowInfinity`. `borrow`: a `{ values }` input whose values are a Float64Array comes back as that array
+ * itself, not a copy, for callers that only read it before they return (no copy of a large cost per call).
  *
  * @throws LongTailError `INVALID_OPTION`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `NON_FINITE`, `DISPOSED`.
  */
-export function readCost(name: string, M: CostMatrix, options: { readonly allowInfinity: boolean }): ReadCost {
+export function readCost(name: string, M: CostMatrix, options: { readonly allowInfinity: boolean; readonly borrow?: boolean }): ReadCost {
   let values: Float64Array;
   let rows: number;
   let cols: number;
@@ -101,7 +102,7 @@ export function readCost(name: string, M: CostMatrix, options: { readonly allowI
     cols = checkInteger(`${name}.cols`, M.cols, { min: 1 });
     checkSameSize(`${name}.values.length = rows·cols`, rows * cols, `${name}.values.length`, M.values.length);
     // slice() of a Float64Array is a block copy; from() walks any other array-like element by element.
-    values = M.values instanceof Float64Array ? M.values.slice() : Float64Array.from(M.values);
+    values = M.values instanceof Float64Array ? (options.borrow === true ? M.values : M.values.slice()) : Float64Array.from(M.values);
   } else {
     throw new LongTailError(
       'INVALID_OPTION',

@@ -145,7 +145,8 @@ export function sinkhorn(a: Histogram, b: Histogram, M: CostMatrix, options: Sin
   const wantTensor = o.planTensor ?? false;
   if (typeof wantTensor !== 'boolean') throw invalid('INVALID_OPTION', 'planTensor to be a boolean', 'planTensor', wantTensor);
   if (o.onWarning !== undefined && typeof o.onWarning !== 'function') throw invalid('INVALID_OPTION', 'onWarning to be a function', 'onWarning', describeInput(o.onWarning));
-  const cost = readCost('M', M, { allowInfinity: true });
+  // Borrowed, not copied: nothing below writes to the cost or keeps it past the return.
+  const cost = readCost('M', M, { allowInfinity: true, borrow: true });
   const n = cost.rows;
   const m = cost.cols;
   const wa = readHistogram('a', a, n, 'M.rows');

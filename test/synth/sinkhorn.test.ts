@@ -156,6 +156,33 @@ describe('sinkhorn log-domain stability', () => {
   });
 });
 
+describe('sinkhorn reads a { values } cost without copying it, and never writes to it', () => {
+  it('leaves the caller\'s Float64Array as it was, and its result does not change when the caller then writes to it', () => {
+    const rng = seededRng('sinkhorn-borrow');
+    const values = Float64Array.from({ length: 7 * 9 }, () => rng.next());
+    values[5] = Infinity; // one forbidden pair
+    const before = values.slice();
+    const a = Float64Array.from({ length: 7 }, () => 0.5 + rng.next());
+    const b = Float64Array.from({ length: 9 }, () => 0.5 + rng.next());
+    const sum = (w: Float64Array) => w.reduce((t, v) => t + v, 0);
+    a.forEach((v, i) => (a[i] = v / sum(a)));
+    b.forEach((v, i) => (b[i] = v / sum(b)));
+    for (const dtype of ['float64', 'float32'] as const) {
+      for (const method of ['plain', 'log'] as const) {
+        const borrowed = sinkhorn(a, b, { values, rows: 7, cols: 9 }, { epsilon: 0.1, method, dtype, maxIterations: 50 });
+        expect(Array.from(values)).toEqual(Array.from(before));
+        const copied = sinkhorn(a, b, { values: Array.from(values), rows: 7, cols: 9 }, { epsilon: 0.1, method, dtype, maxIterations: 50 });
+        expect(borrowed.cost).toBe(copied.cost);
+        expect(borrowed.plan).toEqual(copied.plan);
+        const plan = borrowed.plan.map((row) => Array.from(row));
+        values.fill(123);
+        expect(borrowed.plan.map((row) => Array.from(row))).toEqual(plan);
+        values.set(before);
+      }
+    }
+  });
+});
+
 describe('sinkhorn input errors', () => {
   const M = { values: [0, 1, 1, 0], rows: 2, cols: 2 };
   const ab = [0.5, 0.5];
