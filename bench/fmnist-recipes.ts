@@ -286,23 +286,33 @@ interface DecoupledReports {
   readonly final: EvaluationReport;
 }
 
+/** The two architectures of the decoupled rows: the protocol's MLP 784-256 and the small CNN. */
+type DecoupledArch = 'mlp' | 'cnn';
+
+/** A decoupled method, with τ fixed for τ-norm (else searched on the validation data `fit` gets). */
+interface DecoupledChoice {
+  readonly method: 'cRT' | 'tauNorm' | 'lws';
+  readonly tau?: number;
+}
+
 /**
- * decoupled cRT on the small CNN (conv 16 → 32, BN, max-pool, flattened 7×7×32), Adam as the protocol.
- * Stage 1 is instance-sampled cross-entropy, so the same run evaluated between the stages is the CNN's
- * cross-entropy baseline (same schedule, no extra training); `run.fit` then resumes with stage 2 only.
+ * decoupled on the MLP 784-256 or on the small CNN (conv 16 → 32, BN, max-pool, flattened 7×7×32): stage 1
+ * instance-sampled CE with the protocol's Adam at a constant rate, stage 2 (cRT, LWS) a third of the epochs.
  */
-function cnnDecoupled(split: BenchSplit, seed: number, choice: { method: 'cRT' | 'tauNorm' | 'lws'; tau?: number } = { method: 'cRT' }): DecoupledRun {
+function decoupledRunOf(arch: DecoupledArch, split: BenchSplit, seed: number, choice: DecoupledChoice = { method: 'cRT' }): DecoupledRun {
   const { method, tau } = choice;
   return decoupled({
     seed,
     numClasses: 10,
     method,
-    // Flattened 7×7×32 features: global average pooling leaves 32 numbers and under-fits (bench/fmnist-cnn.ts).
-    backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], features: 'flatten', rng: seededRng(seed).fork('cnn') }),
+    ...(arch === 'cnn'
+      ? // Flattened 7×7×32 features: global average pooling leaves 32 numbers and under-fits (bench/fmnist-cnn.ts).
+        { backbone: cnnBackbone({ inputShape: [28, 28, 1], channels: [16, 32], features: 'flatten', rng: seededRng(seed).fork('cnn') }) }
+      : { inputDim: 784, hiddenSizes: [256] }),
     epochs: split.epochs,
     batchSize: split.batchSize,
-    // The protocol's optimizer (as every MLP row), not Kang's SGD 0.1 + cosine: on this CNN the SGD schedule
-    // trains ten points worse at the diagnosis budget (bench/fmnist-cnn.ts). Stage 2 inherits it.
+    // The protocol's optimizer, not Kang's SGD 0.1 + cosine: on the CNN the SGD schedule trains ten points
+    // worse at the diagnosis budget (bench/fmnist-cnn.ts). Stage 2 inherits it.
     optimizer: ADAM,
     learningRate: { kind: 'constant' },
     ...(method === 'tauNorm' ? {} : { stage2: { epochs: stage2Epochs(split.epochs) } }),
@@ -311,113 +321,81 @@ function cnnDecoupled(split: BenchSplit, seed: number, choice: { method: 'cRT' |
   });
 }
 
-/** A decoupled CNN run fitted on the split's images and evaluated on the test images. */
-async function cnnFitEvaluate(split: BenchSplit, make: () => DecoupledRun): Promise<EvaluationReport> {
+/** Runs `use` on the split as `arch` takes it: flat rows for the MLP, [N, 28, 28, 1] images (freed after) for the CNN. */
+async function onArchInputs<T>(arch: DecoupledArch, split: BenchSplit, use: (split: BenchSplit) => Promise<T>): Promise<T> {
+  if (arch === 'mlp') return use(split);
   const train = asImages(split.train);
   const test = asImages(split.test);
   try {
-    return await fitEvaluate({ ...split, train, test }, make);
+    return await use({ ...split, train, test });
   } finally {
     train.x.dispose();
     test.x.dispose();
   }
+}
+
+/** decoupled cRT or LWS (no hyperparameter to choose), fitted on the split and tested once. */
+function decoupledRow(arch: DecoupledArch, method: 'cRT' | 'lws'): (split: BenchSplit, seed: number) => Promise<EvaluationReport> {
+  return (split, seed) => onArchInputs(arch, split, (s) => fitEvaluate(s, () => decoupledRunOf(arch, s, seed, { method })));
 }
 
 /**
- * τ-norm on the CNN without the test set, as {@link mlpTauNormRun}: τ searched on the selection split's
- * held-out images after stage 1 on the rest, then the whole run on the full split with that τ.
+ * τ-norm without the test set: stage 1 on the selection split's training part, τ searched (the recipe's
+ * grid 0, 0.1, …, 2) on its held-out images (bench/fmnist-select.ts), then the whole run again on the full
+ * split with that τ fixed, tested once.
  */
-async function cnnTauNormRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
-  const val = validationSplit(split, seed);
-  const train = asImages(val.train);
-  const held = asImages(val.test);
-  let tau: number;
-  const search = cnnDecoupled(val, seed, { method: 'tauNorm' });
-  try {
-    await search.fit(train, { validation: held });
-    tau = search.tau as number;
-  } finally {
-    search.dispose();
-    train.x.dispose();
-    held.x.dispose();
-    disposeSplit(val);
-  }
-  console.log(`    (τ chosen on validation: ${tau})`);
-  return cnnFitEvaluate(split, () => cnnDecoupled(split, seed, { method: 'tauNorm', tau }));
+function tauNormRow(arch: DecoupledArch): (split: BenchSplit, seed: number) => Promise<EvaluationReport> {
+  return async (split, seed) => {
+    const val = validationSplit(split, seed);
+    let tau: number;
+    try {
+      tau = await onArchInputs(arch, val, async (v) => {
+        const search = decoupledRunOf(arch, v, seed, { method: 'tauNorm' });
+        try {
+          await search.fit(v.train, { validation: v.test });
+          return search.tau as number;
+        } finally {
+          search.dispose();
+        }
+      });
+    } finally {
+      disposeSplit(val);
+    }
+    console.log(`    (τ chosen on validation: ${tau})`);
+    return onArchInputs(arch, split, (s) => fitEvaluate(s, () => decoupledRunOf(arch, s, seed, { method: 'tauNorm', tau })));
+  };
 }
 
-const decoupledReports = cachedPerRun(async (split, seed): Promise<DecoupledReports> => {
-  const train = asImages(split.train);
-  const test = asImages(split.test);
-  const run = cnnDecoupled(split, seed);
-  try {
-    await run.representationTrainer.fit(train);
-    const stage1 = run.evaluate(test);
-    await run.fit(train);
-    return { stage1, final: run.evaluate(test) };
-  } finally {
-    run.dispose();
-    train.x.dispose();
-    test.x.dispose();
-  }
-});
+/**
+ * decoupled cRT on the CNN evaluated twice. Stage 1 is instance-sampled cross-entropy, so the same run
+ * evaluated between the stages is the CNN's cross-entropy baseline (same schedule, no extra training);
+ * `run.fit` then resumes with stage 2 only.
+ */
+const decoupledReports = cachedPerRun((split, seed): Promise<DecoupledReports> =>
+  onArchInputs('cnn', split, async ({ train, test }) => {
+    const run = decoupledRunOf('cnn', split, seed);
+    try {
+      await run.representationTrainer.fit(train);
+      const stage1 = run.evaluate(test);
+      await run.fit(train);
+      return { stage1, final: run.evaluate(test) };
+    } finally {
+      run.dispose();
+    }
+  }),
+);
 
 /** The CNN's balanced upper bound: stage 1 of the same decoupled run (plain CE, same init) on all 60,000 images. */
-async function cnnUpperRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
-  const train = asImages(split.train);
-  const test = asImages(split.test);
-  const run = cnnDecoupled(split, seed);
-  try {
-    await run.representationTrainer.fit(train);
-    return run.evaluate(test);
-  } finally {
-    run.dispose();
-    train.x.dispose();
-    test.x.dispose();
-  }
-}
-
-/** decoupled on the protocol's MLP 784-256: stage 1 as the CE row (Adam, constant rate), stage 2 a third of the epochs. */
-function mlpDecoupled(split: BenchSplit, seed: number, method: 'cRT' | 'tauNorm' | 'lws', tau?: number): DecoupledRun {
-  return decoupled({
-    seed,
-    numClasses: 10,
-    method,
-    inputDim: 784,
-    hiddenSizes: [256],
-    epochs: split.epochs,
-    batchSize: split.batchSize,
-    optimizer: ADAM,
-    learningRate: { kind: 'constant' },
-    ...(method === 'tauNorm' ? {} : { stage2: { epochs: stage2Epochs(split.epochs) } }),
-    ...(tau === undefined ? {} : { tau }),
-    progress: 'none',
+function cnnUpperRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
+  return onArchInputs('cnn', split, async ({ train, test }) => {
+    const run = decoupledRunOf('cnn', split, seed);
+    try {
+      await run.representationTrainer.fit(train);
+      return run.evaluate(test);
+    } finally {
+      run.dispose();
+    }
   });
-}
-
-/** decoupled cRT or LWS on the MLP 256 (no hyperparameter to choose). */
-function mlpDecoupledRun(method: 'cRT' | 'lws'): (split: BenchSplit, seed: number) => Promise<EvaluationReport> {
-  return (split, seed) => fitEvaluate(split, () => mlpDecoupled(split, seed, method));
-}
-
-/**
- * τ-norm on the MLP 256 without the test set: stage 1 on the selection split's training part, τ searched
- * (the recipe's grid 0, 0.1, …, 2) on its held-out images (bench/fmnist-select.ts), then the whole run again
- * on the full split with that τ fixed, tested once.
- */
-async function mlpTauNormRun(split: BenchSplit, seed: number): Promise<EvaluationReport> {
-  const val = validationSplit(split, seed);
-  let tau: number;
-  const search = mlpDecoupled(val, seed, 'tauNorm');
-  try {
-    await search.fit(val.train, { validation: val.test });
-    tau = search.tau as number;
-  } finally {
-    search.dispose();
-    disposeSplit(val);
-  }
-  console.log(`    (τ chosen on validation: ${tau})`);
-  return fitEvaluate(split, () => mlpDecoupled(split, seed, 'tauNorm', tau));
 }
 
 /** SAU on the MLP: pixel-space SMOTE top-up to n_max, dual branch, {@link SAU_EPOCHS} epochs at most. */
@@ -535,17 +513,17 @@ function registerRecipeRows(): void {
     sharesRunWith: 'cnn/ce',
     run: async (split, seed) => (await decoupledReports(split, seed)).final,
   });
-  registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: mlpDecoupledRun('cRT') });
-  registerRow({ id: 'mlp/tau-norm', table: 'recipes', model: MLP, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: mlpTauNormRun });
-  registerRow({ id: 'mlp/lws', table: 'recipes', model: MLP, method: 'decoupled LWS', splits: LONG_TAILED, run: mlpDecoupledRun('lws') });
-  registerRow({ id: 'cnn/tau-norm', table: 'recipes', model: cnn, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: cnnTauNormRun });
+  registerRow({ id: 'mlp/decoupled', table: 'recipes', model: MLP, method: 'decoupled cRT', splits: LONG_TAILED, run: decoupledRow('mlp', 'cRT') });
+  registerRow({ id: 'mlp/tau-norm', table: 'recipes', model: MLP, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: tauNormRow('mlp') });
+  registerRow({ id: 'mlp/lws', table: 'recipes', model: MLP, method: 'decoupled LWS', splits: LONG_TAILED, run: decoupledRow('mlp', 'lws') });
+  registerRow({ id: 'cnn/tau-norm', table: 'recipes', model: cnn, method: 'decoupled τ-norm (τ on validation)', splits: LONG_TAILED, run: tauNormRow('cnn') });
   registerRow({
     id: 'cnn/lws',
     table: 'recipes',
     model: cnn,
     method: 'decoupled LWS',
     splits: LONG_TAILED,
-    run: (split, seed) => cnnFitEvaluate(split, () => cnnDecoupled(split, seed, { method: 'lws' })),
+    run: decoupledRow('cnn', 'lws'),
   });
   registerRow({ id: 'cnn/upper', table: 'upper', model: cnn, method: 'cross-entropy', splits: ['full'], run: cnnUpperRun });
   const gran = 'MLP 256, 6 targets';
