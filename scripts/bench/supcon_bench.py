@@ -14,29 +14,8 @@ import torch
 import torch.nn.functional as F
 from timing import times_ms
 
-
-def supcon(features, labels, temperature, base_temperature):
-    """SupContrast's SupConLoss.forward (features [N, V, d] already normalized, labels [N])."""
-    batch_size = features.shape[0]
-    labels = labels.contiguous().view(-1, 1)
-    mask = torch.eq(labels, labels.T).float()
-    contrast_count = features.shape[1]
-    contrast_feature = torch.cat(torch.unbind(features, dim=1), dim=0)
-    anchor_feature = contrast_feature
-    anchor_count = contrast_count
-    anchor_dot_contrast = torch.div(torch.matmul(anchor_feature, contrast_feature.T), temperature)
-    logits_max, _ = torch.max(anchor_dot_contrast, dim=1, keepdim=True)
-    logits = anchor_dot_contrast - logits_max.detach()
-    mask = mask.repeat(anchor_count, contrast_count)
-    logits_mask = torch.scatter(torch.ones_like(mask), 1, torch.arange(batch_size * anchor_count).view(-1, 1), 0)
-    mask = mask * logits_mask
-    exp_logits = torch.exp(logits) * logits_mask
-    log_prob = logits - torch.log(exp_logits.sum(1, keepdim=True))
-    mask_pos_pairs = mask.sum(1)
-    mask_pos_pairs = torch.where(mask_pos_pairs < 1e-6, 1, mask_pos_pairs)
-    mean_log_prob_pos = (mask * log_prob).sum(1) / mask_pos_pairs
-    loss = -(temperature / base_temperature) * mean_log_prob_pos
-    return loss.view(anchor_count, batch_size).mean()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'golden'))
+from losses_official import supcontrast_supcon  # noqa: E402  (SupContrast's SupConLoss.forward, one copy)
 
 
 def main(folder):
@@ -49,7 +28,7 @@ def main(folder):
 
     def step():
         f = x.clone().requires_grad_(True)
-        loss = supcon(F.normalize(f, dim=2), y, t, tb)
+        loss = supcontrast_supcon(F.normalize(f, dim=2), y, t, tb)
         (grad,) = torch.autograd.grad(loss, f)
         return loss, grad
 

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-torch.set_default_dtype(torch.float64)
 INF = float('inf')
 
 
@@ -69,13 +68,14 @@ def ldam_drw_per_cls_weights(cls_num_list, beta):
 
 
 def supcontrast_supcon(features, labels=None, temperature=0.07, base_temperature=0.07):
-    """HobbitLong/SupContrast losses.py SupConLoss.forward, contrast_mode='all'."""
+    """HobbitLong/SupContrast losses.py SupConLoss.forward, contrast_mode='all', in the features' dtype
+    (the official code's `.float()` masks; float64 for the golden values, float32 in bench/losses.ts)."""
     batch_size = features.shape[0]
     if labels is None:
-        mask = torch.eye(batch_size, dtype=torch.float64)
+        mask = torch.eye(batch_size, dtype=features.dtype)
     else:
         labels = labels.contiguous().view(-1, 1)
-        mask = torch.eq(labels, labels.T).double()
+        mask = torch.eq(labels, labels.T).to(features.dtype)
     contrast_count = features.shape[1]
     contrast_feature = torch.cat(torch.unbind(features, dim=1), dim=0)
     anchor_feature = contrast_feature
@@ -299,6 +299,9 @@ def supcon_cases():
 
 
 def main():
+    # float64 for every tensor the cases make (here, not at import: bench/losses.ts's PyTorch side imports
+    # supcontrast_supcon and runs it in float32).
+    torch.set_default_dtype(torch.float64)
     out = {
         'generator': 'scripts/golden/losses_official.py',
         'torch': torch.__version__,
