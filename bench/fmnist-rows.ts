@@ -12,6 +12,7 @@ import {
   crossEntropyLoss,
   linearHead,
   logitAdjustedLoss,
+  mixupView,
   mlpBackbone,
   postHocAdjust,
   selectRows,
@@ -78,8 +79,6 @@ export function registerRow(row: BenchRow): void {
 /** Architectures of the reference runs. */
 export type ReferenceModel = 'linear' | 'mlp';
 
-const MODEL_LABELS: Readonly<Record<ReferenceModel, string>> = { linear: 'linear', mlp: 'MLP 256' };
-
 /**
  * The reference architectures with PyTorch's `nn.Linear` initialisation (the library's default): linear =
  * one dense layer on the 784 standardised pixels; MLP = 784-256 ReLU, then a dense layer to 10.
@@ -96,6 +95,10 @@ export interface RecipeSpec {
   readonly model: ReferenceModel;
   readonly loss: () => Loss<'logits'>;
   readonly sampler?: SamplerSpec;
+  /** The learning-rate schedule: the protocol's constant rate, or cosine decay to 0 over the run. @defaultValue 'constant' */
+  readonly schedule?: 'constant' | 'cosine';
+  /** MixUp of the training batches with λ ~ Beta(α, α) (soft targets); absent: no MixUp. */
+  readonly mixupAlpha?: number;
 }
 
 /** A trained model's evaluations: plain arg-max, and after post-hoc logit adjustment (τ = 1). */
@@ -106,8 +109,8 @@ export interface RecipeResult {
 
 /**
  * Trains one reference recipe through the library's Trainer (Adam lr 1e-3, L2 weight decay 5e-4 added to
- * the gradient as PyTorch's `Adam(weight_decay=…)`, the split's epochs and batch size, the run's seed) and
- * evaluates the final model on the balanced test set, plainly and with z − log π.
+ * the gradient as PyTorch's `Adam(weight_decay=…)`, the split's epochs and batch size, the run's seed; the
+ * spec's schedule and MixUp when it sets them) and evaluates the final model on the balanced test set, plainly and with z − log π.
  */
 export async function trainRecipe(split: BenchSplit, seed: number, spec: RecipeSpec): Promise<RecipeResult> {
   const model = referenceModel(spec.model, seed);
@@ -119,6 +122,8 @@ export async function trainRecipe(split: BenchSplit, seed: number, spec: RecipeS
     batchSize: split.batchSize,
     optimizer: { kind: 'adam', learningRate: 1e-3, weightDecay: 5e-4 },
     ...(spec.sampler === undefined ? {} : { sampler: spec.sampler }),
+    ...(spec.schedule === 'cosine' ? { learningRate: { kind: 'cosine' } } : {}),
+    ...(spec.mixupAlpha === undefined ? {} : { augment: mixupView({ numClasses: split.counts.length, alpha: spec.mixupAlpha }) }),
     progress: 'none',
   });
   try {
@@ -143,7 +148,7 @@ export function clearSharedRuns(): void {
   sharedRuns.clear();
 }
 
-function sharedRun(key: string, split: BenchSplit, seed: number, spec: RecipeSpec): Promise<RecipeResult> {
+export function sharedRun(key: string, split: BenchSplit, seed: number, spec: RecipeSpec): Promise<RecipeResult> {
   const full = `${key}|${split.name}|${seed}|${split.epochs}`;
   let run = sharedRuns.get(full);
   if (run === undefined) {
@@ -152,6 +157,9 @@ function sharedRun(key: string, split: BenchSplit, seed: number, spec: RecipeSpe
   }
   return run;
 }
+
+/** Row labels of the reference architectures. */
+export const MODEL_LABELS: Readonly<Record<ReferenceModel, string>> = { linear: 'linear', mlp: 'MLP 256' };
 
 /** Top-1 of the PyTorch reference (docs/benchmarks.md, PyTorch reference rows), per model and method. */
 const REFERENCE: Readonly<Record<ReferenceModel, Readonly<Record<string, Partial<Record<SplitName, number>>>>>> = {

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:fmnist`: the Fashion-MNIST-LT benchmark (protocol in docs/benchmarks.md) on the library's
  * Trainer and the wasm backend — the reference recipes (parity with PyTorch), the balanced upper bound,
- * and any row registered in bench/fmnist-rows.ts or bench/fmnist-recipes.ts (the library's recipes) — a
+ * and any row registered in bench/fmnist-rows.ts, bench/fmnist-recipes.ts (the library's recipes) or
+ * bench/fmnist-schedule.ts (the cosine-schedule group) — a
  * row that throws is reported and skipped, the others still run — 3 seeds, mean ± std, into docs/benchmarks.md.
  *
  * Needs Debian's `dataset-fashion-mnist` and the shared split files. Options (all optional):
@@ -36,6 +37,7 @@ import {
 import { mergeRecordFiles, readmeMarkdown, RecordFileError, reportMarkdown, toRecord, type MergedRecords, type RunRecord } from './fmnist-report.js';
 import { ROWS, TABLES, clearSharedRuns, type BenchRow } from './fmnist-rows.js';
 import { RECIPE_NOTES } from './fmnist-recipes.js';
+import { SCHEDULE_NOTES } from './fmnist-schedule.js';
 import { benchManifest, environmentLine, writeBenchSection } from './util.js';
 
 const DEFAULT_SEEDS = [0, 1, 2];
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
     reportMarkdown({ header: header({ seeds, epochs: epochsLabel(options, records), backend }), tables: TABLES, rows, records }),
     NOTES,
     ...(rows.some((r) => r.table === 'recipes' || r.table === 'granularity') ? [RECIPE_NOTES] : []),
+    ...(rows.some((r) => r.table === 'schedule') ? [SCHEDULE_NOTES] : []),
     ...(failures.length > 0
       ? [`Failed runs (not in the tables): ${failures.map((f) => `${f.row} on ${SPLIT_LABELS[f.split]}, seed ${f.seed}: ${f.message}`).join('; ')}.`]
       : []),

@@ -10,14 +10,25 @@
  *    in the target class before and after the steps, per target class.
  * 2. Ablation: whole synLt runs (`--epochs`, synthesis from ⌊0.75·epochs⌋) per setting against the same
  *    run with nothing synthesised (plain cross-entropy: same initial weights and batches).
+ * 3. Head test (`--head-test`): does a top-up of OT-matched latents carry the re-balancing signal that a
+ *    top-up of duplicated real latents carries? Per seed, the cross-entropy MLP of the protocol
+ *    (`--head-epochs`), frozen; a re-initialised linear head trained for a third of those epochs on its
+ *    training latents topped up to n_max by each source in turn (nothing, duplicates of real rows, class
+ *    Gaussians as ltls draws them, OT matching accepted on the head, OT matching accepted on the
+ *    logit-adjusted head). Same head initialisation and optimizer for every source.
  *
  * Options: --epochs N (default 8) --diag-epochs N (default 6) --cap N (default 200) --seeds 0[,1]
- *   --only ID[,ID] (ablation settings) --skip-diagnosis --skip-ablation --json FILE --report FILE[,FILE] (no training; records merged) --write
+ *   --only ID[,ID] (ablation settings and head-test sources) --skip-diagnosis --skip-ablation --head-test --head-epochs N (default 30)
+ *   --json FILE --report FILE[,FILE] (no training; records merged) --write
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import {
+  ClassGaussian,
+  classifier,
+  linearHead,
+  postHocAdjust,
   OtDistributionMatching,
   seededRng,
   trainer,
@@ -52,6 +63,7 @@ const SETTINGS: readonly Setting[] = [
   { id: 'rel-0.1-0.5', label: 'η 0.1 × latent norm, τ 0.5', matching: { ...CHEAP, stepSize: 0.1, threshold: 0.5 } },
   { id: 'rel-0.2-0.9', label: 'η 0.2 × latent norm, τ 0.9', matching: { ...CHEAP, stepSize: 0.2, threshold: 0.9 } },
   { id: 'rel-0.1-0.9-ce', label: 'η 0.1 × latent norm, τ 0.9, CE term only (λ1 = 0)', matching: { ...CHEAP, stepSize: 0.1, threshold: 0.9, otWeight: 0 } },
+  { id: 'rel-0.1-ot-only', label: 'η 0.1 × latent norm, OT term only (λ2 = 0), every proposal kept (τ = 0)', matching: { ...CHEAP, stepSize: 0.1, ceWeight: 0, threshold: 0 } },
 ];
 
 /** One target class in one diagnosed setting. */
@@ -85,6 +97,21 @@ interface AblationRecord {
   readonly seconds: number;
 }
 
+/** One top-up source of the head test, for one seed. */
+interface HeadTestRecord {
+  readonly source: HeadSource;
+  readonly seed: number;
+  /** Epochs of the frozen encoder's cross-entropy training; the head trains for a third of them. */
+  readonly encoderEpochs: number;
+  readonly balanced: number;
+  readonly many: number;
+  readonly medium: number;
+  /** Rows added to the real latents (Σ over classes). */
+  readonly added: number;
+  /** Mean probability of the added rows' class under the frozen model's own head (NaN for none). */
+  readonly meanTargetProbability: number;
+}
+
 interface Records {
   env: string;
   diagEpochs: number;
@@ -92,7 +119,29 @@ interface Records {
   scale: LatentScale | null;
   diagnosis: DiagnosisEntry[];
   ablation: AblationRecord[];
+  /** Absent in records written before the head test existed. */
+  headTest?: HeadTestRecord[];
+  /** Balanced accuracy of each head test's frozen cross-entropy model, by seed. */
+  headTestEncoder?: { readonly seed: number; readonly balanced: number }[];
 }
+
+type HeadSource = 'none' | 'duplicates' | 'gaussian' | 'ot' | 'otAdjusted' | 'otOnly';
+
+const HEAD_SOURCES: readonly { readonly id: HeadSource; readonly label: string }[] = [
+  { id: 'none', label: 'nothing (real latents only)' },
+  { id: 'duplicates', label: 'duplicated real latents (random over-sampling)' },
+  { id: 'gaussian', label: 'class Gaussians (Ledoit–Wolf, as ltls draws them)' },
+  { id: 'ot', label: 'OT matching, accepted on the head (synLt\'s defaults)' },
+  { id: 'otAdjusted', label: 'OT matching, steered and accepted on the logit-adjusted head z − log π' },
+  { id: 'otOnly', label: 'OT term only: no CE steering (λ2 = 0), every proposal kept (τ = 0)' },
+];
+
+/** The head test's OT matching per source: synLt's defaults, or the OT term alone with nothing rejected. */
+const HEAD_OT_MATCHING: Partial<Record<HeadSource, Omit<OtMatchingOptions, 'numClasses'>>> = {
+  ot: CHEAP,
+  otAdjusted: CHEAP,
+  otOnly: { ...CHEAP, ceWeight: 0, threshold: 0 },
+};
 
 function classMeans(x: Float32Array, y: Int32Array, d: number, numClasses: number): Float64Array[] {
   const means = Array.from({ length: numClasses }, () => new Float64Array(d));
@@ -225,6 +274,106 @@ async function ablate(split: BenchSplit, setting: Setting, seed: number, epochs:
   }
 }
 
+/** Rows of `features` drawn uniformly with replacement within each class, `request[c]` of class c. */
+function duplicateRows(features: tf.Tensor2D, y: Int32Array, request: Int32Array, seed: number): { features: tf.Tensor2D; labels: tf.Tensor1D } {
+  const rng = seededRng(seed).fork('headTest:duplicates');
+  const byClass: number[][] = Array.from({ length: request.length }, () => []);
+  y.forEach((c, i) => (byClass[c] as number[]).push(i));
+  const rows: number[] = [];
+  const labels: number[] = [];
+  request.forEach((k, c) => {
+    const members = byClass[c] as number[];
+    for (let q = 0; q < k; q++) {
+      rows.push(members[Math.floor(rng.next() * members.length)] as number);
+      labels.push(c);
+    }
+  });
+  return tf.tidy(() => ({ features: tf.gather(features, tf.tensor1d(rows, 'int32')) as tf.Tensor2D, labels: tf.tensor1d(labels, 'int32') }));
+}
+
+async function headTest(split: BenchSplit, seed: number, epochs: number, records: Records, only: readonly string[] | null): Promise<void> {
+  const model = referenceModel('mlp', seed);
+  const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
+  const encoder = { seed, balanced: 0 };
+  try {
+    await loop.fit(split.train);
+    encoder.balanced = 100 * loop.evaluate(split.test).balancedAccuracy;
+    (records.headTestEncoder ??= []).push(encoder);
+    const train = tf.tidy(() => model.forward(split.train.x, 'eval').embeddings as tf.Tensor2D);
+    const test = tf.tidy(() => model.forward(split.test.x, 'eval').embeddings as tf.Tensor2D);
+    const labels = tf.tensor1d(split.train.y, 'int32');
+    const head = (f: tf.Tensor2D): tf.Tensor2D => model.head(f);
+    const adjustedHead = (f: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => postHocAdjust(model.head(f), { classCounts: split.counts, tau: 1 }));
+    const request = topUpRequest(split.counts);
+    try {
+      for (const { id } of HEAD_SOURCES) {
+        if (only !== null && !only.includes(id)) continue;
+        const added = drawHeadTopUp(id, { train, labels, y: split.train.y, request, seed, head, adjustedHead });
+        try {
+          const meanTargetProbability = added === null ? Number.NaN : tf.tidy(() => tf.mean(tf.sum(tf.mul(tf.softmax(head(added.features)), tf.oneHot(added.labels, 10)), 1)).dataSync()[0] as number);
+          const x = added === null ? train : (tf.concat([train, added.features]) as tf.Tensor2D);
+          const y = added === null ? split.train.y : Int32Array.from([...split.train.y, ...(added.labels.dataSync() as Int32Array)]);
+          const fresh = classifier({ head: linearHead({ inputDim: 256, numClasses: 10, rng: seededRng(seed).fork('headTest:head') }) });
+          const headLoop = trainer({ model: fresh, loss: crossEntropyLoss(), seed, epochs: Math.round(epochs / 3), batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
+          try {
+            await headLoop.fit({ x, y });
+            // Shot groups by the real training counts (the head's own data is topped up to n_max).
+            const report = headLoop.evaluate({ x: test, y: split.test.y }, { trainCounts: split.counts });
+            const record: HeadTestRecord = {
+              source: id,
+              seed,
+              encoderEpochs: epochs,
+              balanced: 100 * report.balancedAccuracy,
+              many: 100 * (report.groups?.many.accuracy ?? Number.NaN),
+              medium: 100 * (report.groups?.medium.accuracy ?? Number.NaN),
+              added: y.length - split.train.y.length,
+              meanTargetProbability,
+            };
+            (records.headTest ??= []).push(record);
+            console.log(`head test ${id.padEnd(10)} seed ${seed}: balanced ${f2(record.balanced)} (+${record.added} rows, p(target) ${f2(meanTargetProbability)})`);
+          } finally {
+            headLoop.dispose();
+            fresh.dispose();
+            if (x !== train) x.dispose();
+          }
+        } finally {
+          added?.features.dispose();
+          added?.labels.dispose();
+        }
+      }
+    } finally {
+      tf.dispose([train, test, labels]);
+    }
+  } finally {
+    loop.dispose();
+    model.dispose();
+  }
+}
+
+/** The head test's top-up rows from one source (null: none); the caller disposes them. */
+function drawHeadTopUp(
+  source: HeadSource,
+  c: {
+    readonly train: tf.Tensor2D;
+    readonly labels: tf.Tensor1D;
+    readonly y: Int32Array;
+    readonly request: Int32Array;
+    readonly seed: number;
+    readonly head: (f: tf.Tensor2D) => tf.Tensor2D;
+    readonly adjustedHead: (f: tf.Tensor2D) => tf.Tensor2D;
+  },
+): { features: tf.Tensor2D; labels: tf.Tensor1D } | null {
+  if (source === 'none') return null;
+  if (source === 'duplicates') return duplicateRows(c.train, c.y, c.request, c.seed);
+  const synthesizer = source === 'gaussian' ? new ClassGaussian({ numClasses: 10 }) : new OtDistributionMatching({ ...HEAD_OT_MATCHING[source], numClasses: 10 });
+  try {
+    synthesizer.observe({ features: c.train, labels: c.labels });
+    return synthesizer.sample({ perClass: c.request, head: source === 'otAdjusted' ? c.adjustedHead : c.head }, seededRng(c.seed).fork(`headTest:${source}`));
+  } finally {
+    synthesizer.dispose();
+  }
+}
+
 const f2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : '–');
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const CLASSES = ['T-shirt', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Boot'];
@@ -289,7 +438,52 @@ function markdown(r: Records): string {
       );
     }
   }
+  out.push(...headTestMarkdown(r));
   return out.join('\n');
+}
+
+function headTestMarkdown(r: Records): string[] {
+  const rows = r.headTest ?? [];
+  if (rows.length === 0) return [];
+  const seeds = [...new Set(rows.map((a) => a.seed))];
+  const epochs = [...new Set(rows.map((a) => a.encoderEpochs))].join(', ');
+  const encoders = (r.headTestEncoder ?? []).filter((e) => seeds.includes(e.seed));
+  const out = [
+    '',
+    `**Head test: do the synthetic latents carry a re-balancing signal?** Per seed (${seeds.join(', ')}), the protocol's cross-entropy MLP trained for ${epochs} epochs (balanced test accuracy ${f2(mean(encoders.map((e) => e.balanced)))} %), then frozen; a re-initialised linear head trained for a third of those epochs (Adam 1e-3 + L2 5e-4, instance sampling) on its training latents with every class topped up to n_max by one source. Same head initialisation, optimizer and batches' seed for every source; balanced test accuracy %, mean over the seeds. p(target): mean probability of the added rows' class under the frozen model's own head.`,
+    '',
+    '| top-up source | added rows | p(target) | balanced | Δ vs real only | many | medium |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const baseOf = (seed: number): number | undefined => rows.find((a) => a.source === 'none' && a.seed === seed)?.balanced;
+  for (const { id, label } of HEAD_SOURCES) {
+    const as = rows.filter((a) => a.source === id);
+    if (as.length === 0) continue;
+    const deltas = as.flatMap((a) => {
+      const b = baseOf(a.seed);
+      return b === undefined ? [] : [a.balanced - b];
+    });
+    const delta = id === 'none' || deltas.length === 0 ? '–' : `${mean(deltas) >= 0 ? '+' : ''}${f2(mean(deltas))}`;
+    // JSON keeps NaN as null: a source without added rows has no p(target).
+    const m = (k: 'balanced' | 'many' | 'medium' | 'added' | 'meanTargetProbability'): number => mean(as.map((a) => (a[k] === null ? Number.NaN : a[k])));
+    out.push(`| ${label} | ${m('added').toFixed(0)} | ${f2(m('meanTargetProbability'))} | ${f2(m('balanced'))} | ${delta} | ${f2(m('many'))} | ${f2(m('medium'))} |`);
+  }
+  const of = (id: HeadSource): number => mean(rows.filter((a) => a.source === id).map((a) => a.balanced));
+  const gain = (id: HeadSource): number => of(id) - of('none');
+  const has = (id: HeadSource): boolean => rows.some((a) => a.source === id);
+  if (has('duplicates') && has('ot')) {
+    const shareOf = (id: HeadSource): number => (100 * gain(id)) / gain('duplicates');
+    const p = (id: HeadSource): number => mean(rows.filter((a) => a.source === id).map((a) => a.meanTargetProbability ?? Number.NaN));
+    let read = `Read: duplicating real latents lifts the head by ${f2(gain('duplicates'))} points; OT-matched latents with synLt's defaults lift it by ${f2(gain('ot'))} (${shareOf('ot').toFixed(0)} % of that)`;
+    if (has('otAdjusted')) read += `, and by ${f2(gain('otAdjusted'))} when steered and accepted on the logit-adjusted head`;
+    if (has('otOnly')) read += `; the OT term alone, nothing rejected, lifts it by ${f2(gain('otOnly'))} (${shareOf('otOnly').toFixed(0)} %)`;
+    read += '.';
+    if (has('otOnly') && shareOf('ot') < 50 && shareOf('otOnly') > 2 * shareOf('ot')) {
+      read += ` So the steering by the head's cross-entropy and the acceptance test on the same head are what remove the signal: they move and keep proposals where the (imbalanced) head is already confident in the class (p(target) ${f2(p('ot'))}, against ${f2(p('duplicates'))} for duplicated real rows), away from the boundary that re-balancing has to move.`;
+    }
+    out.push('', read);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -302,6 +496,8 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       'skip-diagnosis': { type: 'boolean' },
       'skip-ablation': { type: 'boolean' },
+      'head-test': { type: 'boolean' },
+      'head-epochs': { type: 'string' },
       json: { type: 'string' },
       report: { type: 'string' },
       write: { type: 'boolean' },
@@ -320,6 +516,8 @@ async function main(): Promise<void> {
       scale: withDiagnosis?.scale ?? null,
       diagnosis: withDiagnosis?.diagnosis ?? [],
       ablation: parts.flatMap((p) => p.ablation),
+      headTest: parts.flatMap((p) => p.headTest ?? []),
+      headTestEncoder: parts.flatMap((p) => p.headTestEncoder ?? []),
     };
   } else {
     const epochs = Number(values.epochs ?? 8);
@@ -348,6 +546,18 @@ async function main(): Promise<void> {
             console.log(`ablation ${setting.id.padEnd(16)} seed ${seed}: balanced ${f2(a.balanced)} acceptance ${f2(100 * a.acceptanceRate)} % pool ${a.poolSize} ${a.seconds.toFixed(0)} s`);
             save();
           }
+        }
+      }
+      if (values['head-test'] === true) {
+        const headEpochs = Number(values['head-epochs'] ?? 30);
+        const headSplit = headEpochs === epochs ? split : await makeSplit('ir100', source, { splitsDir: splitsDir(undefined), epochs: headEpochs, batchSize: 256 });
+        try {
+          for (const seed of seeds) {
+            await headTest(headSplit, seed, headEpochs, records, only);
+            save();
+          }
+        } finally {
+          if (headSplit !== split) disposeSplit(headSplit);
         }
       }
     } finally {

@@ -19,9 +19,9 @@ import type { Loss, LossState, LossStateContext, LossStateSnapshot } from '../lo
 import type { EvaluationReport } from '../metrics/report.js';
 import { identityBackbone, mlpBackbone } from '../models/backbones.js';
 import { classifier, type Classifier } from '../models/classifier.js';
+import { classPrototypes } from '../models/encode.js';
 import { auxiliaryHead, linearHead } from '../models/heads.js';
 import type { Backbone } from '../models/types.js';
-import { ClassMoments } from '../synth/moments.js';
 import { trainer, type EvaluateOptions, type FitOptions, type History, type Trainer } from '../train/trainer.js';
 import {
   protocolStage,
@@ -37,6 +37,7 @@ import {
   type StageOptions,
   withRecipeManifest,
 } from './common.js';
+import { extractFeatures } from './features.js';
 import type { RecipeRun } from './types.js';
 
 /**
@@ -193,7 +194,6 @@ const GRANULARITY_KEYS: OptionKeys<GranularityOptions> = {
   ...STAGE_OPTION_KEYS,
 };
 const SELECTION_KEYS: OptionKeys<NeighborSelection> = { encoder: true, warmupEpochs: true, k: true, kMax: true };
-const PROTOTYPE_KEYS: OptionKeys<ClassPrototypeOptions> = { numClasses: true, encode: true, batchSize: true };
 
 function resolveOptions(options: GranularityOptions): Resolved {
   checkOptions('granularity options', options, GRANULARITY_KEYS);
@@ -339,7 +339,7 @@ class NeighborState implements LossState {
     if (this.chosen !== null || this.pickAt === null || context.epoch < this.pickAt) return;
     const [features] = context.encode({ output: 'embeddings' }) as [tf.Tensor2D];
     try {
-      this.choose(pickNeighbors(this.o, { x: features, y: context.labels }, (x) => tf.clone(x as tf.Tensor2D)));
+      this.choose(pickNeighbors(this.o, features, context.labels));
     } finally {
       features.dispose();
     }
@@ -365,15 +365,21 @@ class NeighborState implements LossState {
   dispose(): void {}
 }
 
-/** Class prototypes (feature means) under `encode`, then the most similar auxiliary classes per target. */
-function pickNeighbors(o: Resolved, data: LabeledData, encode: (x: tf.Tensor) => tf.Tensor2D): number[][] {
+/**
+ * The class prototypes (feature means, {@link classPrototypes}) of the target and auxiliary classes, then
+ * the most similar auxiliary classes per target ({@link selectNeighborsByPrototype}).
+ */
+function pickNeighbors(o: Resolved, features: tf.Tensor2D, labels: Int32Array): number[][] {
   const c = o.numClasses;
-  const total = c + o.numAuxiliaryClasses;
-  const prototypes = classPrototypes(data, { numClasses: total, encode, batchSize: o.evalBatchSize });
-  const counts = new Float64Array(c);
-  for (const y of data.y) if (y < c) counts[y] = (counts[y] as number) + 1;
-  const picked = selectNeighborsByPrototype(prototypes, { numTargets: c, classCounts: counts, k: o.k, kMax: o.kMax });
-  return picked.map((l) => l.map((a) => a - c));
+  const { means } = classPrototypes(features, labels, { numClasses: c + o.numAuxiliaryClasses });
+  try {
+    const counts = new Float64Array(c);
+    for (const y of labels) if (y < c) counts[y] = (counts[y] as number) + 1;
+    const picked = selectNeighborsByPrototype(means as tf.Tensor2D, { numTargets: c, classCounts: counts, k: o.k, kMax: o.kMax });
+    return picked.map((l) => l.map((a) => a - c));
+  } finally {
+    means.dispose();
+  }
 }
 
 class GranularityRunImpl implements GranularityRun {
@@ -469,9 +475,13 @@ class GranularityRunImpl implements GranularityRun {
     try {
       if (this.state.chosen === null && this.o.encoder !== 'warmup') {
         const enc = this.o.encoder;
-        const encode =
-          enc === 'inputs' ? (x: tf.Tensor): tf.Tensor2D => tf.reshape(x, [x.shape[0] ?? 0, -1]) : (enc as (x: tf.Tensor) => tf.Tensor2D);
-        this.state.choose(pickNeighbors(this.o, all, encode));
+        const features =
+          enc === 'inputs' ? (tf.reshape(all.x, [all.y.length, -1]) as tf.Tensor2D) : extractFeatures(enc as (x: tf.Tensor) => tf.Tensor2D, all.x, { batchSize: this.o.evalBatchSize });
+        try {
+          this.state.choose(pickNeighbors(this.o, features, all.y));
+        } finally {
+          features.dispose();
+        }
       }
       return withRecipeManifest(await this.trainer.fit(all, options), this);
     } finally {
@@ -510,61 +520,6 @@ function checkTargetData(data: LabeledData, numClasses: number, inputShape: read
   }
   checkSameSize(`${name}.y.length = ${name}.x.shape[0]`, data.x.shape[0] ?? 0, `${name}.y.length`, data.y.length);
   checkLabels(`${name}.y (target classes)`, data.y, numClasses);
-}
-
-/** Options of {@link classPrototypes}. */
-export interface ClassPrototypeOptions {
-  /** Number of classes (rows of the result). */
-  readonly numClasses: number;
-  /** Feature map applied in batches inside `tf.tidy`; default: the inputs flattened to [B, D]. */
-  readonly encode?: (x: tf.Tensor) => tf.Tensor2D;
-  /** @defaultValue 512 */
-  readonly batchSize?: number;
-}
-
-/**
- * Class prototypes: μ_c = (1/n_c)·Σ_{i: y_i = c} f(x_i), the mean feature of each class under the map f
- * (accumulated in float64 over batches; a class without samples gets the zero vector). The input of
- * {@link selectNeighborsByPrototype} in the granularity recipe.
- *
- * @returns `numClasses` rows of d numbers (plain arrays, no tensor).
- * @throws LongTailError `LABEL_OUT_OF_RANGE`, `SHAPE_MISMATCH` (before any tensor is made).
- */
-export function classPrototypes(data: LabeledData, options: ClassPrototypeOptions): number[][] {
-  checkOptions('classPrototypes options', options, PROTOTYPE_KEYS);
-  const numClasses = checkInteger('numClasses', options.numClasses, { min: 1 });
-  const batchSize = checkInteger('batchSize', options.batchSize ?? 512, { min: 1 });
-  if (data === null || typeof data !== 'object' || !(data.x instanceof tf.Tensor)) throw invalid('INVALID_OPTION', 'data as { x: Tensor, y: Int32Array }', 'data', data);
-  const n = data.x.shape[0] ?? 0;
-  checkSameSize('data.y.length = data.x.shape[0]', n, 'data.y.length', data.y.length);
-  checkLabels('data.y', data.y, numClasses);
-  const encode = options.encode ?? ((x: tf.Tensor): tf.Tensor2D => tf.reshape(x, [x.shape[0] ?? 0, -1]));
-  let moments: ClassMoments | null = null;
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const f = tf.tidy(() => {
-      const begin = data.x.shape.map((_, a) => (a === 0 ? start : 0));
-      return encode(tf.slice(data.x, begin, [size, ...data.x.shape.slice(1)]));
-    });
-    let values: Float32Array;
-    try {
-      if (f.rank !== 2 || f.shape[0] !== size) {
-        throw new LongTailError('SHAPE_MISMATCH', `expected encoded features of shape [${size}, d]. Received: shape=[${f.shape.join(', ')}]`, { name: 'encode' });
-      }
-      values = Float32Array.from(f.dataSync());
-    } finally {
-      f.dispose();
-    }
-    const d = f.shape[1];
-    moments ??= new ClassMoments(numClasses, d, false);
-    const rows: number[][] = Array.from({ length: numClasses }, () => []);
-    for (let i = 0; i < size; i++) (rows[data.y[start + i] as number] as number[]).push(i);
-    rows.forEach((r, cls) => {
-      if (r.length > 0) (moments as ClassMoments).addRows(cls, values, r);
-    });
-  }
-  if (moments === null) throw invalid('EMPTY_CLASS', 'at least one sample', 'data.y.length', 0);
-  return moments.classes.map((s) => Array.from(s.mean));
 }
 
 /** A named class of a source dataset. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gapClosure, gridTable, mergeRecordFiles, RecordFileError, summarize, type RunRecord } from '../../bench/fmnist-report.js';
+import { gapClosure, gridTable, mergeRecordFiles, recipeVerdicts, RecordFileError, summarize, type RunRecord } from '../../bench/fmnist-report.js';
 import type { BenchRow } from '../../bench/fmnist-rows.js';
 
 const never = (): Promise<never> => Promise.reject(new Error('not run in this test'));
@@ -60,6 +60,38 @@ describe('bench:fmnist records', () => {
     expect(gaps).toHaveLength(1);
     expect(gaps[0]).toMatchObject({ model: 'linear', ce: 77, upper: 85, best: 81, bestMethod: 'LA loss' });
     expect(gaps[0]?.fraction).toBeCloseTo(0.5, 12);
+  });
+
+  it('judges the best recipe against the logit-adjusted loss of its own schedule group, and each group\'s gap apart', () => {
+    const rows = [
+      row('mlp/ce', 'MLP 256', 'cross-entropy'),
+      row('mlp/la-loss', 'MLP 256', 'logit-adjusted loss'),
+      row('mlp/decoupled', 'MLP 256', 'decoupled cRT', 'recipes'),
+      row('mlp/upper', 'MLP 256', 'cross-entropy', 'upper'),
+      row('mlp-cos/ce', 'MLP 256, cosine lr', 'cross-entropy', 'schedule'),
+      row('mlp-cos/la-loss', 'MLP 256, cosine lr', 'logit-adjusted loss', 'schedule'),
+      row('mlp-cos/selected', 'MLP 256, cosine lr', 'chosen', 'schedule'),
+      row('mlp-cos/upper', 'MLP 256, cosine lr', 'cross-entropy', 'upper'),
+    ];
+    const records = [
+      rec('mlp/ce', 'ir100', 0, 81),
+      rec('mlp/la-loss', 'ir100', 0, 83.5),
+      rec('mlp/decoupled', 'ir100', 0, 83.75),
+      rec('mlp/upper', 'full', 0, 88),
+      rec('mlp-cos/ce', 'ir100', 0, 81),
+      rec('mlp-cos/la-loss', 'ir100', 0, 84.25),
+      rec('mlp-cos/selected', 'ir100', 0, 84.75),
+      rec('mlp-cos/upper', 'full', 0, 89),
+    ];
+    const lines = recipeVerdicts(rows, records);
+    // The cosine group's 84.75 is +1.25 over the protocol's LA loss, but only +0.50 over LA with its own schedule.
+    expect(lines).toContain('best library recipe on the MLP 256: decoupled cRT 83.75 vs the logit-adjusted loss 83.50 (+0.25; goal ≥ +1.00: not met); it closes 39 % of the CE → balanced gap (81.00 → 88.00; goal ≥ 50 %)');
+    expect(lines).toContain('MLP 256, cosine lr: best chosen 84.75 vs the logit-adjusted loss with the same schedule 84.25 (+0.50; margin ≥ +1.00: not met); against the protocol\'s logit-adjusted loss 83.50: +1.25');
+    const gaps = gapClosure(rows, records);
+    expect(gaps.map((g) => [g.model, g.bestMethod, Number(g.fraction.toFixed(3))])).toEqual([
+      ['MLP 256', 'decoupled cRT', 0.393],
+      ['MLP 256, cosine lr', 'chosen', 0.469],
+    ]);
   });
 
   it('marks a model × method cell without a row as –', () => {

@@ -6,10 +6,9 @@ import { seededRng } from '../../src/core/rng.js';
 import { fromArrays, type LabeledArrays, type LabeledData } from '../../src/data/index.js';
 import { crossEntropyLoss } from '../../src/losses/index.js';
 import type { EvaluationReport } from '../../src/metrics/report.js';
-import { classifier, linearHead, mlpBackbone, type AuxiliaryHead, type LinearHead } from '../../src/models/index.js';
+import { classPrototypes, classifier, linearHead, mlpBackbone, type AuxiliaryHead, type LinearHead } from '../../src/models/index.js';
 import {
   FASHION_MNIST_GRANULARITY_SPLIT,
-  classPrototypes,
   granularity,
   splitByClasses,
   type GranularityOptions,
@@ -134,13 +133,18 @@ describe.each(backendsUnderTest())('granularity maths (%s)', (backend) => {
     open.run.dispose();
   });
 
-  it('classPrototypes are the class means, accumulated over batches', async () => {
-    const all: LabeledData = { x: tf.tensor2d(allRows), y: Int32Array.from(allLabels) };
+  it('its prototypes are the Gran_LT class means (models/encode classPrototypes), and a function encoder picks as the inputs do', async () => {
+    const x = tf.tensor2d(allRows);
     await expectNoLeak(() => {
-      const p = classPrototypes(all, { numClasses: C + A, batchSize: 4 });
-      expectClose(p, golden.prototypes, { rtol: 1e-6, atol: 1e-6 });
+      const { means } = classPrototypes(x, Int32Array.from(allLabels), { numClasses: C + A });
+      expectClose(means, golden.prototypes, { rtol: 1e-6, atol: 1e-6 });
+      means.dispose();
     });
-    all.x.dispose();
+    x.dispose();
+    // The same features through a user function (batched by extractFeatures) give the golden choice.
+    const { run } = await lossAtGoldenWeights({ neighborSelection: { encoder: (xb: tf.Tensor) => tf.mul(xb, 1) as tf.Tensor2D } });
+    expect(run.neighbors).toEqual(golden.selectedNeighbors);
+    run.dispose();
   });
 });
 
