@@ -80,8 +80,9 @@ export function writeBenchSection(name: string, markdown: string, config?: JsonO
 }
 
 /**
- * What produced a bench section: library and tfjs versions, backend and its capabilities, Node, the
- * command line and the bench's own configuration, written beside the results as
+ * What produced a bench section: library and tfjs versions, backend and its capabilities (or, for a
+ * `--report` run that only rebuilds tables from records, a note saying so), Node, the command line and the
+ * bench's own configuration, written beside the results as
  * `bench/results/<name>.manifest.json` (every bench record carries one; see docs/benchmarks.md).
  */
 export function benchManifest(name: string, config?: JsonObject): JsonObject {
@@ -91,7 +92,10 @@ export function benchManifest(name: string, config?: JsonObject): JsonObject {
     bench: name,
     library: { name: 'longtail', version: LIBRARY_VERSION },
     tfjs: tf.version_core,
-    backend: capabilities() as unknown as JsonObject,
+    // A `--report` run trains nothing: the backend that matters is the one each records file names.
+    backend: process.argv.includes('--report')
+      ? { reportOnly: true, note: 'no training in this run: tables rebuilt from the records files in command, each naming the backend it ran on' }
+      : (capabilities() as unknown as JsonObject),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     cpus: cpus().length,
