@@ -146,6 +146,16 @@ describe.each(backendsUnderTest())('granularity maths (%s)', (backend) => {
     expect(run.neighbors).toEqual(golden.selectedNeighbors);
     run.dispose();
   });
+
+  it('a function encoder that returns other than [B, d] fails fit with SHAPE_MISMATCH, before training, leaking nothing', async () => {
+    const run = granularity({ seed: 0, numClasses: C, auxiliary, hiddenSizes: [], epochs: 1, batchSize: 64, progress: 'none', neighborSelection: { encoder: (xb: tf.Tensor) => tf.reshape(xb, [-1]) as unknown as tf.Tensor2D } });
+    const before = tf.memory().numTensors;
+    const n = golden.targetX.length + golden.auxX.length;
+    await expect(run.fit(train)).rejects.toThrow(`expected encoded features of shape [${n}, d]. Received: shape=[${n * (golden.targetX[0] as number[]).length}]`);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(run.neighbors).toBeNull();
+    run.dispose();
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
