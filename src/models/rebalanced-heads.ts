@@ -239,6 +239,16 @@ class LwsHeadImpl implements LwsHead {
   get variables(): readonly tf.Variable[] {
     return [...this.inner.variables, this.scale];
   }
+  /**
+   * The inner head's own state only: its frozen W and b are not state (a forward pass never changes
+   * them), so the trainer neither snapshots them every step nor drops single-sample batches for them.
+   */
+  get stateVariables(): readonly tf.Variable[] {
+    const inner = this.inner;
+    if (inner.stateVariables !== undefined) return inner.stateVariables;
+    const trainable = new Set(inner.trainableVariables);
+    return inner.variables.filter((v) => !trainable.has(v));
+  }
   get config(): JsonObject {
     return { head: { kind: this.inner.kind, config: this.inner.config } };
   }

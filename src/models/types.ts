@@ -103,6 +103,8 @@ export interface Head extends Disposable, Configurable {
   readonly numTrainClasses: number;
   readonly trainableVariables: readonly tf.Variable[];
   readonly variables: readonly tf.Variable[];
+  /** What a training pass may change besides the trainable variables; absent: the non-trainable ones. */
+  readonly stateVariables?: readonly tf.Variable[];
   /** Synchronous, tidy-safe; `mode` defaults to `'eval'`. Returns logits the caller owns. */
   apply(features: tf.Tensor2D, mode?: ForwardMode): tf.Tensor2D;
 }

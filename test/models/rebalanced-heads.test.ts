@@ -112,6 +112,8 @@ describe.each(backendsUnderTest())('rebalanced heads (%s)', (backend) => {
     expect(Array.from(lws.scale.dataSync())).toEqual([1, 1, 1, 1]);
     expect(lws.trainableVariables).toEqual([lws.scale]);
     expect(lws.variables).toEqual([head.kernel, head.bias, lws.scale]);
+    // The frozen W, b are not state: a classifier over the LWS head has none (no per-step snapshot).
+    expect(lws.stateVariables).toEqual([]);
     setVariable(lws.scale, f);
     const raw = logitsLoop(X, W, B);
     await expectNoLeak(() => {
