@@ -7,6 +7,7 @@ import type { RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { identityBackbone } from './backbones.js';
 import { checkInput, checkMode, checkPresent } from './check.js';
+import { stateVariablesOf } from './heads.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
 
 /** Options of {@link classifier}. */
@@ -133,7 +134,7 @@ class ClassifierImpl extends BackboneHeadModel implements Classifier {
   }
   /** The backbone's state (batch-norm statistics; none for a frozen backbone) and the head's. */
   get stateVariables(): tf.Variable[] {
-    return [...stateOf(this.backbone), ...stateOf(this.classifierHead)];
+    return [...stateVariablesOf(this.backbone), ...stateVariablesOf(this.classifierHead)];
   }
   get config(): JsonObject {
     return {
@@ -180,9 +181,3 @@ export function classifier(options: ClassifierOptions): Classifier {
   return new ClassifierImpl(backbone, options.head);
 }
 
-/** A component's state variables: its own list, or its variables that are not trainable. */
-function stateOf(c: { readonly variables: readonly tf.Variable[]; readonly trainableVariables: readonly tf.Variable[]; readonly stateVariables?: readonly tf.Variable[] }): tf.Variable[] {
-  if (c.stateVariables !== undefined) return [...c.stateVariables];
-  const trainable = new Set(c.trainableVariables);
-  return c.variables.filter((v) => !trainable.has(v));
-}

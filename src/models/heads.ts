@@ -50,6 +50,69 @@ abstract class HeadBase {
   }
 }
 
+/**
+ * A component's state variables (what a training pass may change besides its trainable variables): its
+ * own `stateVariables` list, else the rule for components without one, its variables that are not
+ * trainable.
+ */
+export function stateVariablesOf(c: {
+  readonly variables: readonly tf.Variable[];
+  readonly trainableVariables: readonly tf.Variable[];
+  readonly stateVariables?: readonly tf.Variable[];
+}): tf.Variable[] {
+  if (c.stateVariables !== undefined) return [...c.stateVariables];
+  const trainable = new Set(c.trainableVariables);
+  return c.variables.filter((v) => !trainable.has(v));
+}
+
+/**
+ * Base of the heads that wrap another head (auxiliary, τ-normalised, LWS): shape, variables and state
+ * come from `inner`, which the wrapper owns and frees. Subclasses override what they change.
+ */
+export abstract class WrapperHead<H extends Head = Head> {
+  protected readonly guard: DisposeGuard;
+
+  constructor(
+    readonly inner: H,
+    what: string,
+  ) {
+    this.guard = new DisposeGuard(what);
+  }
+
+  get inputDim(): number {
+    return this.inner.inputDim;
+  }
+  get numClasses(): number {
+    return this.inner.numClasses;
+  }
+  get numTrainClasses(): number {
+    return this.inner.numTrainClasses;
+  }
+  get trainableVariables(): readonly tf.Variable[] {
+    return this.inner.trainableVariables;
+  }
+  get variables(): readonly tf.Variable[] {
+    return this.inner.variables;
+  }
+  /**
+   * The inner head's state only: a wrapper's own variables (LWS's scale) are trainable, and a frozen inner
+   * head's W and b are not state (a forward pass never changes them), so the trainer neither snapshots
+   * them every step nor drops single-sample batches for them.
+   */
+  get stateVariables(): readonly tf.Variable[] {
+    return stateVariablesOf(this.inner);
+  }
+
+  dispose(): void {
+    if (!this.guard.markDisposed()) return;
+    this.inner.dispose();
+    this.disposeOwn();
+  }
+
+  /** Frees what the wrapper adds to the inner head (runs once, after it). */
+  protected disposeOwn(): void {}
+}
+
 class LinearHeadImpl extends HeadBase implements LinearHead {
   readonly kind = 'linear' as const;
   readonly numTrainClasses: number;
@@ -231,28 +294,23 @@ export interface AuxiliaryHead extends Head {
   readonly numAuxiliaryClasses: number;
 }
 
-class AuxiliaryHeadImpl implements AuxiliaryHead {
+class AuxiliaryHeadImpl extends WrapperHead implements AuxiliaryHead {
   readonly kind = 'auxiliary' as const;
-  readonly inputDim: number;
-  readonly numClasses: number;
-  readonly numTrainClasses: number;
-  private readonly guard = new DisposeGuard('auxiliary head');
 
   constructor(
-    readonly inner: Head,
+    inner: Head,
     readonly numAuxiliaryClasses: number,
   ) {
-    this.inputDim = inner.inputDim;
-    this.numTrainClasses = inner.numClasses;
-    this.numClasses = inner.numClasses - numAuxiliaryClasses;
+    super(inner, 'auxiliary head');
   }
 
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.inner.trainableVariables;
+  /** C: the inner head's rows without the auxiliary ones. */
+  override get numClasses(): number {
+    return this.inner.numClasses - this.numAuxiliaryClasses;
   }
-
-  get variables(): readonly tf.Variable[] {
-    return this.inner.variables;
+  /** C + A: every row of the inner head. */
+  override get numTrainClasses(): number {
+    return this.inner.numClasses;
   }
 
   get config(): JsonObject {
@@ -271,11 +329,6 @@ class AuxiliaryHeadImpl implements AuxiliaryHead {
       const all = this.inner.apply(features, 'eval');
       return tf.slice(all, [0, 0], [all.shape[0], this.numClasses]);
     });
-  }
-
-  dispose(): void {
-    if (!this.guard.markDisposed()) return;
-    this.inner.dispose();
   }
 }
 

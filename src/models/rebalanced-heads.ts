@@ -7,11 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { LongTailError, invalid } from '../core/errors.js';
 import type { JsonObject } from '../core/json.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
-import { DisposeGuard } from '../core/tensors.js';
 import { checkOneOf } from '../core/validate.js';
 import { checkInput, checkMode, checkPresent } from './check.js';
 import { checkComponent } from './classifier.js';
-import type { LinearHead } from './heads.js';
+import { WrapperHead, type LinearHead } from './heads.js';
 import { makeVariable } from './init.js';
 import type { ForwardMode, Head } from './types.js';
 
@@ -129,31 +128,17 @@ export interface TauNormalizedHead extends Head {
   readonly bias: TauNormBias;
 }
 
-class TauNormalizedHeadImpl implements TauNormalizedHead {
+class TauNormalizedHeadImpl extends WrapperHead<LinearHead> implements TauNormalizedHead {
   readonly kind = 'tauNormalized' as const;
-  private readonly guard = new DisposeGuard('tau-normalized head');
 
   constructor(
-    readonly inner: LinearHead,
+    inner: LinearHead,
     readonly tau: number,
     readonly bias: TauNormBias,
-  ) {}
+  ) {
+    super(inner, 'tau-normalized head');
+  }
 
-  get inputDim(): number {
-    return this.inner.inputDim;
-  }
-  get numClasses(): number {
-    return this.inner.numClasses;
-  }
-  get numTrainClasses(): number {
-    return this.inner.numTrainClasses;
-  }
-  get trainableVariables(): readonly tf.Variable[] {
-    return this.inner.trainableVariables;
-  }
-  get variables(): readonly tf.Variable[] {
-    return this.inner.variables;
-  }
   get config(): JsonObject {
     return { tau: this.tau, bias: this.bias, head: { kind: this.inner.kind, config: this.inner.config } };
   }
@@ -162,11 +147,6 @@ class TauNormalizedHeadImpl implements TauNormalizedHead {
     this.guard.check();
     checkMode(mode);
     return tauNormalizedLogits(features, this.inner, { tau: this.tau, bias: this.bias });
-  }
-
-  dispose(): void {
-    if (!this.guard.markDisposed()) return;
-    this.inner.dispose();
   }
 }
 
@@ -213,41 +193,22 @@ export interface LwsHead extends Head {
   readonly scale: tf.Variable;
 }
 
-class LwsHeadImpl implements LwsHead {
+class LwsHeadImpl extends WrapperHead implements LwsHead {
   readonly kind = 'lws' as const;
   readonly scale: tf.Variable;
-  private readonly guard = new DisposeGuard('lws head');
 
-  constructor(readonly inner: Head) {
+  constructor(inner: Head) {
+    super(inner, 'lws head');
     const c = inner.numClasses;
     this.scale = makeVariable<tf.Rank.R1>(new Float32Array(c).fill(1), [c], true);
   }
 
-  get inputDim(): number {
-    return this.inner.inputDim;
-  }
-  get numClasses(): number {
-    return this.inner.numClasses;
-  }
-  get numTrainClasses(): number {
-    return this.inner.numTrainClasses;
-  }
-  get trainableVariables(): readonly tf.Variable[] {
+  override get trainableVariables(): readonly tf.Variable[] {
     return [this.scale];
   }
   /** The inner head's variables, then the scale. */
-  get variables(): readonly tf.Variable[] {
+  override get variables(): readonly tf.Variable[] {
     return [...this.inner.variables, this.scale];
-  }
-  /**
-   * The inner head's own state only: its frozen W and b are not state (a forward pass never changes
-   * them), so the trainer neither snapshots them every step nor drops single-sample batches for them.
-   */
-  get stateVariables(): readonly tf.Variable[] {
-    const inner = this.inner;
-    if (inner.stateVariables !== undefined) return inner.stateVariables;
-    const trainable = new Set(inner.trainableVariables);
-    return inner.variables.filter((v) => !trainable.has(v));
   }
   get config(): JsonObject {
     return { head: { kind: this.inner.kind, config: this.inner.config } };
@@ -259,9 +220,7 @@ class LwsHeadImpl implements LwsHead {
     return tf.tidy(() => tf.mul(this.inner.apply(features, mode), this.scale) as tf.Tensor2D);
   }
 
-  dispose(): void {
-    if (!this.guard.markDisposed()) return;
-    this.inner.dispose();
+  protected override disposeOwn(): void {
     this.scale.dispose();
   }
 }
