@@ -369,13 +369,13 @@ export function recipeVerdicts(rows: readonly BenchRow[], records: readonly RunR
 }
 
 /**
- * The baseline groups beside the protocol's (a label with its own logit-adjusted loss row, e.g. the MLP with
- * a cosine learning rate): their best other row against that logit-adjusted loss, with the same
- * {@link LA_MARGIN}, so a lead that comes from the schedule is not credited to a recipe.
+ * The baseline groups of the `schedule` table (e.g. the MLP with a cosine learning rate): each group's best
+ * row other than its logit-adjusted loss against that loss, with the same {@link LA_MARGIN}, so a lead that
+ * comes from the schedule is not credited to a recipe.
  */
 function sameScheduleVerdicts(rows: readonly BenchRow[], records: readonly RunRecord[]): string[] {
   const lines: string[] = [];
-  for (const model of unique(rows.map((r) => r.model)).filter((m) => m !== 'MLP 256' && m.startsWith('MLP 256'))) {
+  for (const model of unique(rows.filter((r) => r.table === 'schedule').map((r) => r.model))) {
     const la = rows.find((r) => r.model === model && r.method === 'logit-adjusted loss' && !Number.isNaN(ir100(records, r).mean));
     const others = rows.filter((r) => r.model === model && r !== la && r.table !== 'upper' && !isCrossEntropy(r.method) && !Number.isNaN(ir100(records, r).mean));
     if (la === undefined || others.length === 0) continue;

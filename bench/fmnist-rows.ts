@@ -148,6 +148,10 @@ export function clearSharedRuns(): void {
   sharedRuns.clear();
 }
 
+/**
+ * The run of `spec` shared by the rows that read it (e.g. cross-entropy and its post-hoc adjustment), trained
+ * once per (key, split, seed, epochs) until {@link clearSharedRuns}.
+ */
 export function sharedRun(key: string, split: BenchSplit, seed: number, spec: RecipeSpec): Promise<RecipeResult> {
   const full = `${key}|${split.name}|${seed}|${split.epochs}`;
   let run = sharedRuns.get(full);

@@ -125,7 +125,7 @@ interface Records {
   headTestEncoder?: { readonly seed: number; readonly balanced: number }[];
 }
 
-type HeadSource = 'none' | 'duplicates' | 'gaussian' | 'ot' | 'otAdjusted' | 'otOnly';
+type HeadSource = 'none' | 'duplicates' | 'gaussian' | 'ot' | 'otAdjusted' | 'otAcceptAll' | 'otOnly';
 
 const HEAD_SOURCES: readonly { readonly id: HeadSource; readonly label: string }[] = [
   { id: 'none', label: 'nothing (real latents only)' },
@@ -133,6 +133,7 @@ const HEAD_SOURCES: readonly { readonly id: HeadSource; readonly label: string }
   { id: 'gaussian', label: 'class Gaussians (Ledoit–Wolf, as ltls draws them)' },
   { id: 'ot', label: 'OT matching, accepted on the head (synLt\'s defaults)' },
   { id: 'otAdjusted', label: 'OT matching, steered and accepted on the logit-adjusted head z − log π' },
+  { id: 'otAcceptAll', label: 'OT matching with its CE steering, every proposal kept (τ = 0)' },
   { id: 'otOnly', label: 'OT term only: no CE steering (λ2 = 0), every proposal kept (τ = 0)' },
 ];
 
@@ -140,6 +141,7 @@ const HEAD_SOURCES: readonly { readonly id: HeadSource; readonly label: string }
 const HEAD_OT_MATCHING: Partial<Record<HeadSource, Omit<OtMatchingOptions, 'numClasses'>>> = {
   ot: CHEAP,
   otAdjusted: CHEAP,
+  otAcceptAll: { ...CHEAP, threshold: 0 },
   otOnly: { ...CHEAP, ceWeight: 0, threshold: 0 },
 };
 
@@ -299,47 +301,20 @@ async function headTest(split: BenchSplit, seed: number, epochs: number, records
     await loop.fit(split.train);
     encoder.balanced = 100 * loop.evaluate(split.test).balancedAccuracy;
     (records.headTestEncoder ??= []).push(encoder);
-    const train = tf.tidy(() => model.forward(split.train.x, 'eval').embeddings as tf.Tensor2D);
-    const test = tf.tidy(() => model.forward(split.test.x, 'eval').embeddings as tf.Tensor2D);
-    const labels = tf.tensor1d(split.train.y, 'int32');
+    const [train, test, labels] = tf.tidy(() => [
+      model.forward(split.train.x, 'eval').embeddings as tf.Tensor2D,
+      model.forward(split.test.x, 'eval').embeddings as tf.Tensor2D,
+      tf.tensor1d(split.train.y, 'int32'),
+    ]) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
     const head = (f: tf.Tensor2D): tf.Tensor2D => model.head(f);
     const adjustedHead = (f: tf.Tensor2D): tf.Tensor2D => tf.tidy(() => postHocAdjust(model.head(f), { classCounts: split.counts, tau: 1 }));
     const request = topUpRequest(split.counts);
     try {
       for (const { id } of HEAD_SOURCES) {
         if (only !== null && !only.includes(id)) continue;
-        const added = drawHeadTopUp(id, { train, labels, y: split.train.y, request, seed, head, adjustedHead });
-        try {
-          const meanTargetProbability = added === null ? Number.NaN : tf.tidy(() => tf.mean(tf.sum(tf.mul(tf.softmax(head(added.features)), tf.oneHot(added.labels, 10)), 1)).dataSync()[0] as number);
-          const x = added === null ? train : (tf.concat([train, added.features]) as tf.Tensor2D);
-          const y = added === null ? split.train.y : Int32Array.from([...split.train.y, ...(added.labels.dataSync() as Int32Array)]);
-          const fresh = classifier({ head: linearHead({ inputDim: 256, numClasses: 10, rng: seededRng(seed).fork('headTest:head') }) });
-          const headLoop = trainer({ model: fresh, loss: crossEntropyLoss(), seed, epochs: Math.round(epochs / 3), batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
-          try {
-            await headLoop.fit({ x, y });
-            // Shot groups by the real training counts (the head's own data is topped up to n_max).
-            const report = headLoop.evaluate({ x: test, y: split.test.y }, { trainCounts: split.counts });
-            const record: HeadTestRecord = {
-              source: id,
-              seed,
-              encoderEpochs: epochs,
-              balanced: 100 * report.balancedAccuracy,
-              many: 100 * (report.groups?.many.accuracy ?? Number.NaN),
-              medium: 100 * (report.groups?.medium.accuracy ?? Number.NaN),
-              added: y.length - split.train.y.length,
-              meanTargetProbability,
-            };
-            (records.headTest ??= []).push(record);
-            console.log(`head test ${id.padEnd(10)} seed ${seed}: balanced ${f2(record.balanced)} (+${record.added} rows, p(target) ${f2(meanTargetProbability)})`);
-          } finally {
-            headLoop.dispose();
-            fresh.dispose();
-            if (x !== train) x.dispose();
-          }
-        } finally {
-          added?.features.dispose();
-          added?.labels.dispose();
-        }
+        const record = await headTestSource(id, { split, seed, epochs, train, test, labels, request, head, adjustedHead });
+        (records.headTest ??= []).push(record);
+        console.log(`head test ${id.padEnd(11)} seed ${seed}: balanced ${f2(record.balanced)} (+${record.added} rows, p(target) ${f2(record.meanTargetProbability)})`);
       }
     } finally {
       tf.dispose([train, test, labels]);
@@ -347,6 +322,53 @@ async function headTest(split: BenchSplit, seed: number, epochs: number, records
   } finally {
     loop.dispose();
     model.dispose();
+  }
+}
+
+/** One source of the head test: draw its top-up, train a fresh head on real + added latents, test it. */
+async function headTestSource(
+  id: HeadSource,
+  c: {
+    readonly split: BenchSplit;
+    readonly seed: number;
+    readonly epochs: number;
+    readonly train: tf.Tensor2D;
+    readonly test: tf.Tensor2D;
+    readonly labels: tf.Tensor1D;
+    readonly request: Int32Array;
+    readonly head: (f: tf.Tensor2D) => tf.Tensor2D;
+    readonly adjustedHead: (f: tf.Tensor2D) => tf.Tensor2D;
+  },
+): Promise<HeadTestRecord> {
+  const { split, seed, train } = c;
+  const added = drawHeadTopUp(id, { train, labels: c.labels, y: split.train.y, request: c.request, seed, head: c.head, adjustedHead: c.adjustedHead });
+  const owned: tf.Tensor[] = added === null ? [] : [added.features, added.labels];
+  let fresh: ReturnType<typeof classifier> | null = null;
+  let headLoop: ReturnType<typeof trainer> | null = null;
+  try {
+    const meanTargetProbability = added === null ? Number.NaN : tf.tidy(() => tf.mean(tf.sum(tf.mul(tf.softmax(c.head(added.features)), tf.oneHot(added.labels, 10)), 1)).dataSync()[0] as number);
+    const x = added === null ? train : (tf.concat([train, added.features]) as tf.Tensor2D);
+    if (x !== train) owned.push(x);
+    const y = added === null ? split.train.y : Int32Array.from([...split.train.y, ...(added.labels.dataSync() as Int32Array)]);
+    fresh = classifier({ head: linearHead({ inputDim: 256, numClasses: 10, rng: seededRng(seed).fork('headTest:head') }) });
+    headLoop = trainer({ model: fresh, loss: crossEntropyLoss(), seed, epochs: Math.round(c.epochs / 3), batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
+    await headLoop.fit({ x, y });
+    // Shot groups by the real training counts (the head's own data is topped up to n_max).
+    const report = headLoop.evaluate({ x: c.test, y: split.test.y }, { trainCounts: split.counts });
+    return {
+      source: id,
+      seed,
+      encoderEpochs: c.epochs,
+      balanced: 100 * report.balancedAccuracy,
+      many: 100 * (report.groups?.many.accuracy ?? Number.NaN),
+      medium: 100 * (report.groups?.medium.accuracy ?? Number.NaN),
+      added: y.length - split.train.y.length,
+      meanTargetProbability,
+    };
+  } finally {
+    headLoop?.dispose();
+    fresh?.dispose();
+    tf.dispose(owned);
   }
 }
 
@@ -473,17 +495,34 @@ function headTestMarkdown(r: Records): string[] {
   const has = (id: HeadSource): boolean => rows.some((a) => a.source === id);
   if (has('duplicates') && has('ot')) {
     const shareOf = (id: HeadSource): number => (100 * gain(id)) / gain('duplicates');
-    const p = (id: HeadSource): number => mean(rows.filter((a) => a.source === id).map((a) => a.meanTargetProbability ?? Number.NaN));
     let read = `Read: duplicating real latents lifts the head by ${f2(gain('duplicates'))} points; OT-matched latents with synLt's defaults lift it by ${f2(gain('ot'))} (${shareOf('ot').toFixed(0)} % of that)`;
     if (has('otAdjusted')) read += `, and by ${f2(gain('otAdjusted'))} when steered and accepted on the logit-adjusted head`;
-    if (has('otOnly')) read += `; the OT term alone, nothing rejected, lifts it by ${f2(gain('otOnly'))} (${shareOf('otOnly').toFixed(0)} %)`;
+    if (has('otAcceptAll')) read += `; keeping every proposal but still steering with the head's cross-entropy lifts it by ${f2(gain('otAcceptAll'))} (${shareOf('otAcceptAll').toFixed(0)} %)`;
+    if (has('otOnly')) read += `; the OT term alone, nothing rejected (as many rows), by ${f2(gain('otOnly'))} (${shareOf('otOnly').toFixed(0)} %)`;
     read += '.';
-    if (has('otOnly') && shareOf('ot') < 50 && shareOf('otOnly') > 2 * shareOf('ot')) {
-      read += ` So the steering by the head's cross-entropy and the acceptance test on the same head are what remove the signal: they move and keep proposals where the (imbalanced) head is already confident in the class (p(target) ${f2(p('ot'))}, against ${f2(p('duplicates'))} for duplicated real rows), away from the boundary that re-balancing has to move.`;
+    if (has('otAcceptAll') && has('otOnly') && shareOf('ot') < 50 && shareOf('otAcceptAll') < 50 && shareOf('otOnly') > 2 * shareOf('otAcceptAll')) {
+      read +=
+        " So the cross-entropy steering term is what removes the re-balancing signal, not the acceptance test: proposals moved along the current (imbalanced) head's gradient carry little of it, proposals pulled towards the class's own latents by the OT term alone carry most of it.";
     }
     out.push('', read);
   }
   return out;
+}
+
+/**
+ * Records of separate head-test runs merged: a run that adds one source retrains the same seeded encoder
+ * and its baseline, so the same (source, seed) can appear twice; the runs are deterministic, so the first
+ * is kept, and a differing repeat is an error (the runs were not comparable).
+ */
+function firstPerKey<T extends { readonly balanced: number }>(rows: readonly T[], key: (r: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const r of rows) {
+    const k = key(r);
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, r);
+    else if (first.balanced !== r.balanced) throw new Error(`head test records disagree for ${k}: ${first.balanced} vs ${r.balanced}`);
+  }
+  return [...seen.values()];
 }
 
 async function main(): Promise<void> {
@@ -516,8 +555,8 @@ async function main(): Promise<void> {
       scale: withDiagnosis?.scale ?? null,
       diagnosis: withDiagnosis?.diagnosis ?? [],
       ablation: parts.flatMap((p) => p.ablation),
-      headTest: parts.flatMap((p) => p.headTest ?? []),
-      headTestEncoder: parts.flatMap((p) => p.headTestEncoder ?? []),
+      headTest: firstPerKey(parts.flatMap((p) => p.headTest ?? []), (r) => `${r.source}:${r.seed}:${r.encoderEpochs}`),
+      headTestEncoder: firstPerKey(parts.flatMap((p) => p.headTestEncoder ?? []), (r) => String(r.seed)),
     };
   } else {
     const epochs = Number(values.epochs ?? 8);

@@ -93,7 +93,7 @@ export function benchManifest(name: string, config?: JsonObject): JsonObject {
     library: { name: 'longtail', version: LIBRARY_VERSION },
     tfjs: tf.version_core,
     // A `--report` run trains nothing: the backend that matters is the one each records file names.
-    backend: process.argv.includes('--report')
+    backend: process.argv.some((a) => a === '--report' || a.startsWith('--report='))
       ? { reportOnly: true, note: 'no training in this run: tables rebuilt from the records files in command, each naming the backend it ran on' }
       : (capabilities() as unknown as JsonObject),
     node: process.version,

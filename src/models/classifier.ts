@@ -7,7 +7,6 @@ import type { RngState } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { identityBackbone } from './backbones.js';
 import { checkInput, checkMode, checkPresent } from './check.js';
-import { stateVariablesOf } from './heads.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from './types.js';
 
 /** Options of {@link classifier}. */
@@ -181,3 +180,17 @@ export function classifier(options: ClassifierOptions): Classifier {
   return new ClassifierImpl(backbone, options.head);
 }
 
+/**
+ * A component's state variables (what a training pass may change besides its trainable variables): its
+ * own `stateVariables` list, else the rule for components without one, its variables that are not
+ * trainable.
+ */
+export function stateVariablesOf(c: {
+  readonly variables: readonly tf.Variable[];
+  readonly trainableVariables: readonly tf.Variable[];
+  readonly stateVariables?: readonly tf.Variable[];
+}): tf.Variable[] {
+  if (c.stateVariables !== undefined) return [...c.stateVariables];
+  const trainable = new Set(c.trainableVariables);
+  return c.variables.filter((v) => !trainable.has(v));
+}

@@ -10,6 +10,7 @@ import type { Rng } from '../core/rng.js';
 import { DisposeGuard } from '../core/tensors.js';
 import { checkPositive } from '../core/validate.js';
 import { checkInput, checkMode, checkPresent, checkRng, checkSize } from './check.js';
+import { stateVariablesOf } from './classifier.js';
 import { checkInitializer, type Initializer } from './init.js';
 import { Dense, l2Normalize } from './layers.js';
 import type { ForwardMode, Head } from './types.js';
@@ -51,21 +52,6 @@ abstract class HeadBase {
 }
 
 /**
- * A component's state variables (what a training pass may change besides its trainable variables): its
- * own `stateVariables` list, else the rule for components without one, its variables that are not
- * trainable.
- */
-export function stateVariablesOf(c: {
-  readonly variables: readonly tf.Variable[];
-  readonly trainableVariables: readonly tf.Variable[];
-  readonly stateVariables?: readonly tf.Variable[];
-}): tf.Variable[] {
-  if (c.stateVariables !== undefined) return [...c.stateVariables];
-  const trainable = new Set(c.trainableVariables);
-  return c.variables.filter((v) => !trainable.has(v));
-}
-
-/**
  * Base of the heads that wrap another head (auxiliary, τ-normalised, LWS): shape, variables and state
  * come from `inner`, which the wrapper owns and frees. Subclasses override what they change.
  */
@@ -79,18 +65,23 @@ export abstract class WrapperHead<H extends Head = Head> {
     this.guard = new DisposeGuard(what);
   }
 
+  /** The inner head's input width. */
   get inputDim(): number {
     return this.inner.inputDim;
   }
+  /** The inner head's classes at inference. */
   get numClasses(): number {
     return this.inner.numClasses;
   }
+  /** The inner head's classes in training. */
   get numTrainClasses(): number {
     return this.inner.numTrainClasses;
   }
+  /** The inner head's trainable variables. */
   get trainableVariables(): readonly tf.Variable[] {
     return this.inner.trainableVariables;
   }
+  /** The inner head's variables. */
   get variables(): readonly tf.Variable[] {
     return this.inner.variables;
   }

@@ -17,9 +17,9 @@ import { generalizedReweighting } from '../losses/reducers/generalizedReweightin
 import { crossEntropyLoss } from '../losses/classification.js';
 import { balancedAccuracy } from '../metrics/classification.js';
 import type { EvaluationReport } from '../metrics/report.js';
-import { classifier, type Classifier } from '../models/classifier.js';
+import { classifier, stateVariablesOf, type Classifier } from '../models/classifier.js';
 import { frozenBackbone } from '../models/frozen.js';
-import { linearHead, type LinearHead } from '../models/heads.js';
+import { linearHead, WrapperHead, type LinearHead } from '../models/heads.js';
 import { makeVariable } from '../models/init.js';
 import { lwsHead, tauNormalize, tauNormalizedLogits, type TauNormBias } from '../models/rebalanced-heads.js';
 import type { Backbone, ForwardMode, Head, Model, Requirement } from '../models/types.js';
@@ -410,28 +410,24 @@ function resolveOptions(options: DecoupledOptions): Resolved {
  * DisAlign's or MARC's calibration as a head over the linear head (stage 2 only): logits =
  * calibrate(z, features) with z the linear head's logits; only the calibration variables train.
  */
-class CalibratedHead implements Head {
-  readonly numTrainClasses: number;
-  private readonly guard = new DisposeGuard('decoupled calibrated head');
-
+class CalibratedHead extends WrapperHead<LinearHead> {
   constructor(
     readonly kind: 'disalign' | 'marc',
-    private readonly inner: LinearHead,
+    inner: LinearHead,
     /** The calibration variables, in a fixed order (DisAlign: α, β, v, c; MARC: ω, β). */
-    readonly trainableVariables: readonly tf.Variable[],
+    private readonly calibration: readonly tf.Variable[],
     private readonly calibrate: (z: tf.Tensor2D, features: tf.Tensor2D) => tf.Tensor2D,
   ) {
-    this.numTrainClasses = inner.numClasses;
+    super(inner, 'decoupled calibrated head');
   }
 
-  get inputDim(): number {
-    return this.inner.inputDim;
+  /** The calibration variables only: the linear head stays fixed. */
+  override get trainableVariables(): readonly tf.Variable[] {
+    return this.calibration;
   }
-  get numClasses(): number {
-    return this.inner.numClasses;
-  }
-  get variables(): readonly tf.Variable[] {
-    return [...this.inner.variables, ...this.trainableVariables];
+  /** The linear head's variables, then the calibration's. */
+  override get variables(): readonly tf.Variable[] {
+    return [...this.inner.variables, ...this.calibration];
   }
   get config(): JsonObject {
     return { head: { kind: this.inner.kind, config: this.inner.config } };
@@ -442,10 +438,8 @@ class CalibratedHead implements Head {
     return tf.tidy(() => this.calibrate(this.inner.apply(features, mode), features));
   }
 
-  dispose(): void {
-    if (!this.guard.markDisposed()) return;
-    this.inner.dispose();
-    for (const v of this.trainableVariables) v.dispose();
+  protected override disposeOwn(): void {
+    for (const v of this.calibration) v.dispose();
   }
 }
 
@@ -474,6 +468,10 @@ class DecoupledModelImpl implements DecoupledModel {
   }
   get variables(): readonly tf.Variable[] {
     return this.rebalanced.variables;
+  }
+  /** Stage 2's state: none from the frozen backbone or the fixed linear head (so no per-step snapshot). */
+  get stateVariables(): readonly tf.Variable[] {
+    return stateVariablesOf(this.rebalanced);
   }
   get config(): JsonObject {
     return { classifier: this.classifier.config, scale: this.scale !== null, calibration: this.disalign !== null ? 'disalign' : this.marc !== null ? 'marc' : null };
@@ -578,9 +576,9 @@ class DecoupledRunImpl implements DecoupledRun {
         seed: seededRng(o.seed).fork('decoupled:stage2').int(2 ** 31),
         ...o.stage2,
         ...trainerSettings(o, { index: 2, count }),
-        // The frozen backbone's variables count as trainer state now; keep stage 1's singleton rule
-        // (drop a last batch of one only when batch norm has statistics).
-        dropLast: model.variables.length > model.trainableVariables.length ? 'singleton' : 'none',
+        // Stage 1's singleton rule: drop a last batch of one only when batch norm has statistics (stage 2
+        // itself has no state, so 'auto' would never drop one).
+        dropLast: stateVariablesOf(model).length > 0 ? 'singleton' : 'none',
       });
     }
   }

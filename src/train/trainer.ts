@@ -13,6 +13,7 @@ import { trainValidationSplit } from '../data/labeled-data.js';
 import type { LabeledData } from '../data/types.js';
 import type { Loss, LossContext, LossState, LossStateSnapshot } from '../losses/types.js';
 import type { Model, Requirement } from '../models/types.js';
+import { stateVariablesOf } from '../models/classifier.js';
 import { ClassStats } from '../data/class-stats.js';
 import { ClassificationMetrics, type EvaluationReport } from '../metrics/report.js';
 import { argmaxLogits } from '../metrics/classification.js';
@@ -170,8 +171,7 @@ class LoopTrainer implements Trainer {
     this.lr = typeof schedule === 'function' ? schedule : lrSchedule(schedule, this.optimizer.learningRate);
     this.sampler = isSampler(config.sampler) ? config.sampler : samplerFromConfig(config.sampler ?? { kind: 'instance' });
     this.variables = config.trainable ?? config.model.trainableVariables;
-    const trainable = new Set(config.model.trainableVariables);
-    this.stateVariables = config.model.stateVariables !== undefined ? [...config.model.stateVariables] : config.model.variables.filter((v) => !trainable.has(v));
+    this.stateVariables = stateVariablesOf(config.model);
     const dropLast = config.dropLast ?? 'auto';
     this.dropSingleton = dropLast === 'singleton' || (dropLast === 'auto' && this.stateVariables.length > 0);
     this.root = seededRng(config.seed);

@@ -154,7 +154,21 @@ describe.each(backendsUnderTest())('decoupled maths (%s)', (backend) => {
     const fresh = linearHead({ inputDim: 6, numClasses: C, rng: seededRng(4).fork('decoupled:cRT-head') });
     expectClose(run.model.linearHead.kernel, fresh.kernel, { rtol: 1e-6, atol: 1e-9 });
     fresh.dispose();
+    // Stage 2 has no state: the frozen backbone's weights and statistics and the fixed head never move in
+    // a forward pass (stage 1's classifier keeps its batch-norm statistics as state).
+    expect(run.model.stateVariables).toEqual([]);
+    expect(run.model.classifier.stateVariables?.length).toBe(2);
     run.dispose();
+  });
+
+  it('LWS, DisAlign and MARC: stage 2 trains only the scale or calibration, and has no state', () => {
+    for (const method of ['lws', 'disalign', 'marc'] as const) {
+      const run = decoupled({ seed: 1, numClasses: C, inputDim: D, hiddenSizes: [6], method, epochs: 1, batchSize: 8, progress: 'none' });
+      expect(run.model.stateVariables).toEqual([]);
+      expect(run.model.trainableVariables.every((v) => !run.model.linearHead.variables.includes(v))).toBe(true);
+      expect(run.model.variables.slice(-run.model.trainableVariables.length)).toEqual(run.model.trainableVariables);
+      run.dispose();
+    }
   });
 });
 
