@@ -86,8 +86,10 @@ describe.each(backendsUnderTest())('granularity maths (%s)', (backend) => {
       ...extra,
     });
     const inner = (run.model.classifierHead as AuxiliaryHead).inner as LinearHead;
-    inner.kernel.assign(tf.tensor2d(golden.kernel));
-    inner.bias?.assign(tf.tensor1d(golden.bias));
+    tf.tidy(() => {
+      inner.kernel.assign(tf.tensor2d(golden.kernel));
+      inner.bias?.assign(tf.tensor1d(golden.bias));
+    });
     const history = await run.fit(train);
     return { loss: history.epochs[0]?.['loss'] as number, run };
   }
