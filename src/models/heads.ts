@@ -52,8 +52,9 @@ abstract class HeadBase {
 }
 
 /**
- * Base of the heads that wrap another head (auxiliary, τ-normalised, LWS, decoupled's calibration): shape, variables and state
- * come from `inner`, which the wrapper owns and frees. Subclasses override what they change.
+ * Base of the heads that wrap another head (auxiliary, τ-normalised, LWS, decoupled's calibration):
+ * shape, variables and state come from `inner`, which the wrapper owns and frees. Subclasses override
+ * what they change.
  */
 export abstract class WrapperHead<H extends Head = Head> {
   protected readonly guard: DisposeGuard;
