@@ -21,6 +21,7 @@ import {
   type Model,
   type SamplerSpec,
 } from '../src/index.js';
+import { poolsByClass } from '../src/data/long-tail.js';
 import type { BenchSplit, SplitName } from './fmnist-data.js';
 
 /** Trains and evaluates one (model, method) on a split with a seed; top-1 etc. on the balanced test set. */
@@ -195,12 +196,10 @@ const IF100_SIZE = 14_886;
 function balancedSubset(split: BenchSplit, seed: number): BenchSplit {
   const numClasses = split.counts.length;
   const rng = seededRng(seed).fork('same-size');
-  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
-  split.train.y.forEach((c, i) => (byClass[c] as number[]).push(i));
   const rows: number[] = [];
-  byClass.forEach((members, c) => {
+  poolsByClass(split.train.y, numClasses).forEach((members, c) => {
     const take = Math.floor(IF100_SIZE / numClasses) + (c < IF100_SIZE % numClasses ? 1 : 0);
-    rows.push(...rng.shuffle(Int32Array.from(members)).subarray(0, take));
+    rows.push(...rng.shuffle(members).subarray(0, take));
   });
   rows.sort((a, b) => a - b);
   const train = selectRows(split.train, rows);

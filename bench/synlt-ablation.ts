@@ -40,6 +40,7 @@ import {
   type OtMatchingOptions,
   type TopUpPolicy,
 } from '../src/index.js';
+import { poolsByClass } from '../src/data/long-tail.js';
 import { disposeSplit, loadSource, makeSplit, splitsDir, type BenchSplit } from './fmnist-data.js';
 import { referenceModel } from './fmnist-rows.js';
 import { environmentLine, writeBenchSection } from './util.js';
@@ -164,9 +165,17 @@ function dist(a: Float64Array, b: Float64Array): number {
   return Math.sqrt(s);
 }
 
-async function diagnose(split: BenchSplit, seed: number, epochs: number, cap: number, records: Records): Promise<void> {
+/**
+ * The protocol's cross-entropy MLP of `seed`, trained for `epochs` on the split: the encoder both the
+ * diagnosis and the head test start from. The caller disposes `loop` and `model`.
+ */
+function ceMlp(split: BenchSplit, seed: number, epochs: number): { model: ReturnType<typeof referenceModel>; loop: ReturnType<typeof trainer> } {
   const model = referenceModel('mlp', seed);
-  const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
+  return { model, loop: trainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none' }) };
+}
+
+async function diagnose(split: BenchSplit, seed: number, epochs: number, cap: number, records: Records): Promise<void> {
+  const { model, loop } = ceMlp(split, seed, epochs);
   try {
     await loop.fit(split.train);
     const ce = loop.evaluate(split.test);
@@ -279,12 +288,11 @@ async function ablate(split: BenchSplit, setting: Setting, seed: number, epochs:
 /** Rows of `features` drawn uniformly with replacement within each class, `request[c]` of class c. */
 function duplicateRows(features: tf.Tensor2D, y: Int32Array, request: Int32Array, seed: number): { features: tf.Tensor2D; labels: tf.Tensor1D } {
   const rng = seededRng(seed).fork('headTest:duplicates');
-  const byClass: number[][] = Array.from({ length: request.length }, () => []);
-  y.forEach((c, i) => (byClass[c] as number[]).push(i));
+  const byClass = poolsByClass(y, request.length);
   const rows: number[] = [];
   const labels: number[] = [];
   request.forEach((k, c) => {
-    const members = byClass[c] as number[];
+    const members = byClass[c] as Int32Array;
     for (let q = 0; q < k; q++) {
       rows.push(members[Math.floor(rng.next() * members.length)] as number);
       labels.push(c);
@@ -294,8 +302,7 @@ function duplicateRows(features: tf.Tensor2D, y: Int32Array, request: Int32Array
 }
 
 async function headTest(split: BenchSplit, seed: number, epochs: number, records: Records, only: readonly string[] | null): Promise<void> {
-  const model = referenceModel('mlp', seed);
-  const loop = trainer({ model, loss: crossEntropyLoss(), seed, epochs, batchSize: split.batchSize, optimizer: ADAM, progress: 'none' });
+  const { model, loop } = ceMlp(split, seed, epochs);
   const encoder = { seed, balanced: 0 };
   try {
     await loop.fit(split.train);

@@ -7,6 +7,7 @@ import { LongTailError, invalid } from '../core/errors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { seededRng, type Rng } from '../core/rng.js';
 import { checkInteger, checkLabels, checkRange, checkSameSize } from '../core/validate.js';
+import { poolsByClass } from './long-tail.js';
 import type { LabeledData } from './types.js';
 
 /** Numeric sample values in a flat typed array, sample-major (row-major [N, ...sampleShape]). */
@@ -445,11 +446,9 @@ export function trainValidationIndices(y: ArrayLike<number>, options: TrainValid
   if (o.stratify ?? true) {
     let numClasses = 0;
     for (const c of labels) numClasses = Math.max(numClasses, c + 1);
-    const groups: number[][] = Array.from({ length: numClasses }, () => []);
-    labels.forEach((c, i) => (groups[c] as number[]).push(i));
-    for (const rows of groups) {
+    for (const rows of poolsByClass(labels, numClasses)) {
       if (rows.length < 2) continue;
-      const order = rng.shuffle(Int32Array.from(rows));
+      const order = rng.shuffle(rows);
       const take = clampTake(rows.length);
       for (let k = 0; k < take; k++) isValidation[order[k] as number] = 1;
     }

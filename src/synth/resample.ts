@@ -10,6 +10,7 @@ import type { HostRows } from '../core/neighbors.js';
 import { checkOptions, type OptionKeys } from '../core/options.js';
 import { seededRng, type Rng } from '../core/rng.js';
 import { checkAllFinite, checkInteger, checkLabels, checkOneOf, checkRank, checkSameSize } from '../core/validate.js';
+import { poolsByClass } from '../data/long-tail.js';
 import { tooFew } from './input.js';
 import { synthRegistry } from './registry.js';
 import type { Synthesizer } from './types.js';
@@ -432,10 +433,9 @@ function overSample(
   const dupLabels: number[] = [];
   const duplicated = new Set<number>();
   if (o.smallClass === 'duplicate') {
-    const byClass: number[][] = Array.from({ length: C }, () => []);
-    labels.forEach((c, i) => (byClass[c] as number[]).push(i));
+    const byClass = poolsByClass(labels, C);
     for (const [c] of reasons) {
-      const rows = byClass[c] as number[];
+      const rows = byClass[c] as Int32Array;
       if (rows.length === 0) continue;
       duplicated.add(c);
       for (let s = 0; s < (requested[c] as number); s++) {

@@ -616,15 +616,9 @@ class DenseStackStep implements HeadStep {
       g.axpyGrid(buf.act[k] as number, buf.w[k] as number, out, b, l.in4, l.out4 / 4, 0, l.out4 * 4, l.out4 * 4, 0);
       if (k + 1 < layers.length) for (let t = 0; t < b * l.out4; t++) if (!((ov[t] as number) > 0)) ov[t] = (ov[t] as number) !== (ov[t] as number) ? (ov[t] as number) : 0;
     });
-    // Loss and G = (P − Q)/B at the logits.
-    this.ensureRows(b, c);
-    softmaxCrossEntropyRows(g.view(buf.z, b * last.out4), batch.labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null, zStride: last.out4 }, this.perSample, this.gc);
-    let total = 0;
-    for (let i = 0; i < b; i++) total += this.perSample[i] as number;
-    const loss = Math.fround(total / b);
-    const inv = Math.fround(1 / b);
-    const gTop = g.view(buf.g[layers.length - 1] as number, b * last.out4);
-    for (let i = 0; i < b; i++) for (let j = 0; j < c; j++) gTop[i * last.out4 + j] = Math.fround((this.gc[i * c + j] as number) * inv);
+    // Loss and G = (P − Q)/B at the logits, into the padded rows of the top gradient.
+    const loss = this.lossAndScaledGrad(g.view(buf.z, b * last.out4), last.out4, batch.labels, b, c);
+    copyRows(this.gc, undefined, b, c, g.view(buf.g[layers.length - 1] as number, b * last.out4), last.out4, c);
     // Backward.
     let v = this.variables.length;
     for (let k = layers.length - 1; k >= 0; k--) {
@@ -670,10 +664,13 @@ class DenseStackStep implements HeadStep {
     this.perSample = new Float32Array(b);
   }
 
-  /** Loss mean of the logits `z` [B, C]; (P − Q)/B into `gc`, rounded to float32 as tfjs's mean gradient. */
-  private lossAndScaledGrad(z: Float32Array, labels: Int32Array, b: number, c: number): number {
+  /**
+   * Loss mean of the logits `z` [B, C] (rows `zStride` apart); (P − Q)/B into `gc` [B, C], rounded to
+   * float32 as tfjs's mean gradient.
+   */
+  private lossAndScaledGrad(z: Float32Array, zStride: number, labels: Int32Array, b: number, c: number): number {
     this.ensureRows(b, c);
-    softmaxCrossEntropyRows(z, labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null }, this.perSample, this.gc);
+    softmaxCrossEntropyRows(z, labels, b, c, { offsets: this.loss.offsets, labelSmoothing: this.loss.labelSmoothing, weights: null, zStride }, this.perSample, this.gc);
     let total = 0;
     for (let i = 0; i < b; i++) total += this.perSample[i] as number;
     const inv = Math.fround(1 / b);
@@ -696,7 +693,7 @@ class DenseStackStep implements HeadStep {
         if (last) logits = out as tf.Tensor2D;
         else acts.push(out as tf.Tensor2D);
       });
-      const loss = this.lossAndScaledGrad(this.host.view(logits as unknown as tf.Tensor2D), batch.labels, b, c);
+      const loss = this.lossAndScaledGrad(this.host.view(logits as unknown as tf.Tensor2D), c, batch.labels, b, c);
       let g: tf.Tensor2D = tf.tensor2d(this.gc.subarray(0, b * c), [b, c]);
       const grads: tf.Tensor[] = [];
       for (let k = layers.length - 1; k >= 0; k--) {
